@@ -1,0 +1,77 @@
+// Composition root of the admin service.
+import { Redis } from 'ioredis';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { loadConfig } from '@parley/config';
+import { createLogger } from '@parley/logging';
+import { createPool, describeDbError, waitForDatabase } from '@parley/db';
+import { adminConfigSchema } from './config.ts';
+import { buildApp } from './app.ts';
+import { RedisSessionStore } from './sessions/redis-store.ts';
+import { PgSessionStore } from './sessions/pg-store.ts';
+import { ChatInternalClient } from './features/chat/chat-client.ts';
+import { MemoryAttemptLimiter, RedisAttemptLimiter } from './features/auth/attempt-limiter.ts';
+import { UserRepository } from './features/users/user-repository.ts';
+import { ensureFirstAdmin } from './bootstrap-admin.ts';
+
+const config = loadConfig(adminConfigSchema);
+const log = createLogger('admin', config.LOG_LEVEL);
+const pool = createPool(config.DATABASE_URL, { max: config.DB_POOL_MAX, applicationName: 'parley-admin' });
+
+const redis = config.REDIS_URL
+  ? new Redis(config.REDIS_URL, {
+      retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 6), 5_000),
+      maxRetriesPerRequest: 2,
+      connectionName: 'parley-admin',
+    })
+  : null;
+redis?.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
+
+const ttlMs = config.SESSION_TTL_HOURS * 3600_000;
+const registry = new Registry();
+registry.setDefaultLabels({ service: 'admin' });
+collectDefaultMetrics({ register: registry });
+
+const app = await buildApp({
+  config,
+  log,
+  pool,
+  redis,
+  sessions: redis ? new RedisSessionStore(redis, config.REDIS_KEY_PREFIX, ttlMs) : new PgSessionStore(pool, ttlMs),
+  chat: new ChatInternalClient(config.CHAT_INTERNAL_URL, config.INTERNAL_TOKEN),
+  loginFailures: redis ? new RedisAttemptLimiter(redis, config.REDIS_KEY_PREFIX, 15 * 60_000) : new MemoryAttemptLimiter(15 * 60_000),
+  registry,
+});
+
+await app.listen({ port: config.PORT, host: config.HOST });
+log.info({ sessions: redis ? 'redis' : 'postgres', publicUrl: config.PUBLIC_URL }, 'admin ready to serve');
+
+// The database may come up after us: keep retrying in the background (readiness says 503 meanwhile),
+// then make sure the first admin exists.
+void (async () => {
+  for (;;) {
+    try {
+      await waitForDatabase(pool, { timeoutMs: 60_000, onRetry: (err, delayMs) => log.warn({ delayMs }, describeDbError(err, config.DATABASE_URL)) });
+      await ensureFirstAdmin(pool, new UserRepository(pool), config.PARLEY_ADMIN_EMAIL, config.PARLEY_ADMIN_PASSWORD, log);
+      return;
+    } catch (err) {
+      log.error(describeDbError(err, config.DATABASE_URL));
+      await new Promise((r) => setTimeout(r, 5_000));
+    }
+  }
+})();
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'shutting down: finishing in-flight requests');
+  const force = setTimeout(() => process.exit(1), 10_000);
+  force.unref();
+  await app.close(); // stops accepting, waits for in-flight requests
+  await pool.end().catch(() => undefined);
+  redis?.disconnect();
+  log.info('admin stopped');
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -1,0 +1,40 @@
+// The fan-out bus between chat replicas. At-most-once by nature (pub/sub): receivers repair seq gaps
+// from Postgres, so a lost event delays a message but never loses it.
+import type { ChatMessage, UserRef } from '@parley/protocol';
+
+export type BusEvent =
+  /** A committed message; `message` is absent when the payload was too big for the transport (fetch it). */
+  | { k: 'msg'; room: number; seq: number; message?: ChatMessage }
+  | { k: 'upd'; room: number; message: ChatMessage }
+  /** An edit/delete whose payload was too big for the transport: fetch the message by seq. */
+  | { k: 'updref'; room: number; seq: number }
+  | { k: 'typing'; room: number; user: UserRef; from: string }
+  | { k: 'presence'; replica: string; rooms: Record<string, UserRef[]>; full: boolean; at: number }
+  | { k: 'replica'; replica: string; connections: number; rooms: number; startedAt: string; at: number; draining: boolean }
+  | { k: 'sync'; from: string }
+  | { k: 'kick'; userId?: number; sessionId?: string; reason: string; until: number }
+  | { k: 'mod'; room: number | null; action: 'muted' | 'unmuted' | 'banned'; userId: number; until: string | null }
+  | { k: 'bye'; replica: string };
+
+export interface Bus {
+  readonly kind: 'redis' | 'postgres';
+  publish(event: BusEvent): Promise<void>;
+  onEvent(handler: (event: BusEvent) => void): void;
+  /** Called each time the subscription is (re)established; events in between may have been lost. */
+  onResubscribe(handler: () => void): void;
+  healthy(): boolean;
+  close(): Promise<void>;
+}
+
+export function encodeEvent(event: BusEvent): string {
+  return JSON.stringify(event);
+}
+
+export function decodeEvent(payload: string): BusEvent | null {
+  try {
+    const value = JSON.parse(payload) as BusEvent;
+    return value && typeof value === 'object' && typeof value.k === 'string' ? value : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,68 @@
+// Embedded mode fan-out: Postgres LISTEN/NOTIFY on one dedicated connection, reconnected with backoff.
+import pg from 'pg';
+import type { Pool } from '@parley/db';
+import type { Logger } from '@parley/logging';
+import { type Bus, type BusEvent, decodeEvent, encodeEvent } from './index.ts';
+
+const CHANNEL = 'parley_chat_events';
+/** NOTIFY payloads must stay under 8000 bytes; bigger message events go out as a seq hint. */
+const MAX_PAYLOAD = 7000;
+
+export function createPgBus(connectionString: string, pool: Pool, log: Logger): Bus {
+  const handlers: Array<(e: BusEvent) => void> = [];
+  const resubscribeHandlers: Array<() => void> = [];
+  let listener: pg.Client | null = null;
+  let closed = false;
+  let everListened = false;
+  let delay = 200;
+
+  const connect = async () => {
+    if (closed) return;
+    const client = new pg.Client({ connectionString, application_name: 'parley-chat-listen' });
+    client.on('error', (err) => log.warn({ err: err.message }, 'postgres listen connection error'));
+    client.on('end', () => {
+      if (listener === client) listener = null;
+      if (!closed) setTimeout(connect, delay);
+    });
+    client.on('notification', (msg) => {
+      const event = msg.payload ? decodeEvent(msg.payload) : null;
+      if (event) for (const h of handlers) h(event);
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+      listener = client;
+      delay = 200;
+      if (everListened) for (const h of resubscribeHandlers) h();
+      everListened = true;
+    } catch (err) {
+      log.warn({ err: (err as Error).message, retryInMs: delay }, 'postgres LISTEN failed; retrying');
+      delay = Math.min(delay * 2, 5_000);
+      await client.end().catch(() => undefined);
+    }
+  };
+  void connect();
+
+  return {
+    kind: 'postgres',
+    async publish(event) {
+      let payload = encodeEvent(event);
+      if (Buffer.byteLength(payload) > MAX_PAYLOAD) {
+        if (event.k !== 'msg' && event.k !== 'upd') throw new Error(`bus event ${event.k} too large for NOTIFY`);
+        payload = encodeEvent(event.k === 'msg' ? { k: 'msg', room: event.room, seq: event.seq } : { k: 'updref', room: event.room, seq: event.message.seq });
+      }
+      await pool.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]);
+    },
+    onEvent(h) {
+      handlers.push(h);
+    },
+    onResubscribe(h) {
+      resubscribeHandlers.push(h);
+    },
+    healthy: () => listener !== null,
+    async close() {
+      closed = true;
+      await listener?.end().catch(() => undefined);
+    },
+  };
+}

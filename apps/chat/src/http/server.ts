@@ -1,0 +1,168 @@
+// The chat HTTP server: health, metrics, the internal API for admin, and the WebSocket upgrade.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { WebSocketServer } from 'ws';
+import { z } from 'zod';
+import type { Registry } from 'prom-client';
+import { acceptRequestId, type Logger } from '@parley/logging';
+import { verifyChatToken } from '@parley/chat-token';
+import { SOCKET_PATH, SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from '@parley/protocol';
+import type { Hub } from '../hub/hub.ts';
+
+export interface ServerDeps {
+  hub: Hub;
+  log: Logger;
+  registry: Registry;
+  internalToken: string;
+  chatTokenSecret: string;
+  allowedOrigins: Set<string>;
+  maxFrameBytes: number;
+  /** Checks of this replica's dependencies for /readyz. */
+  readiness: () => Promise<Record<string, boolean>>;
+  /** Is the user still allowed in (not banned/deactivated)? */
+  userActive: (userId: number) => Promise<boolean>;
+}
+
+const kickSchema = z.object({ userId: z.number().int().positive().optional(), sessionId: z.string().min(1).max(200).optional(), reason: z.string().max(200).default('revoked') })
+  .refine((v) => v.userId !== undefined || v.sessionId !== undefined, { message: 'give userId or sessionId' });
+const moderationSchema = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('delete_message'), room: z.number().int().positive(), seq: z.number().int().positive(), moderatorId: z.number().int().positive() }),
+  z.object({ action: z.enum(['muted', 'unmuted']), room: z.number().int().positive().nullable(), userId: z.number().int().positive(), until: z.string().datetime().nullable() }),
+]);
+
+export function createChatServer(deps: ServerDeps) {
+  const { hub, log } = deps;
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: deps.maxFrameBytes,
+    perMessageDeflate: false, // CPU per delivery matters more than bytes on the wire here
+    handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+  });
+  let acceptingUpgrades = true;
+
+  const server = createServer((req, res) => {
+    const reqId = acceptRequestId(req.headers['x-request-id'], randomUUID);
+    res.setHeader('x-request-id', reqId);
+    handleHttp(req, res, reqId).catch((err) => {
+      log.error({ err, reqId, url: req.url }, 'request failed');
+      if (!res.headersSent) json(res, 500, { error: 'internal error', requestId: reqId });
+    });
+  });
+  server.keepAliveTimeout = 65_000; // longer than typical LB idle timeouts
+
+  async function handleHttp(req: IncomingMessage, res: ServerResponse, reqId: string): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://chat');
+    if (req.method === 'GET' && url.pathname === '/healthz') return json(res, 200, { status: 'ok' });
+    if (req.method === 'GET' && url.pathname === '/readyz') {
+      const checks = await deps.readiness();
+      const ready = Object.values(checks).every(Boolean);
+      return json(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks });
+    }
+    if (req.method === 'GET' && url.pathname === '/metrics') {
+      res.writeHead(200, { 'content-type': deps.registry.contentType });
+      res.end(await deps.registry.metrics());
+      return;
+    }
+    if (url.pathname.startsWith('/internal/')) {
+      if (!internalAuthorized(req)) return json(res, 401, { error: 'missing or wrong X-Internal-Token' });
+      if (req.method === 'GET' && url.pathname === '/internal/stats') return json(res, 200, hub.stats());
+      if (req.method === 'POST' && url.pathname === '/internal/kick') {
+        const body = kickSchema.safeParse(await readJson(req));
+        if (!body.success) return json(res, 400, { error: body.error.issues[0]?.message ?? 'invalid body' });
+        await hub.kick({ userId: body.data.userId, sessionId: body.data.sessionId }, body.data.reason);
+        log.info({ reqId, userId: body.data.userId, hasSession: Boolean(body.data.sessionId) }, 'kick broadcast');
+        return json(res, 202, { ok: true });
+      }
+      if (req.method === 'POST' && url.pathname === '/internal/moderation') {
+        const body = moderationSchema.safeParse(await readJson(req));
+        if (!body.success) return json(res, 400, { error: body.error.issues[0]?.message ?? 'invalid body' });
+        const m = body.data;
+        if (m.action === 'delete_message') {
+          const updated = await hub.deleteMessage(m.room, m.seq, m.moderatorId);
+          return json(res, updated ? 200 : 404, updated ? { ok: true, message: updated } : { error: 'no such message' });
+        }
+        await hub.moderate({ room: m.room, action: m.action, userId: m.userId, until: m.until });
+        return json(res, 202, { ok: true });
+      }
+    }
+    json(res, 404, { error: 'not found' });
+  }
+
+  function internalAuthorized(req: IncomingMessage): boolean {
+    const given = Buffer.from(String(req.headers['x-internal-token'] ?? ''));
+    const expected = Buffer.from(deps.internalToken);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const reqId = acceptRequestId(req.headers['x-request-id'], randomUUID);
+    socket.on('error', () => socket.destroy());
+    upgrade(req, socket, head, reqId).catch((err) => {
+      log.error({ err, reqId }, 'upgrade failed');
+      refuse(socket, 500, 'internal error', reqId);
+    });
+  });
+
+  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, reqId: string): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://chat');
+    if (url.pathname !== SOCKET_PATH) return refuse(socket, 404, 'not found', reqId);
+    if (!acceptingUpgrades || hub.draining) return refuse(socket, 503, 'server is restarting; reconnect', reqId);
+    const origin = req.headers.origin;
+    if (origin !== undefined && !deps.allowedOrigins.has(origin)) {
+      log.warn({ reqId, origin }, 'websocket refused: foreign origin');
+      return refuse(socket, 403, 'origin not allowed', reqId);
+    }
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+    const token = offered.find((p) => p.startsWith(TOKEN_SUBPROTOCOL_PREFIX))?.slice(TOKEN_SUBPROTOCOL_PREFIX.length);
+    if (!offered.includes(SUBPROTOCOL)) return refuse(socket, 400, `offer the ${SUBPROTOCOL} subprotocol`, reqId);
+    if (!token) return refuse(socket, 401, 'authentication required', reqId);
+    const verified = verifyChatToken(token, deps.chatTokenSecret);
+    if (!verified.ok) {
+      log.info({ reqId, reason: verified.reason }, 'websocket refused: bad token');
+      return refuse(socket, 401, `authentication failed (${verified.reason})`, reqId);
+    }
+    if (hub.isRevoked(verified.claims) || !(await deps.userActive(verified.claims.uid))) {
+      return refuse(socket, 401, 'session revoked', reqId);
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => hub.attach(ws, verified.claims, reqId));
+  }
+
+  return {
+    server,
+    wss,
+    stopAcceptingUpgrades() {
+      acceptingUpgrades = false;
+    },
+  };
+}
+
+function refuse(socket: Duplex, status: number, message: string, reqId: string): void {
+  if (!socket.writable) return void socket.destroy();
+  const body = JSON.stringify({ error: message, requestId: reqId });
+  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' }[status] ?? 'Error';
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${reqId}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+async function readJson(req: IncomingMessage, limit = 64 * 1024): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw Object.assign(new Error('body too large'), { statusCode: 413 });
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,565 @@
+// The chat hub of one replica: connections, their rooms, frame handling, and the bus glue that makes
+// every replica deliver every committed message in order.
+import { randomUUID } from 'node:crypto';
+import type { WebSocket } from 'ws';
+import type { Logger } from '@parley/logging';
+import type { ChatTokenClaims } from '@parley/chat-token';
+import {
+  type ChatMessage, type ClientFrame, type ErrorCode as ErrorCodeT, type ServerFrame, type UserRef,
+  CloseCode, ErrorCode, clientFrameSchema, CLIENT_FRAME_TYPES, utf8Length,
+} from '@parley/protocol';
+import type { Bus, BusEvent } from '../bus/index.ts';
+import { type MessageRepository, RoomArchivedError } from '../messages/message-repository.ts';
+import { RoomState } from './room-state.ts';
+import { Presence } from './presence.ts';
+import { TokenBucket } from './token-bucket.ts';
+
+export interface HubOptions {
+  replicaId: string;
+  maxMessageBytes: number;
+  maxBufferedBytes: number;
+  sendRatePerSec: number;
+  sendBurst: number;
+  heartbeatMs: number;
+  presenceTtlMs: number;
+  historyPageSize: number;
+  /** How long revoked sessions are remembered: at least the chat token lifetime. */
+  revocationMemoryMs?: number;
+  /** Period of the room reconcile against Postgres, which repairs events lost by pub/sub. */
+  reconcileMs?: number;
+}
+
+interface JoinedRoom {
+  roomId: number;
+  mutedUntil: number;
+  lastTypingAt: number;
+}
+
+const INITIAL_HISTORY = 50;
+
+export class Connection {
+  readonly id = randomUUID();
+  readonly user: UserRef;
+  readonly rooms = new Map<number, JoinedRoom>();
+  alive = true;
+  closed = false;
+  /** Sends this connection is handling, so that a drain waits for their acks. */
+  inflight = 0;
+
+  constructor(readonly ws: WebSocket, readonly claims: ChatTokenClaims, private readonly hub: Hub) {
+    this.user = { id: claims.uid, handle: claims.handle, displayName: claims.name };
+  }
+
+  send(frame: ServerFrame): void {
+    this.sendRaw(JSON.stringify(frame));
+  }
+
+  /** Send a pre-serialized frame; a reader that falls too far behind is closed, never buffered forever. */
+  sendRaw(frame: string): void {
+    if (this.closed) return;
+    if (this.ws.bufferedAmount > this.hub.options.maxBufferedBytes) {
+      this.hub.log.warn({ conn: this.id, user: this.user.id, buffered: this.ws.bufferedAmount }, 'slow consumer closed');
+      this.close(CloseCode.SlowConsumer, 'slow consumer');
+      return;
+    }
+    this.ws.send(frame);
+  }
+
+  error(code: ErrorCodeT, message: string, extra: { ref?: string; room?: number } = {}): void {
+    this.send({ type: 'error', code, message, ...extra });
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ws.close(code, reason);
+    // A peer that never completes the closing handshake is cut off.
+    setTimeout(() => this.ws.terminate(), 2_000).unref();
+  }
+}
+
+export class Hub {
+  readonly connections = new Map<string, Connection>();
+  private readonly rooms = new Map<number, RoomState>();
+  private readonly roomLoads = new Map<number, Promise<RoomState | null>>();
+  readonly presence: Presence;
+  private readonly buckets = new Map<number, TokenBucket>();
+  private readonly revokedSessions = new Map<string, number>();
+  private readonly revokedUsers = new Map<number, number>();
+  private readonly remoteReplicas = new Map<string, { connections: number; rooms: number; startedAt: string; at: number; draining: boolean }>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  readonly startedAt = new Date().toISOString();
+  draining = false;
+  /** Counters for stats and metrics. */
+  readonly counters = { messagesStored: 0, messagesDelivered: 0, framesRejected: 0 };
+  private readonly pendingPresence = new Set<number>();
+  private presenceFlush: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly options: HubOptions,
+    private readonly messages: MessageRepository,
+    private readonly bus: Bus,
+    readonly log: Logger,
+  ) {
+    this.presence = new Presence(options.presenceTtlMs);
+    bus.onEvent((event) => this.onBusEvent(event));
+    bus.onResubscribe(() => {
+      log.info('fan-out resubscribed: reconciling rooms and presence with Postgres and peers');
+      void this.reconcileRooms();
+      void this.publish({ k: 'sync', from: options.replicaId });
+      this.announcePresence(true);
+    });
+  }
+
+  start(): void {
+    const { heartbeatMs, presenceTtlMs } = this.options;
+    this.timers.push(setInterval(() => this.heartbeat(), heartbeatMs));
+    this.timers.push(setInterval(() => {
+      this.announcePresence(true);
+      this.announceReplica();
+      for (const room of this.presence.expire()) this.pushPresence(room);
+      const now = Date.now();
+      for (const [id, r] of this.remoteReplicas) if (r.at + presenceTtlMs < now) this.remoteReplicas.delete(id);
+      for (const [sid, until] of this.revokedSessions) if (until < now) this.revokedSessions.delete(sid);
+      for (const [uid, until] of this.revokedUsers) if (until < now) this.revokedUsers.delete(uid);
+    }, Math.max(1000, Math.floor(presenceTtlMs / 3))));
+    this.timers.push(setInterval(() => void this.reconcileRooms(), this.options.reconcileMs ?? 5_000));
+    for (const t of this.timers) t.unref();
+    void this.publish({ k: 'sync', from: this.options.replicaId });
+    this.announceReplica();
+  }
+
+  stop(): void {
+    for (const t of this.timers) clearInterval(t);
+    if (this.presenceFlush) clearTimeout(this.presenceFlush);
+  }
+
+  /** True when a token for this session/user must be refused (revoked after the token was issued). */
+  isRevoked(claims: ChatTokenClaims): boolean {
+    const now = Date.now();
+    const s = this.revokedSessions.get(claims.sid);
+    if (s !== undefined && s > now) return true;
+    const u = this.revokedUsers.get(claims.uid);
+    return u !== undefined && u > now;
+  }
+
+  // ---- connections --------------------------------------------------------------------------
+
+  attach(ws: WebSocket, claims: ChatTokenClaims, requestId: string): Connection {
+    const conn = new Connection(ws, claims, this);
+    this.connections.set(conn.id, conn);
+    const log = this.log.child({ conn: conn.id, user: claims.uid, reqId: requestId });
+    log.info('websocket connected');
+    ws.on('pong', () => {
+      conn.alive = true;
+    });
+    ws.on('message', (data, isBinary) => {
+      conn.alive = true;
+      void this.onFrame(conn, data as Buffer, isBinary).catch((err) => {
+        log.error({ err }, 'frame handler failed');
+        conn.error(ErrorCode.Internal, 'internal error');
+      });
+    });
+    ws.on('close', (code) => {
+      conn.closed = true;
+      this.detach(conn);
+      log.info({ code }, 'websocket closed');
+    });
+    ws.on('error', (err) => log.warn({ err: err.message }, 'websocket error'));
+    conn.send({ type: 'hello', protocol: 1, connectionId: conn.id, replica: this.options.replicaId, user: conn.user, heartbeatMs: this.options.heartbeatMs });
+    return conn;
+  }
+
+  private detach(conn: Connection): void {
+    this.connections.delete(conn.id);
+    for (const roomId of conn.rooms.keys()) this.unsubscribe(conn, roomId);
+  }
+
+  private heartbeat(): void {
+    for (const conn of this.connections.values()) {
+      if (!conn.alive) {
+        this.log.info({ conn: conn.id }, 'dead peer dropped (no pong)');
+        conn.ws.terminate();
+        continue;
+      }
+      conn.alive = false;
+      conn.ws.ping();
+    }
+  }
+
+  /** Close every socket with 1012 so clients reconnect (elsewhere) and resume. */
+  closeAll(code: number, reason: string): void {
+    for (const conn of this.connections.values()) conn.close(code, reason);
+  }
+
+  inflightSends(): number {
+    let n = 0;
+    for (const conn of this.connections.values()) n += conn.inflight;
+    return n;
+  }
+
+  // ---- frames -------------------------------------------------------------------------------
+
+  private async onFrame(conn: Connection, data: Buffer, isBinary: boolean): Promise<void> {
+    if (isBinary) return this.reject(conn, ErrorCode.BadFrame, 'binary frames are not supported; send JSON text');
+    let raw: unknown;
+    try {
+      raw = JSON.parse(data.toString('utf8'));
+    } catch {
+      return this.reject(conn, ErrorCode.BadJson, 'frame is not valid JSON');
+    }
+    const parsed = clientFrameSchema.safeParse(raw);
+    if (!parsed.success) {
+      const type = (raw as { type?: unknown } | null)?.type;
+      if (typeof type !== 'string' || !(CLIENT_FRAME_TYPES as readonly string[]).includes(type)) {
+        return this.reject(conn, ErrorCode.UnknownType, `unknown frame type ${JSON.stringify(type ?? null).slice(0, 40)}; expected one of ${CLIENT_FRAME_TYPES.join(', ')}`);
+      }
+      const issue = parsed.error.issues[0];
+      const ref = (raw as { clientId?: unknown }).clientId;
+      return this.reject(conn, ErrorCode.BadFrame, `invalid ${type} frame: ${issue?.path.join('.') || 'frame'} ${issue?.message ?? ''}`.trim(), typeof ref === 'string' ? { ref: ref.slice(0, 64) } : {});
+    }
+    const frame: ClientFrame = parsed.data;
+    switch (frame.type) {
+      case 'join': return this.join(conn, frame.room, frame.sinceSeq);
+      case 'leave': return this.leave(conn, frame.room);
+      case 'send': return this.sendMessage(conn, frame.room, frame.clientId, frame.body);
+      case 'edit': return this.edit(conn, frame.room, frame.seq, frame.body);
+      case 'delete': return this.remove(conn, frame.room, frame.seq);
+      case 'history': return this.history(conn, frame.room, frame.beforeSeq, frame.limit ?? 50);
+      case 'typing': return this.typing(conn, frame.room);
+      case 'ping': return conn.send(frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref });
+    }
+  }
+
+  private reject(conn: Connection, code: ErrorCodeT, message: string, extra: { ref?: string; room?: number } = {}): void {
+    this.counters.framesRejected++;
+    conn.error(code, message, extra);
+  }
+
+  // ---- rooms --------------------------------------------------------------------------------
+
+  private async roomState(roomId: number): Promise<RoomState | null> {
+    const existing = this.rooms.get(roomId);
+    if (existing) return existing;
+    let loading = this.roomLoads.get(roomId);
+    if (!loading) {
+      loading = (async () => {
+        const access = await this.messages.roomAccess(roomId, 0);
+        if (!access) return null;
+        const state = new RoomState(access.room, access.lastSeq, this.messages, (err) => this.log.error({ err, room: roomId }, 'gap repair failed'));
+        this.rooms.set(roomId, state);
+        return state;
+      })().finally(() => this.roomLoads.delete(roomId));
+      this.roomLoads.set(roomId, loading);
+    }
+    return loading;
+  }
+
+  private async join(conn: Connection, roomId: number, sinceSeq: number | undefined): Promise<void> {
+    const access = await this.messages.roomAccess(roomId, conn.user.id);
+    if (!access || (access.room.kind !== 'public' && !access.isMember)) {
+      // Same answer for "missing" and "private": do not reveal which private rooms exist.
+      return this.reject(conn, ErrorCode.NotFound, `room ${roomId} does not exist or you are not a member`, { room: roomId });
+    }
+    if (conn.closed) return;
+    const wasJoined = conn.rooms.has(roomId);
+    if (wasJoined) this.unsubscribe(conn, roomId);
+    const state = await this.roomState(roomId);
+    if (!state || conn.closed) return;
+    conn.rooms.set(roomId, { roomId, mutedUntil: access.mutedUntil?.getTime() ?? 0, lastTypingAt: 0 });
+    const sub = { connId: conn.id, catchingUp: true, buffer: [] as ChatMessage[], sendRaw: (f: string) => conn.sendRaw(f) };
+    state.subs.set(conn.id, sub);
+    if (this.presence.add(roomId, conn.user)) this.presenceChanged(roomId);
+    else conn.send({ type: 'presence', room: roomId, users: this.presence.room(roomId) });
+
+    // Resume from the client's last seq, or start with the latest page of history.
+    const from = sinceSeq !== undefined ? Math.min(sinceSeq, access.lastSeq) : Math.max(0, access.lastSeq - INITIAL_HISTORY);
+    conn.send({ type: 'joined', room: access.room, lastSeq: access.lastSeq, resumedFrom: from });
+    let cursor = from;
+    // Replay the backlog from Postgres page by page (no cap), then whatever arrived live meanwhile.
+    for (;;) {
+      const page = await this.messages.after(roomId, cursor, this.options.historyPageSize);
+      if (state.subs.get(conn.id) !== sub) return; // left or rejoined meanwhile
+      for (const message of page) conn.sendRaw(JSON.stringify({ type: 'message', room: roomId, message }));
+      if (page.length) cursor = page[page.length - 1]!.seq;
+      if (page.length < this.options.historyPageSize) break;
+    }
+    while (sub.buffer.length) {
+      const buffered = sub.buffer.splice(0).filter((m) => m.seq > cursor);
+      if (!buffered.length) break;
+      if (buffered[0]!.seq > cursor + 1) {
+        // A gap between the backlog and the live stream: fetch it before going on.
+        const gap = await this.messages.after(roomId, cursor, buffered[0]!.seq - cursor - 1, buffered[0]!.seq - 1);
+        for (const message of gap) conn.sendRaw(JSON.stringify({ type: 'message', room: roomId, message }));
+        if (gap.length) cursor = gap[gap.length - 1]!.seq;
+      }
+      for (const message of buffered) {
+        if (message.seq !== cursor + 1) continue;
+        conn.sendRaw(JSON.stringify({ type: 'message', room: roomId, message }));
+        cursor = message.seq;
+      }
+    }
+    if (state.subs.get(conn.id) !== sub) return;
+    sub.catchingUp = false; // synchronous with the empty-buffer check above: nothing can slip between
+    conn.send({ type: 'caught_up', room: roomId, seq: cursor });
+  }
+
+  private async leave(conn: Connection, roomId: number): Promise<void> {
+    if (!conn.rooms.has(roomId)) return this.reject(conn, ErrorCode.NotJoined, `you have not joined room ${roomId}`, { room: roomId });
+    this.unsubscribe(conn, roomId);
+    conn.send({ type: 'left', room: roomId });
+  }
+
+  private unsubscribe(conn: Connection, roomId: number): void {
+    conn.rooms.delete(roomId);
+    const state = this.rooms.get(roomId);
+    if (state) {
+      state.subs.delete(conn.id);
+      if (!state.subs.size) this.rooms.delete(roomId);
+    }
+    if (this.presence.remove(roomId, conn.user.id)) this.presenceChanged(roomId);
+  }
+
+  // ---- messages -----------------------------------------------------------------------------
+
+  private async sendMessage(conn: Connection, roomId: number, clientId: string, body: string): Promise<void> {
+    const joined = conn.rooms.get(roomId);
+    if (!joined) return this.reject(conn, ErrorCode.NotJoined, `join room ${roomId} before sending to it`, { ref: clientId, room: roomId });
+    const size = utf8Length(body);
+    if (size > this.options.maxMessageBytes) {
+      return this.reject(conn, ErrorCode.TooLarge, `message is ${size} bytes; the limit is ${this.options.maxMessageBytes}`, { ref: clientId, room: roomId });
+    }
+    if (!body.trim()) return this.reject(conn, ErrorCode.BadFrame, 'message body is empty', { ref: clientId, room: roomId });
+    if (joined.mutedUntil > Date.now()) {
+      return this.reject(conn, ErrorCode.Muted, `you are muted in this room until ${new Date(joined.mutedUntil).toISOString()}`, { ref: clientId, room: roomId });
+    }
+    let bucket = this.buckets.get(conn.user.id);
+    if (!bucket) this.buckets.set(conn.user.id, (bucket = new TokenBucket(this.options.sendRatePerSec, this.options.sendBurst)));
+    const waitMs = bucket.take();
+    if (waitMs > 0) return this.reject(conn, ErrorCode.RateLimited, `sending too fast; retry in ${waitMs} ms`, { ref: clientId, room: roomId });
+
+    conn.inflight++;
+    try {
+      const { message, duplicate } = await this.messages.store({ roomId, authorId: conn.user.id, clientId, body });
+      if (message.roomId !== roomId) {
+        return this.reject(conn, ErrorCode.BadFrame, 'this client id was already used for a message in another room', { ref: clientId, room: roomId });
+      }
+      if (!duplicate) {
+        this.counters.messagesStored++;
+        this.rooms.get(roomId)?.committed(message.seq, message);
+        void this.publish({ k: 'msg', room: roomId, seq: message.seq, message });
+      }
+      conn.send({ type: 'ack', room: roomId, clientId, seq: message.seq, id: message.id, createdAt: message.createdAt, duplicate });
+    } catch (err) {
+      if (err instanceof RoomArchivedError) return this.reject(conn, ErrorCode.Archived, 'this room is archived; it is read-only', { ref: clientId, room: roomId });
+      this.log.error({ err, room: roomId }, 'storing a message failed');
+      this.reject(conn, ErrorCode.Unavailable, 'the message was not stored; retry', { ref: clientId, room: roomId });
+    } finally {
+      conn.inflight--;
+    }
+  }
+
+  private async edit(conn: Connection, roomId: number, seq: number, body: string): Promise<void> {
+    if (!conn.rooms.has(roomId)) return this.reject(conn, ErrorCode.NotJoined, `join room ${roomId} first`, { room: roomId });
+    const size = utf8Length(body);
+    if (size > this.options.maxMessageBytes) return this.reject(conn, ErrorCode.TooLarge, `message is ${size} bytes; the limit is ${this.options.maxMessageBytes}`, { room: roomId });
+    if (!body.trim()) return this.reject(conn, ErrorCode.BadFrame, 'message body is empty', { room: roomId });
+    const updated = await this.messages.edit(roomId, seq, conn.user.id, body);
+    if (!updated) return this.reject(conn, ErrorCode.Forbidden, 'you can only edit your own messages that are not deleted', { room: roomId });
+    await this.publishUpdate(updated);
+  }
+
+  private async remove(conn: Connection, roomId: number, seq: number): Promise<void> {
+    if (!conn.rooms.has(roomId)) return this.reject(conn, ErrorCode.NotJoined, `join room ${roomId} first`, { room: roomId });
+    const asModerator = conn.claims.role === 'admin' || conn.claims.role === 'moderator';
+    const updated = await this.messages.softDelete(roomId, seq, conn.user.id, asModerator);
+    if (!updated) return this.reject(conn, ErrorCode.Forbidden, 'you can only delete your own messages', { room: roomId });
+    await this.publishUpdate(updated);
+  }
+
+  /** Tell every replica about an edited or deleted message (also used by the internal API). */
+  async publishUpdate(message: ChatMessage): Promise<void> {
+    this.deliverUpdate(message);
+    await this.publish({ k: 'upd', room: message.roomId, message });
+  }
+
+  private deliverUpdate(message: ChatMessage): void {
+    const state = this.rooms.get(message.roomId);
+    if (!state) return;
+    const frame = JSON.stringify({ type: 'updated', room: message.roomId, message });
+    for (const sub of state.subs.values()) sub.sendRaw(frame);
+  }
+
+  private async history(conn: Connection, roomId: number, beforeSeq: number, limit: number): Promise<void> {
+    if (!conn.rooms.has(roomId)) return this.reject(conn, ErrorCode.NotJoined, `join room ${roomId} first`, { room: roomId });
+    const page = await this.messages.before(roomId, beforeSeq, limit);
+    conn.send({ type: 'history', room: roomId, messages: page.messages, hasMore: page.hasMore });
+  }
+
+  private async typing(conn: Connection, roomId: number): Promise<void> {
+    const joined = conn.rooms.get(roomId);
+    if (!joined) return this.reject(conn, ErrorCode.NotJoined, `join room ${roomId} first`, { room: roomId });
+    const now = Date.now();
+    if (now - joined.lastTypingAt < 2_000) return; // typing is ephemeral; throttle quietly
+    joined.lastTypingAt = now;
+    await this.publish({ k: 'typing', room: roomId, user: conn.user, from: conn.id });
+  }
+
+  // ---- bus ----------------------------------------------------------------------------------
+
+  private async publish(event: BusEvent): Promise<void> {
+    try {
+      await this.bus.publish(event);
+    } catch (err) {
+      // Messages are already committed: peers repair from Postgres on their next reconcile.
+      this.log.warn({ err: (err as Error).message, kind: event.k }, 'fan-out publish failed');
+    }
+  }
+
+  private onBusEvent(event: BusEvent): void {
+    switch (event.k) {
+      case 'msg': {
+        const state = this.rooms.get(event.room);
+        if (state) state.committed(event.seq, event.message ?? null);
+        return;
+      }
+      case 'upd':
+        return this.deliverUpdate(event.message);
+      case 'updref': {
+        if (!this.rooms.has(event.room)) return;
+        void this.messages.bySeq(event.room, event.seq).then((m) => m && this.deliverUpdate(m), () => undefined);
+        return;
+      }
+      case 'typing': {
+        const state = this.rooms.get(event.room);
+        if (!state) return;
+        const frame = JSON.stringify({ type: 'typing', room: event.room, user: event.user });
+        for (const sub of state.subs.values()) if (sub.connId !== event.from) sub.sendRaw(frame);
+        return;
+      }
+      case 'presence': {
+        if (event.replica === this.options.replicaId) return;
+        for (const room of this.presence.applyRemote(event.replica, event.rooms, event.full)) this.pushPresence(room);
+        return;
+      }
+      case 'replica': {
+        if (event.replica !== this.options.replicaId) this.remoteReplicas.set(event.replica, event);
+        return;
+      }
+      case 'sync': {
+        if (event.from !== this.options.replicaId) {
+          this.announcePresence(true);
+          this.announceReplica();
+        }
+        return;
+      }
+      case 'bye': {
+        this.remoteReplicas.delete(event.replica);
+        for (const room of this.presence.dropReplica(event.replica)) this.pushPresence(room);
+        return;
+      }
+      case 'kick':
+        return this.applyKick(event);
+      case 'mod':
+        return this.applyModeration(event);
+    }
+  }
+
+  private applyKick(event: Extract<BusEvent, { k: 'kick' }>): void {
+    if (event.sessionId) this.revokedSessions.set(event.sessionId, event.until);
+    if (event.userId !== undefined) this.revokedUsers.set(event.userId, event.until);
+    for (const conn of this.connections.values()) {
+      if ((event.sessionId && conn.claims.sid === event.sessionId) || (event.userId !== undefined && conn.user.id === event.userId)) {
+        conn.close(CloseCode.SessionRevoked, event.reason.slice(0, 100));
+      }
+    }
+  }
+
+  private applyModeration(event: Extract<BusEvent, { k: 'mod' }>): void {
+    const until = event.until ? Date.parse(event.until) : 0;
+    for (const conn of this.connections.values()) {
+      if (conn.user.id === event.userId) {
+        for (const joined of conn.rooms.values()) {
+          if (event.room === null || joined.roomId === event.room) joined.mutedUntil = event.action === 'muted' ? until : 0;
+        }
+      }
+      if (event.room === null || conn.rooms.has(event.room)) {
+        conn.send({ type: 'moderation', room: event.room, action: event.action, userId: event.userId, until: event.until });
+      }
+    }
+  }
+
+  /** Entry points for the internal API: they go through the bus so every replica acts. */
+  async kick(target: { userId?: number; sessionId?: string }, reason: string): Promise<void> {
+    const event: BusEvent = { k: 'kick', ...target, reason, until: Date.now() + (this.options.revocationMemoryMs ?? 120_000) };
+    this.applyKick(event);
+    await this.bus.publish(event);
+  }
+
+  async moderate(event: Omit<Extract<BusEvent, { k: 'mod' }>, 'k'>): Promise<void> {
+    const full: BusEvent = { k: 'mod', ...event };
+    this.applyModeration(full);
+    await this.bus.publish(full);
+  }
+
+  async deleteMessage(roomId: number, seq: number, moderatorId: number): Promise<ChatMessage | null> {
+    const updated = await this.messages.softDelete(roomId, seq, moderatorId, true);
+    if (updated) await this.publishUpdate(updated);
+    return updated;
+  }
+
+  // ---- presence and replica stats --------------------------------------------------------
+
+  private presenceChanged(roomId: number): void {
+    this.pushPresence(roomId);
+    this.pendingPresence.add(roomId);
+    // Coalesce announcements: a burst of joins after a deploy becomes one event per 100 ms.
+    this.presenceFlush ??= setTimeout(() => {
+      this.presenceFlush = null;
+      const rooms = [...this.pendingPresence];
+      this.pendingPresence.clear();
+      void this.publish({ k: 'presence', replica: this.options.replicaId, rooms: this.presence.localSnapshot(rooms), full: false, at: Date.now() });
+    }, 100);
+  }
+
+  private pushPresence(roomId: number): void {
+    const state = this.rooms.get(roomId);
+    if (!state) return;
+    const frame = JSON.stringify({ type: 'presence', room: roomId, users: this.presence.room(roomId) });
+    for (const sub of state.subs.values()) sub.sendRaw(frame);
+  }
+
+  private announcePresence(full: boolean): void {
+    void this.publish({ k: 'presence', replica: this.options.replicaId, rooms: this.presence.localSnapshot(), full, at: Date.now() });
+  }
+
+  private announceReplica(): void {
+    void this.publish({ k: 'replica', replica: this.options.replicaId, connections: this.connections.size, rooms: this.rooms.size, startedAt: this.startedAt, at: Date.now(), draining: this.draining });
+  }
+
+  async sayGoodbye(): Promise<void> {
+    await this.publish({ k: 'bye', replica: this.options.replicaId });
+  }
+
+  /** Compare each active room with Postgres and fetch what pub/sub did not bring. */
+  async reconcileRooms(): Promise<void> {
+    const ids = [...this.rooms.keys()];
+    if (!ids.length) return;
+    try {
+      const lastSeqs = await this.messages.lastSeqs(ids);
+      for (const [id, lastSeq] of lastSeqs) this.rooms.get(id)?.reconcile(lastSeq);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'room reconcile failed');
+    }
+  }
+
+  stats() {
+    const self = { replica: this.options.replicaId, connections: this.connections.size, rooms: this.rooms.size, startedAt: this.startedAt, at: Date.now(), draining: this.draining };
+    return {
+      replica: this.options.replicaId,
+      replicas: [self, ...[...this.remoteReplicas.entries()].map(([replica, r]) => ({ ...r, replica }))].sort((a, b) => a.replica.localeCompare(b.replica)),
+      onlineUsers: this.presence.onlineUserCount(),
+      counters: this.counters,
+    };
+  }
+}

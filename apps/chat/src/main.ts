@@ -1,0 +1,106 @@
+// Composition root of the chat service: config, Postgres, fan-out bus, hub, HTTP/WebSocket server,
+// and the SIGTERM drain.
+import { hostname } from 'node:os';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { loadConfig } from '@parley/config';
+import { createLogger } from '@parley/logging';
+import { createPool, describeDbError, waitForDatabase } from '@parley/db';
+import { CloseCode } from '@parley/protocol';
+import { allowedOrigins, chatConfigSchema } from './config.ts';
+import { createRedisBus } from './bus/redis-bus.ts';
+import { createPgBus } from './bus/pg-bus.ts';
+import { MessageRepository } from './messages/message-repository.ts';
+import { Hub } from './hub/hub.ts';
+import { createChatServer } from './http/server.ts';
+
+const config = loadConfig(chatConfigSchema);
+const replicaId = config.REPLICA_ID ?? `${hostname()}-${process.pid}`;
+const log = createLogger('chat', config.LOG_LEVEL).child({ replica: replicaId });
+
+const pool = createPool(config.DATABASE_URL, { max: config.DB_POOL_MAX, applicationName: 'parley-chat' });
+let dbReady = false;
+// Either service may start first: keep retrying the database in the background; /readyz reflects it.
+void (async () => {
+  for (;;) {
+    try {
+      await waitForDatabase(pool, { timeoutMs: 60_000, onRetry: (err, delayMs) => log.warn({ delayMs }, describeDbError(err, config.DATABASE_URL)) });
+      dbReady = true;
+      log.info('database reachable');
+      return;
+    } catch (err) {
+      log.error(describeDbError(err, config.DATABASE_URL));
+    }
+  }
+})();
+const dbProbe = setInterval(() => {
+  pool.query('SELECT 1').then(() => { dbReady = true; }, () => { dbReady = false; });
+}, 5_000);
+dbProbe.unref();
+
+const bus = config.REDIS_URL ? createRedisBus(config.REDIS_URL, config.REDIS_KEY_PREFIX, log) : createPgBus(config.DATABASE_URL, pool, log);
+const messages = new MessageRepository(pool);
+const hub = new Hub(
+  {
+    replicaId,
+    maxMessageBytes: config.MAX_MESSAGE_BYTES,
+    maxBufferedBytes: config.MAX_BUFFERED_BYTES,
+    sendRatePerSec: config.SEND_RATE_PER_SEC,
+    sendBurst: config.SEND_BURST,
+    heartbeatMs: config.HEARTBEAT_MS,
+    presenceTtlMs: config.PRESENCE_TTL_MS,
+    historyPageSize: config.HISTORY_PAGE_SIZE,
+  },
+  messages,
+  bus,
+  log,
+);
+
+const registry = new Registry();
+registry.setDefaultLabels({ service: 'chat', replica: replicaId });
+collectDefaultMetrics({ register: registry });
+new Gauge({ name: 'parley_chat_connections', help: 'Open WebSocket connections on this replica', registers: [registry], collect() { this.set(hub.connections.size); } });
+new Gauge({ name: 'parley_chat_messages_stored_total', help: 'Messages stored by this replica', registers: [registry], collect() { this.set(hub.counters.messagesStored); } });
+
+const { server, stopAcceptingUpgrades } = createChatServer({
+  hub,
+  log,
+  registry,
+  internalToken: config.INTERNAL_TOKEN,
+  chatTokenSecret: config.CHAT_TOKEN_SECRET,
+  allowedOrigins: allowedOrigins(config),
+  maxFrameBytes: config.MAX_FRAME_BYTES,
+  readiness: async () => ({ database: dbReady, fanout: bus.healthy(), accepting: !hub.draining }),
+  userActive: async (userId) => (await messages.userStatus(userId)) === 'active',
+});
+
+server.listen(config.PORT, config.HOST, () => {
+  hub.start();
+  log.info({ port: config.PORT, fanout: bus.kind }, 'chat listening');
+});
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  // 1. Report not-ready so the load balancer stops sending new connections; keep serving meanwhile.
+  hub.draining = true;
+  log.info({ signal, drainDelayMs: config.DRAIN_DELAY_MS }, 'draining: not ready, still serving');
+  await new Promise((r) => setTimeout(r, config.DRAIN_DELAY_MS));
+  // 2. No new upgrades; let in-flight sends get their acks, then ask clients to reconnect elsewhere.
+  stopAcceptingUpgrades();
+  server.close();
+  const deadline = Date.now() + config.SHUTDOWN_TIMEOUT_MS;
+  while (hub.inflightSends() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  hub.closeAll(CloseCode.ServiceRestart, 'service restart');
+  await hub.sayGoodbye();
+  while (hub.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  hub.stop();
+  server.closeAllConnections();
+  await bus.close().catch(() => undefined);
+  await pool.end().catch(() => undefined);
+  log.info({ remaining: hub.connections.size }, 'chat stopped');
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));

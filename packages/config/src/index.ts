@@ -1,0 +1,111 @@
+// Environment configuration: every setting comes from the environment and is validated by a zod
+// schema at start. A bad value stops the process with one line naming the variable and what it expects.
+import { z } from 'zod';
+
+export { z };
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parse `env` with `schema`; throws ConfigError listing each bad variable and what it expects. */
+export function parseConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const name = issue.path.join('.') || '(environment)';
+    const got = issue.path.length ? env[String(issue.path[0])] : undefined;
+    const shown = got === undefined ? 'it is not set' : `got ${JSON.stringify(redactValue(name, got))}`;
+    return `${name} ${issue.message} (${shown})`;
+  });
+  throw new ConfigError(problems);
+}
+
+/** Like parseConfig, but on failure prints one line to stderr and exits with status 78 (EX_CONFIG). */
+export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  try {
+    return parseConfig(schema, env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(78);
+    }
+    throw err;
+  }
+}
+
+function redactValue(name: string, value: string): string {
+  if (/SECRET|TOKEN|PASSWORD/i.test(name)) return '<redacted>';
+  return redactUrlPassword(value);
+}
+
+/** postgres://user:secret@host/db -> postgres://user:***@host/db, for logs and error lines. */
+export function redactUrlPassword(value: string): string {
+  return value.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+}
+
+// ---- reusable field schemas -------------------------------------------------------------------
+
+export const port = (fallback: number) =>
+  z.coerce
+    .number({ message: 'must be a TCP port number (1-65535)' })
+    .int('must be a TCP port number (1-65535)')
+    .min(1, 'must be a TCP port number (1-65535)')
+    .max(65535, 'must be a TCP port number (1-65535)')
+    .default(fallback);
+
+export const httpUrl = (fallback?: string) => {
+  const base = z
+    .string()
+    .refine((v) => /^https?:\/\/[^\s/]+/.test(v), { message: 'must be an http:// or https:// URL' })
+    .transform((v) => v.replace(/\/+$/, ''));
+  return fallback === undefined ? base : base.default(fallback);
+};
+
+export const postgresUrl = z
+  .string({ message: 'must be set to a postgres:// connection URL' })
+  .refine((v) => /^postgres(ql)?:\/\/[^\s]+$/.test(v) && canParseUrl(v), {
+    message: 'must be a postgres://user:password@host:port/database URL',
+  });
+
+export const redisUrl = z
+  .string()
+  .refine((v) => /^rediss?:\/\/[^\s]+$/.test(v) && canParseUrl(v), {
+    message: 'must be a redis://[:password@]host:port[/db] URL',
+  });
+
+export const secret = (name: string) =>
+  z
+    .string({ message: `must be set to a random string of at least 32 characters (${name})` })
+    .min(32, 'must be at least 32 characters long (generate one with: openssl rand -hex 32)');
+
+export const positiveInt = (fallback: number, what = 'a positive integer') =>
+  z.coerce.number({ message: `must be ${what}` }).int(`must be ${what}`).positive(`must be ${what}`).default(fallback);
+
+export const boolFlag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+export const logLevel = z
+  .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+    message: 'must be one of fatal, error, warn, info, debug, trace, silent',
+  })
+  .default('info');
+
+export const nodeEnv = z
+  .enum(['development', 'production', 'test'], { message: 'must be development, production or test' })
+  .default('development');
+
+function canParseUrl(v: string): boolean {
+  try {
+    new URL(v);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,54 @@
+// Plain SQL migrations applied in file-name order, each in its own transaction, under a Postgres
+// advisory lock so that several replicas or a Kubernetes Job starting together apply each file once.
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Pool } from 'pg';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** Works from src/ (tests) and from dist/ (bundled): both sit beside ../migrations. */
+export const MIGRATIONS_DIR = process.env.PARLEY_MIGRATIONS_DIR ?? resolve(here, '..', 'migrations');
+
+const LOCK_KEY = 0x7061726c; // "parl"
+
+export interface MigrationResult {
+  applied: string[];
+  alreadyApplied: number;
+}
+
+export async function migrate(pool: Pool, dir: string = MIGRATIONS_DIR): Promise<MigrationResult> {
+  const files = (await readdir(dir)).filter((f) => /^\d+_.+\.sql$/.test(f)).sort();
+  const client = await pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      name text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const { rows } = await client.query<{ name: string; checksum: string }>('SELECT name, checksum FROM schema_migrations');
+    const done = new Map(rows.map((r) => [r.name, r.checksum]));
+    const applied: string[] = [];
+    for (const file of files) {
+      const sql = await readFile(join(dir, file), 'utf8');
+      const checksum = createHash('sha256').update(sql).digest('hex');
+      const previous = done.get(file);
+      if (previous !== undefined) {
+        if (previous !== checksum) throw new Error(`migration ${file} was changed after it was applied; add a new migration instead`);
+        continue;
+      }
+      await client.query('BEGIN');
+      try {
+        await client.query(sql);
+        await client.query('INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)', [file, checksum]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw new Error(`migration ${file} failed: ${(err as Error).message}`);
+      }
+      applied.push(file);
+    }
+    return { applied, alreadyApplied: files.length - applied.length };
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => undefined);
+    client.release();
+  }
+}

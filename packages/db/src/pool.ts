@@ -1,0 +1,66 @@
+import pg from 'pg';
+import { redactUrlPassword } from '@parley/config';
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+
+// bigint ids and counters fit easily in a JS number for this product's lifetime; parse them as numbers.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+export function createPool(connectionString: string, options: { max?: number; applicationName?: string } = {}): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString,
+    max: options.max ?? 10,
+    application_name: options.applicationName ?? 'parley',
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle client losing its server (Postgres restart) emits here; without a listener it would crash the process.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+const FATAL_CODES: Record<string, string> = {
+  '28P01': 'password authentication failed',
+  '28000': 'authentication rejected',
+  '3D000': 'database does not exist',
+  '42501': 'insufficient privilege',
+};
+
+/** Errors worth retrying with backoff (server not up yet, network); auth and missing database are not. */
+export function isRetryableDbError(err: unknown): boolean {
+  const e = err as { code?: string };
+  if (e.code && FATAL_CODES[e.code]) return false;
+  if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return true; // DNS in Kubernetes may lag pod start
+  return true;
+}
+
+/** One human line for a connection failure, with the URL's password hidden. */
+export function describeDbError(err: unknown, url: string): string {
+  const e = err as { code?: string; message?: string };
+  const reason = (e.code && FATAL_CODES[e.code]) ?? e.message ?? String(err);
+  return `cannot connect to PostgreSQL at DATABASE_URL=${redactUrlPassword(url)}: ${reason}${e.code ? ` (${e.code})` : ''}`;
+}
+
+/**
+ * Wait until the database answers, retrying with capped exponential backoff.
+ * Gives up at once on errors that waiting cannot fix, or after `timeoutMs`.
+ */
+export async function waitForDatabase(
+  pool: pg.Pool,
+  { timeoutMs = 30_000, onRetry }: { timeoutMs?: number; onRetry?: (err: unknown, delayMs: number) => void } = {},
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 200;
+  for (;;) {
+    try {
+      await pool.query('SELECT 1');
+      return;
+    } catch (err) {
+      if (!isRetryableDbError(err) || Date.now() + delay > deadline) throw err;
+      onRetry?.(err, delay);
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 5_000);
+    }
+  }
+}

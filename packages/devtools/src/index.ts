@@ -1,0 +1,6 @@
+// Helpers for local runs and tests: real Postgres and Redis instances of our own, child processes of
+// the built services, and waiting for ports and health endpoints.
+export { startEmbeddedPostgres, type EmbeddedPg } from './embedded-pg.ts';
+export { startRedisServer, type RedisServer } from './redis-server.ts';
+export { spawnService, type ServiceProcess } from './service.ts';
+export { waitForHttp, waitForPortFree, freePort } from './wait.ts';

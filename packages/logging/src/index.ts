@@ -1,0 +1,38 @@
+// JSON logs on stdout (pino). Secrets are redacted by path so a careless log call cannot leak them.
+import { pino, type Logger, type LoggerOptions } from 'pino';
+
+export type { Logger };
+
+export const REDACT_PATHS = [
+  'password',
+  '*.password',
+  'token',
+  '*.token',
+  'req.headers.cookie',
+  'req.headers.authorization',
+  'req.headers["sec-websocket-protocol"]',
+  'req.headers["x-internal-token"]',
+  'res.headers["set-cookie"]',
+  'headers.cookie',
+  'headers.authorization',
+  'sessionId',
+  '*.sessionId',
+];
+
+export function createLogger(service: string, level: string = process.env.LOG_LEVEL ?? 'info', extra: LoggerOptions = {}): Logger {
+  return pino({
+    level,
+    base: { service, pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    formatters: { level: (label) => ({ level: label }) },
+    ...extra,
+  });
+}
+
+/** A request id from the edge is kept if it looks sane; otherwise a new one is made. */
+export function acceptRequestId(header: string | string[] | undefined, generate: () => string): string {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value && /^[A-Za-z0-9._:-]{1,128}$/.test(value)) return value;
+  return generate();
+}

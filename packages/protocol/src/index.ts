@@ -1,0 +1,115 @@
+// The Parley chat protocol, version 1: the one definition shared by the chat server, the browser
+// client and the tests. Client frames are validated with zod on the server; server frames are plain
+// types (the browser bundle imports types only, so zod never ships to the browser).
+// docs/protocol.md describes the same frames for people.
+import { z } from 'zod';
+
+export const PROTOCOL_VERSION = 1;
+/** Sec-WebSocket-Protocol offered by clients; the auth token rides in a second entry `token.<jwt-like>`. */
+export const SUBPROTOCOL = 'parley.v1';
+export const TOKEN_SUBPROTOCOL_PREFIX = 'token.';
+export const SOCKET_PATH = '/socket';
+
+export const CloseCode = {
+  Normal: 1000,
+  GoingAway: 1001,
+  PolicyViolation: 1008,
+  MessageTooBig: 1009,
+  InternalError: 1011,
+  ServiceRestart: 1012,
+  TryAgainLater: 1013,
+  /** The session was revoked, the user banned or kicked: do not reconnect with the same session. */
+  SessionRevoked: 4001,
+  /** The auth token expired or is invalid: fetch a new token, then reconnect. */
+  TokenInvalid: 4002,
+  /** The client did not read fast enough; its send buffer overflowed. Reconnect and resume. */
+  SlowConsumer: 4008,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+export const ErrorCode = {
+  BadJson: 'bad_json',
+  BadFrame: 'bad_frame',
+  UnknownType: 'unknown_type',
+  TooLarge: 'too_large',
+  RateLimited: 'rate_limited',
+  NotFound: 'not_found',
+  Forbidden: 'forbidden',
+  NotJoined: 'not_joined',
+  Muted: 'muted',
+  Archived: 'archived',
+  Internal: 'internal',
+  Unavailable: 'unavailable',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+// ---- client -> server ---------------------------------------------------------------------------
+
+const roomId = z.number().int().positive();
+const seq = z.number().int().nonnegative();
+/** Client message ids: chosen by the client, unique per author; resends reuse them. */
+export const clientIdSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
+
+export const clientFrameSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('join'), room: roomId, sinceSeq: seq.optional() }),
+  z.object({ type: z.literal('leave'), room: roomId }),
+  z.object({ type: z.literal('send'), room: roomId, clientId: clientIdSchema, body: z.string() }),
+  z.object({ type: z.literal('edit'), room: roomId, seq: seq, body: z.string() }),
+  z.object({ type: z.literal('delete'), room: roomId, seq: seq }),
+  z.object({ type: z.literal('history'), room: roomId, beforeSeq: seq, limit: z.number().int().min(1).max(200).optional() }),
+  z.object({ type: z.literal('typing'), room: roomId }),
+  z.object({ type: z.literal('ping'), ref: z.string().max(64).optional() }),
+]);
+export type ClientFrame = z.infer<typeof clientFrameSchema>;
+export const CLIENT_FRAME_TYPES = ['join', 'leave', 'send', 'edit', 'delete', 'history', 'typing', 'ping'] as const;
+
+// ---- server -> client ---------------------------------------------------------------------------
+
+export interface UserRef {
+  id: number;
+  handle: string;
+  displayName: string;
+}
+
+export interface ChatMessage {
+  id: number;
+  roomId: number;
+  seq: number;
+  author: UserRef;
+  clientId: string;
+  body: string;
+  createdAt: string;
+  editedAt: string | null;
+  deletedAt: string | null;
+}
+
+export interface RoomInfo {
+  id: number;
+  name: string;
+  kind: 'public' | 'private' | 'direct';
+  archived: boolean;
+}
+
+export type ServerFrame =
+  | { type: 'hello'; protocol: number; connectionId: string; replica: string; user: UserRef; heartbeatMs: number }
+  | { type: 'joined'; room: RoomInfo; lastSeq: number; resumedFrom: number | null }
+  /** A message in seq order. Replayed (resume) and live messages use the same frame. */
+  | { type: 'message'; room: number; message: ChatMessage }
+  /** The client has everything up to `seq`; live messages follow. Sent after a join's backlog. */
+  | { type: 'caught_up'; room: number; seq: number }
+  | { type: 'updated'; room: number; message: ChatMessage }
+  | { type: 'history'; room: number; messages: ChatMessage[]; hasMore: boolean }
+  | { type: 'ack'; room: number; clientId: string; seq: number; id: number; createdAt: string; duplicate: boolean }
+  | { type: 'presence'; room: number; users: UserRef[] }
+  | { type: 'typing'; room: number; user: UserRef }
+  | { type: 'left'; room: number }
+  | { type: 'moderation'; room: number | null; action: 'muted' | 'unmuted' | 'banned'; userId: number; until: string | null }
+  | { type: 'pong'; ref?: string }
+  | { type: 'error'; code: ErrorCode; message: string; ref?: string; room?: number };
+
+export type ServerFrameType = ServerFrame['type'];
+
+/** Byte length of a UTF-8 string, as the server counts message size limits. */
+export function utf8Length(text: string): number {
+  return new TextEncoder().encode(text).length;
+}
