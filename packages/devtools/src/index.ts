@@ -4,3 +4,5 @@ export { startEmbeddedPostgres, type EmbeddedPg } from './embedded-pg.ts';
 export { startRedisServer, type RedisServer } from './redis-server.ts';
 export { spawnService, type ServiceProcess } from './service.ts';
 export { waitForHttp, waitForPortFree, freePort } from './wait.ts';
+export { createTestDatabase, testRedisPrefix, dropRedisPrefix, TEST_PG_URL, TEST_REDIS_URL, type TestDatabase } from './test-env.ts';
+export { startStack, type Stack, type StackOptions } from './stack.ts';

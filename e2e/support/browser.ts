@@ -1,0 +1,41 @@
+// Debian's Chromium driven by playwright-core (never a downloaded browser).
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export async function launchBrowser(): Promise<Browser> {
+  // playwright-core gives each launch a fresh temporary profile; the flags keep Chromium off the
+  // (closed) network and let it run as root.
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** Screenshots go to test-results/screenshots (git-ignored): artifacts, not fixtures. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  const dir = resolve('test-results/screenshots');
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+/** Sign up through the real form. */
+export async function signUp(page: Page, baseUrl: string, user: { email: string; handle: string; displayName: string; password: string }): Promise<void> {
+  await page.goto(`${baseUrl}/signup`);
+  await page.fill('#email', user.email);
+  await page.fill('#handle', user.handle);
+  await page.fill('#displayName', user.displayName);
+  await page.fill('#password', user.password);
+  await Promise.all([page.waitForURL(/\/rooms$/), page.click('button[type=submit]')]);
+}
+
+export async function logIn(page: Page, baseUrl: string, email: string, password: string): Promise<void> {
+  await page.goto(`${baseUrl}/login`);
+  await page.fill('#email', email);
+  await page.fill('#password', password);
+  await Promise.all([page.waitForURL(/\/rooms/), page.click('button[type=submit]')]);
+}

@@ -1,0 +1,120 @@
+// Starts the built services as real processes (admin + N chat replicas) on free ports, for end-to-end
+// tests and benchmarks. Requires `npm run build` first (npm test does it).
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { spawnService, type ServiceProcess } from './service.ts';
+import { freePort, waitForHttp } from './wait.ts';
+
+const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../..');
+
+export interface StackOptions {
+  databaseUrl: string;
+  redisUrl?: string;
+  redisPrefix?: string;
+  chatReplicas?: number;
+  /** Start admin (default true). */
+  admin?: boolean;
+  adminEnv?: Record<string, string>;
+  chatEnv?: Record<string, string>;
+  /** Which chat replica the browser is told to use (default 0). */
+  browserChatReplica?: number;
+  echo?: (line: string) => void;
+}
+
+export interface ChatReplica {
+  index: number;
+  port: number;
+  url: string;
+  wsUrl: string;
+  process: ServiceProcess;
+}
+
+export interface Stack {
+  adminUrl: string;
+  adminPort: number;
+  admin: ServiceProcess | null;
+  chats: ChatReplica[];
+  secrets: { INTERNAL_TOKEN: string; CHAT_TOKEN_SECRET: string; SESSION_SECRET: string };
+  /** Start (or restart) chat replica `index` on its port. */
+  startChat(index: number): Promise<ChatReplica>;
+  stop(): Promise<void>;
+  logs(): string;
+}
+
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  for (const f of ['apps/admin/dist/main.js', 'apps/chat/dist/main.js']) {
+    if (!existsSync(resolve(ROOT, f))) throw new Error(`${f} is missing: run npm run build first`);
+  }
+  const secrets = {
+    INTERNAL_TOKEN: randomBytes(24).toString('hex'),
+    CHAT_TOKEN_SECRET: randomBytes(24).toString('hex'),
+    SESSION_SECRET: randomBytes(24).toString('hex'),
+  };
+  const n = opts.chatReplicas ?? 1;
+  const adminPort = await freePort();
+  const chatPorts: number[] = [];
+  for (let i = 0; i < n; i++) chatPorts.push(await freePort());
+  const adminUrl = `http://127.0.0.1:${adminPort}`;
+  const common: Record<string, string> = {
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.PARLEY_TEST_LOG_LEVEL ?? 'info',
+    DATABASE_URL: opts.databaseUrl,
+    ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
+    ...(opts.redisPrefix ? { REDIS_KEY_PREFIX: opts.redisPrefix } : {}),
+    ...secrets,
+    PUBLIC_URL: adminUrl,
+  };
+  const chats: ChatReplica[] = [];
+  const startChat = async (index: number): Promise<ChatReplica> => {
+    const port = chatPorts[index]!;
+    const proc = spawnService(`chat-${index}`, resolve(ROOT, 'apps/chat/dist/main.js'), {
+      ...common,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      ADMIN_INTERNAL_URL: adminUrl,
+      ALLOWED_ORIGINS: `http://localhost:${adminPort}`,
+      REPLICA_ID: `chat-${index}`,
+      DRAIN_DELAY_MS: '200',
+      ...opts.chatEnv,
+    }, { echo: opts.echo });
+    const replica = { index, port, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/socket`, process: proc };
+    chats[index] = replica;
+    await waitForHttp(`${replica.url}/readyz`, { timeoutMs: 30_000 });
+    return replica;
+  };
+  const browserChat = chatPorts[opts.browserChatReplica ?? 0]!;
+  let admin: ServiceProcess | null = null;
+  if (opts.admin !== false) {
+    admin = spawnService('admin', resolve(ROOT, 'apps/admin/dist/main.js'), {
+      ...common,
+      PORT: String(adminPort),
+      HOST: '127.0.0.1',
+      CHAT_INTERNAL_URL: `http://127.0.0.1:${chatPorts[0]}`,
+      CHAT_PUBLIC_URL: `ws://127.0.0.1:${browserChat}/socket`,
+      ...opts.adminEnv,
+    }, { echo: opts.echo });
+  }
+  const stack: Stack = {
+    adminUrl,
+    adminPort,
+    admin,
+    chats,
+    secrets,
+    startChat,
+    async stop() {
+      await Promise.all([...chats.map((c) => c?.process.stop('SIGTERM', 10_000)), admin?.stop('SIGTERM', 10_000)]);
+    },
+    logs() {
+      return [admin, ...chats.map((c) => c?.process)].filter(Boolean).map((p) => `--- ${p!.name}\n${p!.output.slice(-200).join('\n')}`).join('\n');
+    },
+  };
+  try {
+    await Promise.all([...chatPorts.map((_, i) => startChat(i)), admin ? waitForHttp(`${adminUrl}/readyz`, { timeoutMs: 30_000 }) : null]);
+  } catch (err) {
+    const logs = stack.logs();
+    await stack.stop();
+    throw new Error(`${(err as Error).message}\n${logs}`);
+  }
+  return stack;
+}
