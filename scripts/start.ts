@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { startEmbeddedPostgres, spawnService, waitForHttp, type EmbeddedPg, type ServiceProcess } from '@parley/devtools';
 
 const root = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..');
-const dataDir = resolve(root, '.data');
+const dataDir = resolve(root, process.env.PARLEY_DATA_DIR ?? '.data');
 const say = (line: string) => process.stderr.write(`[parley] ${line}\n`);
 const fail = (line: string): never => {
   say(line);
@@ -73,7 +73,7 @@ async function main() {
   const secrets = localSecrets();
   let databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) {
-    say(`starting embedded PostgreSQL on 127.0.0.1:${pgPort} (data in .data/postgres)…`);
+    say(`starting embedded PostgreSQL on 127.0.0.1:${pgPort} (data in ${dataDir}/postgres)…`);
     try {
       embedded = await startEmbeddedPostgres({ dataDir: resolve(dataDir, 'postgres'), port: pgPort });
     } catch (err) {
@@ -94,7 +94,9 @@ async function main() {
   };
 
   say('applying database migrations…');
-  const migrate = spawnSync(process.execPath, [resolve(root, 'packages/db/dist/migrate.js')], { env: { ...process.env, ...common }, stdio: 'inherit' });
+  // A local run should not wait long for a database that is not there; Kubernetes keeps the 30 s default.
+  const migrateEnv = { ...process.env, ...common, DB_CONNECT_TIMEOUT_MS: process.env.DB_CONNECT_TIMEOUT_MS ?? '10000' };
+  const migrate = spawnSync(process.execPath, [resolve(root, 'packages/db/dist/migrate.js')], { env: migrateEnv, stdio: 'inherit' });
   if (migrate.status !== 0) await stopAll(1);
 
   const adminSvc = spawnService('admin', resolve(root, 'apps/admin/dist/main.js'), {
@@ -138,7 +140,7 @@ async function main() {
     '',
     `Parley is running: http://localhost:${adminPort}`,
     `  chat WebSocket:  ws://localhost:${chatPort}/socket`,
-    `  database:        ${embedded ? `embedded PostgreSQL (data in .data/postgres, port ${pgPort})` : 'DATABASE_URL'}`,
+    `  database:        ${embedded ? `embedded PostgreSQL (data in ${dataDir}/postgres, port ${pgPort})` : 'DATABASE_URL'}`,
     `  sessions:        ${redisUrl ? 'Redis (REDIS_URL)' : 'PostgreSQL (embedded mode)'}`,
     `  admin login:     ${admin.email}`,
     admin.generated || process.env.PARLEY_ADMIN_PASSWORD

