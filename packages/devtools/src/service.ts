@@ -10,8 +10,8 @@ export interface ServiceProcess {
 }
 
 /** Run a built service (`node <entry>`) with the given environment; output is captured (and optionally echoed). */
-export function spawnService(name: string, entry: string, env: Record<string, string>, opts: { echo?: (line: string) => void; cwd?: string } = {}): ServiceProcess {
-  const child = spawn(process.execPath, ['--enable-source-maps', entry], {
+export function spawnService(name: string, entry: string, env: Record<string, string>, opts: { echo?: (line: string) => void; cwd?: string; nodePath?: string } = {}): ServiceProcess {
+  const child = spawn(opts.nodePath ?? process.execPath, ['--enable-source-maps', entry], {
     cwd: opts.cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

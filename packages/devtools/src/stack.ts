@@ -20,6 +20,8 @@ export interface StackOptions {
   /** Which chat replica the browser is told to use (default 0). */
   browserChatReplica?: number;
   echo?: (line: string) => void;
+  /** Run the services with this Node binary instead of the test runner's (e.g. Node 24). */
+  nodePath?: string;
 }
 
 export interface ChatReplica {
@@ -77,7 +79,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       REPLICA_ID: `chat-${index}`,
       DRAIN_DELAY_MS: '200',
       ...opts.chatEnv,
-    }, { echo: opts.echo });
+    }, { echo: opts.echo, nodePath: opts.nodePath });
     const replica = { index, port, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/socket`, process: proc };
     chats[index] = replica;
     await waitForHttp(`${replica.url}/readyz`, { timeoutMs: 30_000 });
@@ -93,7 +95,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       CHAT_INTERNAL_URL: `http://127.0.0.1:${chatPorts[0]}`,
       CHAT_PUBLIC_URL: `ws://127.0.0.1:${browserChat}/socket`,
       ...opts.adminEnv,
-    }, { echo: opts.echo });
+    }, { echo: opts.echo, nodePath: opts.nodePath });
   }
   const stack: Stack = {
     adminUrl,
