@@ -31,8 +31,10 @@ const targets = {
   chat: server('apps/chat/src/main.ts', 'apps/chat/dist/main.js'),
   admin: server('apps/admin/src/main.ts', 'apps/admin/dist/main.js'),
   start: server('scripts/start.ts', 'dist/start.js'),
+  bench: { ...server('bench/run.ts', undefined), outfile: undefined, outdir: 'bench/dist', entryPoints: ['bench/run.ts', 'bench/client.ts', 'bench/baseline-ws.ts', 'bench/baseline-sio.ts'] },
+  stack: server('scripts/stack.ts', 'dist/stack.js'),
   client: {
-    entryPoints: ['apps/admin/src/client/room.ts'],
+    entryPoints: ['apps/admin/src/client/room.ts', 'apps/admin/src/client/dashboard.ts'],
     outdir: 'apps/admin/dist/public',
     bundle: true,
     platform: 'browser',

@@ -27,6 +27,11 @@ import { authRoutes } from './features/auth/routes.ts';
 import { roomRoutes } from './features/rooms/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
 import { chatTokenRoutes } from './features/chat/routes.ts';
+import { profileRoutes } from './features/profile/routes.ts';
+import { adminRoutes } from './features/admin/routes.ts';
+import { AuditRepository } from './features/audit/audit-repository.ts';
+import { requireRole } from './plugins/session.ts';
+import type { Role } from './features/users/user-repository.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -49,6 +54,27 @@ export interface AdminDeps {
 export interface AdminServices extends AdminDeps {
   users: UserRepository;
   rooms: RoomRepository;
+  audit: AuditRepository;
+}
+
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  roles: Role[] | null;
+}
+
+const routeLists = new WeakMap<FastifyInstance, RegisteredRoute[]>();
+
+/** Every route the app registered (method, url, declared roles): tests enumerate them for authorization. */
+export function registeredRoutes(app: FastifyInstance): RegisteredRoute[] {
+  return routeLists.get(app) ?? [];
+}
+
+/** Roles a route requires: its declaration, or admin for anything under /admin that declares none. */
+export function rolesFor(url: string | undefined, declared: Role[] | undefined): Role[] | null {
+  if (declared) return declared;
+  if (url === '/admin' || url?.startsWith('/admin/')) return ['admin'];
+  return null;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -68,7 +94,12 @@ export async function buildApp(deps: AdminDeps): Promise<FastifyInstance> {
     genReqId: (req) => acceptRequestId(req.headers['x-request-id'], randomUUID),
     bodyLimit: 64 * 1024,
   });
-  const services: AdminServices = { ...deps, users: new UserRepository(deps.pool), rooms: new RoomRepository(deps.pool) };
+  const services: AdminServices = { ...deps, users: new UserRepository(deps.pool), rooms: new RoomRepository(deps.pool), audit: new AuditRepository(deps.pool) };
+  const routes: RegisteredRoute[] = [];
+  routeLists.set(app, routes);
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) routes.push({ method, url: r.url, roles: rolesFor(r.url, r.config?.roles) });
+  });
 
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
@@ -113,6 +144,14 @@ export async function buildApp(deps: AdminDeps): Promise<FastifyInstance> {
   await app.register(errorPlugin);
   await app.register(sessionPlugin, services);
 
+  // Authorization, before CSRF and body parsing: the matched route's declared roles (never the raw URL,
+  // so /%61dmin cannot slip past a prefix check).
+  app.addHook('onRequest', (req, reply, done) => {
+    const roles = rolesFor(req.routeOptions.url, req.routeOptions.config?.roles);
+    if (!roles) return done();
+    requireRole(...roles)(req, reply, done);
+  });
+
   // CSRF on every state-changing request, before its handler runs (internal API uses its own token).
   app.addHook('preHandler', (req, reply, done) => {
     const unsafe = req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS';
@@ -126,5 +165,7 @@ export async function buildApp(deps: AdminDeps): Promise<FastifyInstance> {
   await app.register(authRoutes, services);
   await app.register(roomRoutes, services);
   await app.register(chatTokenRoutes, services);
+  await app.register(profileRoutes, services);
+  await app.register(adminRoutes, services);
   return app;
 }

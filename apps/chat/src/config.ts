@@ -31,6 +31,14 @@ export const chatConfigSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000, 'a number of milliseconds'),
   DB_POOL_MAX: positiveInt(10, 'a positive integer'),
   HISTORY_PAGE_SIZE: positiveInt(500, 'a positive integer'),
+  /** How often each active room's last_seq is compared with Postgres to repair events pub/sub lost. */
+  RECONCILE_MS: positiveInt(2_000, 'a number of milliseconds'),
+  /** Group commit: message-insert transactions in flight at once (each holds one pool connection). */
+  DB_WRITE_CONCURRENCY: positiveInt(4, 'a positive integer'),
+  /** Group commit: most messages per transaction. */
+  MESSAGE_BATCH_MAX: positiveInt(500, 'a positive integer'),
+  /** Most messages waiting to be written; beyond it sends are refused with `unavailable` (retryable). */
+  MAX_WRITE_QUEUE: positiveInt(20_000, 'a positive integer'),
   TRUST_PROXY: boolFlag(false),
 });
 

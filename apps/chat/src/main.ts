@@ -38,17 +38,23 @@ const dbProbe = setInterval(() => {
 dbProbe.unref();
 
 const bus = config.REDIS_URL ? createRedisBus(config.REDIS_URL, config.REDIS_KEY_PREFIX, log) : createPgBus(config.DATABASE_URL, pool, log);
-const messages = new MessageRepository(pool);
+const messages = new MessageRepository(pool, {
+  concurrency: config.DB_WRITE_CONCURRENCY,
+  maxBatch: config.MESSAGE_BATCH_MAX,
+  maxQueue: config.MAX_WRITE_QUEUE,
+});
 const hub = new Hub(
   {
     replicaId,
     maxMessageBytes: config.MAX_MESSAGE_BYTES,
+    maxFrameBytes: config.MAX_FRAME_BYTES,
     maxBufferedBytes: config.MAX_BUFFERED_BYTES,
     sendRatePerSec: config.SEND_RATE_PER_SEC,
     sendBurst: config.SEND_BURST,
     heartbeatMs: config.HEARTBEAT_MS,
     presenceTtlMs: config.PRESENCE_TTL_MS,
     historyPageSize: config.HISTORY_PAGE_SIZE,
+    reconcileMs: config.RECONCILE_MS,
   },
   messages,
   bus,
@@ -60,6 +66,10 @@ registry.setDefaultLabels({ service: 'chat', replica: replicaId });
 collectDefaultMetrics({ register: registry });
 new Gauge({ name: 'parley_chat_connections', help: 'Open WebSocket connections on this replica', registers: [registry], collect() { this.set(hub.connections.size); } });
 new Gauge({ name: 'parley_chat_messages_stored_total', help: 'Messages stored by this replica', registers: [registry], collect() { this.set(hub.counters.messagesStored); } });
+new Gauge({ name: 'parley_chat_write_queue', help: 'Messages waiting for the group-commit writer', registers: [registry], collect() { this.set(messages.writer.queued()); } });
+new Gauge({ name: 'parley_chat_write_batches_total', help: 'Group-commit transactions committed', registers: [registry], collect() { this.set(messages.writer.stats.batches); } });
+new Gauge({ name: 'parley_chat_gap_repairs_total', help: 'Times this replica fetched messages pub/sub did not bring', registers: [registry], collect() { this.set(hub.counters.gapRepairs); } });
+new Gauge({ name: 'parley_chat_slow_consumers_closed_total', help: 'Sockets closed with 4008', registers: [registry], collect() { this.set(hub.counters.slowConsumersClosed); } });
 
 const { server, stopAcceptingUpgrades } = createChatServer({
   hub,
@@ -82,20 +92,27 @@ let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  // 1. Report not-ready so the load balancer stops sending new connections; keep serving meanwhile.
+  // Whatever happens below, exit within the grace period.
+  setTimeout(() => {
+    log.error('shutdown took too long; exiting');
+    process.exit(1);
+  }, config.DRAIN_DELAY_MS + config.SHUTDOWN_TIMEOUT_MS + 2_000).unref();
+  // 1. Report not-ready and refuse new upgrades so the load balancer sends clients elsewhere; keep
+  //    serving the open sockets meanwhile (endpoint removal takes a moment).
   hub.draining = true;
+  stopAcceptingUpgrades();
   log.info({ signal, drainDelayMs: config.DRAIN_DELAY_MS }, 'draining: not ready, still serving');
   await new Promise((r) => setTimeout(r, config.DRAIN_DELAY_MS));
-  // 2. No new upgrades; let in-flight sends get their acks, then ask clients to reconnect elsewhere.
-  stopAcceptingUpgrades();
+  // 2. Stop handling frames, let in-flight sends commit and get their acks, then close every socket
+  //    with 1012: clients reconnect (with jitter) to another replica and resume from their last seq.
   server.close();
   const deadline = Date.now() + config.SHUTDOWN_TIMEOUT_MS;
-  while (hub.inflightSends() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  hub.closeAll(CloseCode.ServiceRestart, 'service restart');
+  await hub.drain(CloseCode.ServiceRestart, 'service restart', deadline);
   await hub.sayGoodbye();
-  while (hub.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   hub.stop();
   server.closeAllConnections();
+  // 3. Anything still queued for the database is written (its senders resend and get a duplicate ack).
+  await Promise.race([messages.writer.idle(), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())))]);
   await bus.close().catch(() => undefined);
   await pool.end().catch(() => undefined);
   log.info({ remaining: hub.connections.size }, 'chat stopped');

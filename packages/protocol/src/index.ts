@@ -91,7 +91,7 @@ export interface RoomInfo {
 }
 
 export type ServerFrame =
-  | { type: 'hello'; protocol: number; connectionId: string; replica: string; user: UserRef; heartbeatMs: number }
+  | { type: 'hello'; protocol: number; connectionId: string; replica: string; user: UserRef; heartbeatMs: number; limits?: { maxMessageBytes: number; maxFrameBytes: number } }
   | { type: 'joined'; room: RoomInfo; lastSeq: number; resumedFrom: number | null }
   /** A message in seq order. Replayed (resume) and live messages use the same frame. */
   | { type: 'message'; room: number; message: ChatMessage }
@@ -105,7 +105,8 @@ export type ServerFrame =
   | { type: 'left'; room: number }
   | { type: 'moderation'; room: number | null; action: 'muted' | 'unmuted' | 'banned'; userId: number; until: string | null }
   | { type: 'pong'; ref?: string }
-  | { type: 'error'; code: ErrorCode; message: string; ref?: string; room?: number };
+  /** `ref`: the clientId of the send it answers; `retryInMs`: for rate_limited/unavailable, when to retry. */
+  | { type: 'error'; code: ErrorCode; message: string; ref?: string; room?: number; retryInMs?: number };
 
 export type ServerFrameType = ServerFrame['type'];
 

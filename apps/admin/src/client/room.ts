@@ -1,7 +1,7 @@
 // The room page: renders the chat with DOM APIs only (textContent, never innerHTML), so message
 // bodies and names can never become markup.
-import type { ChatMessage, UserRef } from '@parley/protocol';
-import { ChatClient, type ConnectionState } from './chat-client.ts';
+import type { ChatMessage, ServerFrame, UserRef } from '@parley/protocol';
+import { ChatClient, type ChatClientEvents, type ConnectionState } from './chat-client.ts';
 
 const root = document.getElementById('room') as HTMLElement;
 const roomId = Number(root.dataset.roomId);
@@ -14,6 +14,12 @@ const composerError = document.getElementById('composer-error') as HTMLElement;
 const presenceEl = document.getElementById('presence') as HTMLUListElement;
 const typingEl = document.getElementById('typing') as HTMLElement;
 const olderBtn = document.getElementById('load-older') as HTMLButtonElement;
+const noticeEl = document.getElementById('moderation-notice') as HTMLElement;
+const sendBtn = form.querySelector('button[type=submit]') as HTMLButtonElement;
+const role = root.dataset.role ?? 'user';
+const isStaff = role === 'admin' || role === 'moderator';
+const archived = root.dataset.archived === 'true';
+const csrfToken = document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')?.content ?? '';
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 const typingUsers = new Map<number, { user: UserRef; until: number }>();
@@ -46,18 +52,92 @@ function fillMessage(li: HTMLLIElement, message: ChatMessage): void {
   if (message.editedAt && !message.deletedAt) meta.append(el('span', 'edited', '(edited)'));
   const body = el('div', 'body', message.deletedAt ? 'This message was deleted.' : message.body);
   li.append(meta, body);
-  if (message.author.id === myId && !message.deletedAt) {
-    const actions = el('div', 'actions');
+  if (message.deletedAt) return;
+  const mine = message.author.id === myId;
+  if (!mine && !isStaff) return;
+  const actions = el('div', 'actions');
+  if (mine) {
     const edit = el('button', 'link small', 'Edit');
     edit.type = 'button';
     edit.addEventListener('click', () => startEdit(li, message));
-    const del = el('button', 'link small danger', 'Delete');
-    del.type = 'button';
-    del.addEventListener('click', () => {
-      if (confirm('Delete this message?')) client.remove(message.seq);
+    actions.append(edit);
+  }
+  const del = el('button', 'link small danger', 'Delete');
+  del.type = 'button';
+  del.setAttribute('aria-label', mine ? 'Delete your message' : `Delete message by ${message.author.displayName}`);
+  del.addEventListener('click', () => {
+    if (!confirm(mine ? 'Delete this message?' : `Delete this message by ${message.author.displayName} for everyone?`)) return;
+    // Own messages go over the socket; moderation goes through the panel, which audits it.
+    if (mine) client.remove(message.seq);
+    else void staffAction('/admin/api/messages/delete', { room: roomId, seq: message.seq }, 'The message was not deleted');
+  });
+  actions.append(del);
+  if (!mine) {
+    const mute = el('button', 'link small', 'Mute 15 min');
+    mute.type = 'button';
+    mute.setAttribute('aria-label', `Mute ${message.author.displayName} in this room for 15 minutes`);
+    mute.addEventListener('click', () => {
+      if (confirm(`Mute ${message.author.displayName} in this room for 15 minutes?`)) {
+        void staffAction('/admin/api/mute', { room: roomId, userId: message.author.id, minutes: 15 }, 'The mute did not work').then((ok) => {
+          if (ok) showNotice(`${message.author.displayName} is muted here for 15 minutes.`);
+        });
+      }
     });
-    actions.append(edit, del);
-    li.append(actions);
+    actions.append(mute);
+  }
+  li.append(actions);
+}
+
+async function staffAction(url: string, body: unknown, failure: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'content-type': 'application/json', accept: 'application/json', 'x-csrf-token': csrfToken },
+      body: JSON.stringify(body),
+    });
+    if (res.ok) return true;
+    const detail = ((await res.json().catch(() => ({}))) as { error?: string }).error;
+    composerError.textContent = `${failure}: ${detail ?? `HTTP ${res.status}`}.`;
+  } catch {
+    composerError.textContent = `${failure}: the server did not answer.`;
+  }
+  return false;
+}
+
+function showNotice(text: string | null): void {
+  noticeEl.textContent = text ?? '';
+  noticeEl.hidden = !text;
+}
+
+// ---- mutes: shown to the person, composer locked until the mute ends -------------------------
+let muteTimer: ReturnType<typeof setTimeout> | null = null;
+function applyMute(until: Date | null): void {
+  if (muteTimer) clearTimeout(muteTimer);
+  muteTimer = null;
+  const active = until !== null && until.getTime() > Date.now();
+  if (!archived && client.state !== 'revoked' && client.state !== 'signed-out') {
+    input.disabled = active;
+    sendBtn.disabled = active;
+  }
+  if (active) {
+    const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' }).format(until);
+    showNotice(`A moderator muted you in this room until ${time}. You can still read along.`);
+    input.placeholder = 'You are muted in this room';
+    muteTimer = setTimeout(() => applyMute(null), Math.min(until.getTime() - Date.now(), 2 ** 31 - 1));
+  } else {
+    showNotice(null);
+    input.placeholder = archived ? 'This room is archived' : 'Message';
+  }
+}
+
+function onModeration(frame: Extract<ServerFrame, { type: 'moderation' }>): void {
+  if (frame.room !== null && frame.room !== roomId) return;
+  if (frame.userId !== myId) return;
+  if (frame.action === 'muted') applyMute(frame.until ? new Date(frame.until) : new Date(Date.now() + 365 * 86_400_000));
+  else if (frame.action === 'unmuted') {
+    applyMute(null);
+    showNotice('A moderator unmuted you in this room.');
   }
 }
 
@@ -109,7 +189,8 @@ const STATE_TEXT: Record<ConnectionState, string> = {
   'signed-out': 'Signed out',
 };
 
-const client = new ChatClient(roomId, root.dataset.chatUrl ?? '', {
+const events: ChatClientEvents & { moderation?: typeof onModeration } = {
+  moderation: onModeration,
   state(state, detail) {
     stateEl.dataset.state = state;
     stateEl.textContent = detail.retryInMs !== undefined && state === 'reconnecting'
@@ -117,6 +198,7 @@ const client = new ChatClient(roomId, root.dataset.chatUrl ?? '', {
       : STATE_TEXT[state];
     if (state === 'revoked' || state === 'signed-out') {
       input.disabled = true;
+      sendBtn.disabled = true;
       composerError.textContent = `${detail.reason ?? 'Disconnected.'} `;
       const link = el('a', undefined, 'Log in again');
       link.href = `/login?next=${encodeURIComponent(location.pathname)}`;
@@ -168,7 +250,28 @@ const client = new ChatClient(roomId, root.dataset.chatUrl ?? '', {
     if (ref) list.querySelector(`li.pending[data-client-id="${CSS.escape(ref)}"]`)?.classList.add('failed');
     if (code === 'too_large' || code === 'rate_limited' || code === 'muted') input.setAttribute('aria-invalid', 'true');
   },
-});
+};
+
+// ChatClient (owned by the chat client module) does not surface `moderation` frames yet: observe
+// them on its sockets. Harmless if it starts calling events.moderation too (applying a mute twice
+// is idempotent).
+const NativeWebSocket = window.WebSocket;
+window.WebSocket = class ObservedWebSocket extends NativeWebSocket {
+  constructor(url: string | URL, protocols?: string | string[]) {
+    super(url, protocols);
+    this.addEventListener('message', (event) => {
+      if (typeof event.data !== 'string' || !event.data.includes('"moderation"')) return;
+      try {
+        const frame = JSON.parse(event.data) as ServerFrame;
+        if (frame.type === 'moderation') onModeration(frame);
+      } catch {
+        // not ours to judge: ChatClient reports bad frames
+      }
+    });
+  }
+};
+
+const client = new ChatClient(roomId, root.dataset.chatUrl ?? '', events);
 
 function renderTyping(): void {
   const now = Date.now();
@@ -208,4 +311,5 @@ olderBtn.addEventListener('click', () => {
 });
 
 client.start();
+if (root.dataset.mutedUntil) applyMute(new Date(root.dataset.mutedUntil));
 (window as unknown as { parleyChat: ChatClient }).parleyChat = client;

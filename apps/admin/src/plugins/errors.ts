@@ -12,7 +12,7 @@ export function sendError(req: FastifyRequest, reply: FastifyReply, status: numb
   reply.code(status);
   if (wantsHtml(req)) {
     return reply.type('text/html; charset=utf-8').send(
-      layout({ title: `Error ${status}`, user: req.user ?? null }, html`<section class="card narrow"><h1>${status === 404 ? 'Not found' : status === 403 ? 'Forbidden' : 'Something went wrong'}</h1><p>${message}</p><p><a href="/">Back to Parley</a></p></section>`),
+      layout({ title: `Error ${status}`, user: req.user ?? null }, html`<section class="card narrow"><h1>${status === 404 ? 'Not found' : status === 403 ? 'Forbidden' : status === 429 ? 'Too many attempts' : status < 500 ? 'That did not work' : 'Something went wrong'}</h1><p>${message}</p><p><a href="/">Back to Parley</a></p></section>`),
     );
   }
   return reply.send({ error: message, statusCode: status, requestId: req.id });

@@ -30,3 +30,8 @@ export function html(strings: TemplateStringsArray, ...values: Interpolation[]):
 
 /** Trusted markup that has no user input in it (e.g. an inline SVG icon). */
 export const raw = (value: string) => new SafeHtml(value);
+
+/** A small padlock for private rooms (decorative; the text next to it or its label says "private"). */
+export const lockIcon = raw(
+  '<svg class="icon" viewBox="0 0 16 16" width="14" height="14" role="img" aria-label="private"><path fill="currentColor" d="M5 7V5a3 3 0 0 1 6 0v2h.5A1.5 1.5 0 0 1 13 8.5v5a1.5 1.5 0 0 1-1.5 1.5h-7A1.5 1.5 0 0 1 3 13.5v-5A1.5 1.5 0 0 1 4.5 7H5zm1.5 0h3V5a1.5 1.5 0 0 0-3 0v2z"/></svg> ',
+);

@@ -5,15 +5,17 @@ import type { ChatMessage, UserRef } from '@parley/protocol';
 export type BusEvent =
   /** A committed message; `message` is absent when the payload was too big for the transport (fetch it). */
   | { k: 'msg'; room: number; seq: number; message?: ChatMessage }
-  | { k: 'upd'; room: number; message: ChatMessage }
+  /** An edited or deleted message; `from` is the publishing replica (which delivered it locally already). */
+  | { k: 'upd'; room: number; message: ChatMessage; from?: string }
   /** An edit/delete whose payload was too big for the transport: fetch the message by seq. */
-  | { k: 'updref'; room: number; seq: number }
-  | { k: 'typing'; room: number; user: UserRef; from: string }
+  | { k: 'updref'; room: number; seq: number; from?: string }
+  /** `from` is the typing connection (not echoed to it), `replica` the publishing replica. */
+  | { k: 'typing'; room: number; user: UserRef; from: string; replica?: string }
   | { k: 'presence'; replica: string; rooms: Record<string, UserRef[]>; full: boolean; at: number }
-  | { k: 'replica'; replica: string; connections: number; rooms: number; startedAt: string; at: number; draining: boolean }
+  | { k: 'replica'; replica: string; connections: number; rooms: number; startedAt: string; at: number; draining: boolean; messagesPerMinute?: number }
   | { k: 'sync'; from: string }
-  | { k: 'kick'; userId?: number; sessionId?: string; reason: string; until: number }
-  | { k: 'mod'; room: number | null; action: 'muted' | 'unmuted' | 'banned'; userId: number; until: string | null }
+  | { k: 'kick'; userId?: number; sessionId?: string; reason: string; until: number; from?: string }
+  | { k: 'mod'; room: number | null; action: 'muted' | 'unmuted' | 'banned'; userId: number; until: string | null; from?: string }
   | { k: 'bye'; replica: string };
 
 export interface Bus {

@@ -16,13 +16,29 @@ export function createPgBus(connectionString: string, pool: Pool, log: Logger): 
   let everListened = false;
   let delay = 200;
 
+  let retryTimer: NodeJS.Timeout | null = null;
+  // Exactly one reconnect is scheduled however the connection failed ('end', 'error' or a failed connect).
+  const scheduleReconnect = () => {
+    if (closed || retryTimer) return;
+    retryTimer = setTimeout(() => {
+      retryTimer = null;
+      void connect();
+    }, delay);
+    delay = Math.min(delay * 2, 5_000);
+  };
+
   const connect = async () => {
     if (closed) return;
     const client = new pg.Client({ connectionString, application_name: 'parley-chat-listen' });
-    client.on('error', (err) => log.warn({ err: err.message }, 'postgres listen connection error'));
+    client.on('error', (err) => {
+      log.warn({ err: err.message }, 'postgres listen connection error');
+      if (listener === client) listener = null;
+      client.end().catch(() => undefined);
+      scheduleReconnect();
+    });
     client.on('end', () => {
       if (listener === client) listener = null;
-      if (!closed) setTimeout(connect, delay);
+      scheduleReconnect();
     });
     client.on('notification', (msg) => {
       const event = msg.payload ? decodeEvent(msg.payload) : null;
@@ -37,8 +53,8 @@ export function createPgBus(connectionString: string, pool: Pool, log: Logger): 
       everListened = true;
     } catch (err) {
       log.warn({ err: (err as Error).message, retryInMs: delay }, 'postgres LISTEN failed; retrying');
-      delay = Math.min(delay * 2, 5_000);
       await client.end().catch(() => undefined);
+      scheduleReconnect();
     }
   };
   void connect();
@@ -49,7 +65,7 @@ export function createPgBus(connectionString: string, pool: Pool, log: Logger): 
       let payload = encodeEvent(event);
       if (Buffer.byteLength(payload) > MAX_PAYLOAD) {
         if (event.k !== 'msg' && event.k !== 'upd') throw new Error(`bus event ${event.k} too large for NOTIFY`);
-        payload = encodeEvent(event.k === 'msg' ? { k: 'msg', room: event.room, seq: event.seq } : { k: 'updref', room: event.room, seq: event.message.seq });
+        payload = encodeEvent(event.k === 'msg' ? { k: 'msg', room: event.room, seq: event.seq } : { k: 'updref', room: event.room, seq: event.message.seq, from: event.from });
       }
       await pool.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]);
     },
@@ -62,6 +78,7 @@ export function createPgBus(connectionString: string, pool: Pool, log: Logger): 
     healthy: () => listener !== null,
     async close() {
       closed = true;
+      if (retryTimer) clearTimeout(retryTimer);
       await listener?.end().catch(() => undefined);
     },
   };

@@ -35,7 +35,9 @@ export function createChatServer(deps: ServerDeps) {
   const { hub, log } = deps;
   const wss = new WebSocketServer({
     noServer: true,
-    maxPayload: deps.maxFrameBytes,
+    // Frames above MAX_FRAME_BYTES get a too_large error and the socket lives on (see Hub.onFrame);
+    // only absurd frames, above this hard cap, close it with 1009 before being buffered.
+    maxPayload: hardFrameCap(deps.maxFrameBytes),
     perMessageDeflate: false, // CPU per delivery matters more than bytes on the wire here
     handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
   });
@@ -56,7 +58,9 @@ export function createChatServer(deps: ServerDeps) {
     if (req.method === 'GET' && url.pathname === '/healthz') return json(res, 200, { status: 'ok' });
     if (req.method === 'GET' && url.pathname === '/readyz') {
       const checks = await deps.readiness();
-      const ready = Object.values(checks).every(Boolean);
+      // The fan-out is reported but does not gate readiness: without it chat still works (every replica
+      // reconciles from Postgres), and failing every replica's probe on a Redis blip would be an outage.
+      const ready = Object.entries(checks).every(([name, ok]) => ok || name === 'fanout');
       return json(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks });
     }
     if (req.method === 'GET' && url.pathname === '/metrics') {
@@ -135,6 +139,11 @@ export function createChatServer(deps: ServerDeps) {
       acceptingUpgrades = false;
     },
   };
+}
+
+/** The socket-level frame cap: well above MAX_FRAME_BYTES, so oversized frames get an error, not a close. */
+export function hardFrameCap(maxFrameBytes: number): number {
+  return Math.max(maxFrameBytes * 4, 64 * 1024);
 }
 
 function refuse(socket: Duplex, status: number, message: string, reqId: string): void {

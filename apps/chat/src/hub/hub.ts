@@ -6,17 +6,19 @@ import type { Logger } from '@parley/logging';
 import type { ChatTokenClaims } from '@parley/chat-token';
 import {
   type ChatMessage, type ClientFrame, type ErrorCode as ErrorCodeT, type ServerFrame, type UserRef,
-  CloseCode, ErrorCode, clientFrameSchema, CLIENT_FRAME_TYPES, utf8Length,
+  CloseCode, ErrorCode, PROTOCOL_VERSION, clientFrameSchema, CLIENT_FRAME_TYPES, utf8Length,
 } from '@parley/protocol';
 import type { Bus, BusEvent } from '../bus/index.ts';
-import { type MessageRepository, RoomArchivedError } from '../messages/message-repository.ts';
-import { RoomState } from './room-state.ts';
+import { type MessageRepository, OverloadedError, RoomArchivedError } from '../messages/message-repository.ts';
+import { RoomState, type Subscriber, messageFrame } from './room-state.ts';
 import { Presence } from './presence.ts';
 import { TokenBucket } from './token-bucket.ts';
 
 export interface HubOptions {
   replicaId: string;
   maxMessageBytes: number;
+  /** Frames above this size get a too_large error (the socket's hard cap, which closes with 1009, is higher). */
+  maxFrameBytes?: number;
   maxBufferedBytes: number;
   sendRatePerSec: number;
   sendBurst: number;
@@ -36,6 +38,30 @@ interface JoinedRoom {
 }
 
 const INITIAL_HISTORY = 50;
+/** Frames of one connection waiting to be handled; more are refused with rate_limited. */
+const MAX_QUEUED_FRAMES = 512;
+
+/** Messages stored per minute, over a sliding window of 60 one-second buckets. */
+class RateWindow {
+  private readonly buckets = new Array<number>(60).fill(0);
+  private second = Math.floor(Date.now() / 1000);
+
+  private advance(now: number): void {
+    const s = Math.floor(now / 1000);
+    for (let t = Math.max(this.second + 1, s - 59); t <= s; t++) this.buckets[t % 60] = 0;
+    this.second = Math.max(this.second, s);
+  }
+
+  add(n = 1, now = Date.now()): void {
+    this.advance(now);
+    this.buckets[this.second % 60]! += n;
+  }
+
+  perMinute(now = Date.now()): number {
+    this.advance(now);
+    return this.buckets.reduce((a, b) => a + b, 0);
+  }
+}
 
 export class Connection {
   readonly id = randomUUID();
@@ -43,11 +69,26 @@ export class Connection {
   readonly rooms = new Map<number, JoinedRoom>();
   alive = true;
   closed = false;
+  /** Set when the replica drains: frames are no longer handled (clients resend unacked sends elsewhere). */
+  closing = false;
   /** Sends this connection is handling, so that a drain waits for their acks. */
   inflight = 0;
+  /** Frames are handled one after another, in arrival order (a send right after a join sees the join). */
+  private chain: Promise<void> = Promise.resolve();
+  private queuedFrames = 0;
 
   constructor(readonly ws: WebSocket, readonly claims: ChatTokenClaims, private readonly hub: Hub) {
     this.user = { id: claims.uid, handle: claims.handle, displayName: claims.name };
+  }
+
+  /** Queue work behind this connection's earlier frames; false if too much is queued. */
+  enqueue(work: () => Promise<void> | void, onError: (err: unknown) => void): boolean {
+    if (this.queuedFrames >= MAX_QUEUED_FRAMES) return false;
+    this.queuedFrames++;
+    this.chain = this.chain.then(work).catch(onError).finally(() => {
+      this.queuedFrames--;
+    });
+    return true;
   }
 
   send(frame: ServerFrame): void {
@@ -59,13 +100,20 @@ export class Connection {
     if (this.closed) return;
     if (this.ws.bufferedAmount > this.hub.options.maxBufferedBytes) {
       this.hub.log.warn({ conn: this.id, user: this.user.id, buffered: this.ws.bufferedAmount }, 'slow consumer closed');
+      this.hub.counters.slowConsumersClosed++;
       this.close(CloseCode.SlowConsumer, 'slow consumer');
       return;
     }
     this.ws.send(frame);
   }
 
-  error(code: ErrorCodeT, message: string, extra: { ref?: string; room?: number } = {}): void {
+  /** Wait until the socket's send buffer is below half the limit (backpressure for backlog replay). */
+  async writable(): Promise<void> {
+    const limit = this.hub.options.maxBufferedBytes / 2;
+    while (!this.closed && this.ws.bufferedAmount > limit) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  error(code: ErrorCodeT, message: string, extra: { ref?: string; room?: number; retryInMs?: number } = {}): void {
     this.send({ type: 'error', code, message, ...extra });
   }
 
@@ -86,12 +134,13 @@ export class Hub {
   private readonly buckets = new Map<number, TokenBucket>();
   private readonly revokedSessions = new Map<string, number>();
   private readonly revokedUsers = new Map<number, number>();
-  private readonly remoteReplicas = new Map<string, { connections: number; rooms: number; startedAt: string; at: number; draining: boolean }>();
+  private readonly remoteReplicas = new Map<string, { connections: number; rooms: number; startedAt: string; at: number; draining: boolean; messagesPerMinute?: number }>();
   private readonly timers: NodeJS.Timeout[] = [];
   readonly startedAt = new Date().toISOString();
   draining = false;
   /** Counters for stats and metrics. */
-  readonly counters = { messagesStored: 0, messagesDelivered: 0, framesRejected: 0 };
+  readonly counters = { messagesStored: 0, messagesDelivered: 0, framesRejected: 0, slowConsumersClosed: 0, deadPeersDropped: 0, gapRepairs: 0 };
+  private readonly storedRate = new RateWindow();
   private readonly pendingPresence = new Set<number>();
   private presenceFlush: NodeJS.Timeout | null = null;
 
@@ -122,9 +171,15 @@ export class Hub {
       for (const [id, r] of this.remoteReplicas) if (r.at + presenceTtlMs < now) this.remoteReplicas.delete(id);
       for (const [sid, until] of this.revokedSessions) if (until < now) this.revokedSessions.delete(sid);
       for (const [uid, until] of this.revokedUsers) if (until < now) this.revokedUsers.delete(uid);
-    }, Math.max(1000, Math.floor(presenceTtlMs / 3))));
-    this.timers.push(setInterval(() => void this.reconcileRooms(), this.options.reconcileMs ?? 5_000));
+      // Rate-limit buckets of users no longer connected here (they would otherwise accumulate forever).
+      const connected = new Set<number>();
+      for (const conn of this.connections.values()) connected.add(conn.user.id);
+      for (const uid of this.buckets.keys()) if (!connected.has(uid)) this.buckets.delete(uid);
+    }, Math.max(250, Math.floor(presenceTtlMs / 3))));
+    this.timers.push(setInterval(() => void this.reconcileRooms(), this.options.reconcileMs ?? 2_000));
     for (const t of this.timers) t.unref();
+    // A restarted replica with the same id replaces its old (possibly stale) presence view at once.
+    this.announcePresence(true);
     void this.publish({ k: 'sync', from: this.options.replicaId });
     this.announceReplica();
   }
@@ -153,12 +208,19 @@ export class Hub {
     ws.on('pong', () => {
       conn.alive = true;
     });
+    const onError = (err: unknown) => {
+      log.error({ err }, 'frame handler failed');
+      conn.error(ErrorCode.Internal, 'internal error');
+    };
     ws.on('message', (data, isBinary) => {
       conn.alive = true;
-      void this.onFrame(conn, data as Buffer, isBinary).catch((err) => {
-        log.error({ err }, 'frame handler failed');
-        conn.error(ErrorCode.Internal, 'internal error');
-      });
+      if (conn.closing || conn.closed) return; // draining: the client resends unacked sends after it resumes
+      const buf = data as Buffer;
+      if (!conn.enqueue(() => this.onFrame(conn, buf, isBinary), onError)) {
+        // Name the refused send (if it is one) so the client retries it instead of waiting forever.
+        const ref = /"clientId"\s*:\s*"([A-Za-z0-9_-]{1,64})"/.exec(buf.subarray(0, 4096).toString('utf8'))?.[1];
+        this.reject(conn, ErrorCode.RateLimited, 'too many frames waiting; slow down', { ...(ref ? { ref } : {}), retryInMs: 500 });
+      }
     });
     ws.on('close', (code) => {
       conn.closed = true;
@@ -166,19 +228,21 @@ export class Hub {
       log.info({ code }, 'websocket closed');
     });
     ws.on('error', (err) => log.warn({ err: err.message }, 'websocket error'));
-    conn.send({ type: 'hello', protocol: 1, connectionId: conn.id, replica: this.options.replicaId, user: conn.user, heartbeatMs: this.options.heartbeatMs });
+    conn.send({ type: 'hello', protocol: PROTOCOL_VERSION, connectionId: conn.id, replica: this.options.replicaId, user: conn.user, heartbeatMs: this.options.heartbeatMs, limits: { maxMessageBytes: this.options.maxMessageBytes, maxFrameBytes: this.options.maxFrameBytes ?? 16_384 } });
     return conn;
   }
 
   private detach(conn: Connection): void {
     this.connections.delete(conn.id);
-    for (const roomId of conn.rooms.keys()) this.unsubscribe(conn, roomId);
+    for (const roomId of [...conn.rooms.keys()]) this.unsubscribe(conn, roomId);
   }
 
   private heartbeat(): void {
     for (const conn of this.connections.values()) {
       if (!conn.alive) {
         this.log.info({ conn: conn.id }, 'dead peer dropped (no pong)');
+        this.counters.deadPeersDropped++;
+        conn.closed = true;
         conn.ws.terminate();
         continue;
       }
@@ -187,7 +251,21 @@ export class Hub {
     }
   }
 
-  /** Close every socket with 1012 so clients reconnect (elsewhere) and resume. */
+  /**
+   * Drain this replica's sockets: stop handling frames, let in-flight sends commit and their acks go
+   * out, then close every socket with `code` (1012) so clients reconnect elsewhere and resume. Sockets
+   * still open at the deadline are cut.
+   */
+  async drain(code: number, reason: string, deadline: number): Promise<void> {
+    this.draining = true;
+    for (const conn of this.connections.values()) conn.closing = true;
+    while (this.inflightSends() > 0 && Date.now() < deadline) await sleep(10);
+    for (const conn of this.connections.values()) conn.close(code, reason);
+    while (this.connections.size > 0 && Date.now() < deadline) await sleep(20);
+    for (const conn of this.connections.values()) conn.ws.terminate();
+  }
+
+  /** Close every socket at once (kept for callers of the previous API). */
   closeAll(code: number, reason: string): void {
     for (const conn of this.connections.values()) conn.close(code, reason);
   }
@@ -201,7 +279,12 @@ export class Hub {
   // ---- frames -------------------------------------------------------------------------------
 
   private async onFrame(conn: Connection, data: Buffer, isBinary: boolean): Promise<void> {
+    if (conn.closing || conn.closed) return;
     if (isBinary) return this.reject(conn, ErrorCode.BadFrame, 'binary frames are not supported; send JSON text');
+    const maxFrame = this.options.maxFrameBytes;
+    if (maxFrame !== undefined && data.length > maxFrame) {
+      return this.reject(conn, ErrorCode.TooLarge, `frame is ${data.length} bytes; the limit is ${maxFrame}`);
+    }
     let raw: unknown;
     try {
       raw = JSON.parse(data.toString('utf8'));
@@ -231,14 +314,23 @@ export class Hub {
     }
   }
 
-  private reject(conn: Connection, code: ErrorCodeT, message: string, extra: { ref?: string; room?: number } = {}): void {
+  private reject(conn: Connection, code: ErrorCodeT, message: string, extra: { ref?: string; room?: number; retryInMs?: number } = {}): void {
     this.counters.framesRejected++;
     conn.error(code, message, extra);
   }
 
+  /** Why a message body is refused, or null. */
+  private bodyProblem(body: string): { code: ErrorCodeT; message: string } | null {
+    const size = utf8Length(body);
+    if (size > this.options.maxMessageBytes) return { code: ErrorCode.TooLarge, message: `message is ${size} bytes; the limit is ${this.options.maxMessageBytes}` };
+    if (!body.trim()) return { code: ErrorCode.BadFrame, message: 'message body is empty' };
+    if (body.includes('\u0000')) return { code: ErrorCode.BadFrame, message: 'message body contains a NUL character' };
+    return null;
+  }
+
   // ---- rooms --------------------------------------------------------------------------------
 
-  private async roomState(roomId: number): Promise<RoomState | null> {
+  private async roomState(roomId: number, knownLastSeq: number): Promise<RoomState | null> {
     const existing = this.rooms.get(roomId);
     if (existing) return existing;
     let loading = this.roomLoads.get(roomId);
@@ -246,7 +338,10 @@ export class Hub {
       loading = (async () => {
         const access = await this.messages.roomAccess(roomId, 0);
         if (!access) return null;
-        const state = new RoomState(access.room, access.lastSeq, this.messages, (err) => this.log.error({ err, room: roomId }, 'gap repair failed'));
+        const again = this.rooms.get(roomId);
+        if (again) return again;
+        // Start at the lower of the two: anything after it arrives by event or is repaired from Postgres.
+        const state = new RoomState(access.room, Math.min(knownLastSeq, access.lastSeq), this.messages, (err) => this.log.error({ err, room: roomId }, 'gap repair failed'));
         this.rooms.set(roomId, state);
         return state;
       })().finally(() => this.roomLoads.delete(roomId));
@@ -255,6 +350,14 @@ export class Hub {
     return loading;
   }
 
+  private releaseIfEmpty(roomId: number, state: RoomState): void {
+    if (!state.subs.size && this.rooms.get(roomId) === state) this.rooms.delete(roomId);
+  }
+
+  /**
+   * Join (or rejoin) a room. Returns once the subscription is registered, so frames after the join
+   * (sends) see it; the backlog replay continues in the background and ends with `caught_up`.
+   */
   private async join(conn: Connection, roomId: number, sinceSeq: number | undefined): Promise<void> {
     const access = await this.messages.roomAccess(roomId, conn.user.id);
     if (!access || (access.room.kind !== 'public' && !access.isMember)) {
@@ -262,46 +365,86 @@ export class Hub {
       return this.reject(conn, ErrorCode.NotFound, `room ${roomId} does not exist or you are not a member`, { room: roomId });
     }
     if (conn.closed) return;
-    const wasJoined = conn.rooms.has(roomId);
-    if (wasJoined) this.unsubscribe(conn, roomId);
-    const state = await this.roomState(roomId);
-    if (!state || conn.closed) return;
+    if (conn.rooms.has(roomId)) this.unsubscribe(conn, roomId);
+    const state = await this.roomState(roomId, access.lastSeq);
+    if (!state) return this.reject(conn, ErrorCode.NotFound, `room ${roomId} does not exist or you are not a member`, { room: roomId });
+    if (conn.closed) return this.releaseIfEmpty(roomId, state);
     conn.rooms.set(roomId, { roomId, mutedUntil: access.mutedUntil?.getTime() ?? 0, lastTypingAt: 0 });
-    const sub = { connId: conn.id, catchingUp: true, buffer: [] as ChatMessage[], sendRaw: (f: string) => conn.sendRaw(f) };
+    const sub: Subscriber = {
+      connId: conn.id,
+      catchingUp: true,
+      buffer: [],
+      seq: 0,
+      sendRaw: (f: string) => conn.sendRaw(f),
+      overflow: () => {
+        this.counters.slowConsumersClosed++;
+        conn.close(CloseCode.SlowConsumer, 'too far behind while catching up');
+      },
+    };
     state.subs.set(conn.id, sub);
-    if (this.presence.add(roomId, conn.user)) this.presenceChanged(roomId);
-    else conn.send({ type: 'presence', room: roomId, users: this.presence.room(roomId) });
 
     // Resume from the client's last seq, or start with the latest page of history.
     const from = sinceSeq !== undefined ? Math.min(sinceSeq, access.lastSeq) : Math.max(0, access.lastSeq - INITIAL_HISTORY);
     conn.send({ type: 'joined', room: access.room, lastSeq: access.lastSeq, resumedFrom: from });
+    if (this.presence.add(roomId, conn.user)) this.presenceChanged(roomId);
+    else conn.send({ type: 'presence', room: roomId, users: this.presence.room(roomId) });
+    void this.replay(conn, state, sub, roomId, from).catch((err) => {
+      if (state.subs.get(conn.id) !== sub) return;
+      this.log.error({ err, room: roomId, conn: conn.id }, 'backlog replay failed; closing so the client resumes');
+      conn.close(CloseCode.TryAgainLater, 'resume failed; reconnect');
+    });
+  }
+
+  /**
+   * Send the backlog after `from` from Postgres, page by page (no cap), then the live frames buffered
+   * meanwhile. The buffer holds every message the room delivered since the subscription, and the last
+   * Postgres page was read after it, so the two overlap: messages at or below the cursor are skipped
+   * and the seam has neither a gap nor a duplicate.
+   */
+  private async replay(conn: Connection, state: RoomState, sub: Subscriber, roomId: number, from: number): Promise<void> {
+    const pageSize = this.options.historyPageSize;
+    const current = () => state.subs.get(conn.id) === sub && !conn.closed;
     let cursor = from;
-    // Replay the backlog from Postgres page by page (no cap), then whatever arrived live meanwhile.
     for (;;) {
-      const page = await this.messages.after(roomId, cursor, this.options.historyPageSize);
-      if (state.subs.get(conn.id) !== sub) return; // left or rejoined meanwhile
-      for (const message of page) conn.sendRaw(JSON.stringify({ type: 'message', room: roomId, message }));
-      if (page.length) cursor = page[page.length - 1]!.seq;
-      if (page.length < this.options.historyPageSize) break;
-    }
-    while (sub.buffer.length) {
-      const buffered = sub.buffer.splice(0).filter((m) => m.seq > cursor);
-      if (!buffered.length) break;
-      if (buffered[0]!.seq > cursor + 1) {
-        // A gap between the backlog and the live stream: fetch it before going on.
-        const gap = await this.messages.after(roomId, cursor, buffered[0]!.seq - cursor - 1, buffered[0]!.seq - 1);
-        for (const message of gap) conn.sendRaw(JSON.stringify({ type: 'message', room: roomId, message }));
-        if (gap.length) cursor = gap[gap.length - 1]!.seq;
+      for (;;) {
+        await conn.writable();
+        if (!current()) return;
+        const page = await this.messages.after(roomId, cursor, pageSize);
+        if (!current()) return;
+        for (const message of page) {
+          if (message.seq <= cursor) continue;
+          conn.sendRaw(messageFrame(roomId, message));
+          cursor = message.seq;
+        }
+        if (page.length < pageSize) break;
       }
-      for (const message of buffered) {
-        if (message.seq !== cursor + 1) continue;
-        conn.sendRaw(JSON.stringify({ type: 'message', room: roomId, message }));
-        cursor = message.seq;
+      // From here on synchronous: nothing can be delivered between draining the buffer and going live.
+      const buffered = sub.buffer;
+      sub.buffer = [];
+      let gapAt = -1;
+      for (let i = 0; i < buffered.length; i++) {
+        const item = buffered[i]!;
+        if (item.seq === null) {
+          conn.sendRaw(item.frame);
+        } else if (item.seq > cursor) {
+          if (item.seq !== cursor + 1) {
+            gapAt = i; // cannot happen by the argument above; if it does, fetch the gap from Postgres
+            break;
+          }
+          conn.sendRaw(item.frame);
+          cursor = item.seq;
+        }
       }
+      if (gapAt >= 0) {
+        this.counters.gapRepairs++;
+        sub.buffer = buffered.slice(gapAt).concat(sub.buffer);
+        continue;
+      }
+      sub.seq = cursor;
+      sub.catchingUp = false;
+      conn.send({ type: 'caught_up', room: roomId, seq: cursor });
+      return;
     }
-    if (state.subs.get(conn.id) !== sub) return;
-    sub.catchingUp = false; // synchronous with the empty-buffer check above: nothing can slip between
-    conn.send({ type: 'caught_up', room: roomId, seq: cursor });
   }
 
   private async leave(conn: Connection, roomId: number): Promise<void> {
@@ -315,55 +458,59 @@ export class Hub {
     const state = this.rooms.get(roomId);
     if (state) {
       state.subs.delete(conn.id);
-      if (!state.subs.size) this.rooms.delete(roomId);
+      this.releaseIfEmpty(roomId, state);
     }
     if (this.presence.remove(roomId, conn.user.id)) this.presenceChanged(roomId);
   }
 
   // ---- messages -----------------------------------------------------------------------------
 
-  private async sendMessage(conn: Connection, roomId: number, clientId: string, body: string): Promise<void> {
+  /**
+   * Validate and queue a message for storage synchronously (so one connection's sends keep their order),
+   * then ack after COMMIT without holding up the connection's next frames.
+   */
+  private sendMessage(conn: Connection, roomId: number, clientId: string, body: string): void {
     const joined = conn.rooms.get(roomId);
     if (!joined) return this.reject(conn, ErrorCode.NotJoined, `join room ${roomId} before sending to it`, { ref: clientId, room: roomId });
-    const size = utf8Length(body);
-    if (size > this.options.maxMessageBytes) {
-      return this.reject(conn, ErrorCode.TooLarge, `message is ${size} bytes; the limit is ${this.options.maxMessageBytes}`, { ref: clientId, room: roomId });
-    }
-    if (!body.trim()) return this.reject(conn, ErrorCode.BadFrame, 'message body is empty', { ref: clientId, room: roomId });
+    const problem = this.bodyProblem(body);
+    if (problem) return this.reject(conn, problem.code, problem.message, { ref: clientId, room: roomId });
     if (joined.mutedUntil > Date.now()) {
       return this.reject(conn, ErrorCode.Muted, `you are muted in this room until ${new Date(joined.mutedUntil).toISOString()}`, { ref: clientId, room: roomId });
     }
     let bucket = this.buckets.get(conn.user.id);
     if (!bucket) this.buckets.set(conn.user.id, (bucket = new TokenBucket(this.options.sendRatePerSec, this.options.sendBurst)));
     const waitMs = bucket.take();
-    if (waitMs > 0) return this.reject(conn, ErrorCode.RateLimited, `sending too fast; retry in ${waitMs} ms`, { ref: clientId, room: roomId });
+    if (waitMs > 0) return this.reject(conn, ErrorCode.RateLimited, `sending too fast; retry in ${waitMs} ms`, { ref: clientId, room: roomId, retryInMs: waitMs });
 
     conn.inflight++;
-    try {
-      const { message, duplicate } = await this.messages.store({ roomId, authorId: conn.user.id, clientId, body });
-      if (message.roomId !== roomId) {
-        return this.reject(conn, ErrorCode.BadFrame, 'this client id was already used for a message in another room', { ref: clientId, room: roomId });
-      }
-      if (!duplicate) {
-        this.counters.messagesStored++;
-        this.rooms.get(roomId)?.committed(message.seq, message);
-        void this.publish({ k: 'msg', room: roomId, seq: message.seq, message });
-      }
-      conn.send({ type: 'ack', room: roomId, clientId, seq: message.seq, id: message.id, createdAt: message.createdAt, duplicate });
-    } catch (err) {
-      if (err instanceof RoomArchivedError) return this.reject(conn, ErrorCode.Archived, 'this room is archived; it is read-only', { ref: clientId, room: roomId });
-      this.log.error({ err, room: roomId }, 'storing a message failed');
-      this.reject(conn, ErrorCode.Unavailable, 'the message was not stored; retry', { ref: clientId, room: roomId });
-    } finally {
+    this.messages.store({ roomId, authorId: conn.user.id, clientId, body }).then(
+      ({ message, duplicate }) => {
+        if (message.roomId !== roomId) {
+          return this.reject(conn, ErrorCode.BadFrame, 'this client id was already used for a message in another room', { ref: clientId, room: roomId });
+        }
+        if (!duplicate) {
+          this.counters.messagesStored++;
+          this.storedRate.add();
+          this.rooms.get(roomId)?.committed(message.seq, message);
+          void this.publish({ k: 'msg', room: roomId, seq: message.seq, message });
+        }
+        conn.send({ type: 'ack', room: roomId, clientId, seq: message.seq, id: message.id, createdAt: message.createdAt, duplicate });
+      },
+      (err: unknown) => {
+        if (err instanceof RoomArchivedError) return this.reject(conn, ErrorCode.Archived, 'this room is archived; it is read-only', { ref: clientId, room: roomId });
+        if (err instanceof OverloadedError) return this.reject(conn, ErrorCode.Unavailable, 'the server is overloaded; the message was not stored; retry', { ref: clientId, room: roomId, retryInMs: 1_000 });
+        this.log.error({ err, room: roomId }, 'storing a message failed');
+        this.reject(conn, ErrorCode.Unavailable, 'the message was not stored; retry', { ref: clientId, room: roomId, retryInMs: 1_000 });
+      },
+    ).finally(() => {
       conn.inflight--;
-    }
+    });
   }
 
   private async edit(conn: Connection, roomId: number, seq: number, body: string): Promise<void> {
     if (!conn.rooms.has(roomId)) return this.reject(conn, ErrorCode.NotJoined, `join room ${roomId} first`, { room: roomId });
-    const size = utf8Length(body);
-    if (size > this.options.maxMessageBytes) return this.reject(conn, ErrorCode.TooLarge, `message is ${size} bytes; the limit is ${this.options.maxMessageBytes}`, { room: roomId });
-    if (!body.trim()) return this.reject(conn, ErrorCode.BadFrame, 'message body is empty', { room: roomId });
+    const problem = this.bodyProblem(body);
+    if (problem) return this.reject(conn, problem.code, problem.message, { room: roomId });
     const updated = await this.messages.edit(roomId, seq, conn.user.id, body);
     if (!updated) return this.reject(conn, ErrorCode.Forbidden, 'you can only edit your own messages that are not deleted', { room: roomId });
     await this.publishUpdate(updated);
@@ -380,14 +527,11 @@ export class Hub {
   /** Tell every replica about an edited or deleted message (also used by the internal API). */
   async publishUpdate(message: ChatMessage): Promise<void> {
     this.deliverUpdate(message);
-    await this.publish({ k: 'upd', room: message.roomId, message });
+    await this.publish({ k: 'upd', room: message.roomId, message, from: this.options.replicaId });
   }
 
   private deliverUpdate(message: ChatMessage): void {
-    const state = this.rooms.get(message.roomId);
-    if (!state) return;
-    const frame = JSON.stringify({ type: 'updated', room: message.roomId, message });
-    for (const sub of state.subs.values()) sub.sendRaw(frame);
+    this.rooms.get(message.roomId)?.broadcast(JSON.stringify({ type: 'updated', room: message.roomId, message }));
   }
 
   private async history(conn: Connection, roomId: number, beforeSeq: number, limit: number): Promise<void> {
@@ -402,7 +546,16 @@ export class Hub {
     const now = Date.now();
     if (now - joined.lastTypingAt < 2_000) return; // typing is ephemeral; throttle quietly
     joined.lastTypingAt = now;
-    await this.publish({ k: 'typing', room: roomId, user: conn.user, from: conn.id });
+    const event = { k: 'typing', room: roomId, user: conn.user, from: conn.id, replica: this.options.replicaId } as const;
+    this.deliverTyping(event);
+    await this.publish(event);
+  }
+
+  private deliverTyping(event: Extract<BusEvent, { k: 'typing' }>): void {
+    const state = this.rooms.get(event.room);
+    if (!state) return;
+    const frame = JSON.stringify({ type: 'typing', room: event.room, user: event.user });
+    for (const sub of state.subs.values()) if (sub.connId !== event.from && !sub.catchingUp) sub.sendRaw(frame);
   }
 
   // ---- bus ----------------------------------------------------------------------------------
@@ -417,6 +570,7 @@ export class Hub {
   }
 
   private onBusEvent(event: BusEvent): void {
+    const self = this.options.replicaId;
     switch (event.k) {
       case 'msg': {
         const state = this.rooms.get(event.room);
@@ -424,43 +578,43 @@ export class Hub {
         return;
       }
       case 'upd':
+        if (event.from === self) return; // delivered locally already
         return this.deliverUpdate(event.message);
       case 'updref': {
-        if (!this.rooms.has(event.room)) return;
+        if (event.from === self || !this.rooms.has(event.room)) return;
         void this.messages.bySeq(event.room, event.seq).then((m) => m && this.deliverUpdate(m), () => undefined);
         return;
       }
-      case 'typing': {
-        const state = this.rooms.get(event.room);
-        if (!state) return;
-        const frame = JSON.stringify({ type: 'typing', room: event.room, user: event.user });
-        for (const sub of state.subs.values()) if (sub.connId !== event.from) sub.sendRaw(frame);
-        return;
-      }
+      case 'typing':
+        if (event.replica === self) return;
+        return this.deliverTyping(event);
       case 'presence': {
-        if (event.replica === this.options.replicaId) return;
+        if (event.replica === self) return;
         for (const room of this.presence.applyRemote(event.replica, event.rooms, event.full)) this.pushPresence(room);
         return;
       }
       case 'replica': {
-        if (event.replica !== this.options.replicaId) this.remoteReplicas.set(event.replica, event);
+        if (event.replica !== self) this.remoteReplicas.set(event.replica, event);
         return;
       }
       case 'sync': {
-        if (event.from !== this.options.replicaId) {
+        if (event.from !== self) {
           this.announcePresence(true);
           this.announceReplica();
         }
         return;
       }
       case 'bye': {
+        if (event.replica === self) return;
         this.remoteReplicas.delete(event.replica);
         for (const room of this.presence.dropReplica(event.replica)) this.pushPresence(room);
         return;
       }
       case 'kick':
+        if (event.from === self) return;
         return this.applyKick(event);
       case 'mod':
+        if (event.from === self) return;
         return this.applyModeration(event);
     }
   }
@@ -477,27 +631,26 @@ export class Hub {
 
   private applyModeration(event: Extract<BusEvent, { k: 'mod' }>): void {
     const until = event.until ? Date.parse(event.until) : 0;
+    const frame = JSON.stringify({ type: 'moderation', room: event.room, action: event.action, userId: event.userId, until: event.until });
     for (const conn of this.connections.values()) {
       if (conn.user.id === event.userId) {
         for (const joined of conn.rooms.values()) {
           if (event.room === null || joined.roomId === event.room) joined.mutedUntil = event.action === 'muted' ? until : 0;
         }
       }
-      if (event.room === null || conn.rooms.has(event.room)) {
-        conn.send({ type: 'moderation', room: event.room, action: event.action, userId: event.userId, until: event.until });
-      }
+      if (event.room === null || conn.rooms.has(event.room)) conn.sendRaw(frame);
     }
   }
 
   /** Entry points for the internal API: they go through the bus so every replica acts. */
   async kick(target: { userId?: number; sessionId?: string }, reason: string): Promise<void> {
-    const event: BusEvent = { k: 'kick', ...target, reason, until: Date.now() + (this.options.revocationMemoryMs ?? 120_000) };
+    const event: Extract<BusEvent, { k: 'kick' }> = { k: 'kick', ...target, reason, until: Date.now() + (this.options.revocationMemoryMs ?? 120_000), from: this.options.replicaId };
     this.applyKick(event);
     await this.bus.publish(event);
   }
 
-  async moderate(event: Omit<Extract<BusEvent, { k: 'mod' }>, 'k'>): Promise<void> {
-    const full: BusEvent = { k: 'mod', ...event };
+  async moderate(event: Omit<Extract<BusEvent, { k: 'mod' }>, 'k' | 'from'>): Promise<void> {
+    const full: Extract<BusEvent, { k: 'mod' }> = { k: 'mod', ...event, from: this.options.replicaId };
     this.applyModeration(full);
     await this.bus.publish(full);
   }
@@ -533,8 +686,12 @@ export class Hub {
     void this.publish({ k: 'presence', replica: this.options.replicaId, rooms: this.presence.localSnapshot(), full, at: Date.now() });
   }
 
+  private selfStats() {
+    return { replica: this.options.replicaId, connections: this.connections.size, rooms: this.rooms.size, startedAt: this.startedAt, at: Date.now(), draining: this.draining, messagesPerMinute: this.storedRate.perMinute() };
+  }
+
   private announceReplica(): void {
-    void this.publish({ k: 'replica', replica: this.options.replicaId, connections: this.connections.size, rooms: this.rooms.size, startedAt: this.startedAt, at: Date.now(), draining: this.draining });
+    void this.publish({ k: 'replica', ...this.selfStats() });
   }
 
   async sayGoodbye(): Promise<void> {
@@ -547,19 +704,31 @@ export class Hub {
     if (!ids.length) return;
     try {
       const lastSeqs = await this.messages.lastSeqs(ids);
-      for (const [id, lastSeq] of lastSeqs) this.rooms.get(id)?.reconcile(lastSeq);
+      for (const [id, lastSeq] of lastSeqs) {
+        const state = this.rooms.get(id);
+        if (state && lastSeq > state.deliveredSeq) {
+          this.counters.gapRepairs++;
+          state.reconcile(lastSeq);
+        }
+      }
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'room reconcile failed');
     }
   }
 
   stats() {
-    const self = { replica: this.options.replicaId, connections: this.connections.size, rooms: this.rooms.size, startedAt: this.startedAt, at: Date.now(), draining: this.draining };
+    const replicas = [this.selfStats(), ...[...this.remoteReplicas.entries()].map(([replica, r]) => ({ ...r, replica }))].sort((a, b) => a.replica.localeCompare(b.replica));
     return {
       replica: this.options.replicaId,
-      replicas: [self, ...[...this.remoteReplicas.entries()].map(([replica, r]) => ({ ...r, replica }))].sort((a, b) => a.replica.localeCompare(b.replica)),
+      replicas,
       onlineUsers: this.presence.onlineUserCount(),
-      counters: this.counters,
+      /** Messages stored per minute, summed over the replicas this one knows. */
+      messagesPerMinute: replicas.reduce((n, r) => n + (r.messagesPerMinute ?? 0), 0),
+      counters: { ...this.counters, ...this.messages.writer.stats, writeQueue: this.messages.writer.queued() },
     };
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }

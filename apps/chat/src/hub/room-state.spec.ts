@@ -9,12 +9,13 @@ const msg = (seq: number): ChatMessage => ({
 
 function setup(deliveredSeq: number, db: ChatMessage[]) {
   const received: number[] = [];
-  const sub: Subscriber = { connId: 'x', catchingUp: false, buffer: [], sendRaw: (f) => received.push(JSON.parse(f).message.seq) };
+  const sub: Subscriber = { connId: 'x', catchingUp: false, buffer: [], seq: 0, sendRaw: (f) => received.push(JSON.parse(f).message?.seq ?? -1), overflow: () => { overflowed.count++; } };
+  const overflowed = { count: 0 };
   const room = new RoomState({ id: 1, name: 'r', kind: 'public', archived: false }, deliveredSeq, {
     after: async (_r, after, limit, upto = Infinity) => db.filter((m) => m.seq > after && m.seq <= upto).slice(0, limit),
   }, (err) => { throw err; });
   room.subs.set('x', sub);
-  return { room, received, sub };
+  return { room, received, sub, overflowed };
 }
 
 describe('RoomState', () => {
@@ -57,5 +58,37 @@ describe('RoomState', () => {
     room.committed(1, msg(1));
     expect(received).toEqual([]);
     expect(sub.buffer.map((m) => m.seq)).toEqual([1]);
+  });
+
+  it('never re-sends what a subscriber already has from its backlog (room behind the subscriber)', () => {
+    const { room, received, sub } = setup(10, []);
+    sub.seq = 15; // its backlog from Postgres went further than this replica's live stream
+    for (let s = 11; s <= 17; s++) room.committed(s, msg(s));
+    expect(received).toEqual([16, 17]);
+    expect(sub.seq).toBe(17);
+  });
+
+  it('buffers non-message frames in order for a catching-up subscriber and closes it when the buffer overflows', () => {
+    const { room, sub, overflowed } = setup(0, []);
+    sub.catchingUp = true;
+    room.committed(1, msg(1));
+    room.broadcast('{"type":"updated"}');
+    room.committed(2, msg(2));
+    expect(sub.buffer.map((b) => b.seq)).toEqual([1, null, 2]);
+    for (let s = 3; s < 20_000 && overflowed.count === 0; s++) room.committed(s, msg(s));
+    expect(overflowed.count).toBe(1);
+  });
+
+  it('stops repairing (instead of spinning) when the database cannot fill the gap yet', async () => {
+    let calls = 0;
+    const received: number[] = [];
+    const room = new RoomState({ id: 1, name: 'r', kind: 'public', archived: false }, 0, {
+      after: async () => { calls++; return [msg(3)]; }, // seq 1 is not visible: no progress possible
+    }, (err) => { throw err; });
+    room.subs.set('x', { connId: 'x', catchingUp: false, buffer: [], seq: 0, sendRaw: (f) => received.push(JSON.parse(f).message.seq), overflow: () => undefined });
+    room.committed(3, msg(3));
+    await room.settled();
+    expect(calls).toBe(1);
+    expect(received).toEqual([]);
   });
 });

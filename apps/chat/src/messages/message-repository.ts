@@ -1,56 +1,10 @@
 // Messages in Postgres: the log that makes chat lossless. A room's seq is taken from rooms.last_seq in
 // the same transaction that inserts the message, so seq order is commit order and there are no gaps.
-import type { Pool, PoolClient } from '@parley/db';
+import type { Pool } from '@parley/db';
 import type { ChatMessage, RoomInfo } from '@parley/protocol';
+import { type MessageRow, type NewMessage, type StoreResult, type WriterOptions, MessageWriter, SELECT_MESSAGE, toChatMessage } from './message-writer.ts';
 
-interface MessageRow {
-  id: number;
-  room_id: number;
-  seq: number;
-  author_id: number;
-  handle: string;
-  display_name: string;
-  client_msg_id: string;
-  body: string;
-  created_at: Date;
-  edited_at: Date | null;
-  deleted_at: Date | null;
-}
-
-const SELECT_MESSAGE = `
-  SELECT m.id, m.room_id, m.seq, m.author_id, u.handle, u.display_name, m.client_msg_id,
-         CASE WHEN m.deleted_at IS NULL THEN m.body ELSE '' END AS body,
-         m.created_at, m.edited_at, m.deleted_at
-  FROM messages m JOIN users u ON u.id = m.author_id`;
-
-export function toChatMessage(row: MessageRow): ChatMessage {
-  return {
-    id: row.id,
-    roomId: row.room_id,
-    seq: row.seq,
-    author: { id: row.author_id, handle: row.handle, displayName: row.display_name },
-    clientId: row.client_msg_id,
-    body: row.body,
-    createdAt: row.created_at.toISOString(),
-    editedAt: row.edited_at?.toISOString() ?? null,
-    deletedAt: row.deleted_at?.toISOString() ?? null,
-  };
-}
-
-export interface NewMessage {
-  roomId: number;
-  authorId: number;
-  clientId: string;
-  body: string;
-}
-
-export type StoreResult = { message: ChatMessage; duplicate: boolean };
-
-export class RoomArchivedError extends Error {
-  constructor() {
-    super('room is archived');
-  }
-}
+export { RoomArchivedError, OverloadedError, toChatMessage, type NewMessage, type StoreResult } from './message-writer.ts';
 
 export interface RoomAccess {
   room: RoomInfo;
@@ -60,7 +14,11 @@ export interface RoomAccess {
 }
 
 export class MessageRepository {
-  constructor(private readonly pool: Pool) {}
+  readonly writer: MessageWriter;
+
+  constructor(private readonly pool: Pool, writerOptions: WriterOptions = {}) {
+    this.writer = new MessageWriter(pool, writerOptions);
+  }
 
   async findByClientId(authorId: number, clientId: string): Promise<ChatMessage | null> {
     const { rows } = await this.pool.query<MessageRow>(`${SELECT_MESSAGE} WHERE m.author_id = $1 AND m.client_msg_id = $2`, [authorId, clientId]);
@@ -69,45 +27,11 @@ export class MessageRepository {
 
   /**
    * Store one message and return it with its seq, or the original if this client id was already used
-   * by this author (an idempotent resend). Resolves only after COMMIT.
+   * by this author (an idempotent resend). Resolves only after COMMIT. Concurrent calls are group
+   * committed (see MessageWriter); calls for one room get seqs in call order.
    */
-  async store(msg: NewMessage): Promise<StoreResult> {
-    const existing = await this.findByClientId(msg.authorId, msg.clientId);
-    if (existing) return { message: existing, duplicate: true };
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const stored = await this.insertInTx(client, msg);
-      await client.query('COMMIT');
-      return { message: stored, duplicate: false };
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      if ((err as { code?: string }).code === '23505') {
-        // A concurrent resend of the same client id won the race (possibly on another replica).
-        const original = await this.findByClientId(msg.authorId, msg.clientId);
-        if (original) return { message: original, duplicate: true };
-      }
-      throw err;
-    } finally {
-      client.release();
-    }
-  }
-
-  private async insertInTx(client: PoolClient, msg: NewMessage): Promise<ChatMessage> {
-    const seqRes = await client.query<{ last_seq: number }>(
-      'UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 AND archived_at IS NULL RETURNING last_seq',
-      [msg.roomId],
-    );
-    const seq = seqRes.rows[0]?.last_seq;
-    if (seq === undefined) throw new RoomArchivedError();
-    const { rows } = await client.query<MessageRow>(
-      `WITH ins AS (
-         INSERT INTO messages (room_id, seq, author_id, client_msg_id, body) VALUES ($1, $2, $3, $4, $5)
-         RETURNING id, room_id, seq, author_id, client_msg_id, body, created_at, edited_at, deleted_at)
-       SELECT ins.*, u.handle, u.display_name FROM ins JOIN users u ON u.id = ins.author_id`,
-      [msg.roomId, seq, msg.authorId, msg.clientId, msg.body],
-    );
-    return toChatMessage(rows[0]!);
+  store(msg: NewMessage): Promise<StoreResult> {
+    return this.writer.store(msg);
   }
 
   /** Messages with seq in (afterSeq, uptoSeq], oldest first. */

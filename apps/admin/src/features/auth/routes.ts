@@ -83,7 +83,17 @@ export async function authRoutes(app: FastifyInstance, s: AdminServices) {
 
   app.post(
     '/login',
-    { config: { rateLimit: { max: s.config.LOGIN_RATE_PER_IP, timeWindow: WINDOW_MS } } },
+    {
+      config: {
+        rateLimit: {
+          max: s.config.LOGIN_RATE_PER_IP,
+          timeWindow: WINDOW_MS,
+          // Thrown, so the error handler renders it (HTML for the form); Retry-After is already set.
+          errorResponseBuilder: (_req, ctx) =>
+            Object.assign(new Error(`Too many login attempts from your network. Try again in ${Math.max(1, Math.ceil(ctx.ttl / 60_000))} minute(s).`), { statusCode: 429 }),
+        },
+      },
+    },
     async (req, reply) => {
       const body = (req.body ?? {}) as Record<string, string>;
       const next = safeNext(body.next);

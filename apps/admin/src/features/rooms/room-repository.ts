@@ -83,4 +83,151 @@ export class RoomRepository {
   async join(roomId: number, userId: number): Promise<void> {
     await this.pool.query('INSERT INTO room_members (room_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [roomId, userId]);
   }
+
+  async findById(roomId: number): Promise<Room | null> {
+    const { rows } = await this.pool.query<RoomRow>(`${SELECT_ROOM} WHERE r.id = $2`, [0, roomId]);
+    return rows[0] ? toRoom(rows[0]) : null;
+  }
+
+  /** A user's direct conversations, each with the other person. */
+  async listDirect(userId: number): Promise<DirectRoom[]> {
+    const { rows } = await this.pool.query<{ id: number; last_seq: number; other_id: number; handle: string; display_name: string }>(
+      `SELECT r.id, r.last_seq, u.id AS other_id, u.handle, u.display_name
+       FROM rooms r
+       JOIN room_members me ON me.room_id = r.id AND me.user_id = $1
+       JOIN room_members them ON them.room_id = r.id AND them.user_id <> $1
+       JOIN users u ON u.id = them.user_id
+       WHERE r.kind = 'direct'
+       ORDER BY r.last_seq DESC, lower(u.display_name)`,
+      [userId],
+    );
+    return rows.map((r) => ({ id: r.id, lastSeq: r.last_seq, other: { id: r.other_id, handle: r.handle, displayName: r.display_name } }));
+  }
+
+  /** The other member of a direct room (for its title). */
+  async directPeer(roomId: number, userId: number): Promise<{ id: number; handle: string; displayName: string } | null> {
+    const { rows } = await this.pool.query<{ id: number; handle: string; display_name: string }>(
+      `SELECT u.id, u.handle, u.display_name FROM room_members m JOIN users u ON u.id = m.user_id
+       WHERE m.room_id = $1 AND m.user_id <> $2 LIMIT 1`,
+      [roomId, userId],
+    );
+    return rows[0] ? { id: rows[0].id, handle: rows[0].handle, displayName: rows[0].display_name } : null;
+  }
+
+  /** The one direct room of two people ("minId:maxId"), created on first use with both as members. */
+  async openDirect(a: number, b: number): Promise<number> {
+    const [lo, hi] = a < b ? [a, b] : [b, a];
+    const key = `${lo}:${hi}`;
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(
+        `INSERT INTO rooms (name, kind, created_by, direct_key) VALUES ($1, 'direct', $2, $3) ON CONFLICT (direct_key) DO NOTHING`,
+        [`dm ${key}`, a, key],
+      );
+      const { rows } = await client.query<{ id: number }>('SELECT id FROM rooms WHERE direct_key = $1', [key]);
+      const id = rows[0]!.id;
+      await client.query('INSERT INTO room_members (room_id, user_id) VALUES ($1, $2), ($1, $3) ON CONFLICT DO NOTHING', [id, lo, hi]);
+      await client.query('COMMIT');
+      return id;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Adds a member; false when they already were one. */
+  async addMember(roomId: number, userId: number): Promise<boolean> {
+    const { rowCount } = await this.pool.query('INSERT INTO room_members (room_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [roomId, userId]);
+    return (rowCount ?? 0) > 0;
+  }
+
+  async removeMember(roomId: number, userId: number): Promise<boolean> {
+    const { rowCount } = await this.pool.query('DELETE FROM room_members WHERE room_id = $1 AND user_id = $2', [roomId, userId]);
+    return (rowCount ?? 0) > 0;
+  }
+
+  async members(roomId: number): Promise<RoomMember[]> {
+    const { rows } = await this.pool.query<{ id: number; handle: string; display_name: string; role: 'owner' | 'member'; joined_at: Date; muted_until: Date | null }>(
+      `SELECT u.id, u.handle, u.display_name, m.role, m.joined_at, m.muted_until
+       FROM room_members m JOIN users u ON u.id = m.user_id WHERE m.room_id = $1 ORDER BY m.role DESC, lower(u.display_name)`,
+      [roomId],
+    );
+    return rows.map((r) => ({ id: r.id, handle: r.handle, displayName: r.display_name, role: r.role, joinedAt: r.joined_at, mutedUntil: r.muted_until }));
+  }
+
+  /** Admin list: public and private rooms (direct conversations stay private), with a name filter. */
+  async listAll(q = ''): Promise<Room[]> {
+    const { rows } = await this.pool.query<RoomRow>(
+      `${SELECT_ROOM} WHERE r.kind <> 'direct' AND ($2 = '' OR r.name ILIKE '%' || $2 || '%')
+       ORDER BY r.archived_at IS NOT NULL, lower(r.name) LIMIT 500`,
+      [0, q],
+    );
+    return rows.map(toRoom);
+  }
+
+  async setArchived(roomId: number, archived: boolean): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE rooms SET archived_at = CASE WHEN $2 THEN COALESCE(archived_at, now()) ELSE NULL END WHERE id = $1 AND kind <> 'direct'`,
+      [roomId, archived],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  /** Mute (until a time) or unmute (null) a user in a room; makes them a member of a public room if needed. */
+  async setMutedUntil(roomId: number, userId: number, until: Date | null): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO room_members (room_id, user_id, muted_until) VALUES ($1, $2, $3)
+       ON CONFLICT (room_id, user_id) DO UPDATE SET muted_until = EXCLUDED.muted_until`,
+      [roomId, userId, until],
+    );
+  }
+
+  async mutedUntil(roomId: number, userId: number): Promise<Date | null> {
+    const { rows } = await this.pool.query<{ muted_until: Date | null }>(
+      'SELECT muted_until FROM room_members WHERE room_id = $1 AND user_id = $2 AND muted_until > now()',
+      [roomId, userId],
+    );
+    return rows[0]?.muted_until ?? null;
+  }
+
+  /** The latest messages of a room for moderators (deleted ones included, marked). */
+  async recentMessages(roomId: number, opts: { q?: string; limit: number }): Promise<ModerationMessage[]> {
+    const { rows } = await this.pool.query<{ seq: number; body: string; created_at: Date; deleted_at: Date | null; author_id: number; handle: string; display_name: string }>(
+      `SELECT m.seq, m.body, m.created_at, m.deleted_at, u.id AS author_id, u.handle, u.display_name
+       FROM messages m JOIN users u ON u.id = m.author_id
+       WHERE m.room_id = $1 AND ($2 = '' OR m.body ILIKE '%' || $2 || '%' OR u.handle ILIKE '%' || $2 || '%')
+       ORDER BY m.seq DESC LIMIT $3`,
+      [roomId, opts.q ?? '', opts.limit],
+    );
+    return rows.map((r) => ({
+      seq: r.seq, body: r.body, createdAt: r.created_at, deletedAt: r.deleted_at,
+      author: { id: r.author_id, handle: r.handle, displayName: r.display_name },
+    }));
+  }
+}
+
+export interface DirectRoom {
+  id: number;
+  lastSeq: number;
+  other: { id: number; handle: string; displayName: string };
+}
+
+export interface RoomMember {
+  id: number;
+  handle: string;
+  displayName: string;
+  role: 'owner' | 'member';
+  joinedAt: Date;
+  mutedUntil: Date | null;
+}
+
+export interface ModerationMessage {
+  seq: number;
+  body: string;
+  createdAt: Date;
+  deletedAt: Date | null;
+  author: { id: number; handle: string; displayName: string };
 }

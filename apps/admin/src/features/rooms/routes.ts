@@ -7,6 +7,8 @@ import { fieldErrors } from '../auth/routes.ts';
 import { DuplicateRoomError } from './room-repository.ts';
 import { roomPage, roomsPage } from './views.ts';
 
+const handleField = z.string().trim().toLowerCase().transform((v) => v.replace(/^@/, '')).pipe(z.string().regex(/^[a-z0-9_]{3,32}$/, 'Enter a handle like @ann.'));
+
 const createRoomSchema = z.object({
   name: z.string().trim().min(1, 'Enter a room name.').max(80, 'Use at most 80 characters.'),
   topic: z.string().trim().max(200, 'Use at most 200 characters.').default(''),
@@ -16,8 +18,8 @@ const roomIdParam = z.object({ id: z.coerce.number().int().positive() });
 
 export async function roomRoutes(app: FastifyInstance, s: AdminServices) {
   app.get('/rooms', { preHandler: requireUser }, async (req, reply) => {
-    const rooms = await s.rooms.listVisible(req.user!.id);
-    return reply.type('text/html; charset=utf-8').send(roomsPage({ user: req.user!, csrfToken: reply.generateCsrf(), rooms }));
+    const [rooms, directs] = await Promise.all([s.rooms.listVisible(req.user!.id), s.rooms.listDirect(req.user!.id)]);
+    return reply.type('text/html; charset=utf-8').send(roomsPage({ user: req.user!, csrfToken: reply.generateCsrf(), rooms, directs }));
   });
 
   app.post('/rooms', { preHandler: requireUser }, async (req, reply) => {
@@ -25,7 +27,9 @@ export async function roomRoutes(app: FastifyInstance, s: AdminServices) {
     const parsed = createRoomSchema.safeParse(body);
     const renderWith = async (errors: Record<string, string>, status: number) =>
       reply.code(status).type('text/html; charset=utf-8').send(
-        roomsPage({ user: req.user!, csrfToken: reply.generateCsrf(), rooms: await s.rooms.listVisible(req.user!.id), errors, values: body }),
+        roomsPage({
+          user: req.user!, csrfToken: reply.generateCsrf(), rooms: await s.rooms.listVisible(req.user!.id), directs: await s.rooms.listDirect(req.user!.id), errors, values: body,
+        }),
       );
     if (!parsed.success) return renderWith(fieldErrors(parsed.error), 400);
     try {
@@ -43,8 +47,58 @@ export async function roomRoutes(app: FastifyInstance, s: AdminServices) {
     const room = params.success ? await s.rooms.findVisible(params.data.id, req.user!.id) : null;
     if (!room) return sendError(req, reply, 404, 'This room does not exist or you are not a member.');
     if (room.kind === 'public' && !room.isMember) await s.rooms.join(room.id, req.user!.id);
+    const [peer, mutedUntil, members] = await Promise.all([
+      room.kind === 'direct' ? s.rooms.directPeer(room.id, req.user!.id) : null,
+      s.rooms.mutedUntil(room.id, req.user!.id),
+      room.kind === 'private' ? s.rooms.members(room.id) : [],
+    ]);
+    const q = req.query as Record<string, unknown>;
+    const flash = q.invited ? 'Invitation sent: they can open this room now.' : null;
     return reply.type('text/html; charset=utf-8').send(
-      roomPage({ user: req.user!, csrfToken: reply.generateCsrf(), room, chatUrl: s.config.CHAT_PUBLIC_URL }),
+      roomPage({ user: req.user!, csrfToken: reply.generateCsrf(), room, chatUrl: s.config.CHAT_PUBLIC_URL, peer, mutedUntil, members, flash }),
     );
+  });
+
+  // Members of a private room invite people by handle; they become members at once.
+  app.post('/rooms/:id/invite', { preHandler: requireUser }, async (req, reply) => {
+    const params = roomIdParam.safeParse(req.params);
+    const room = params.success ? await s.rooms.findVisible(params.data.id, req.user!.id) : null;
+    if (!room || !room.isMember) return sendError(req, reply, 404, 'This room does not exist or you are not a member.');
+    const renderWith = async (error: string, status: number) =>
+      reply.code(status).type('text/html; charset=utf-8').send(
+        roomPage({
+          user: req.user!, csrfToken: reply.generateCsrf(), room, chatUrl: s.config.CHAT_PUBLIC_URL, peer: null,
+          mutedUntil: await s.rooms.mutedUntil(room.id, req.user!.id), members: await s.rooms.members(room.id),
+          inviteError: error, inviteValue: String((req.body as Record<string, unknown> | undefined)?.handle ?? ''),
+        }),
+      );
+    if (room.kind !== 'private') return renderWith('Only private rooms take invitations; anyone can join a public room.', 400);
+    if (room.archivedAt) return renderWith('This room is archived.', 400);
+    const handle = handleField.safeParse((req.body as Record<string, unknown> | undefined)?.handle ?? '');
+    if (!handle.success) return renderWith(handle.error.issues[0]?.message ?? 'Enter a handle.', 400);
+    const invitee = await s.users.findByHandle(handle.data);
+    if (!invitee || invitee.status !== 'active') return renderWith(`Nobody is called @${handle.data}.`, 404);
+    await s.rooms.addMember(room.id, invitee.id);
+    req.log.info({ roomId: room.id, invitee: invitee.id }, 'member invited');
+    return reply.redirect(`/rooms/${room.id}?invited=1`, 303);
+  });
+
+  // Direct messages: one room per pair of people, both members.
+  app.post('/direct', { preHandler: requireUser }, async (req, reply) => {
+    const raw = String((req.body as Record<string, unknown> | undefined)?.handle ?? '');
+    const renderWith = async (error: string, status: number) =>
+      reply.code(status).type('text/html; charset=utf-8').send(
+        roomsPage({
+          user: req.user!, csrfToken: reply.generateCsrf(), rooms: await s.rooms.listVisible(req.user!.id), directs: await s.rooms.listDirect(req.user!.id),
+          errors: { dmHandle: error }, values: { dmHandle: raw },
+        }),
+      );
+    const handle = handleField.safeParse(raw);
+    if (!handle.success) return renderWith(handle.error.issues[0]?.message ?? 'Enter a handle.', 400);
+    const other = await s.users.findByHandle(handle.data);
+    if (!other || other.status !== 'active') return renderWith(`Nobody is called @${handle.data}.`, 404);
+    if (other.id === req.user!.id) return renderWith('Pick someone other than yourself.', 400);
+    const roomId = await s.rooms.openDirect(req.user!.id, other.id);
+    return reply.redirect(`/rooms/${roomId}`, 303);
   });
 }

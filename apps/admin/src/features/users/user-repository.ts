@@ -88,4 +88,72 @@ export class UserRepository {
     const { rows } = await this.pool.query<UserRow>('SELECT * FROM users WHERE handle = $1', [handle.toLowerCase()]);
     return rows[0] ? toUser(rows[0]) : null;
   }
+
+  /** Users page: search by email, handle or name (case-insensitive), filter by role/status, newest first. */
+  async search(opts: { q?: string; role?: Role; status?: UserStatus; limit: number; offset: number }): Promise<{ users: User[]; total: number }> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (opts.q) {
+      params.push(`%${opts.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+      where.push(`(email ILIKE $${params.length} OR handle ILIKE $${params.length} OR display_name ILIKE $${params.length})`);
+    }
+    if (opts.role) {
+      params.push(opts.role);
+      where.push(`role = $${params.length}`);
+    }
+    if (opts.status) {
+      params.push(opts.status);
+      where.push(`status = $${params.length}`);
+    }
+    const cond = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const { rows } = await this.pool.query<UserRow & { total: number }>(
+      `SELECT id, email, handle, display_name, role, status, created_at, count(*) OVER ()::int AS total
+       FROM users ${cond} ORDER BY id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+      [...params, opts.limit, opts.offset],
+    );
+    let total = rows[0]?.total ?? 0;
+    if (!rows.length && opts.offset > 0) {
+      const { rows: c } = await this.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM users ${cond}`, params);
+      total = c[0]?.n ?? 0;
+    }
+    return { users: rows.map(toUser), total };
+  }
+
+  async updateProfile(id: number, input: { handle: string; displayName: string }): Promise<User> {
+    try {
+      const { rows } = await this.pool.query<UserRow>(
+        'UPDATE users SET handle = $2, display_name = $3, updated_at = now() WHERE id = $1 RETURNING *',
+        [id, input.handle, input.displayName],
+      );
+      return toUser(rows[0]!);
+    } catch (err) {
+      const e = err as { code?: string };
+      if (e.code === '23505') throw new DuplicateUserError('handle');
+      throw err;
+    }
+  }
+
+  /** Changes the password if `current` is right; false otherwise. */
+  async changePassword(id: number, current: string, next: string): Promise<boolean> {
+    const { rows } = await this.pool.query<{ password_hash: string }>('SELECT password_hash FROM users WHERE id = $1', [id]);
+    const hash = rows[0]?.password_hash;
+    if (!hash || !(await argon2.verify(hash, current).catch(() => false))) return false;
+    await this.pool.query('UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1', [id, await hashPassword(next)]);
+    return true;
+  }
+
+  async setRole(id: number, role: Role): Promise<User | null> {
+    const { rows } = await this.pool.query<UserRow>('UPDATE users SET role = $2, updated_at = now() WHERE id = $1 RETURNING *', [id, role]);
+    return rows[0] ? toUser(rows[0]) : null;
+  }
+
+  async setStatus(id: number, status: UserStatus): Promise<User | null> {
+    const { rows } = await this.pool.query<UserRow>('UPDATE users SET status = $2, updated_at = now() WHERE id = $1 RETURNING *', [id, status]);
+    return rows[0] ? toUser(rows[0]) : null;
+  }
+
+  async countActiveAdmins(): Promise<number> {
+    const { rows } = await this.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM users WHERE role = 'admin' AND status = 'active'`);
+    return rows[0]?.n ?? 0;
+  }
 }

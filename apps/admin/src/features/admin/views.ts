@@ -1,0 +1,300 @@
+// Admin panel pages. Every value goes through `html` (escaped); forms post with the CSRF token.
+import { html, lockIcon, type SafeHtml } from '../../views/html.ts';
+import { fieldError, invalidAttrs, layout, type ViewUser } from '../../views/layout.ts';
+import type { Role, User, UserStatus } from '../users/user-repository.ts';
+import type { ModerationMessage, Room, RoomMember } from '../rooms/room-repository.ts';
+import type { AuditEntry } from '../audit/audit-repository.ts';
+import { dashboardBody, type DashboardData } from '../dashboard/view.ts';
+
+export type AdminTab = 'users' | 'rooms' | 'moderation' | 'audit' | 'dashboard';
+
+interface Shell {
+  user: ViewUser;
+  csrfToken: string;
+  flash?: string | null;
+  warning?: string | null;
+  scripts?: string[];
+}
+
+const TABS: { id: AdminTab; label: string; href: string; adminOnly: boolean }[] = [
+  { id: 'dashboard', label: 'Dashboard', href: '/admin/dashboard', adminOnly: false },
+  { id: 'users', label: 'Users', href: '/admin/users', adminOnly: false },
+  { id: 'rooms', label: 'Rooms', href: '/admin/rooms', adminOnly: true },
+  { id: 'moderation', label: 'Moderation', href: '/admin/moderation', adminOnly: false },
+  { id: 'audit', label: 'Audit log', href: '/admin/audit', adminOnly: true },
+];
+
+function shell(o: Shell, tab: AdminTab, title: string, body: SafeHtml): string {
+  const isAdmin = o.user.role === 'admin';
+  return layout(
+    { title, user: o.user, csrfToken: o.csrfToken, active: tab === 'dashboard' ? 'dashboard' : 'admin', flash: o.flash, scripts: o.scripts },
+    html`<nav class="tabs" aria-label="Admin sections">${TABS.filter((t) => isAdmin || !t.adminOnly).map(
+      (t) => html`<a href="${t.href}"${t.id === tab ? html` aria-current="page" class="active"` : ''}>${t.label}</a>`,
+    )}</nav>
+${o.warning ? html`<p class="notice" role="alert">${o.warning}</p>` : ''}
+${body}`,
+  );
+}
+
+const csrf = (token: string) => html`<input type="hidden" name="_csrf" value="${token}">`;
+const when = (d: Date) => html`<time datetime="${d.toISOString()}">${d.toISOString().slice(0, 16).replace('T', ' ')}</time>`;
+
+function pager(base: string, params: Record<string, string>, page: number, pages: number): SafeHtml {
+  if (pages <= 1) return html``;
+  const link = (p: number) => `${base}?${new URLSearchParams({ ...params, page: String(p) }).toString()}`;
+  return html`<nav class="pager" aria-label="Pages">
+    ${page > 1 ? html`<a href="${link(page - 1)}" rel="prev">← Previous</a>` : html`<span class="muted">← Previous</span>`}
+    <span>Page ${page} of ${pages}</span>
+    ${page < pages ? html`<a href="${link(page + 1)}" rel="next">Next →</a>` : html`<span class="muted">Next →</span>`}
+  </nav>`;
+}
+
+const STATUS_TEXT: Record<UserStatus, string> = { active: 'active', deactivated: 'deactivated', banned: 'banned' };
+
+export function usersPage(o: Shell & { users: User[]; total: number; page: number; pageSize: number; q: string; role: string; status: string; selfId: number }): string {
+  const isAdmin = o.user.role === 'admin';
+  const pages = Math.max(1, Math.ceil(o.total / o.pageSize));
+  const params = { q: o.q, role: o.role, status: o.status };
+  return shell(o, 'users', 'Users', html`<section class="card">
+  <div class="card-head"><h1>Users <span class="muted small">${o.total} found</span></h1></div>
+  <form method="get" action="/admin/users" class="filters" role="search">
+    <div><label for="q">Search</label><input id="q" name="q" type="search" value="${o.q}" placeholder="email, handle or name"></div>
+    <div><label for="role">Role</label><select id="role" name="role">
+      ${['', 'user', 'moderator', 'admin'].map((r) => html`<option value="${r}"${r === o.role ? ' selected' : ''}>${r || 'any'}</option>`)}
+    </select></div>
+    <div><label for="status">Status</label><select id="status" name="status">
+      ${['', 'active', 'deactivated', 'banned'].map((r) => html`<option value="${r}"${r === o.status ? ' selected' : ''}>${r || 'any'}</option>`)}
+    </select></div>
+    <div><button type="submit">Search</button></div>
+  </form>
+  <div class="table-wrap">
+  <table id="users">
+    <thead><tr><th scope="col">Person</th><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Status</th><th scope="col">Joined</th>${isAdmin ? html`<th scope="col">Actions</th>` : ''}</tr></thead>
+    <tbody>
+    ${o.users.map((u) => {
+      const self = u.id === o.selfId;
+      return html`<tr data-user-id="${u.id}" data-handle="${u.handle}">
+      <td><strong>${u.displayName}</strong><br><span class="muted small">@${u.handle}</span></td>
+      <td>${u.email}</td>
+      <td>${isAdmin && !self
+        ? html`<form method="post" action="/admin/users/${u.id}/role" class="row">${csrf(o.csrfToken)}
+            <label class="visually-hidden" for="role-${u.id}">Role of @${u.handle}</label>
+            <select id="role-${u.id}" name="role">${(['user', 'moderator', 'admin'] as Role[]).map((r) => html`<option value="${r}"${r === u.role ? ' selected' : ''}>${r}</option>`)}</select>
+            <button type="submit" class="small">Save</button></form>`
+        : html`<span class="badge role-${u.role}">${u.role}</span>${self ? html` <span class="muted small">(you)</span>` : ''}`}</td>
+      <td><span class="badge status-${u.status}">${STATUS_TEXT[u.status]}</span></td>
+      <td>${when(u.createdAt)}</td>
+      ${isAdmin
+        ? html`<td class="actions-cell">${self
+            ? html`<span class="muted small">—</span>`
+            : html`${u.status === 'active'
+                ? html`<form method="post" action="/admin/users/${u.id}/status" class="inline">${csrf(o.csrfToken)}<input type="hidden" name="status" value="banned"><button type="submit" class="small danger" aria-label="Ban @${u.handle}">Ban</button></form>
+                  <form method="post" action="/admin/users/${u.id}/status" class="inline">${csrf(o.csrfToken)}<input type="hidden" name="status" value="deactivated"><button type="submit" class="small" aria-label="Deactivate @${u.handle}">Deactivate</button></form>`
+                : html`<form method="post" action="/admin/users/${u.id}/status" class="inline">${csrf(o.csrfToken)}<input type="hidden" name="status" value="active"><button type="submit" class="small" aria-label="Reactivate @${u.handle}">Reactivate</button></form>`}
+              <form method="post" action="/admin/users/${u.id}/sessions/revoke" class="inline">${csrf(o.csrfToken)}<button type="submit" class="small" aria-label="Sign out @${u.handle} everywhere">Sign out everywhere</button></form>`}</td>`
+        : ''}
+    </tr>`;
+    })}
+    </tbody>
+  </table>
+  </div>
+  ${o.users.length ? '' : html`<p class="muted">Nobody matches.</p>`}
+  ${pager('/admin/users', params, o.page, pages)}
+</section>`);
+}
+
+export function roomsAdminPage(o: Shell & { rooms: Room[]; q: string; errors?: Record<string, string>; values?: Record<string, string> }): string {
+  const e = o.errors;
+  const v = o.values ?? {};
+  return shell(o, 'rooms', 'Rooms', html`<div class="grid-2">
+<section class="card">
+  <h1>Rooms</h1>
+  <form method="get" action="/admin/rooms" class="filters" role="search">
+    <div><label for="q">Name</label><input id="q" name="q" type="search" value="${o.q}"></div>
+    <div><button type="submit">Search</button></div>
+  </form>
+  <div class="table-wrap">
+  <table id="rooms">
+    <thead><tr><th scope="col">Room</th><th scope="col">Kind</th><th scope="col" class="num">Members</th><th scope="col" class="num">Messages</th><th scope="col">Actions</th></tr></thead>
+    <tbody>${o.rooms.map((r) => html`<tr data-room-id="${r.id}">
+      <td><a href="/admin/rooms/${r.id}">${r.name}</a>${r.archivedAt ? html` <span class="badge">archived</span>` : ''}<br><span class="muted small">${r.topic}</span></td>
+      <td>${r.kind}</td>
+      <td class="num">${r.memberCount}</td>
+      <td class="num">${r.lastSeq}</td>
+      <td class="actions-cell">
+        <a href="/admin/rooms/${r.id}" class="button small">Members</a>
+        <a href="/admin/moderation?room=${r.id}" class="button small">Messages</a>
+        <form method="post" action="/admin/rooms/${r.id}/archive" class="inline">${csrf(o.csrfToken)}
+          <input type="hidden" name="archived" value="${r.archivedAt ? '0' : '1'}">
+          <button type="submit" class="small ${r.archivedAt ? '' : 'danger'}" aria-label="${r.archivedAt ? 'Unarchive' : 'Archive'} ${r.name}">${r.archivedAt ? 'Unarchive' : 'Archive'}</button>
+        </form>
+      </td>
+    </tr>`)}</tbody>
+  </table>
+  </div>
+  ${o.rooms.length ? '' : html`<p class="muted">No rooms.</p>`}
+</section>
+<section class="card">
+  <h2>Create a room</h2>
+  <form method="post" action="/admin/rooms" novalidate>
+    ${csrf(o.csrfToken)}
+    <label for="name">Name</label>
+    <input id="name" name="name" required maxlength="80" value="${v.name ?? ''}"${invalidAttrs(e, 'name')}>
+    ${fieldError(e, 'name')}
+    <label for="topic">Topic <span class="muted">(optional)</span></label>
+    <input id="topic" name="topic" maxlength="200" value="${v.topic ?? ''}"${invalidAttrs(e, 'topic')}>
+    ${fieldError(e, 'topic')}
+    <fieldset><legend>Who can join</legend>
+      <label class="radio"><input type="radio" name="kind" value="public" ${v.kind !== 'private' ? 'checked' : ''}> Public</label>
+      <label class="radio"><input type="radio" name="kind" value="private" ${v.kind === 'private' ? 'checked' : ''}> Private</label>
+    </fieldset>
+    <button type="submit" class="primary">Create room</button>
+  </form>
+</section>
+</div>`);
+}
+
+export function roomAdminPage(o: Shell & { room: Room; members: RoomMember[]; error?: string; handle?: string }): string {
+  const errors = o.error ? { handle: o.error } : undefined;
+  const r = o.room;
+  return shell(o, 'rooms', `Room ${r.name}`, html`<section class="card">
+  <p><a href="/admin/rooms">← All rooms</a></p>
+  <h1>${r.kind === 'private' ? lockIcon : '# '}${r.name} ${r.archivedAt ? html`<span class="badge">archived</span>` : ''}</h1>
+  <p class="muted">${r.topic}</p>
+  <div class="grid-2">
+  <div>
+    <h2>Members (${o.members.length})</h2>
+    <div class="table-wrap">
+    <table id="members">
+      <thead><tr><th scope="col">Person</th><th scope="col">Role</th><th scope="col">Joined</th><th scope="col">Muted until</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
+      <tbody>${o.members.map((m) => html`<tr data-user-id="${m.id}">
+        <td>${m.displayName} <span class="muted small">@${m.handle}</span></td>
+        <td>${m.role}</td>
+        <td>${when(m.joinedAt)}</td>
+        <td>${m.mutedUntil && m.mutedUntil.getTime() > Date.now() ? when(m.mutedUntil) : '—'}</td>
+        <td><form method="post" action="/admin/rooms/${r.id}/members/${m.id}/remove" class="inline">${csrf(o.csrfToken)}<button type="submit" class="small danger" aria-label="Remove @${m.handle} from ${r.name}">Remove</button></form></td>
+      </tr>`)}</tbody>
+    </table>
+    </div>
+  </div>
+  <div>
+    <h2>Add a member</h2>
+    <form method="post" action="/admin/rooms/${r.id}/members" novalidate>
+      ${csrf(o.csrfToken)}
+      <label for="handle">Handle</label>
+      <input id="handle" name="handle" placeholder="@handle" value="${o.handle ?? ''}"${invalidAttrs(errors, 'handle')}>
+      ${fieldError(errors, 'handle')}
+      <button type="submit" class="primary">Add member</button>
+    </form>
+  </div>
+  </div>
+</section>`);
+}
+
+export function moderationPage(o: Shell & { rooms: Room[]; room: Room | null; messages: ModerationMessage[]; q: string; members: RoomMember[]; muteErrors?: Record<string, string>; muteValues?: Record<string, string> }): string {
+  const e = o.muteErrors;
+  const mv = o.muteValues ?? {};
+  const muted = o.members.filter((m) => m.mutedUntil && m.mutedUntil.getTime() > Date.now());
+  return shell(o, 'moderation', 'Moderation', html`<section class="card">
+  <h1>Moderation</h1>
+  <form method="get" action="/admin/moderation" class="filters" role="search">
+    <div><label for="room">Room</label><select id="room" name="room">
+      ${o.rooms.map((r) => html`<option value="${r.id}"${o.room?.id === r.id ? ' selected' : ''}>${r.kind === 'private' ? '' : '# '}${r.name}${r.kind === 'private' ? ' (private)' : ''}${r.archivedAt ? ' (archived)' : ''}</option>`)}
+    </select></div>
+    <div><label for="q">Text or @handle</label><input id="q" name="q" type="search" value="${o.q}"></div>
+    <div><button type="submit">Show</button></div>
+  </form>
+</section>
+${o.room
+  ? html`<div class="grid-2">
+<section class="card">
+  <h2>Latest messages in ${o.room.name}</h2>
+  <div class="table-wrap">
+  <table id="mod-messages">
+    <thead><tr><th scope="col">#</th><th scope="col">Author</th><th scope="col">Message</th><th scope="col">Sent</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
+    <tbody>${o.messages.map((m) => html`<tr data-seq="${m.seq}"${m.deletedAt ? html` class="deleted"` : ''}>
+      <td class="muted">${m.seq}</td>
+      <td>${m.author.displayName}<br><span class="muted small">@${m.author.handle}</span></td>
+      <td class="msg-body">${m.deletedAt ? html`<em class="muted">deleted</em> <s>${m.body}</s>` : m.body}</td>
+      <td>${when(m.createdAt)}</td>
+      <td>${m.deletedAt ? '' : html`<form method="post" action="/admin/moderation/delete" class="inline">${csrf(o.csrfToken)}
+        <input type="hidden" name="room" value="${o.room!.id}"><input type="hidden" name="seq" value="${m.seq}"><input type="hidden" name="q" value="${o.q}">
+        <button type="submit" class="small danger" aria-label="Delete message ${m.seq} by @${m.author.handle}">Delete</button></form>`}</td>
+    </tr>`)}</tbody>
+  </table>
+  </div>
+  ${o.messages.length ? '' : html`<p class="muted">No messages.</p>`}
+</section>
+<div class="stack">
+<section class="card">
+  <h2>Mute someone in ${o.room.name}</h2>
+  <form method="post" action="/admin/moderation/mute" novalidate id="mute-form">
+    ${csrf(o.csrfToken)}
+    <input type="hidden" name="room" value="${o.room.id}">
+    <label for="mute-handle">Handle</label>
+    <input id="mute-handle" name="handle" placeholder="@handle" value="${mv.handle ?? ''}"${invalidAttrs(e, 'handle')}>
+    ${fieldError(e, 'handle')}
+    <label for="minutes">For</label>
+    <select id="minutes" name="minutes">
+      ${[[5, '5 minutes'], [15, '15 minutes'], [60, '1 hour'], [1440, '24 hours'], [10080, '7 days']].map(([m, label]) => html`<option value="${m}"${String(m) === (mv.minutes ?? '15') ? ' selected' : ''}>${label}</option>`)}
+    </select>
+    <button type="submit" class="primary">Mute</button>
+  </form>
+</section>
+<section class="card">
+  <h2>Muted now</h2>
+  ${muted.length
+    ? html`<ul class="plain" id="muted">${muted.map((m) => html`<li>${m.displayName} <span class="muted small">@${m.handle} until ${when(m.mutedUntil!)}</span>
+        <form method="post" action="/admin/moderation/unmute" class="inline">${csrf(o.csrfToken)}<input type="hidden" name="room" value="${o.room!.id}"><input type="hidden" name="userId" value="${m.id}"><button type="submit" class="small">Unmute</button></form></li>`)}</ul>`
+    : html`<p class="muted">Nobody is muted here.</p>`}
+</section>
+</div>
+</div>`
+  : html`<p class="muted">There are no rooms yet.</p>`}`);
+}
+
+export function auditPage(o: Shell & { entries: AuditEntry[]; total: number; page: number; pageSize: number; filter: Record<string, string>; actions: string[] }): string {
+  const f = o.filter;
+  const pages = Math.max(1, Math.ceil(o.total / o.pageSize));
+  return shell(o, 'audit', 'Audit log', html`<section class="card">
+  <h1>Audit log <span class="muted small">${o.total} entries</span></h1>
+  <form method="get" action="/admin/audit" class="filters" role="search">
+    <div><label for="actor">Who</label><input id="actor" name="actor" value="${f.actor ?? ''}" placeholder="@handle"></div>
+    <div><label for="action">Action</label><select id="action" name="action">
+      <option value="">any</option>
+      ${o.actions.map((a) => html`<option value="${a}"${a === f.action ? ' selected' : ''}>${a}</option>`)}
+    </select></div>
+    <div><label for="targetType">Target</label><select id="targetType" name="targetType">
+      ${['', 'user', 'room', 'message'].map((t) => html`<option value="${t}"${t === (f.targetType ?? '') ? ' selected' : ''}>${t || 'any'}</option>`)}
+    </select></div>
+    <div><label for="targetId">Target id</label><input id="targetId" name="targetId" value="${f.targetId ?? ''}" inputmode="numeric"></div>
+    <div><label for="since">Since</label><select id="since" name="since">
+      ${[['', 'any time'], ['1h', 'last hour'], ['24h', 'last 24 hours'], ['7d', 'last 7 days']].map(([v, l]) => html`<option value="${v}"${v === (f.since ?? '') ? ' selected' : ''}>${l}</option>`)}
+    </select></div>
+    <div><button type="submit">Filter</button></div>
+  </form>
+  <div class="table-wrap">
+  <table id="audit">
+    <thead><tr><th scope="col">When (UTC)</th><th scope="col">Who</th><th scope="col">Action</th><th scope="col">Target</th><th scope="col">Details</th><th scope="col">IP</th></tr></thead>
+    <tbody>${o.entries.map((a) => html`<tr data-action="${a.action}">
+      <td>${when(a.createdAt)}</td>
+      <td>${a.actor ? html`${a.actor.displayName} <span class="muted small">@${a.actor.handle}</span>` : html`<span class="muted">system</span>`}</td>
+      <td><code>${a.action}</code></td>
+      <td>${a.targetType}${a.targetId ? html` <code>${a.targetId}</code>` : ''}</td>
+      <td class="details">${Object.entries(a.details).map(([k, v]) => html`<span class="kv"><span class="muted">${k}</span> ${typeof v === 'string' ? v : JSON.stringify(v)}</span> `)}</td>
+      <td><code class="ip">${a.ip ?? ''}</code></td>
+    </tr>`)}</tbody>
+  </table>
+  </div>
+  ${o.entries.length ? '' : html`<p class="muted">No entries match.</p>`}
+  ${pager('/admin/audit', f, o.page, pages)}
+</section>`);
+}
+
+export function dashboardPage(o: Shell & { data: DashboardData }): string {
+  return shell({ ...o, scripts: ['/static/dashboard.js'] }, 'dashboard', 'Dashboard', html`<div class="card-head">
+  <h1>Dashboard</h1>
+  <p class="muted small" role="status" aria-live="polite"><span id="dash-updated" data-at="${o.data.at}">Updated ${o.data.at.slice(11, 19)} UTC</span> · refreshes every 3 s</p>
+</div>
+<div id="dashboard" data-endpoint="/admin/api/dashboard">${dashboardBody(o.data)}</div>`);
+}

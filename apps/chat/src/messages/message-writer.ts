@@ -1,0 +1,342 @@
+// Group commit for message inserts. Concurrent sends (across rooms and within a room) are queued and
+// written together: one statement (= one transaction, one round trip) per batch that skips client ids
+// already stored, locks the batch's rooms in id order, bumps each room's last_seq by the number of its
+// new messages, and inserts them all with one multi-row INSERT. Callers are resolved only after COMMIT,
+// so an ack still means "durably stored".
+//
+// Invariants:
+// - Gap-free per-room seq in commit order: seqs come from rooms.last_seq under its row lock, which is
+//   held until COMMIT, so a later transaction on the same room waits and gets the following seqs.
+// - FIFO per room within one writer: a room is in at most one in-flight batch, and items are taken from
+//   the queue in order, so messages enqueued earlier get lower seqs (one connection's sends keep their order).
+// - Idempotency: (author, client id) is pre-checked, deduplicated within the batch and against batches in
+//   flight; a race with another replica ends in a unique violation, and the batch falls back to storing
+//   its messages one by one, each of which then finds the original.
+// - Isolation: any failed batch is retried message by message, so one bad message fails only itself.
+import type { Pool, PoolClient } from '@parley/db';
+import type { ChatMessage } from '@parley/protocol';
+
+export interface NewMessage {
+  roomId: number;
+  authorId: number;
+  clientId: string;
+  body: string;
+}
+
+export type StoreResult = { message: ChatMessage; duplicate: boolean };
+
+export class RoomArchivedError extends Error {
+  constructor() {
+    super('room is archived');
+  }
+}
+
+/** The writer's queue is full: the database is not keeping up. Retry later. */
+export class OverloadedError extends Error {
+  constructor() {
+    super('message store overloaded');
+  }
+}
+
+export interface MessageRow {
+  id: number;
+  room_id: number;
+  seq: number;
+  author_id: number;
+  handle: string;
+  display_name: string;
+  client_msg_id: string;
+  body: string;
+  created_at: Date;
+  edited_at: Date | null;
+  deleted_at: Date | null;
+}
+
+export const SELECT_MESSAGE = `
+  SELECT m.id, m.room_id, m.seq, m.author_id, u.handle, u.display_name, m.client_msg_id,
+         CASE WHEN m.deleted_at IS NULL THEN m.body ELSE '' END AS body,
+         m.created_at, m.edited_at, m.deleted_at
+  FROM messages m JOIN users u ON u.id = m.author_id`;
+
+/** Group commit in one statement; see MessageWriter.writeBatch. $1..$4: room, author, client id, body. */
+const BATCH_INSERT = `
+  WITH req AS (
+    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[])
+      WITH ORDINALITY AS r(room_id, author_id, client_msg_id, body, ord)
+  ),
+  existing AS (
+    SELECT m.id, m.room_id, m.seq, m.author_id, m.client_msg_id,
+           CASE WHEN m.deleted_at IS NULL THEN m.body ELSE '' END AS body,
+           m.created_at, m.edited_at, m.deleted_at
+    FROM req JOIN messages m ON m.author_id = req.author_id AND m.client_msg_id = req.client_msg_id
+  ),
+  fresh AS (
+    SELECT req.*, row_number() OVER (PARTITION BY req.room_id ORDER BY req.ord) AS idx
+    FROM req
+    WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e.author_id = req.author_id AND e.client_msg_id = req.client_msg_id)
+  ),
+  counts AS (SELECT room_id, count(*)::int AS k FROM fresh GROUP BY room_id),
+  locked AS (
+    SELECT r.id FROM rooms r WHERE r.id IN (SELECT room_id FROM counts) ORDER BY r.id FOR NO KEY UPDATE
+  ),
+  seqs AS (
+    UPDATE rooms r SET last_seq = r.last_seq + c.k
+    FROM counts c, locked l
+    WHERE r.id = c.room_id AND l.id = r.id AND r.archived_at IS NULL
+    RETURNING r.id, r.last_seq - c.k AS base
+  ),
+  ins AS (
+    INSERT INTO messages (room_id, seq, author_id, client_msg_id, body)
+    SELECT f.room_id, s.base + f.idx, f.author_id, f.client_msg_id, f.body
+    FROM fresh f JOIN seqs s ON s.id = f.room_id
+    ORDER BY f.room_id, f.idx
+    RETURNING id, room_id, seq, author_id, client_msg_id, body, created_at, edited_at, deleted_at
+  ),
+  found AS (
+    SELECT ins.*, false AS dup FROM ins
+    UNION ALL
+    SELECT existing.*, true AS dup FROM existing
+  )
+  SELECT found.*, u.handle, u.display_name FROM found JOIN users u ON u.id = found.author_id`;
+
+export function toChatMessage(row: MessageRow): ChatMessage {
+  return {
+    id: Number(row.id),
+    roomId: Number(row.room_id),
+    seq: Number(row.seq),
+    author: { id: Number(row.author_id), handle: row.handle, displayName: row.display_name },
+    clientId: row.client_msg_id,
+    body: row.body,
+    createdAt: row.created_at.toISOString(),
+    editedAt: row.edited_at?.toISOString() ?? null,
+    deletedAt: row.deleted_at?.toISOString() ?? null,
+  };
+}
+
+export interface WriterOptions {
+  /** Most messages in one transaction. */
+  maxBatch?: number;
+  /** Batches (transactions) in flight at once; each uses one pool connection. */
+  concurrency?: number;
+  /** Most messages waiting; beyond it store() fails fast with OverloadedError. */
+  maxQueue?: number;
+}
+
+interface Item {
+  msg: NewMessage;
+  key: string;
+  resolve: (r: StoreResult) => void;
+  reject: (err: unknown) => void;
+}
+
+const keyOf = (authorId: number, clientId: string) => `${authorId}:${clientId}`;
+const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === '23505';
+
+export class MessageWriter {
+  private queue: Item[] = [];
+  private readonly busyRooms = new Set<number>();
+  private readonly inflightKeys = new Map<string, Promise<StoreResult>>();
+  private running = 0;
+  private readonly idleWaiters: Array<() => void> = [];
+  readonly maxBatch: number;
+  readonly concurrency: number;
+  readonly maxQueue: number;
+  /** Counters: transactions committed and messages written by batches (for stats and tests). */
+  readonly stats = { batches: 0, batchedMessages: 0, fallbacks: 0, largestBatch: 0 };
+
+  constructor(private readonly pool: Pool, opts: WriterOptions = {}) {
+    this.maxBatch = opts.maxBatch ?? 500;
+    this.concurrency = opts.concurrency ?? 4;
+    this.maxQueue = opts.maxQueue ?? 20_000;
+  }
+
+  /**
+   * Store one message; resolves after COMMIT with its seq, or with the original (duplicate: true) if
+   * this author already used this client id. The message is queued synchronously, so calls made in some
+   * order for one room get seqs in that order.
+   */
+  store(msg: NewMessage): Promise<StoreResult> {
+    const key = keyOf(msg.authorId, msg.clientId);
+    const inflight = this.inflightKeys.get(key);
+    if (inflight) return inflight.then((r) => ({ message: r.message, duplicate: true }));
+    if (this.queue.length >= this.maxQueue) return Promise.reject(new OverloadedError());
+    let item!: Item;
+    const promise = new Promise<StoreResult>((resolve, reject) => {
+      item = { msg, key, resolve, reject };
+    });
+    this.inflightKeys.set(key, promise);
+    const forget = () => {
+      if (this.inflightKeys.get(key) === promise) this.inflightKeys.delete(key);
+    };
+    promise.then(forget, forget);
+    this.queue.push(item);
+    this.pump();
+    return promise;
+  }
+
+  queued(): number {
+    return this.queue.length;
+  }
+
+  /** Resolves when nothing is queued or in flight. */
+  idle(): Promise<void> {
+    if (!this.queue.length && this.running === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private pump(): void {
+    while (this.running < this.concurrency && this.queue.length) {
+      const batch: Item[] = [];
+      const rest: Item[] = [];
+      const rooms = new Set<number>();
+      for (const item of this.queue) {
+        // A room already in flight waits for that batch: later items of it stay behind (FIFO per room).
+        if (batch.length < this.maxBatch && !this.busyRooms.has(item.msg.roomId)) {
+          batch.push(item);
+          rooms.add(item.msg.roomId);
+        } else {
+          rest.push(item);
+        }
+      }
+      if (!batch.length) return;
+      this.queue = rest;
+      for (const r of rooms) this.busyRooms.add(r);
+      this.running++;
+      void this.runBatch(batch).finally(() => {
+        for (const r of rooms) this.busyRooms.delete(r);
+        this.running--;
+        this.pump();
+        if (!this.queue.length && this.running === 0) for (const w of this.idleWaiters.splice(0)) w();
+      });
+    }
+  }
+
+  private async runBatch(batch: Item[]): Promise<void> {
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      for (const item of batch) item.reject(err);
+      return;
+    }
+    let failed = false;
+    let broken = false;
+    try {
+      await this.writeBatch(client, batch);
+    } catch (err) {
+      failed = true;
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true; // the connection itself is gone: nothing to retry on
+        for (const item of batch) item.reject(err);
+      }
+    }
+    try {
+      if (failed && !broken) {
+        // Retry one by one, in order: isolates a bad message and resolves unique-violation races.
+        // (Items already settled by writeBatch ignore the second settle.)
+        this.stats.fallbacks++;
+        for (const item of batch) {
+          try {
+            item.resolve(await this.storeOne(client, item.msg));
+          } catch (err) {
+            item.reject(err);
+          }
+        }
+      }
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /**
+   * The whole batch in ONE statement (so one round trip and one implicit transaction; the result arrives
+   * only after COMMIT): find client ids already stored, number the new messages per room in queue order,
+   * lock the rooms in id order (no deadlock between concurrent batches or replicas), take k seqs per
+   * room from last_seq, insert everything, and return the new rows plus the originals of resends.
+   */
+  private async writeBatch(client: PoolClient, batch: Item[]): Promise<void> {
+    // Within the batch the first item of a key is stored; later ones get its result (the in-flight map
+    // already prevents that, but a key can reappear after a failure).
+    const toStore: Item[] = [];
+    const firstOfKey = new Map<string, Item>();
+    const followers: Array<[Item, Item]> = [];
+    for (const item of batch) {
+      const first = firstOfKey.get(item.key);
+      if (first) {
+        followers.push([item, first]);
+        continue;
+      }
+      firstOfKey.set(item.key, item);
+      toStore.push(item);
+    }
+    // A named (prepared) statement: parsed and planned once per connection, not once per batch.
+    const { rows } = await client.query<MessageRow & { dup: boolean }>({
+      name: 'parley_batch_insert_v1',
+      text: BATCH_INSERT,
+      values: [
+        toStore.map((i) => i.msg.roomId),
+        toStore.map((i) => i.msg.authorId),
+        toStore.map((i) => i.msg.clientId),
+        toStore.map((i) => i.msg.body),
+      ],
+    });
+    let inserted = 0;
+    const results = new Map<string, StoreResult>();
+    for (const row of rows) {
+      results.set(keyOf(Number(row.author_id), row.client_msg_id), { message: toChatMessage(row), duplicate: row.dup });
+      if (!row.dup) inserted++;
+    }
+    this.stats.batches++;
+    this.stats.batchedMessages += inserted;
+    this.stats.largestBatch = Math.max(this.stats.largestBatch, inserted);
+    // Resolve in queue order (= seq order per room). A missing row: the room is archived or gone.
+    for (const item of toStore) {
+      const r = results.get(item.key);
+      if (r) item.resolve(r);
+      else item.reject(new RoomArchivedError());
+    }
+    for (const [item, first] of followers) {
+      const r = results.get(first.key);
+      if (r) item.resolve({ message: r.message, duplicate: true });
+      else item.reject(new RoomArchivedError());
+    }
+  }
+
+  /** One message in its own transaction (the fallback path). */
+  async storeOne(client: PoolClient, msg: NewMessage): Promise<StoreResult> {
+    const find = async () => {
+      const { rows } = await client.query<MessageRow>(`${SELECT_MESSAGE} WHERE m.author_id = $1 AND m.client_msg_id = $2`, [msg.authorId, msg.clientId]);
+      return rows[0] ? toChatMessage(rows[0]) : null;
+    };
+    const existing = await find();
+    if (existing) return { message: existing, duplicate: true };
+    try {
+      await client.query('BEGIN');
+      const seqRes = await client.query<{ last_seq: string | number }>(
+        'UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 AND archived_at IS NULL RETURNING last_seq',
+        [msg.roomId],
+      );
+      const seq = seqRes.rows[0]?.last_seq;
+      if (seq === undefined) throw new RoomArchivedError();
+      const { rows } = await client.query<MessageRow>(
+        `WITH ins AS (
+           INSERT INTO messages (room_id, seq, author_id, client_msg_id, body) VALUES ($1, $2, $3, $4, $5)
+           RETURNING id, room_id, seq, author_id, client_msg_id, body, created_at, edited_at, deleted_at)
+         SELECT ins.*, u.handle, u.display_name FROM ins JOIN users u ON u.id = ins.author_id`,
+        [msg.roomId, seq, msg.authorId, msg.clientId, msg.body],
+      );
+      await client.query('COMMIT');
+      return { message: toChatMessage(rows[0]!), duplicate: false };
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      if (isUniqueViolation(err)) {
+        // A concurrent send of the same client id won the race (possibly on another replica).
+        const original = await find();
+        if (original) return { message: original, duplicate: true };
+      }
+      throw err;
+    }
+  }
+}

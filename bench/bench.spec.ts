@@ -1,0 +1,63 @@
+// Smoke test of `npm run bench`: quick mode (small N, short slots) must run end to end and write a
+// JSON with every figure the full benchmark reports, for Parley and both baselines. It says nothing
+// about performance: the real figures come from the full run (`npm run bench`), not from npm test.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const dir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function runQuick(out: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    const child = spawn(process.execPath, [resolve(ROOT, 'bench/dist/run.js')], {
+      cwd: ROOT,
+      env: { ...process.env, BENCH_QUICK: '1', BENCH_OUT: out, BENCH_TIMEOUT_MS: '150000' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.on('exit', (code) => res({ code, stdout, stderr }));
+  });
+}
+
+const num = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+
+describe('npm run bench (quick mode)', () => {
+  it('measures every scenario for Parley and both baselines and writes JSON plus a markdown table', async () => {
+    expect(existsSync(resolve(ROOT, 'bench/dist/run.js')), 'bench/dist/run.js: run node scripts/build.mjs first').toBe(true);
+    const out = join(dir, 'quick.json');
+    const r = await runQuick(out);
+    expect(r.code, r.stderr.slice(-3000)).toBe(0);
+    expect(r.stdout).toContain('| metric | Parley | raw ws | Socket.IO + Redis adapter |');
+    expect(r.stdout).toContain('### Targets');
+    const json = JSON.parse(readFileSync(out, 'utf8'));
+    expect(json.errors).toEqual([]);
+    for (const kind of ['parley', 'ws', 'sio']) {
+      const b = json.broadcast[kind];
+      expect(b.subscribers, kind).toBe(json.config.subscribers);
+      for (const v of [b.throughput.deliveriesPerSecMedian, b.throughput.serverCpuUsPerDeliveryMedian, b.throughput.p99Ms, b.latency.p50Ms, b.latency.p99Ms, b.latency.timeToLastMedianMs]) {
+        expect(num(v) && v > 0, `${kind} broadcast ${JSON.stringify(b)}`).toBe(true);
+      }
+      expect(b.latency.deliveries, kind).toBe(b.latency.expected);
+      const idle = json.idle[kind];
+      expect(idle.connections, kind).toBe(json.config.idleConnections);
+      expect(num(idle.bytesPerConnection), kind).toBe(true);
+      expect(json.join[kind].joined, kind).toBe(json.config.joinUsers);
+    }
+    const p = json.persist;
+    for (const v of [p.window.ackedPerSecMedian, p.window.p99Ms, p.rate.ackedPerSec, p.rate.p50Ms, p.rate.p99Ms, p.baseline1.rowsPerSecMedian, p.baselinePool.rowsPerSecMedian]) {
+      expect(num(v) && v > 0, JSON.stringify(p)).toBe(true);
+    }
+    expect(p.ackedButNotStored).toBe(0);
+    for (const key of ['cpuPerDeliveryVsWs', 'cpuPerDeliveryVsSio', 'deliveriesPerSecVsWs', 'p99VsWs', 'idleBytesVsWs', 'persistVsOneRowPerTx']) {
+      expect(num(json.ratios[key]), key).toBe(true);
+    }
+    expect(json.targets.length).toBeGreaterThanOrEqual(7);
+  }, 180_000);
+});

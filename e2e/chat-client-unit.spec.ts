@@ -1,0 +1,151 @@
+// The browser ChatClient's own logic against a scripted fake socket (no server): order enforcement,
+// outbox bookkeeping, retries, reconnect policy.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { ChatMessage, ClientFrame, ServerFrame } from '@parley/protocol';
+import { ChatClient, type ChatClientEvents, type ConnectionState } from '../apps/admin/src/client/chat-client.ts';
+
+class FakeSocket {
+  static instances: FakeSocket[] = [];
+  readyState = 0;
+  sent: ClientFrame[] = [];
+  onmessage: ((e: { data: string }) => void) | null = null;
+  onclose: ((e: { code: number; reason: string }) => void) | null = null;
+  constructor(readonly url: string, readonly protocols: string[]) {
+    FakeSocket.instances.push(this);
+  }
+  send(data: string): void {
+    this.sent.push(JSON.parse(data) as ClientFrame);
+  }
+  close(): void {
+    this.readyState = 3;
+  }
+  open(): void {
+    this.readyState = 1;
+  }
+  push(frame: ServerFrame): void {
+    this.onmessage?.({ data: JSON.stringify(frame) });
+  }
+  drop(code: number, reason = ''): void {
+    this.readyState = 3;
+    this.onclose?.({ code, reason });
+  }
+}
+
+const me = { id: 7, handle: 'me', displayName: 'Me' };
+const other = { id: 8, handle: 'other', displayName: 'Other' };
+const msg = (seq: number, clientId = `c${seq}`, author = other): ChatMessage => ({
+  id: seq, roomId: 1, seq, author, clientId, body: `m${seq}`, createdAt: new Date(0).toISOString(), editedAt: null, deletedAt: null,
+});
+
+function setup() {
+  FakeSocket.instances = [];
+  const seen: number[] = [];
+  const states: ConnectionState[] = [];
+  const events: ChatClientEvents = {
+    state: (s) => states.push(s), message: (m) => seen.push(m.seq), updated: () => undefined, history: () => undefined,
+    ack: () => undefined, presence: () => undefined, typing: () => undefined, error: () => undefined, joined: () => undefined, caughtUp: () => undefined,
+  };
+  const client = new ChatClient(1, 'ws://x/socket', events, {
+    WebSocketImpl: FakeSocket as unknown as typeof WebSocket,
+    fetchToken: async () => 'tok',
+    random: () => 0.5,
+  });
+  return { client, seen, states };
+}
+
+async function connected(client: ChatClient, lastSeq = 0): Promise<FakeSocket> {
+  const n = FakeSocket.instances.length;
+  await vi.waitFor(() => expect(FakeSocket.instances.length).toBe(n + 1));
+  const ws = FakeSocket.instances[n]!;
+  ws.open();
+  ws.push({ type: 'hello', protocol: 1, connectionId: 'c', replica: 'r', user: me, heartbeatMs: 25_000 });
+  const join = ws.sent.at(-1)!;
+  expect(join.type).toBe('join');
+  ws.push({ type: 'joined', room: { id: 1, name: 'r', kind: 'public', archived: false }, lastSeq, resumedFrom: (join as { sinceSeq?: number }).sinceSeq ?? lastSeq });
+  return ws;
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('ChatClient', () => {
+  it('never shows a gap: a hole in the stream makes it rejoin from its last seq and ignore the old stream', async () => {
+    const { client, seen } = setup();
+    client.start();
+    const ws = await connected(client);
+    ws.push({ type: 'message', room: 1, message: msg(1) });
+    ws.push({ type: 'message', room: 1, message: msg(3) }); // 2 is missing
+    expect(seen).toEqual([1]);
+    expect(ws.sent.at(-1)).toEqual({ type: 'join', room: 1, sinceSeq: 1 });
+    ws.push({ type: 'message', room: 1, message: msg(4) }); // old subscription: ignored until `joined`
+    ws.push({ type: 'joined', room: { id: 1, name: 'r', kind: 'public', archived: false }, lastSeq: 4, resumedFrom: 1 });
+    for (const s of [2, 3, 4]) ws.push({ type: 'message', room: 1, message: msg(s) });
+    ws.push({ type: 'message', room: 1, message: msg(3) }); // a duplicate is dropped
+    expect(seen).toEqual([1, 2, 3, 4]);
+    expect(client.gapsRepaired).toBe(1);
+    client.stop();
+  });
+
+  it('keeps a send until acked or seen as its own; another author\'s equal client id does not settle it', async () => {
+    const { client } = setup();
+    client.start();
+    const ws = await connected(client);
+    ws.push({ type: 'caught_up', room: 1, seq: 0 });
+    const id = client.send('hello');
+    expect(ws.sent.at(-1)).toMatchObject({ type: 'send', clientId: id, body: 'hello' });
+    ws.push({ type: 'message', room: 1, message: msg(1, id, other) });
+    expect(client.pendingCount()).toBe(1);
+    ws.push({ type: 'message', room: 1, message: msg(2, id, me) });
+    expect(client.pendingCount()).toBe(0);
+    client.stop();
+  });
+
+  it('retries rate-limited sends with the same client id and drops final failures', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    const { client } = setup();
+    client.start();
+    const ws = await connected(client);
+    ws.push({ type: 'caught_up', room: 1, seq: 0 });
+    const a = client.send('a');
+    const b = client.send('b');
+    ws.sent.length = 0;
+    ws.push({ type: 'error', code: 'rate_limited', message: 'slow down', ref: a, retryInMs: 300 });
+    ws.push({ type: 'error', code: 'too_large', message: 'no', ref: b });
+    expect(client.pendingCount()).toBe(1);
+    vi.advanceTimersByTime(299);
+    expect(ws.sent).toEqual([]);
+    vi.advanceTimersByTime(2);
+    expect(ws.sent).toEqual([{ type: 'send', room: 1, clientId: a, body: 'a' }]);
+    client.stop();
+  });
+
+  it('after a drop: reconnects with jitter, resumes from its last seq, resends unacked sends in order', async () => {
+    const { client, states } = setup();
+    client.start();
+    const ws = await connected(client);
+    ws.push({ type: 'message', room: 1, message: msg(1) });
+    ws.push({ type: 'caught_up', room: 1, seq: 1 });
+    const first = client.send('one');
+    const second = client.send('two');
+    ws.drop(1012, 'service restart');
+    expect(states.at(-1)).toBe('reconnecting');
+    const ws2 = await connected(client, 1);
+    expect(ws2.sent[0]).toEqual({ type: 'join', room: 1, sinceSeq: 1 });
+    expect(ws2.sent.filter((f) => f.type === 'send')).toEqual([]); // not before caught_up
+    ws2.push({ type: 'caught_up', room: 1, seq: 1 });
+    expect(ws2.sent.filter((f) => f.type === 'send').map((f) => (f as { clientId: string }).clientId)).toEqual([first, second]);
+    expect(client.state).toBe('open');
+    client.stop();
+  });
+
+  it('stops for good when the session is revoked (4001)', async () => {
+    const { client, states } = setup();
+    client.start();
+    const ws = await connected(client);
+    ws.drop(4001, 'kicked');
+    expect(states.at(-1)).toBe('revoked');
+    await new Promise((r) => setTimeout(r, 700));
+    expect(FakeSocket.instances).toHaveLength(1);
+  });
+});

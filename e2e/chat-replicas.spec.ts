@@ -1,0 +1,370 @@
+// Two chat replicas as separate processes sharing one Postgres and one Redis (our own redis-server, so
+// it can be restarted), no load balancer stickiness: clients go to whichever replica their URL function
+// gives them. Each scenario checks the full received seq list of every client against Postgres, so a
+// lost, duplicated or reordered message fails it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createTestDatabase, freePort, startRedisServer, startStack, testRedisPrefix, waitForPortFree,
+  type RedisServer, type Stack, type TestDatabase,
+} from '@parley/devtools';
+import { chatTokenFor, createChatRoom, createChatUser, roomMessages, type ChatTestUser } from '../packages/devtools/src/chat-fixtures.ts';
+import { ResilientClient, TestSocket, waitFor } from './support/ws-client.ts';
+
+const PRESENCE_TTL_MS = 1_500;
+const DRAIN_DELAY_MS = 1_000; // long enough to observe the draining state on a loaded machine
+const SHUTDOWN_TIMEOUT_MS = 5_000;
+
+let db: TestDatabase;
+let redis: RedisServer;
+let redisPort: number;
+let stack: Stack;
+const clients: ResilientClient[] = [];
+const sockets: TestSocket[] = [];
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+beforeAll(async () => {
+  db = await createTestDatabase('chat_replicas');
+  redisPort = await freePort();
+  redis = await startRedisServer(redisPort);
+  stack = await startStack({
+    databaseUrl: db.url,
+    redisUrl: redis.url,
+    redisPrefix: testRedisPrefix('chat-replicas'),
+    chatReplicas: 2,
+    admin: false,
+    chatEnv: {
+      PRESENCE_TTL_MS: String(PRESENCE_TTL_MS),
+      RECONCILE_MS: '500',
+      SEND_RATE_PER_SEC: '1000',
+      SEND_BURST: '1000',
+      DRAIN_DELAY_MS: String(DRAIN_DELAY_MS),
+      SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+      HISTORY_PAGE_SIZE: '20', // resumes cross several pages
+      LOG_LEVEL: 'warn',
+    },
+  });
+});
+
+afterAll(async () => {
+  for (const c of clients) c.stop();
+  for (const s of sockets) s.close();
+  await stack?.stop();
+  await redis?.stop();
+  await db?.drop();
+});
+
+function token(user: ChatTestUser): string {
+  return chatTokenFor(user, stack.secrets.CHAT_TOKEN_SECRET);
+}
+
+/** A client whose connection attempts go round-robin over the replicas, starting at `start`. */
+function resilient(user: ChatTestUser, roomId: number, start: number): ResilientClient {
+  let next = start;
+  const c = new ResilientClient({
+    roomId,
+    url: () => stack.chats[next++ % stack.chats.length]!.wsUrl,
+    token: async () => token(user),
+  });
+  clients.push(c);
+  return c.start();
+}
+
+async function open(replica: number, user: ChatTestUser): Promise<TestSocket> {
+  const s = await TestSocket.open(stack.chats[replica]!.wsUrl, token(user));
+  sockets.push(s);
+  await s.next('hello');
+  return s;
+}
+
+async function restartIfDown(index: number): Promise<void> {
+  const chat = stack.chats[index]!;
+  if (chat.process.child.exitCode === null && chat.process.child.signalCode === null) return;
+  await waitForPortFree(chat.port);
+  await stack.startChat(index);
+}
+
+/** Each sender sends `perSender` messages, `gapMs` apart; `disrupt` runs after `disruptAfterMs`. */
+async function traffic(senders: ResilientClient[], perSender: number, gapMs: number, disrupt?: { afterMs: number; run: () => Promise<void> }): Promise<void> {
+  const loops = senders.map(async (s, i) => {
+    for (let n = 0; n < perSender; n++) {
+      s.send(`sender ${i} message ${n}`);
+      await sleep(gapMs);
+    }
+  });
+  const disruption = disrupt ? sleep(disrupt.afterMs).then(disrupt.run) : Promise.resolve();
+  await Promise.all([...loops, disruption]);
+}
+
+/**
+ * The room in Postgres is gap-free and holds every sent message exactly once; every ack names the
+ * stored seq; each sender's messages are stored in its send order; every client saw exactly 1..N in
+ * order, and the server never sent a connection a gap, duplicate or out-of-order message.
+ */
+async function verify(roomId: number, senders: ResilientClient[], everyone: ResilientClient[]): Promise<number> {
+  // Everything sent gets acked (or seen) and every client catches up, within bounds.
+  await waitFor(() => senders.every((s) => s.client.pendingCount() === 0), 'all sends acknowledged', 30_000);
+  const rows = await roomMessages(db.pool, roomId);
+  const total = rows.length;
+  await waitFor(() => everyone.every((c) => c.client.seenSeq() === total), `every client at seq ${total}`, 30_000);
+
+  expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+  const sentIds = senders.flatMap((s) => s.sent);
+  expect(total).toBe(sentIds.length); // nothing lost, nothing stored twice
+  expect(new Set(rows.map((r) => r.clientId))).toEqual(new Set(sentIds));
+  const seqOf = new Map(rows.map((r) => [r.clientId, r.seq]));
+  for (const s of senders) {
+    for (const [clientId, ack] of s.acks) expect(seqOf.get(clientId)).toBe(ack.seq);
+    const mine = s.sent.map((id) => seqOf.get(id)!);
+    expect(mine).toEqual([...mine].sort((a, b) => a - b)); // FIFO per sender
+  }
+  for (const c of everyone) {
+    expect(c.streamViolations()).toEqual([]);
+    expect(c.client.gapsRepaired).toBe(0);
+    expect(c.seqs()).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    for (const m of c.delivered) expect(m.clientId).toBe(rows[m.seq - 1]!.clientId);
+  }
+  return total;
+}
+
+describe('chat across replicas', () => {
+  it('a message sent on replica A reaches clients on replica B; edits, deletes and typing too', async () => {
+    const ann = await createChatUser(db.pool, 'ann');
+    const bob = await createChatUser(db.pool, 'bob');
+    const room = await createChatRoom(db.pool);
+    const a = await open(0, ann);
+    const b = await open(1, bob);
+    a.send({ type: 'join', room });
+    b.send({ type: 'join', room });
+    await a.next('caught_up');
+    await b.next('caught_up');
+
+    a.send({ type: 'send', room, clientId: 'x1', body: 'hello from A' });
+    const ack = await a.next('ack');
+    const onB = await b.next('message', (f) => f.message.clientId === 'x1');
+    expect(onB.message).toMatchObject({ seq: ack.seq, body: 'hello from A', author: { id: ann.id } });
+    b.send({ type: 'send', room, clientId: 'y1', body: 'hello from B' });
+    expect((await a.next('message', (f) => f.message.clientId === 'y1')).message.seq).toBe(ack.seq + 1);
+
+    a.send({ type: 'edit', room, seq: ack.seq, body: 'edited on A' });
+    expect((await b.next('updated')).message).toMatchObject({ seq: ack.seq, body: 'edited on A' });
+    expect((await a.next('updated')).message.editedAt).not.toBeNull();
+    expect(a.all('updated')).toHaveLength(1); // delivered once, not again when the bus echoes it
+
+    b.send({ type: 'edit', room, seq: ack.seq, body: 'not yours' });
+    expect((await b.next('error')).code).toBe('forbidden');
+
+    a.send({ type: 'delete', room, seq: ack.seq });
+    const deleted = await b.next('updated', (f) => f.message.deletedAt !== null);
+    expect(deleted.message.body).toBe('');
+
+    a.send({ type: 'typing', room });
+    expect((await b.next('typing')).user.id).toBe(ann.id);
+    await expect(a.next('typing', () => true, 300)).rejects.toThrow(/timed out/); // not echoed to the typist
+  });
+
+  it('a resend of the same client id to the other replica returns the original ack and stores nothing', async () => {
+    const cat = await createChatUser(db.pool, 'cat');
+    const room = await createChatRoom(db.pool);
+    const a = await open(0, cat);
+    a.send({ type: 'join', room });
+    await a.next('caught_up');
+    a.send({ type: 'send', room, clientId: 'once', body: 'only once' });
+    const first = await a.next('ack');
+    a.close();
+    const b = await open(1, cat);
+    b.send({ type: 'join', room, sinceSeq: 0 });
+    await b.next('caught_up');
+    b.send({ type: 'send', room, clientId: 'once', body: 'only once' });
+    const again = await b.next('ack');
+    expect(again).toMatchObject({ seq: first.seq, id: first.id, duplicate: true });
+    expect(first.duplicate).toBe(false);
+    expect(await roomMessages(db.pool, room)).toHaveLength(1);
+  });
+
+  it('no gap or duplicate at the join seam on a replica whose live stream lags Postgres', async () => {
+    // The writer is on A; readers keep (re)joining on B while B's live stream comes over the fan-out, so
+    // B's backlog from Postgres is often ahead of what B's room has delivered: the seam must not repeat it.
+    const [writer, reader] = await Promise.all([createChatUser(db.pool, 'seamw'), createChatUser(db.pool, 'seamr')]);
+    const room = await createChatRoom(db.pool);
+    const w = await open(0, writer);
+    w.send({ type: 'join', room });
+    await w.next('caught_up');
+    const keep = await open(1, reader); // keeps B's room state alive between rounds
+    keep.send({ type: 'join', room });
+    await keep.next('caught_up');
+    let sending = true;
+    let n = 0;
+    const sender = (async () => {
+      while (sending && n < 600) {
+        w.send({ type: 'send', room, clientId: `seam-${n++}`, body: 'x' });
+        await sleep(3);
+      }
+    })();
+    try {
+      for (let round = 0; round < 15; round++) {
+        const r = await open(1, reader);
+        r.send({ type: 'join', room, sinceSeq: Math.max(0, n - 25) });
+        const joinedFrame = await r.next('joined');
+        const caught = await r.next('caught_up');
+        await r.next('message', (f) => f.message.seq >= caught.seq + 10, 5_000).catch(() => undefined);
+        const seqs = r.all('message').map((f) => f.message.seq);
+        const from = joinedFrame.resumedFrom!;
+        expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => from + 1 + i));
+        r.close();
+      }
+    } finally {
+      sending = false;
+      await sender;
+    }
+    await waitFor(async () => keep.all('message').length === (await roomMessages(db.pool, room)).length, 'the long-lived reader to have everything');
+    const all = keep.all('message').map((f) => f.message.seq);
+    expect(all).toEqual(Array.from({ length: all.length }, (_, i) => i + 1));
+  });
+
+  it('the internal API acts on every replica: kick, moderation delete, stats of all replicas', async () => {
+    const [mod, kim, lee] = await Promise.all([createChatUser(db.pool, 'imod', 'moderator'), createChatUser(db.pool, 'ikim'), createChatUser(db.pool, 'ilee')]);
+    const room = await createChatRoom(db.pool);
+    const k = await open(1, kim!); // on B; the API calls go to A
+    const l = await open(1, lee!);
+    for (const s of [k, l]) {
+      s.send({ type: 'join', room });
+      await s.next('caught_up');
+    }
+    k.send({ type: 'send', room, clientId: 'bad', body: 'spam' });
+    const ack = await k.next('ack');
+    const call = (path: string, body?: unknown) => fetch(`${stack.chats[0]!.url}${path}`, {
+      method: body ? 'POST' : 'GET',
+      headers: { 'x-internal-token': stack.secrets.INTERNAL_TOKEN, 'content-type': 'application/json' },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    expect((await call('/internal/moderation', { action: 'delete_message', room, seq: ack.seq, moderatorId: mod!.id })).status).toBe(200);
+    expect((await l.next('updated')).message).toMatchObject({ seq: ack.seq, body: '' });
+    type Stats = { replicas: Array<{ replica: string; connections: number; messagesPerMinute: number }>; messagesPerMinute: number };
+    let stats: Stats | null = null;
+    // Other replicas' figures arrive with their periodic announcements.
+    await waitFor(async () => {
+      stats = (await (await call('/internal/stats')).json()) as Stats;
+      return (stats.replicas[1]?.connections ?? 0) >= 2 && stats.messagesPerMinute >= 1;
+    }, 'stats to include replica B', 5_000, 100);
+    expect(stats!.replicas.map((r) => r.replica)).toEqual(['chat-0', 'chat-1']);
+    expect((await call('/internal/kick', { userId: kim!.id, reason: 'spam' })).status).toBe(202);
+    expect(await k.waitClose()).toMatchObject({ code: 4001 });
+    expect(l.closed).toBeNull();
+    // B refuses kim's tokens too (the revocation travelled over the bus).
+    await expect(TestSocket.open(stack.chats[1]!.wsUrl, token(kim!))).rejects.toMatchObject({ status: 401 });
+  });
+
+  it('presence spans replicas, and a killed replica\'s users disappear within the presence TTL', async () => {
+    const pam = await createChatUser(db.pool, 'pam');
+    const quin = await createChatUser(db.pool, 'quin');
+    const room = await createChatRoom(db.pool);
+    const p = await open(0, pam);
+    const q = await open(1, quin);
+    p.send({ type: 'join', room });
+    q.send({ type: 'join', room });
+    const both = (f: { users: Array<{ id: number }> }) => f.users.some((u) => u.id === pam.id) && f.users.some((u) => u.id === quin.id);
+    await q.next('presence', both);
+    await p.next('presence', both);
+    // No flapping while both are alive: after two TTLs pam is still there.
+    await sleep(PRESENCE_TTL_MS * 2);
+    expect(q.all('presence').at(-1)!.users.map((u) => u.id)).toContain(pam.id);
+
+    q.clear();
+    const killedAt = Date.now();
+    stack.chats[0]!.process.child.kill('SIGKILL');
+    await q.next('presence', (f) => !f.users.some((u) => u.id === pam.id), PRESENCE_TTL_MS * 4);
+    const took = Date.now() - killedAt;
+    expect(took).toBeLessThanOrEqual(PRESENCE_TTL_MS + PRESENCE_TTL_MS / 3 + 1_500);
+    expect(q.all('presence').at(-1)!.users.map((u) => u.id)).toEqual([quin.id]);
+    await restartIfDown(0);
+  });
+
+  it('kill -9 of a replica in the middle of a stream: its clients resume on the other, nothing lost, duplicated or reordered', async () => {
+    const users = await Promise.all(['k1', 'k2', 'k3', 'k4'].map((l) => createChatUser(db.pool, l)));
+    const room = await createChatRoom(db.pool);
+    // Senders and readers on both replicas.
+    const senders = [resilient(users[0]!, room, 0), resilient(users[1]!, room, 1), resilient(users[2]!, room, 0)];
+    const readers = [resilient(users[3]!, room, 0), resilient(users[3]!, room, 1)];
+    const everyone = [...senders, ...readers];
+    await waitFor(() => everyone.every((c) => c.state === 'open'), 'clients open');
+
+    await traffic(senders, 40, 15, {
+      afterMs: 250,
+      run: async () => {
+        stack.chats[0]!.process.child.kill('SIGKILL');
+        await stack.chats[0]!.process.exited;
+      },
+    });
+    const total = await verify(room, senders, everyone);
+    expect(total).toBe(120);
+    // The replica really died under them: clients that were on it reconnected.
+    for (const c of [senders[0]!, senders[2]!, readers[0]!]) expect(c.connections.length).toBeGreaterThan(1);
+    await restartIfDown(0);
+  });
+
+  it('SIGTERM drains a replica under traffic: not ready, no new upgrades, 1012 closes, exits in time, nothing lost', async () => {
+    const users = await Promise.all(['d1', 'd2', 'd3'].map((l) => createChatUser(db.pool, l)));
+    const room = await createChatRoom(db.pool);
+    const senders = [resilient(users[0]!, room, 0), resilient(users[1]!, room, 1)];
+    const readers = [resilient(users[2]!, room, 0)];
+    const everyone = [...senders, ...readers];
+    await waitFor(() => everyone.every((c) => c.state === 'open'), 'clients open');
+    const a = stack.chats[0]!;
+    let readyDuringDrain = 0;
+    let upgradeDuringDrain: unknown = null;
+    let exitCode: number | null = null;
+    let exitMs = 0;
+
+    await traffic(senders, 80, 20, { // still sending when the sockets are closed with 1012
+      afterMs: 250,
+      run: async () => {
+        const t0 = Date.now();
+        a.process.child.kill('SIGTERM');
+        await sleep(50);
+        readyDuringDrain = (await fetch(`${a.url}/readyz`)).status;
+        upgradeDuringDrain = await TestSocket.open(a.wsUrl, token(users[2]!)).then((s) => { s.close(); return 'accepted'; }, (err: { status?: number }) => err.status);
+        exitCode = await a.process.exited;
+        exitMs = Date.now() - t0;
+      },
+    });
+    await verify(room, senders, everyone);
+    expect(readyDuringDrain).toBe(503);
+    expect(upgradeDuringDrain).toBe(503);
+    expect(exitCode).toBe(0);
+    expect(exitMs).toBeLessThan(DRAIN_DELAY_MS + SHUTDOWN_TIMEOUT_MS);
+    // Clients on the drained replica were asked to go with 1012 (not cut off).
+    const onA = everyone.flatMap((c) => c.connections.filter((conn) => conn.url === a.wsUrl && conn.close));
+    expect(onA.length).toBeGreaterThan(0);
+    for (const conn of onA) expect(conn.close!.code).toBe(1012);
+    await restartIfDown(0);
+  });
+
+  it('a Redis restart during traffic is repaired from Postgres', async () => {
+    const users = await Promise.all(['r1', 'r2', 'r3'].map((l) => createChatUser(db.pool, l)));
+    const room = await createChatRoom(db.pool);
+    let deliveredDuringOutage = 0;
+    // Senders on A only, readers on B only: everything readers get crosses the fan-out.
+    const senders = [resilient(users[0]!, room, 0), resilient(users[1]!, room, 0)];
+    const readers = [resilient(users[2]!, room, 1)];
+    await waitFor(() => [...senders, ...readers].every((c) => c.state === 'open'), 'clients open');
+    expect(senders.every((s) => s.connections[0]!.url === stack.chats[0]!.wsUrl)).toBe(true);
+    expect(readers[0]!.connections[0]!.url).toBe(stack.chats[1]!.wsUrl);
+
+    await traffic(senders, 50, 20, {
+      afterMs: 300,
+      run: async () => {
+        await redis.stop();
+        const before = readers[0]!.delivered.length;
+        await sleep(1_200);
+        deliveredDuringOutage = readers[0]!.delivered.length - before;
+        redis = await startRedisServer(redisPort);
+      },
+    });
+    await verify(room, senders, [...senders, ...readers]);
+    // Messages kept flowing to B while Redis was down (the reconcile against Postgres).
+    expect(deliveredDuringOutage).toBeGreaterThan(0);
+    // Nobody had to reconnect for it.
+    for (const c of [...senders, ...readers]) expect(c.connections).toHaveLength(1);
+  });
+});

