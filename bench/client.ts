@@ -342,6 +342,7 @@ process.on('message', (raw) => {
         perMsgMax: Array.from(perMsgMax.subarray(0, maxIdx + 1)),
         alive,
         closedCodes,
+        bytesReceived,
       });
     case 'persist':
       void runPersist(msg);

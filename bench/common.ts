@@ -216,6 +216,8 @@ export interface PhaseStats {
   perMsgMax: number[];
   alive: number;
   closedCodes: Record<string, number>;
+  /** bytes of WebSocket messages received by this process so far */
+  bytesReceived: number;
 }
 
 export interface PersistResult {

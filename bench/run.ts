@@ -270,6 +270,9 @@ function workerCount(conns: number): number {
 // ---- the publisher (one connection, in this process) ---------------------------------------------
 class Publisher {
   private errors = 0;
+  private readonly sentAt = new Map<number, number>();
+  /** Parley only: send -> ack (stored and committed), per broadcast. */
+  readonly ackHist = new Histogram();
   private constructor(readonly kind: SystemKind, readonly ws: WebSocket, readonly room: number) {}
 
   static open(kind: SystemKind, server: Server, room: number, parley?: { secret: string; userId: number }): Promise<Publisher> {
@@ -299,6 +302,14 @@ class Publisher {
           if (!ready && head.startsWith('40')) return done();
         } else if (kind === 'parley') {
           if (head.startsWith('{"type":"error"')) pub.errors++;
+          if (ready && head.startsWith('{"type":"ack"')) {
+            const m = /"clientId":"pub-[0-9a-f]+-(\d+)"/.exec(data.toString('utf8'));
+            const at = m ? pub.sentAt.get(Number(m[1])) : undefined;
+            if (at !== undefined) {
+              pub.ackHist.record(nowMs() - at);
+              pub.sentAt.delete(Number(m![1]));
+            }
+          }
           if (!ready && head.startsWith('{"type":"hello"')) ws.send(JSON.stringify({ type: 'join', room, sinceSeq: Number.MAX_SAFE_INTEGER }));
           if (!ready && head.startsWith('{"type":"caught_up"')) done();
         }
@@ -309,6 +320,7 @@ class Publisher {
   publish(index: number): void {
     const sentAt = nowMs();
     if (this.kind === 'parley') {
+      this.sentAt.set(index, sentAt);
       this.ws.send(JSON.stringify({ type: 'send', room: this.room, clientId: `pub-${runId}-${index}`, body: markerBody(index, sentAt) }));
     } else if (this.kind === 'sio') {
       this.ws.send(`42${JSON.stringify(['bcast', { ...broadcastFrame(index, sentAt), room: this.room }])}`);
@@ -406,6 +418,8 @@ interface BroadcastResult {
   latency: {
     rate: number;
     broadcasts: number;
+    /** wall time of the fixed-rate slots, from the first broadcast to the last delivery */
+    seconds: number;
     deliveries: number;
     expected: number;
     p50Ms: number | null;
@@ -417,6 +431,9 @@ interface BroadcastResult {
     serverCpuShare: number;
   };
   publisherErrors: number;
+  /** Parley: the publisher's send -> ack (message stored and committed) in the fixed-rate slots */
+  publisherAckP50Ms: number | null;
+  publisherAckP99Ms: number | null;
   closedCodes: Record<string, number>;
 }
 
@@ -644,6 +661,7 @@ async function sessionScenarios(
       }
       roundSec = (nowMs() - t0) / 1000;
     }
+    for (const s of sessions) s.pub?.ackHist.reset(); // ack latency: fixed-rate slots only
     log(`broadcast: ${config.broadcastRate} broadcasts/s, ${config.latencyRounds} rounds × ${config.slotSeconds} s per system, interleaved`);
     for (let r = 0; r < config.latencyRounds; r++) {
       if (r > 0 && budgetLeft(later) < roundSec) {
@@ -676,6 +694,7 @@ async function sessionScenarios(
         latency: {
           rate: config.broadcastRate,
           broadcasts: s.latBroadcasts,
+          seconds: s.latSeconds,
           deliveries: s.latDeliveries,
           expected: s.latExpected,
           p50Ms: s.latHist.percentile(50),
@@ -687,6 +706,8 @@ async function sessionScenarios(
           serverCpuShare: s.latSeconds ? s.latCpu / s.latSeconds : 0,
         },
         publisherErrors: s.pub?.rejected ?? 0,
+        publisherAckP50Ms: s.pub?.ackHist.percentile(50) ?? null,
+        publisherAckP99Ms: s.pub?.ackHist.percentile(99) ?? null,
         closedCodes: s.closedCodes,
       };
       const r = out[s.kind]!;
@@ -716,6 +737,8 @@ interface JoinResult {
   seconds: number;
   serverCpuSeconds: number;
   bytesToClients: number;
+  /** sockets closed by the server within 0.5 s after the joins, by close code (4008 = slow consumer) */
+  closedByServer: Record<string, number>;
   errors: string[];
 }
 
@@ -728,11 +751,13 @@ async function joinScenario(kind: SystemKind, e: Env, ids: { firstUser: number; 
       kind, url: server.url, addresses, concurrency: 32, joinRooms: [ids.room],
       parley: { secret: e.secret, firstUserId: ids.firstUser, users: config.joinUsers },
     }, config.joinUsers);
-    // Presence and similar frames are still being written after the last join completes: let them land.
-    await sleep(500);
+    // Presence frames are still being written after the last join completes: let them land.
+    await sleep(QUICK ? 500 : 1_500);
     const cpu1 = cpuSeconds(server.pid);
-    const r: JoinResult = { users: config.joinUsers, joined: group.ok, failed: group.failed, seconds: group.ms / 1000, serverCpuSeconds: cpu1 - cpu0, bytesToClients: group.bytesReceived, errors: group.errors };
-    log(`${kind} join: ${r.joined}/${r.users} distinct users joined one room in ${r.seconds.toFixed(2)} s, server CPU ${r.serverCpuSeconds.toFixed(2)} s, ${(r.bytesToClients / 2 ** 20).toFixed(1)} MB to clients`);
+    const stats = await workers[0]!.request({ cmd: 'stats' }, 'stats', 30_000);
+    const r: JoinResult = { users: config.joinUsers, joined: group.ok, failed: group.failed, seconds: group.ms / 1000, serverCpuSeconds: cpu1 - cpu0, bytesToClients: stats.bytesReceived, closedByServer: stats.closedCodes, errors: group.errors };
+    const closed = Object.values(r.closedByServer).reduce((n, v) => n + v, 0);
+    log(`${kind} join: ${r.joined}/${r.users} distinct users joined one room in ${r.seconds.toFixed(2)} s, server CPU ${r.serverCpuSeconds.toFixed(2)} s, ${(r.bytesToClients / 2 ** 20).toFixed(1)} MB to clients${closed ? `, then ${closed} closed by the server ${JSON.stringify(r.closedByServer)}` : ''}`);
     return r;
   } finally {
     await Promise.all(workers.map((w) => w.close()));
@@ -1000,6 +1025,9 @@ function markdown(r: Results): string {
     metric(`p99 latency at ${config.broadcastRate} broadcasts/s (ms)`, (k) => b[k]?.latency.p99Ms);
     metric(`time to last subscriber at ${config.broadcastRate}/s, median (ms)`, (k) => b[k]?.latency.timeToLastMedianMs);
     metric(`server CPU µs per delivery at ${config.broadcastRate}/s`, (k) => b[k]?.latency.serverCpuUsPerDelivery, 2);
+    metric(`server CPU share at ${config.broadcastRate}/s (cores)`, (k) => b[k]?.latency.serverCpuShare, 2);
+    metric(`Parley publisher at ${config.broadcastRate}/s: send → ack (stored, committed) p50 (ms)`, (k) => b[k]?.publisherAckP50Ms);
+    metric(`Parley publisher at ${config.broadcastRate}/s: send → ack p99 (ms)`, (k) => b[k]?.publisherAckP99Ms);
     metric('deliveries lost (saturated + fixed rate)', (k) => (b[k] ? b[k]!.throughput.lostDeliveries + Math.max(0, b[k]!.latency.expected - b[k]!.latency.deliveries) : null), 0);
     metric(`${fmt(n, 0)} open connections join the room: seconds`, (k) => b[k]?.subscribeSeconds, 2);
     metric(`${fmt(n, 0)} open connections join the room: server CPU (s)`, (k) => b[k]?.subscribeServerCpuSeconds, 2);
@@ -1014,6 +1042,7 @@ function markdown(r: Results): string {
   if (Object.keys(j).length) {
     metric(`${config.joinUsers} distinct users join one room: server CPU (s)`, (k) => j[k]?.serverCpuSeconds, 2);
     metric(`${config.joinUsers} distinct users join one room: bytes to clients (MB)`, (k) => (j[k] ? j[k]!.bytesToClients / 2 ** 20 : null), 2);
+    metric(`${config.joinUsers} distinct users join one room: sockets then closed by the server`, (k) => (j[k] ? Object.values(j[k]!.closedByServer).reduce((n, v) => n + v, 0) : null), 0);
   }
   const p = r.persist;
   if (p) {
@@ -1132,6 +1161,12 @@ async function main(): Promise<number> {
     results.persist = await attempt('persist', () => persistScenario(e, db.pool, { firstUser, rooms: persistRooms }));
   }
 
+  // Kept up = the last subscriber got the last broadcast soon after it was sent; a backlog shows as slots
+  // that last much longer than their sending time.
+  const behind = (Object.entries(results.broadcast) as Array<[SystemKind, BroadcastResult]>).filter(([, b]) => b.latency.seconds > 1.25 * (b.latency.broadcasts / config.broadcastRate) + 0.3);
+  if (behind.length) {
+    results.notes.push(`At ${config.broadcastRate} broadcasts/s (${fmt(config.broadcastRate * config.subscribers, 0)} deliveries/s offered) ${behind.map(([k]) => SYSTEM_LABEL[k]).join(', ')} could not keep up on this machine in this run (their fixed-rate slots lasted over 1.25× their sending time): their latency there is mostly queueing, which magnifies small differences in cost per delivery.`);
+  }
   results.notes.push(
     `Server CPU = utime+stime of the server process from /proc over the measured interval; the client processes share the same ${cpus().length} cores, so deliveries/s is bounded by the load generator (see client CPU per delivery) and server CPU per delivery is the fairest comparison.`,
     `Parley's broadcast subscribers are ${fmt(config.subscribers, 0)} connections of ${Math.min(config.subscriberUsers, config.subscribers)} distinct users (BENCH_SUBSCRIBER_USERS): each distinct user's join sends the room's whole presence list to every subscriber (O(users²) frames), which makes a one-room join of thousands of distinct users infeasible — the join rows measure that cost at ${config.joinUsers} users.`,

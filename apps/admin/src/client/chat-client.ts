@@ -26,6 +26,10 @@ export interface ChatClientEvents {
   caughtUp(seq: number): void;
   /** A moderator muted/unmuted/banned someone in this room (or everywhere: room null). Optional. */
   moderation?(frame: Extract<ServerFrame, { type: 'moderation' }>): void;
+  /** The room was archived (read-only) or unarchived while open. Optional. */
+  archived?(archived: boolean): void;
+  /** An admin removed you from the room: the client has stopped (a reconnect would be refused). Optional. */
+  removed?(): void;
 }
 
 export interface ChatClientOptions {
@@ -323,6 +327,16 @@ export class ChatClient {
         return;
       case 'moderation':
         if (frame.room === null || frame.room === this.roomId) this.on.moderation?.(frame);
+        return;
+      case 'archived':
+        if (frame.room === this.roomId) this.on.archived?.(frame.archived);
+        return;
+      case 'left':
+        if (frame.room === this.roomId && frame.reason === 'removed') {
+          // No access any more: stop for good (resending the outbox or rejoining would only be refused).
+          this.stop();
+          this.on.removed?.();
+        }
         return;
       case 'error':
         if (frame.ref && this.outbox.has(frame.ref)) {

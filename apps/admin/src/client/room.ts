@@ -18,7 +18,8 @@ const noticeEl = document.getElementById('moderation-notice') as HTMLElement;
 const sendBtn = form.querySelector('button[type=submit]') as HTMLButtonElement;
 const role = root.dataset.role ?? 'user';
 const isStaff = role === 'admin' || role === 'moderator';
-const archived = root.dataset.archived === 'true';
+let archived = root.dataset.archived === 'true';
+let removed = false;
 const csrfToken = document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')?.content ?? '';
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
@@ -112,11 +113,13 @@ function showNotice(text: string | null): void {
 
 // ---- mutes: shown to the person, composer locked until the mute ends -------------------------
 let muteTimer: ReturnType<typeof setTimeout> | null = null;
+let mutedUntil: Date | null = null;
 function applyMute(until: Date | null): void {
   if (muteTimer) clearTimeout(muteTimer);
   muteTimer = null;
   const active = until !== null && until.getTime() > Date.now();
-  if (!archived && client.state !== 'revoked' && client.state !== 'signed-out') {
+  mutedUntil = active ? until : null;
+  if (!archived && !removed && client.state !== 'revoked' && client.state !== 'signed-out') {
     input.disabled = active;
     sendBtn.disabled = active;
   }
@@ -126,7 +129,7 @@ function applyMute(until: Date | null): void {
     input.placeholder = 'You are muted in this room';
     muteTimer = setTimeout(() => applyMute(null), Math.min(until.getTime() - Date.now(), 2 ** 31 - 1));
   } else {
-    showNotice(null);
+    showNotice(archived ? 'This room is archived: it is read-only now.' : null);
     input.placeholder = archived ? 'This room is archived' : 'Message';
   }
 }
@@ -139,6 +142,35 @@ function onModeration(frame: Extract<ServerFrame, { type: 'moderation' }>): void
     applyMute(null);
     showNotice('A moderator unmuted you in this room.');
   }
+}
+
+/** The room was archived (read-only) or unarchived while this tab is open. */
+function applyArchived(value: boolean): void {
+  archived = value;
+  if (removed || client.state === 'revoked' || client.state === 'signed-out') return;
+  if (archived) {
+    input.disabled = true;
+    sendBtn.disabled = true;
+    input.placeholder = 'This room is archived';
+    showNotice('This room is archived: it is read-only now.');
+  } else {
+    applyMute(mutedUntil); // unlocks the composer unless a mute is still running
+    if (!mutedUntil) showNotice('This room is open again.');
+  }
+}
+
+/** An admin removed this person from the room: the client has stopped; nothing more arrives. */
+function onRemoved(): void {
+  removed = true;
+  if (muteTimer) clearTimeout(muteTimer);
+  muteTimer = null;
+  input.disabled = true;
+  sendBtn.disabled = true;
+  input.placeholder = 'You are no longer a member of this room';
+  stateEl.dataset.state = 'removed';
+  stateEl.textContent = 'Removed';
+  showNotice('You were removed from this room. You no longer receive its messages.');
+  presenceEl.replaceChildren();
 }
 
 function startEdit(li: HTMLLIElement, message: ChatMessage): void {
@@ -189,8 +221,10 @@ const STATE_TEXT: Record<ConnectionState, string> = {
   'signed-out': 'Signed out',
 };
 
-const events: ChatClientEvents & { moderation?: typeof onModeration } = {
+const events: ChatClientEvents = {
   moderation: onModeration,
+  archived: applyArchived,
+  removed: onRemoved,
   state(state, detail) {
     stateEl.dataset.state = state;
     stateEl.textContent = detail.retryInMs !== undefined && state === 'reconnecting'
@@ -250,25 +284,6 @@ const events: ChatClientEvents & { moderation?: typeof onModeration } = {
     if (ref) list.querySelector(`li.pending[data-client-id="${CSS.escape(ref)}"]`)?.classList.add('failed');
     if (code === 'too_large' || code === 'rate_limited' || code === 'muted') input.setAttribute('aria-invalid', 'true');
   },
-};
-
-// ChatClient (owned by the chat client module) does not surface `moderation` frames yet: observe
-// them on its sockets. Harmless if it starts calling events.moderation too (applying a mute twice
-// is idempotent).
-const NativeWebSocket = window.WebSocket;
-window.WebSocket = class ObservedWebSocket extends NativeWebSocket {
-  constructor(url: string | URL, protocols?: string | string[]) {
-    super(url, protocols);
-    this.addEventListener('message', (event) => {
-      if (typeof event.data !== 'string' || !event.data.includes('"moderation"')) return;
-      try {
-        const frame = JSON.parse(event.data) as ServerFrame;
-        if (frame.type === 'moderation') onModeration(frame);
-      } catch {
-        // not ours to judge: ChatClient reports bad frames
-      }
-    });
-  }
 };
 
 const client = new ChatClient(roomId, root.dataset.chatUrl ?? '', events);

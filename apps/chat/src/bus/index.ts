@@ -16,6 +16,10 @@ export type BusEvent =
   | { k: 'sync'; from: string }
   | { k: 'kick'; userId?: number; sessionId?: string; reason: string; until: number; from?: string }
   | { k: 'mod'; room: number | null; action: 'muted' | 'unmuted' | 'banned'; userId: number; until: string | null; from?: string }
+  /** A user lost access to a room (removed from a private room): their sockets leave it. */
+  | { k: 'member'; room: number; userId: number; action: 'removed'; from?: string }
+  /** A room was archived or unarchived: its open sockets are told. */
+  | { k: 'archived'; room: number; archived: boolean; from?: string }
   | { k: 'bye'; replica: string };
 
 export interface Bus {

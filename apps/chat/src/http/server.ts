@@ -31,6 +31,10 @@ const moderationSchema = z.discriminatedUnion('action', [
   z.object({ action: z.enum(['muted', 'unmuted']), room: z.number().int().positive().nullable(), userId: z.number().int().positive(), until: z.string().datetime().nullable() }),
 ]);
 
+const membershipSchema = z.object({ userId: z.number().int().positive(), action: z.literal('removed') });
+const archivedSchema = z.object({ archived: z.boolean() });
+const ROOM_ACTION = /^\/internal\/rooms\/([1-9][0-9]{0,15})\/(membership|archived)$/;
+
 export function createChatServer(deps: ServerDeps) {
   const { hub, log } = deps;
   const wss = new WebSocketServer({
@@ -87,6 +91,22 @@ export function createChatServer(deps: ServerDeps) {
           return json(res, updated ? 200 : 404, updated ? { ok: true, message: updated } : { error: 'no such message' });
         }
         await hub.moderate({ room: m.room, action: m.action, userId: m.userId, until: m.until });
+        return json(res, 202, { ok: true });
+      }
+      const roomAction = req.method === 'POST' ? ROOM_ACTION.exec(url.pathname) : null;
+      if (roomAction) {
+        const roomId = Number(roomAction[1]);
+        if (roomAction[2] === 'membership') {
+          const body = membershipSchema.safeParse(await readJson(req));
+          if (!body.success) return json(res, 400, { error: body.error.issues[0]?.message ?? 'invalid body' });
+          const applied = await hub.removeMember(roomId, body.data.userId);
+          log.info({ reqId, room: roomId, userId: body.data.userId, applied }, 'room membership removal broadcast');
+          return json(res, 202, { ok: true, applied });
+        }
+        const body = archivedSchema.safeParse(await readJson(req));
+        if (!body.success) return json(res, 400, { error: body.error.issues[0]?.message ?? 'invalid body' });
+        await hub.roomArchived(roomId, body.data.archived);
+        log.info({ reqId, room: roomId, archived: body.data.archived }, 'room archive state broadcast');
         return json(res, 202, { ok: true });
       }
     }

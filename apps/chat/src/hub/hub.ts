@@ -143,6 +143,15 @@ export class Hub {
   private readonly storedRate = new RateWindow();
   private readonly pendingPresence = new Set<number>();
   private presenceFlush: NodeJS.Timeout | null = null;
+  /**
+   * Access removals seen lately ("room:user" → removal number and time), so a join that checked access
+   * just before a removal arrived does not subscribe after it (see join).
+   */
+  private readonly removals = new Map<string, { n: number; at: number }>();
+  private removalCount = 0;
+  /** Archive changes seen lately (room → change number, state, time), for joins racing with them. */
+  private readonly archiveChanges = new Map<number, { n: number; archived: boolean; at: number }>();
+  private archiveCount = 0;
 
   constructor(
     readonly options: HubOptions,
@@ -171,6 +180,8 @@ export class Hub {
       for (const [id, r] of this.remoteReplicas) if (r.at + presenceTtlMs < now) this.remoteReplicas.delete(id);
       for (const [sid, until] of this.revokedSessions) if (until < now) this.revokedSessions.delete(sid);
       for (const [uid, until] of this.revokedUsers) if (until < now) this.revokedUsers.delete(uid);
+      for (const [key, r] of this.removals) if (r.at + 60_000 < now) this.removals.delete(key);
+      for (const [room, c] of this.archiveChanges) if (c.at + 60_000 < now) this.archiveChanges.delete(room);
       // Rate-limit buckets of users no longer connected here (they would otherwise accumulate forever).
       const connected = new Set<number>();
       for (const conn of this.connections.values()) connected.add(conn.user.id);
@@ -359,6 +370,8 @@ export class Hub {
    * (sends) see it; the backlog replay continues in the background and ends with `caught_up`.
    */
   private async join(conn: Connection, roomId: number, sinceSeq: number | undefined): Promise<void> {
+    const removalsBefore = this.removalCount;
+    const archiveChangesBefore = this.archiveCount;
     const access = await this.messages.roomAccess(roomId, conn.user.id);
     if (!access || (access.room.kind !== 'public' && !access.isMember)) {
       // Same answer for "missing" and "private": do not reveal which private rooms exist.
@@ -369,6 +382,13 @@ export class Hub {
     const state = await this.roomState(roomId, access.lastSeq);
     if (!state) return this.reject(conn, ErrorCode.NotFound, `room ${roomId} does not exist or you are not a member`, { room: roomId });
     if (conn.closed) return this.releaseIfEmpty(roomId, state);
+    // Access was taken away while the checks above were in flight: the removal found no subscription
+    // to end, so refuse here (synchronously with subscribing, so no later removal can slip between).
+    const removal = this.removals.get(`${roomId}:${conn.user.id}`);
+    if (removal && removal.n > removalsBefore) {
+      this.releaseIfEmpty(roomId, state);
+      return this.reject(conn, ErrorCode.NotFound, `room ${roomId} does not exist or you are not a member`, { room: roomId });
+    }
     conn.rooms.set(roomId, { roomId, mutedUntil: access.mutedUntil?.getTime() ?? 0, lastTypingAt: 0 });
     const sub: Subscriber = {
       connId: conn.id,
@@ -386,6 +406,11 @@ export class Hub {
     // Resume from the client's last seq, or start with the latest page of history.
     const from = sinceSeq !== undefined ? Math.min(sinceSeq, access.lastSeq) : Math.max(0, access.lastSeq - INITIAL_HISTORY);
     conn.send({ type: 'joined', room: access.room, lastSeq: access.lastSeq, resumedFrom: from });
+    // Archived/unarchived after our read of the room: `joined` says the old state, so say the new one.
+    const change = this.archiveChanges.get(roomId);
+    if (change && change.n > archiveChangesBefore && change.archived !== access.room.archived) {
+      conn.send({ type: 'archived', room: roomId, archived: change.archived });
+    }
     if (this.presence.add(roomId, conn.user)) this.presenceChanged(roomId);
     else conn.send({ type: 'presence', room: roomId, users: this.presence.room(roomId) });
     void this.replay(conn, state, sub, roomId, from).catch((err) => {
@@ -616,7 +641,33 @@ export class Hub {
       case 'mod':
         if (event.from === self) return;
         return this.applyModeration(event);
+      case 'member':
+        if (event.from === self) return;
+        return this.applyMembership(event);
+      case 'archived':
+        if (event.from === self) return;
+        return this.applyArchived(event);
     }
+  }
+
+  /** A user lost access to a room: their sockets here leave it and are told why. */
+  private applyMembership(event: Extract<BusEvent, { k: 'member' }>): void {
+    this.removals.set(`${event.room}:${event.userId}`, { n: ++this.removalCount, at: Date.now() });
+    const frame = JSON.stringify({ type: 'left', room: event.room, reason: 'removed' } satisfies ServerFrame);
+    for (const conn of this.connections.values()) {
+      if (conn.user.id !== event.userId || !conn.rooms.has(event.room)) continue;
+      this.unsubscribe(conn, event.room);
+      conn.sendRaw(frame);
+    }
+  }
+
+  /** A room was archived or unarchived: everyone in it here is told (sends are refused by Postgres). */
+  private applyArchived(event: Extract<BusEvent, { k: 'archived' }>): void {
+    this.archiveChanges.set(event.room, { n: ++this.archiveCount, archived: event.archived, at: Date.now() });
+    const state = this.rooms.get(event.room);
+    if (!state) return;
+    state.info.archived = event.archived;
+    state.broadcast(JSON.stringify({ type: 'archived', room: event.room, archived: event.archived } satisfies ServerFrame));
   }
 
   private applyKick(event: Extract<BusEvent, { k: 'kick' }>): void {
@@ -653,6 +704,27 @@ export class Hub {
     const full: Extract<BusEvent, { k: 'mod' }> = { k: 'mod', ...event, from: this.options.replicaId };
     this.applyModeration(full);
     await this.bus.publish(full);
+  }
+
+  /**
+   * A user was removed from a room: if Postgres agrees they have no access any more, every replica ends
+   * their subscriptions to it. False when they still have access (nothing done).
+   */
+  async removeMember(roomId: number, userId: number): Promise<boolean> {
+    // Postgres decides: someone who can still get in (public room, or re-added meanwhile) keeps the room.
+    const access = await this.messages.roomAccess(roomId, userId);
+    if (access && (access.room.kind === 'public' || access.isMember)) return false;
+    const event: Extract<BusEvent, { k: 'member' }> = { k: 'member', room: roomId, userId, action: 'removed', from: this.options.replicaId };
+    this.applyMembership(event);
+    await this.bus.publish(event);
+    return true;
+  }
+
+  /** A room was archived or unarchived (already in Postgres): every replica tells its sockets. */
+  async roomArchived(roomId: number, archived: boolean): Promise<void> {
+    const event: Extract<BusEvent, { k: 'archived' }> = { k: 'archived', room: roomId, archived, from: this.options.replicaId };
+    this.applyArchived(event);
+    await this.bus.publish(event);
   }
 
   async deleteMessage(roomId: number, seq: number, moderatorId: number): Promise<ChatMessage | null> {

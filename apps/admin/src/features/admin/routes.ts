@@ -142,7 +142,7 @@ export async function adminRoutes(app: FastifyInstance, s: AdminServices) {
   // ---- rooms -------------------------------------------------------------------------------
   app.get('/admin/rooms', ADMIN, async (req, reply) => {
     const q = str((req.query as Record<string, unknown>).q, 80);
-    return page(reply, roomsAdminPage({ user: req.user!, csrfToken: reply.generateCsrf(), flash: flashOf(req), rooms: await s.rooms.listAll(q), q }));
+    return page(reply, roomsAdminPage({ user: req.user!, csrfToken: reply.generateCsrf(), flash: flashOf(req), warning: warningOf(req), rooms: await s.rooms.listAll(q), q }));
   });
 
   app.post('/admin/rooms', ADMIN, async (req, reply) => {
@@ -167,15 +167,17 @@ export async function adminRoutes(app: FastifyInstance, s: AdminServices) {
     if (!room || room.kind === 'direct') return sendError(req, reply, 404, 'No such room.');
     const archived = str((req.body as Record<string, unknown> | undefined)?.archived) !== '0';
     await s.rooms.setArchived(room.id, archived);
-    await s.audit.recordFor(req, archived ? 'room.archived' : 'room.unarchived', 'room', room.id, { name: room.name });
-    return back(reply, '/admin/rooms', archived ? 'archived' : 'unarchived');
+    // Open tabs lock (or unlock) their composer at once, on every chat replica.
+    const chatOk = await tellChat(req, 'archive', () => s.chat.roomArchived(room.id, archived, req.id));
+    await s.audit.recordFor(req, archived ? 'room.archived' : 'room.unarchived', 'room', room.id, { name: room.name, chatNotified: chatOk });
+    return back(reply, '/admin/rooms', archived ? 'archived' : 'unarchived', chatOk);
   });
 
   app.get('/admin/rooms/:id', ADMIN, async (req, reply) => {
     const params = idParam.safeParse(req.params);
     const room = params.success ? await s.rooms.findById(params.data.id) : null;
     if (!room || room.kind === 'direct') return sendError(req, reply, 404, 'No such room.');
-    return page(reply, roomAdminPage({ user: req.user!, csrfToken: reply.generateCsrf(), flash: flashOf(req), room, members: await s.rooms.members(room.id) }));
+    return page(reply, roomAdminPage({ user: req.user!, csrfToken: reply.generateCsrf(), flash: flashOf(req), warning: warningOf(req), room, members: await s.rooms.members(room.id) }));
   });
 
   app.post('/admin/rooms/:id/members', ADMIN, async (req, reply) => {
@@ -200,24 +202,33 @@ export async function adminRoutes(app: FastifyInstance, s: AdminServices) {
     const member = params.success ? await s.users.findById(params.data.userId) : null;
     if (!room || !member || room.kind === 'direct') return sendError(req, reply, 404, 'No such room or member.');
     if (!(await s.rooms.removeMember(room.id, member.id))) return sendError(req, reply, 404, 'Not a member.');
-    await s.audit.recordFor(req, 'room.member_removed', 'room', room.id, { name: room.name, userId: member.id, handle: member.handle });
-    return back(reply, `/admin/rooms/${room.id}`, 'removed');
+    // Their open tabs leave the room on every chat replica (chat refuses the rejoin: no longer a member).
+    const chatOk = await tellChat(req, 'membership', () => s.chat.roomMemberRemoved(room.id, member.id, req.id));
+    await s.audit.recordFor(req, 'room.member_removed', 'room', room.id, { name: room.name, userId: member.id, handle: member.handle, chatNotified: chatOk });
+    return back(reply, `/admin/rooms/${room.id}`, 'removed', chatOk);
   });
 
   // ---- moderation ----------------------------------------------------------------------------
+  // Moderators see public rooms and private rooms they belong to; admins every public and private
+  // room; direct conversations never appear here (see RoomRepository.listModeratable).
   app.get('/admin/moderation', STAFF, async (req, reply) => {
     const q = req.query as Record<string, unknown>;
-    const rooms = await s.rooms.listAll();
+    const rooms = await s.rooms.listModeratable(req.user!);
     const wanted = id.safeParse(q.room);
     const room = (wanted.success ? rooms.find((r) => r.id === wanted.data) : rooms[0]) ?? null;
+    if (wanted.success && !room) return sendError(req, reply, 404, 'No such room, or not one you moderate.');
     const text = str(q.q, 100);
     const [messages, members] = room ? await Promise.all([s.rooms.recentMessages(room.id, { q: text, limit: 100 }), s.rooms.members(room.id)]) : [[], []];
     return page(reply, moderationPage({ user: req.user!, csrfToken: reply.generateCsrf(), flash: flashOf(req), warning: warningOf(req), rooms, room, messages, members, q: text }));
   });
 
+  /** May this staff member moderate this room (see RoomRepository.findModeratable)? */
+  const mayModerate = async (req: FastifyRequest, roomId: number) => (await s.rooms.findModeratable(roomId, req.user!)) !== null;
+
   async function deleteMessage(req: FastifyRequest, roomId: number, seq: number): Promise<{ ok: boolean; chatOk: boolean }> {
     let chatOk = true;
     let ok = false;
+    if (!(await mayModerate(req, roomId))) return { ok: false, chatOk };
     try {
       // Chat deletes it in Postgres and tells every replica's open tabs.
       const res = await s.chat.moderation({ action: 'delete_message', room: roomId, seq, moderatorId: req.user!.id }, req.id);
@@ -256,11 +267,11 @@ export async function adminRoutes(app: FastifyInstance, s: AdminServices) {
     const parsed = muteSchema.safeParse(body);
     const roomId = id.safeParse(body.room);
     if (!roomId.success) return sendError(req, reply, 400, 'Which room?');
-    const room = await s.rooms.findById(roomId.data);
-    if (!room) return sendError(req, reply, 404, 'No such room.');
+    const room = await s.rooms.findModeratable(roomId.data, req.user!);
+    if (!room || room.kind === 'direct') return sendError(req, reply, 404, 'No such room.');
     const render = async (errors: Record<string, string>, status: number) =>
       page(reply, moderationPage({
-        user: req.user!, csrfToken: reply.generateCsrf(), rooms: await s.rooms.listAll(), room, q: '',
+        user: req.user!, csrfToken: reply.generateCsrf(), rooms: await s.rooms.listModeratable(req.user!), room, q: '',
         messages: await s.rooms.recentMessages(room.id, { limit: 100 }), members: await s.rooms.members(room.id), muteErrors: errors, muteValues: body,
       }), status);
     if (!parsed.success) return render(fieldErrors(parsed.error), 400);
@@ -275,6 +286,7 @@ export async function adminRoutes(app: FastifyInstance, s: AdminServices) {
   app.post('/admin/moderation/unmute', STAFF, async (req, reply) => {
     const body = z.object({ room: id, userId: id }).safeParse(req.body ?? {});
     if (!body.success) return sendError(req, reply, 400, 'Which room and user?');
+    if (!(await mayModerate(req, body.data.room))) return sendError(req, reply, 404, 'No such room.');
     const target = await s.users.findById(body.data.userId);
     if (!target) return sendError(req, reply, 404, 'No such user.');
     const { chatOk } = await mute(req, body.data.room, target.id, null);
@@ -293,6 +305,7 @@ export async function adminRoutes(app: FastifyInstance, s: AdminServices) {
   app.post('/admin/api/mute', STAFF, async (req, reply) => {
     const body = z.object({ room: id, userId: id, minutes: z.coerce.number().int().min(1).max(60 * 24 * 30).nullable() }).safeParse(req.body ?? {});
     if (!body.success) return reply.code(400).send({ error: 'give room, userId and minutes (or null to unmute)' });
+    if (!(await mayModerate(req, body.data.room))) return reply.code(404).send({ error: 'no such room' });
     const target = await s.users.findById(body.data.userId);
     if (!target || target.id === req.user!.id) return reply.code(404).send({ error: 'no such user' });
     const { until, chatOk } = await mute(req, body.data.room, target.id, body.data.minutes);

@@ -38,6 +38,18 @@ export class ChatInternalClient {
     if (!res.ok) throw new Error(`chat kick failed: HTTP ${res.status}`);
   }
 
+  /** A user lost access to a room: every chat replica takes their open sockets out of it. */
+  async roomMemberRemoved(roomId: number, userId: number, requestId?: string): Promise<void> {
+    const res = await this.call('POST', `/internal/rooms/${roomId}/membership`, { userId, action: 'removed' }, requestId);
+    if (!res.ok) throw new Error(`chat membership update failed: HTTP ${res.status}`);
+  }
+
+  /** A room was archived or unarchived: every chat replica tells the room's open sockets. */
+  async roomArchived(roomId: number, archived: boolean, requestId?: string): Promise<void> {
+    const res = await this.call('POST', `/internal/rooms/${roomId}/archived`, { archived }, requestId);
+    if (!res.ok) throw new Error(`chat archive update failed: HTTP ${res.status}`);
+  }
+
   async moderation(body: Record<string, unknown>, requestId?: string): Promise<Response> {
     return this.call('POST', '/internal/moderation', body, requestId);
   }

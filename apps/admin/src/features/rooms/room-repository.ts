@@ -168,6 +168,34 @@ export class RoomRepository {
     return rows.map(toRoom);
   }
 
+  /**
+   * Rooms whose messages a staff member may read and moderate on the moderation page: admins every
+   * public and private room, moderators public rooms and private rooms they belong to. Direct
+   * conversations are never listed.
+   */
+  async listModeratable(user: { id: number; role: string }): Promise<Room[]> {
+    const { rows } = await this.pool.query<RoomRow>(
+      `${SELECT_ROOM} WHERE r.kind = 'public'
+         OR (r.kind = 'private' AND ($2 = 'admin' OR EXISTS (SELECT 1 FROM room_members m WHERE m.room_id = r.id AND m.user_id = $1)))
+       ORDER BY r.archived_at IS NOT NULL, lower(r.name) LIMIT 500`,
+      [user.id, user.role],
+    );
+    return rows.map(toRoom);
+  }
+
+  /**
+   * The room if this staff member may moderate messages in it (delete, mute): what listModeratable
+   * lists, plus direct conversations they are part of (the room page's actions); otherwise null.
+   */
+  async findModeratable(roomId: number, user: { id: number; role: string }): Promise<Room | null> {
+    if (user.role !== 'admin' && user.role !== 'moderator') return null;
+    const { rows } = await this.pool.query<RoomRow>(`${SELECT_ROOM} WHERE r.id = $2`, [user.id, roomId]);
+    const room = rows[0] ? toRoom(rows[0]) : null;
+    if (!room) return null;
+    if (room.kind === 'public' || room.isMember) return room;
+    return room.kind === 'private' && user.role === 'admin' ? room : null;
+  }
+
   async setArchived(roomId: number, archived: boolean): Promise<boolean> {
     const { rowCount } = await this.pool.query(
       `UPDATE rooms SET archived_at = CASE WHEN $2 THEN COALESCE(archived_at, now()) ELSE NULL END WHERE id = $1 AND kind <> 'direct'`,
