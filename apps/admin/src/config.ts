@@ -1,21 +1,9 @@
-import { boolFlag, httpUrl, logLevel, nodeEnv, port, positiveInt, postgresUrl, redisUrl, secret, z } from '@parley/config';
+import { boolFlag, httpUrl, positiveInt, secret, serviceBaseSchema, z } from '@parley/config';
 
-export const adminConfigSchema = z.object({
-  NODE_ENV: nodeEnv,
-  PORT: port(8080),
-  HOST: z.string().default('0.0.0.0'),
-  LOG_LEVEL: logLevel,
-  DATABASE_URL: postgresUrl,
-  /** Set: sessions (and login rate limits) in Redis. Unset (embedded mode): in Postgres. */
-  REDIS_URL: redisUrl.optional(),
-  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]*$/, 'must contain only letters, digits, ":", "_" and "-"').default('parley:'),
-  /** The address people use, e.g. https://parley.example.com. */
-  PUBLIC_URL: httpUrl('http://localhost:3000'),
+export const adminConfigSchema = serviceBaseSchema.extend({
   /** WebSocket URL the browser connects to; empty means same origin at /socket (behind the edge). */
   CHAT_PUBLIC_URL: z.string().refine((v) => v === '' || /^wss?:\/\/[^\s]+$/.test(v), { message: 'must be empty or a ws:// or wss:// URL' }).default(''),
   CHAT_INTERNAL_URL: httpUrl('http://chat:8080'),
-  INTERNAL_TOKEN: secret('INTERNAL_TOKEN'),
-  CHAT_TOKEN_SECRET: secret('CHAT_TOKEN_SECRET'),
   CHAT_TOKEN_TTL_SECONDS: positiveInt(60, 'a number of seconds'),
   SESSION_SECRET: secret('SESSION_SECRET'),
   SESSION_TTL_HOURS: positiveInt(24 * 14, 'a number of hours'),
@@ -25,7 +13,6 @@ export const adminConfigSchema = z.object({
   PARLEY_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
   LOGIN_RATE_PER_IP: positiveInt(20, 'a number of attempts per 15 minutes'),
   LOGIN_RATE_PER_ACCOUNT: positiveInt(5, 'a number of failed attempts per 15 minutes'),
-  DB_POOL_MAX: positiveInt(10, 'a positive integer'),
   SECURE_COOKIES: boolFlag(false),
 });
 

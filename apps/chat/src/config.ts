@@ -1,21 +1,9 @@
-import { boolFlag, httpUrl, logLevel, nodeEnv, port, positiveInt, postgresUrl, redisUrl, secret, z } from '@parley/config';
+import { httpUrl, positiveInt, serviceBaseSchema, z } from '@parley/config';
 
-export const chatConfigSchema = z.object({
-  NODE_ENV: nodeEnv,
-  PORT: port(8080),
-  HOST: z.string().default('0.0.0.0'),
-  LOG_LEVEL: logLevel,
-  DATABASE_URL: postgresUrl,
-  /** Set: fan-out over Redis pub/sub. Unset (embedded mode): Postgres LISTEN/NOTIFY. */
-  REDIS_URL: redisUrl.optional(),
-  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]*$/, 'must contain only letters, digits, ":", "_" and "-"').default('parley:'),
-  /** Where the panel is served; its origin is allowed to open WebSockets. */
-  PUBLIC_URL: httpUrl('http://localhost:3000'),
+export const chatConfigSchema = serviceBaseSchema.extend({
   /** Extra allowed Origins, comma-separated (e.g. the edge's https://chat.example.com). */
   ALLOWED_ORIGINS: z.string().default(''),
   ADMIN_INTERNAL_URL: httpUrl('http://admin:8080'),
-  INTERNAL_TOKEN: secret('INTERNAL_TOKEN'),
-  CHAT_TOKEN_SECRET: secret('CHAT_TOKEN_SECRET'),
   /** Name shown in stats and logs; Kubernetes sets it to the pod name. */
   REPLICA_ID: z.string().min(1).max(100).optional(),
   MAX_MESSAGE_BYTES: positiveInt(4096, 'a number of bytes'),
@@ -29,7 +17,6 @@ export const chatConfigSchema = z.object({
   DRAIN_DELAY_MS: z.coerce.number({ message: 'must be a number of milliseconds' }).int().nonnegative().default(5_000),
   /** After closing sockets, wait at most this long for them to finish before exiting. */
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000, 'a number of milliseconds'),
-  DB_POOL_MAX: positiveInt(10, 'a positive integer'),
   HISTORY_PAGE_SIZE: positiveInt(500, 'a positive integer'),
   /** How often each active room's last_seq is compared with Postgres to repair events pub/sub lost. */
   RECONCILE_MS: positiveInt(2_000, 'a number of milliseconds'),
@@ -39,7 +26,6 @@ export const chatConfigSchema = z.object({
   MESSAGE_BATCH_MAX: positiveInt(500, 'a positive integer'),
   /** Most messages waiting to be written; beyond it sends are refused with `unavailable` (retryable). */
   MAX_WRITE_QUEUE: positiveInt(20_000, 'a positive integer'),
-  TRUST_PROXY: boolFlag(false),
 });
 
 export type ChatConfig = z.infer<typeof chatConfigSchema>;

@@ -109,3 +109,20 @@ function canParseUrl(v: string): boolean {
     return false;
   }
 }
+
+/** Settings every Parley service reads the same way (each service extends this with its own). */
+export const serviceBaseSchema = z.object({
+  NODE_ENV: nodeEnv,
+  PORT: port(8080),
+  HOST: z.string().default('0.0.0.0'),
+  LOG_LEVEL: logLevel,
+  DATABASE_URL: postgresUrl,
+  /** Set: Redis for sessions, rate limits and chat fan-out. Unset (embedded mode): Postgres. */
+  REDIS_URL: redisUrl.optional(),
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]*$/, 'must contain only letters, digits, ":", "_" and "-"').default('parley:'),
+  /** The address people use, e.g. https://parley.example.com (its origin may open WebSockets). */
+  PUBLIC_URL: httpUrl('http://localhost:3000'),
+  INTERNAL_TOKEN: secret('INTERNAL_TOKEN'),
+  CHAT_TOKEN_SECRET: secret('CHAT_TOKEN_SECRET'),
+  DB_POOL_MAX: positiveInt(10, 'a positive integer'),
+});
