@@ -102,7 +102,12 @@ export type ServerFrame =
   | { type: 'updated'; room: number; message: ChatMessage }
   | { type: 'history'; room: number; messages: ChatMessage[]; hasMore: boolean }
   | { type: 'ack'; room: number; clientId: string; seq: number; id: number; createdAt: string; duplicate: boolean }
-  | { type: 'presence'; room: number; users: UserRef[] }
+  /**
+   * Who is online in the room (all replicas): the first users by handle (at most 100) and, from servers
+   * that cap the list, the total `count` (count > users.length: "and N more"). Coalesced: at most a few
+   * frames per second per room, each with the state at that moment.
+   */
+  | { type: 'presence'; room: number; users: UserRef[]; count?: number }
   | { type: 'typing'; room: number; user: UserRef }
   /**
    * You are no longer in the room: the answer to `leave` (no reason), or `reason: 'removed'` when an

@@ -19,7 +19,8 @@ export interface ChatClientEvents {
   updated(message: ChatMessage): void;
   history(messages: ChatMessage[], hasMore: boolean): void;
   ack(clientId: string, seq: number): void;
-  presence(users: UserRef[]): void;
+  /** `users`: the first ones by handle (the server caps the list); `count`: how many are online in all. */
+  presence(users: UserRef[], count: number): void;
   typing(user: UserRef): void;
   error(code: string, message: string, ref?: string): void;
   joined(lastSeq: number, resumedFrom: number | null): void;
@@ -320,7 +321,7 @@ export class ChatClient {
         if (frame.room === this.roomId) this.on.history(frame.messages, frame.hasMore);
         return;
       case 'presence':
-        if (frame.room === this.roomId) this.on.presence(frame.users);
+        if (frame.room === this.roomId) this.on.presence(frame.users, Math.max(frame.count ?? 0, frame.users.length));
         return;
       case 'typing':
         if (frame.room === this.roomId) this.on.typing(frame.user);

@@ -267,12 +267,15 @@ const events: ChatClientEvents = {
   ack(clientId) {
     list.querySelector(`li.pending[data-client-id="${CSS.escape(clientId)}"]`)?.classList.add('acked');
   },
-  presence(users) {
-    presenceEl.replaceChildren(...users.map((u) => {
+  presence(users, count) {
+    const items = users.map((u) => {
       const li = el('li', u.id === myId ? 'me' : undefined, u.displayName);
       li.title = `@${u.handle}`;
       return li;
-    }));
+    });
+    // Big rooms: the server lists the first users only.
+    if (count > users.length) items.push(el('li', 'more', `and ${count - users.length} more`));
+    presenceEl.replaceChildren(...items);
   },
   typing(user) {
     if (user.id === myId) return;

@@ -149,7 +149,15 @@ export function createChatServer(deps: ServerDeps) {
     if (hub.isRevoked(verified.claims) || !(await deps.userActive(verified.claims.uid))) {
       return refuse(socket, 401, 'session revoked', reqId);
     }
-    wss.handleUpgrade(req, socket, head, (ws) => hub.attach(ws, verified.claims, reqId));
+    // One write for the 101 answer and the hello frame, not two (ws writes both synchronously).
+    socket.cork();
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      try {
+        hub.attach(ws, verified.claims, reqId);
+      } finally {
+        socket.uncork();
+      }
+    });
   }
 
   return {

@@ -10,8 +10,8 @@ import {
 } from '@parley/protocol';
 import type { Bus, BusEvent } from '../bus/index.ts';
 import { type MessageRepository, OverloadedError, RoomArchivedError } from '../messages/message-repository.ts';
-import { RoomState, type Subscriber, messageFrame } from './room-state.ts';
-import { Presence } from './presence.ts';
+import { type Frame, RoomState, type Subscriber, messageFrame } from './room-state.ts';
+import { Presence, PresencePusher } from './presence.ts';
 import { TokenBucket } from './token-bucket.ts';
 
 export interface HubOptions {
@@ -96,7 +96,7 @@ export class Connection {
   }
 
   /** Send a pre-serialized frame; a reader that falls too far behind is closed, never buffered forever. */
-  sendRaw(frame: string): void {
+  sendRaw(frame: Frame): void {
     if (this.closed) return;
     if (this.ws.bufferedAmount > this.hub.options.maxBufferedBytes) {
       this.hub.log.warn({ conn: this.id, user: this.user.id, buffered: this.ws.bufferedAmount }, 'slow consumer closed');
@@ -104,7 +104,9 @@ export class Connection {
       this.close(CloseCode.SlowConsumer, 'slow consumer');
       return;
     }
-    this.ws.send(frame);
+    // A Buffer (a frame encoded once for many sockets) still goes out as a text frame.
+    if (typeof frame === 'string') this.ws.send(frame);
+    else this.ws.send(frame, { binary: false });
   }
 
   /** Wait until the socket's send buffer is below half the limit (backpressure for backlog replay). */
@@ -131,6 +133,8 @@ export class Hub {
   private readonly rooms = new Map<number, RoomState>();
   private readonly roomLoads = new Map<number, Promise<RoomState | null>>();
   readonly presence: Presence;
+  /** Coalesced, capped presence pushes to local sockets (see PresencePusher). */
+  private readonly presencePush: PresencePusher;
   private readonly buckets = new Map<number, TokenBucket>();
   private readonly revokedSessions = new Map<string, number>();
   private readonly revokedUsers = new Map<number, number>();
@@ -160,6 +164,7 @@ export class Hub {
     readonly log: Logger,
   ) {
     this.presence = new Presence(options.presenceTtlMs);
+    this.presencePush = new PresencePusher(this.presence, (room, frame) => this.sendPresence(room, frame));
     bus.onEvent((event) => this.onBusEvent(event));
     bus.onResubscribe(() => {
       log.info('fan-out resubscribed: reconciling rooms and presence with Postgres and peers');
@@ -198,6 +203,7 @@ export class Hub {
   stop(): void {
     for (const t of this.timers) clearInterval(t);
     if (this.presenceFlush) clearTimeout(this.presenceFlush);
+    this.presencePush.stop();
   }
 
   /** True when a token for this session/user must be refused (revoked after the token was issued). */
@@ -214,13 +220,16 @@ export class Hub {
   attach(ws: WebSocket, claims: ChatTokenClaims, requestId: string): Connection {
     const conn = new Connection(ws, claims, this);
     this.connections.set(conn.id, conn);
-    const log = this.log.child({ conn: conn.id, user: claims.uid, reqId: requestId });
-    log.info('websocket connected');
+    // The per-connection logger is made only when something is logged (a pino child per socket is not free).
+    let child: Logger | undefined;
+    const log = () => (child ??= this.log.child({ conn: conn.id, user: claims.uid, reqId: requestId }));
+    const infoEnabled = this.log.isLevelEnabled('info');
+    if (infoEnabled) log().info('websocket connected');
     ws.on('pong', () => {
       conn.alive = true;
     });
     const onError = (err: unknown) => {
-      log.error({ err }, 'frame handler failed');
+      log().error({ err }, 'frame handler failed');
       conn.error(ErrorCode.Internal, 'internal error');
     };
     ws.on('message', (data, isBinary) => {
@@ -236,9 +245,9 @@ export class Hub {
     ws.on('close', (code) => {
       conn.closed = true;
       this.detach(conn);
-      log.info({ code }, 'websocket closed');
+      if (infoEnabled) log().info({ code }, 'websocket closed');
     });
-    ws.on('error', (err) => log.warn({ err: err.message }, 'websocket error'));
+    ws.on('error', (err) => log().warn({ err: err.message }, 'websocket error'));
     conn.send({ type: 'hello', protocol: PROTOCOL_VERSION, connectionId: conn.id, replica: this.options.replicaId, user: conn.user, heartbeatMs: this.options.heartbeatMs, limits: { maxMessageBytes: this.options.maxMessageBytes, maxFrameBytes: this.options.maxFrameBytes ?? 16_384 } });
     return conn;
   }
@@ -395,7 +404,7 @@ export class Hub {
       catchingUp: true,
       buffer: [],
       seq: 0,
-      sendRaw: (f: string) => conn.sendRaw(f),
+      sendRaw: (f) => conn.sendRaw(f),
       overflow: () => {
         this.counters.slowConsumersClosed++;
         conn.close(CloseCode.SlowConsumer, 'too far behind while catching up');
@@ -411,8 +420,9 @@ export class Hub {
     if (change && change.n > archiveChangesBefore && change.archived !== access.room.archived) {
       conn.send({ type: 'archived', room: roomId, archived: change.archived });
     }
+    // The joiner hears presence at once; the room (and the joiner, if it changed) with the next push.
     if (this.presence.add(roomId, conn.user)) this.presenceChanged(roomId);
-    else conn.send({ type: 'presence', room: roomId, users: this.presence.room(roomId) });
+    conn.sendRaw(this.presencePush.current(roomId));
     void this.replay(conn, state, sub, roomId, from).catch((err) => {
       if (state.subs.get(conn.id) !== sub) return;
       this.log.error({ err, room: roomId, conn: conn.id }, 'backlog replay failed; closing so the client resumes');
@@ -513,13 +523,14 @@ export class Hub {
         if (message.roomId !== roomId) {
           return this.reject(conn, ErrorCode.BadFrame, 'this client id was already used for a message in another room', { ref: clientId, room: roomId });
         }
+        // Ack first: it must not wait for the fan-out (which, in a big room, runs over several turns).
+        conn.send({ type: 'ack', room: roomId, clientId, seq: message.seq, id: message.id, createdAt: message.createdAt, duplicate });
         if (!duplicate) {
           this.counters.messagesStored++;
           this.storedRate.add();
-          this.rooms.get(roomId)?.committed(message.seq, message);
           void this.publish({ k: 'msg', room: roomId, seq: message.seq, message });
+          this.rooms.get(roomId)?.committed(message.seq, message);
         }
-        conn.send({ type: 'ack', room: roomId, clientId, seq: message.seq, id: message.id, createdAt: message.createdAt, duplicate });
       },
       (err: unknown) => {
         if (err instanceof RoomArchivedError) return this.reject(conn, ErrorCode.Archived, 'this room is archived; it is read-only', { ref: clientId, room: roomId });
@@ -579,7 +590,7 @@ export class Hub {
   private deliverTyping(event: Extract<BusEvent, { k: 'typing' }>): void {
     const state = this.rooms.get(event.room);
     if (!state) return;
-    const frame = JSON.stringify({ type: 'typing', room: event.room, user: event.user });
+    const frame = Buffer.from(JSON.stringify({ type: 'typing', room: event.room, user: event.user }));
     for (const sub of state.subs.values()) if (sub.connId !== event.from && !sub.catchingUp) sub.sendRaw(frame);
   }
 
@@ -747,11 +758,17 @@ export class Hub {
     }, 100);
   }
 
+  /** The room's presence changed (here or on a peer): its sockets get one coalesced frame soon. */
   private pushPresence(roomId: number): void {
+    if (this.rooms.has(roomId)) this.presencePush.changed(roomId);
+    else this.presencePush.forget(roomId); // no sockets here: a later joiner gets a fresh frame
+  }
+
+  private sendPresence(roomId: number, frame: Buffer): boolean {
     const state = this.rooms.get(roomId);
-    if (!state) return;
-    const frame = JSON.stringify({ type: 'presence', room: roomId, users: this.presence.room(roomId) });
-    for (const sub of state.subs.values()) sub.sendRaw(frame);
+    if (!state) return false;
+    state.broadcast(frame); // chunked, in order with the room's messages
+    return true;
   }
 
   private announcePresence(full: boolean): void {

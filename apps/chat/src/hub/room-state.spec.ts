@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatMessage } from '@parley/protocol';
-import { RoomState, type Subscriber } from './room-state.ts';
+import { DELIVERY_CHUNK, RoomState, type Subscriber } from './room-state.ts';
 
 const msg = (seq: number): ChatMessage => ({
   id: seq, roomId: 1, seq, author: { id: 1, handle: 'a', displayName: 'A' }, clientId: `c${seq}`, body: `m${seq}`,
@@ -9,7 +9,7 @@ const msg = (seq: number): ChatMessage => ({
 
 function setup(deliveredSeq: number, db: ChatMessage[]) {
   const received: number[] = [];
-  const sub: Subscriber = { connId: 'x', catchingUp: false, buffer: [], seq: 0, sendRaw: (f) => received.push(JSON.parse(f).message?.seq ?? -1), overflow: () => { overflowed.count++; } };
+  const sub: Subscriber = { connId: 'x', catchingUp: false, buffer: [], seq: 0, sendRaw: (f) => received.push(JSON.parse(String(f)).message?.seq ?? -1), overflow: () => { overflowed.count++; } };
   const overflowed = { count: 0 };
   const room = new RoomState({ id: 1, name: 'r', kind: 'public', archived: false }, deliveredSeq, {
     after: async (_r, after, limit, upto = Infinity) => db.filter((m) => m.seq > after && m.seq <= upto).slice(0, limit),
@@ -85,10 +85,108 @@ describe('RoomState', () => {
     const room = new RoomState({ id: 1, name: 'r', kind: 'public', archived: false }, 0, {
       after: async () => { calls++; return [msg(3)]; }, // seq 1 is not visible: no progress possible
     }, (err) => { throw err; });
-    room.subs.set('x', { connId: 'x', catchingUp: false, buffer: [], seq: 0, sendRaw: (f) => received.push(JSON.parse(f).message.seq), overflow: () => undefined });
+    room.subs.set('x', { connId: 'x', catchingUp: false, buffer: [], seq: 0, sendRaw: (f) => received.push(JSON.parse(String(f)).message.seq), overflow: () => undefined });
     room.committed(3, msg(3));
     await room.settled();
     expect(calls).toBe(1);
     expect(received).toEqual([]);
+  });
+
+  describe('chunked delivery to a big room', () => {
+    const room = () => new RoomState({ id: 1, name: 'r', kind: 'public', archived: false }, 0, { after: async () => [] }, (err) => { throw err; });
+    const turn = () => new Promise((r) => setImmediate(r));
+    /** A subscriber recording what it got: message seqs, and -1 for other frames. */
+    const subscriber = (id: string, log: number[][] = []) => {
+      const got: number[] = [];
+      log.push(got);
+      const sub: Subscriber = { connId: id, catchingUp: false, buffer: [], seq: 0, sendRaw: (f) => got.push(JSON.parse(String(f)).message?.seq ?? -1), overflow: () => undefined };
+      return { sub, got };
+    };
+
+    it('sends at most about one chunk per event-loop turn, and every subscriber gets every frame in order', async () => {
+      const r = room();
+      const n = DELIVERY_CHUNK * 3 + 7;
+      const all: number[][] = [];
+      for (let i = 0; i < n; i++) r.subs.set(`s${i}`, subscriber(`s${i}`, all).sub);
+      const sent = () => all.reduce((k, g) => k + g.length, 0);
+      r.committed(1, msg(1));
+      expect(sent()).toBe(DELIVERY_CHUNK); // the first chunk goes out at once, the rest later
+      r.committed(2, msg(2));
+      r.broadcast('{"type":"updated"}');
+      r.committed(3, msg(3));
+      expect(sent()).toBe(DELIVERY_CHUNK); // queued behind the first message, not sent out of turn
+      expect(r.queuedFrames).toBe(4);
+      await turn();
+      expect(sent()).toBeLessThanOrEqual(DELIVERY_CHUNK * 2);
+      await r.settled();
+      expect(r.queuedFrames).toBe(0);
+      for (const got of all) expect(got).toEqual([1, 2, -1, 3]);
+      expect(r.deliveredSeq).toBe(3);
+    });
+
+    it('keeps the per-subscriber order while subscribers join, leave and catch up mid-delivery', async () => {
+      const r = room();
+      const all: number[][] = [];
+      for (let i = 0; i < DELIVERY_CHUNK * 2; i++) r.subs.set(`s${i}`, subscriber(`s${i}`, all).sub);
+      for (let s = 1; s <= 5; s++) r.committed(s, msg(s));
+      // A subscriber joining while frames are on their way gets them into its catch-up buffer, in order.
+      const late = subscriber('late');
+      late.sub.catchingUp = true;
+      r.subs.set('late', late.sub);
+      // One that leaves gets nothing more; one that rejoins starts over (catching up).
+      r.subs.delete('s1');
+      r.subs.delete('s2');
+      const rejoined = subscriber('s2');
+      rejoined.sub.catchingUp = true;
+      r.subs.set('s2', rejoined.sub);
+      await turn();
+      for (let s = 6; s <= 8; s++) r.committed(s, msg(s));
+      await r.settled();
+      expect(late.got).toEqual([]);
+      expect(late.sub.buffer.map((b) => b.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      expect(rejoined.sub.buffer.map((b) => b.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      expect(all[1]).toEqual([1]); // the first chunk reached it before it left
+      expect(all[2]).toEqual([1]);
+      for (const [i, got] of all.entries()) if (i > 2) expect(got).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    });
+
+    it('a subscriber that went live mid-delivery skips what its backlog already had and gets the rest in order', async () => {
+      const r = room();
+      const all: number[][] = [];
+      for (let i = 0; i < DELIVERY_CHUNK * 2; i++) r.subs.set(`s${i}`, subscriber(`s${i}`, all).sub);
+      const joiner = subscriber('j');
+      joiner.sub.catchingUp = true;
+      r.subs.set('j', joiner.sub);
+      for (let s = 1; s <= 4; s++) r.committed(s, msg(s));
+      // The joiner's replay read up to seq 2 from Postgres and went live before the queue reached it.
+      joiner.sub.buffer = [];
+      joiner.sub.seq = 2;
+      joiner.sub.catchingUp = false;
+      await r.settled();
+      expect(joiner.got).toEqual([3, 4]);
+    });
+
+    it('a subscriber whose socket throws does not stall the room', async () => {
+      const errors: unknown[] = [];
+      const r = new RoomState({ id: 1, name: 'r', kind: 'public', archived: false }, 0, { after: async () => [] }, (err) => errors.push(err));
+      r.subs.set('bad', { connId: 'bad', catchingUp: false, buffer: [], seq: 0, sendRaw: () => { throw new Error('boom'); }, overflow: () => undefined });
+      const ok = subscriber('ok');
+      r.subs.set('ok', ok.sub);
+      r.committed(1, msg(1));
+      r.committed(2, msg(2));
+      await r.settled();
+      expect(ok.got).toEqual([1, 2]);
+      expect(errors).toHaveLength(2);
+    });
+
+    it('encodes each frame once for all subscribers (the same Buffer goes to every socket)', () => {
+      const r = room();
+      const frames: unknown[] = [];
+      for (let i = 0; i < 3; i++) r.subs.set(`s${i}`, { connId: `s${i}`, catchingUp: false, buffer: [], seq: 0, sendRaw: (f) => frames.push(f), overflow: () => undefined });
+      r.committed(1, msg(1));
+      expect(frames).toHaveLength(3);
+      expect(Buffer.isBuffer(frames[0])).toBe(true);
+      expect(new Set(frames).size).toBe(1);
+    });
   });
 });

@@ -1,12 +1,23 @@
 // One room as seen by this replica: delivers committed messages to local subscribers strictly in seq
 // order. Pub/sub may drop or reorder events, so out-of-order arrivals wait in `pending` while the gap
-// is fetched from Postgres (the source of truth). Each frame is serialized once per room, not per socket.
+// is fetched from Postgres (the source of truth). Each frame is serialized and UTF-8 encoded once per
+// room, not per socket.
+//
+// Delivery goes through one FIFO queue per room, drained in chunks of about DELIVERY_CHUNK sends per
+// event-loop turn (the first chunk synchronously), so a room with 10,000 subscribers does not block
+// the loop for the whole fan-out. Every frame reaches every subscriber before the next frame is
+// started, so no frame can overtake an earlier one for any subscriber. The subscriber map is walked
+// with a live iterator: a subscriber added while a frame is on its way still gets it (into its
+// catch-up buffer), which keeps the backlog/live seam argument of the hub's replay intact.
 import type { ChatMessage, RoomInfo } from '@parley/protocol';
+
+/** A serialized frame: a string, or (for frames sent to many sockets) its UTF-8 bytes, sent as text. */
+export type Frame = string | Buffer;
 
 /** A frame waiting for a subscriber that is still replaying its backlog (seq null: not a message). */
 export interface BufferedFrame {
   seq: number | null;
-  frame: string;
+  frame: Frame;
 }
 
 export interface Subscriber {
@@ -16,8 +27,8 @@ export interface Subscriber {
   buffer: BufferedFrame[];
   /** Highest seq sent to this subscriber: nothing at or below it is sent again (no duplicates at the seam). */
   seq: number;
-  /** Send an already-serialized frame. */
-  sendRaw(frame: string): void;
+  /** Send an already-serialized frame (a Buffer goes out as a text frame). */
+  sendRaw(frame: Frame): void;
   /** The buffer of a catching-up subscriber overflowed: it is closed (and will resume). */
   overflow(): void;
 }
@@ -30,15 +41,30 @@ export interface GapSource {
 export const MAX_CATCHUP_BUFFER = 10_000;
 /** Most out-of-order messages kept in memory per room; beyond it only seqs are kept (refetched). */
 const MAX_PENDING_BODIES = 5_000;
+/** Sends per event-loop turn of a room's delivery (grows when the queue backs up, see drainQueue). */
+export const DELIVERY_CHUNK = 1_000;
 
 export function messageFrame(roomId: number, message: ChatMessage): string {
   return JSON.stringify({ type: 'message', room: roomId, message });
+}
+
+/** A frame on its way to the room's subscribers; `cursor` walks the subscriber map (live). */
+interface Outgoing {
+  seq: number | null;
+  frame: Buffer;
+  cursor: Iterator<Subscriber> | null;
 }
 
 export class RoomState {
   readonly subs = new Map<string, Subscriber>();
   private readonly pending = new Map<number, ChatMessage | null>();
   private repairing: Promise<void> | null = null;
+  /** Frames not yet at every subscriber, oldest first. */
+  private readonly queue: Outgoing[] = [];
+  private queueHead = 0;
+  /** Delivery is running or scheduled (setImmediate): new frames wait behind the queued ones. */
+  private delivering = false;
+  private drained: Array<() => void> = [];
 
   constructor(
     readonly info: RoomInfo,
@@ -69,12 +95,14 @@ export class RoomState {
     if (lastSeq > this.deliveredSeq) this.committed(lastSeq, null);
   }
 
-  /** Send a non-message frame (edit, presence, typing) to every subscriber, in order with messages. */
-  broadcast(frame: string): void {
-    for (const sub of this.subs.values()) {
-      if (sub.catchingUp) this.buffer(sub, { seq: null, frame });
-      else sub.sendRaw(frame);
-    }
+  /** Send a non-message frame (edit, presence, archive) to every subscriber, in order with messages. */
+  broadcast(frame: Frame): void {
+    this.enqueue(null, typeof frame === 'string' ? Buffer.from(frame) : frame);
+  }
+
+  /** Frames queued for delivery that have not reached every subscriber yet. */
+  get queuedFrames(): number {
+    return this.queue.length - this.queueHead;
   }
 
   private buffer(sub: Subscriber, item: BufferedFrame): void {
@@ -88,16 +116,59 @@ export class RoomState {
 
   private deliver(message: ChatMessage): void {
     this.deliveredSeq = message.seq;
-    let frame: string | null = null;
-    for (const sub of this.subs.values()) {
-      if (message.seq <= sub.seq) continue; // the subscriber already has it (from its backlog)
-      frame ??= messageFrame(this.info.id, message);
-      if (sub.catchingUp) {
-        this.buffer(sub, { seq: message.seq, frame });
-      } else {
-        sub.seq = message.seq;
-        sub.sendRaw(frame);
+    if (!this.subs.size) return;
+    this.enqueue(message.seq, Buffer.from(messageFrame(this.info.id, message)));
+  }
+
+  private enqueue(seq: number | null, frame: Buffer): void {
+    this.queue.push({ seq, frame, cursor: null });
+    if (!this.delivering) this.drainQueue();
+  }
+
+  /** Deliver queued frames, up to a budget of sends; schedules itself for the rest. */
+  private drainQueue(): void {
+    this.delivering = true;
+    // A backed-up queue gets a bigger budget per turn, so delivery keeps up with a busy room.
+    let budget = DELIVERY_CHUNK * Math.max(1, Math.ceil(this.queuedFrames / 16));
+    while (this.queueHead < this.queue.length) {
+      const item = this.queue[this.queueHead]!;
+      item.cursor ??= this.subs.values();
+      for (;;) {
+        if (budget <= 0) {
+          setImmediate(() => this.drainQueue());
+          return;
+        }
+        const next = item.cursor.next();
+        if (next.done) break;
+        budget--;
+        try {
+          this.sendTo(next.value, item);
+        } catch (err) {
+          this.onError(err); // one broken socket must not stall the room
+        }
       }
+      this.queue[this.queueHead++] = undefined as unknown as Outgoing; // release the frame
+      if (this.queueHead >= 1_024 || this.queueHead === this.queue.length) {
+        this.queue.splice(0, this.queueHead);
+        this.queueHead = 0;
+      }
+    }
+    this.delivering = false;
+    for (const resolve of this.drained.splice(0)) resolve();
+  }
+
+  private sendTo(sub: Subscriber, item: Outgoing): void {
+    if (item.seq === null) {
+      if (sub.catchingUp) this.buffer(sub, { seq: null, frame: item.frame });
+      else sub.sendRaw(item.frame);
+      return;
+    }
+    if (item.seq <= sub.seq) return; // the subscriber already has it (from its backlog)
+    if (sub.catchingUp) {
+      this.buffer(sub, { seq: item.seq, frame: item.frame });
+    } else {
+      sub.seq = item.seq;
+      sub.sendRaw(item.frame);
     }
   }
 
@@ -134,8 +205,12 @@ export class RoomState {
     })();
   }
 
-  /** Resolves when no repair is running (tests and shutdown). */
+  /** Resolves when no repair is running and every queued frame reached every subscriber (tests and shutdown). */
   async settled(): Promise<void> {
-    while (this.repairing) await this.repairing;
+    for (;;) {
+      if (this.repairing) await this.repairing;
+      else if (this.queuedFrames) await new Promise<void>((r) => this.drained.push(r));
+      else return;
+    }
   }
 }

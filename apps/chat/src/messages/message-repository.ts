@@ -107,8 +107,50 @@ export class MessageRepository {
     return new Map(rows.map((r) => [r.id, r.last_seq]));
   }
 
-  async userStatus(userId: number): Promise<string | null> {
-    const { rows } = await this.pool.query<{ status: string }>('SELECT status FROM users WHERE id = $1', [userId]);
-    return rows[0]?.status ?? null;
+  /**
+   * A user's status, read from Postgres now (at each upgrade, so a banned user cannot reconnect).
+   * Lookups are group-read like sends are group-committed: one query in flight at a time, and the
+   * lookups that arrive meanwhile share the next one, so a reconnect storm costs a few round trips
+   * instead of one per socket (and nothing waits when it is quiet).
+   */
+  userStatus(userId: number): Promise<string | null> {
+    return new Promise((resolve, reject) => {
+      const waiting = this.statusWaiters.get(userId);
+      if (waiting) waiting.push({ resolve, reject });
+      else this.statusWaiters.set(userId, [{ resolve, reject }]);
+      this.scheduleStatusLookup();
+    });
+  }
+
+  private readonly statusWaiters = new Map<number, Array<{ resolve: (s: string | null) => void; reject: (err: unknown) => void }>>();
+  private statusLookupScheduled = false;
+  private statusLookupInFlight = false;
+
+  private scheduleStatusLookup(): void {
+    if (this.statusLookupScheduled || this.statusLookupInFlight || !this.statusWaiters.size) return;
+    this.statusLookupScheduled = true;
+    setImmediate(() => {
+      this.statusLookupScheduled = false;
+      this.lookUpStatuses();
+    });
+  }
+
+  private lookUpStatuses(): void {
+    const batch = new Map([...this.statusWaiters].slice(0, 1_000));
+    for (const id of batch.keys()) this.statusWaiters.delete(id);
+    const ids = [...batch.keys()];
+    this.statusLookupInFlight = true;
+    this.pool.query<{ id: string; status: string }>({ name: 'chat-user-status', text: 'SELECT id, status FROM users WHERE id = ANY($1::bigint[])', values: [ids] }).then(
+      ({ rows }) => {
+        const status = new Map(rows.map((r) => [Number(r.id), r.status]));
+        for (const [id, waiters] of batch) for (const w of waiters) w.resolve(status.get(id) ?? null);
+      },
+      (err: unknown) => {
+        for (const waiters of batch.values()) for (const w of waiters) w.reject(err);
+      },
+    ).finally(() => {
+      this.statusLookupInFlight = false;
+      this.scheduleStatusLookup();
+    });
   }
 }
