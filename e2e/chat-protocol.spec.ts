@@ -263,7 +263,14 @@ describe('chat protocol on a real replica', () => {
     expect(st.replicas[0]!.rooms).toBeGreaterThanOrEqual(1);
     expect(st.messagesPerMinute).toBeGreaterThanOrEqual(1);
 
-    // Moderator deletes a message: everyone in the room sees it deleted.
+    // A moderator's own socket cannot delete someone else's message (that path would skip the audit log).
+    const modSock = await open(mod!);
+    await joined(modSock, room);
+    modSock.send({ type: 'delete', room, seq: ack.seq });
+    expect((await modSock.next('error', (f) => f.room === room)).code).toBe('forbidden');
+    modSock.close();
+
+    // Moderator deletes a message through the internal API: everyone in the room sees it deleted.
     const del = await internal('/internal/moderation', { action: 'delete_message', room, seq: ack.seq, moderatorId: mod!.id });
     expect(del.status).toBe(200);
     expect((await b.next('updated')).message).toMatchObject({ seq: ack.seq, body: '' });

@@ -554,8 +554,9 @@ export class Hub {
 
   private async remove(conn: Connection, roomId: number, seq: number): Promise<void> {
     if (!conn.rooms.has(roomId)) return this.reject(conn, ErrorCode.NotJoined, `join room ${roomId} first`, { room: roomId });
-    const asModerator = conn.claims.role === 'admin' || conn.claims.role === 'moderator';
-    const updated = await this.messages.softDelete(roomId, seq, conn.user.id, asModerator);
+    // Only the author deletes over the socket. Moderators delete others' messages through the panel,
+    // which checks their scope and writes the audit log, then calls /internal/moderation.
+    const updated = await this.messages.softDelete(roomId, seq, conn.user.id, false);
     if (!updated) return this.reject(conn, ErrorCode.Forbidden, 'you can only delete your own messages', { room: roomId });
     await this.publishUpdate(updated);
   }
