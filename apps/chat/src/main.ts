@@ -37,7 +37,7 @@ const dbProbe = setInterval(() => {
 }, 5_000);
 dbProbe.unref();
 
-const bus = config.REDIS_URL ? createRedisBus(config.REDIS_URL, config.REDIS_KEY_PREFIX, log) : createPgBus(config.DATABASE_URL, pool, log);
+const bus = config.REDIS_URL ? createRedisBus(config.REDIS_URL, config.REDIS_KEY_PREFIX, log, replicaId) : createPgBus(config.DATABASE_URL, pool, log, replicaId);
 const messages = new MessageRepository(pool, {
   concurrency: config.DB_WRITE_CONCURRENCY,
   maxBatch: config.MESSAGE_BATCH_MAX,

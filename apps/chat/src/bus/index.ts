@@ -5,6 +5,12 @@ import type { ChatMessage, UserRef } from '@parley/protocol';
 export type BusEvent =
   /** A committed message; `message` is absent when the payload was too big for the transport (fetch it). */
   | { k: 'msg'; room: number; seq: number; message?: ChatMessage }
+  /**
+   * Several committed messages (one writer batch), in commit order (so per room in seq order). `from` is
+   * the publishing replica, which delivered them locally already (buses drop their own echo undecoded,
+   * see ownEchoPrefix). Replicas keep accepting the single 'msg' event (mixed-version rolling deploys).
+   */
+  | { k: 'msgs'; from: string; messages: ChatMessage[] }
   /** An edited or deleted message; `from` is the publishing replica (which delivered it locally already). */
   | { k: 'upd'; room: number; message: ChatMessage; from?: string }
   /** An edit/delete whose payload was too big for the transport: fetch the message by seq. */
@@ -34,6 +40,19 @@ export interface Bus {
 
 export function encodeEvent(event: BusEvent): string {
   return JSON.stringify(event);
+}
+
+/** Build a batched message event; `k` and `from` come first so ownEchoPrefix matches its encoding. */
+export function messagesEvent(from: string, messages: ChatMessage[]): Extract<BusEvent, { k: 'msgs' }> {
+  return { k: 'msgs', from, messages };
+}
+
+/**
+ * The start of the encoding of a 'msgs' event published by `replicaId`: a bus that sees a payload with
+ * this prefix can drop it without decoding it (the publisher delivered those messages locally).
+ */
+export function ownEchoPrefix(replicaId: string): string {
+  return `{"k":"msgs","from":${JSON.stringify(replicaId)},`;
 }
 
 export function decodeEvent(payload: string): BusEvent | null {

@@ -2,13 +2,15 @@
 import pg from 'pg';
 import type { Pool } from '@parley/db';
 import type { Logger } from '@parley/logging';
-import { type Bus, type BusEvent, decodeEvent, encodeEvent } from './index.ts';
+import { type Bus, type BusEvent, decodeEvent, encodeEvent, ownEchoPrefix } from './index.ts';
 
 const CHANNEL = 'parley_chat_events';
 /** NOTIFY payloads must stay under 8000 bytes; bigger message events go out as a seq hint. */
 const MAX_PAYLOAD = 7000;
 
-export function createPgBus(connectionString: string, pool: Pool, log: Logger): Bus {
+/** `replicaId`: this replica's batched message events are dropped undecoded when they echo back. */
+export function createPgBus(connectionString: string, pool: Pool, log: Logger, replicaId?: string): Bus {
+  const ownEcho = replicaId === undefined ? null : ownEchoPrefix(replicaId);
   const handlers: Array<(e: BusEvent) => void> = [];
   const resubscribeHandlers: Array<() => void> = [];
   let listener: pg.Client | null = null;
@@ -41,6 +43,7 @@ export function createPgBus(connectionString: string, pool: Pool, log: Logger): 
       scheduleReconnect();
     });
     client.on('notification', (msg) => {
+      if (ownEcho !== null && msg.payload?.startsWith(ownEcho)) return;
       const event = msg.payload ? decodeEvent(msg.payload) : null;
       if (event) for (const h of handlers) h(event);
     });
@@ -63,6 +66,13 @@ export function createPgBus(connectionString: string, pool: Pool, log: Logger): 
     kind: 'postgres',
     async publish(event) {
       let payload = encodeEvent(event);
+      if (event.k === 'msgs' && Buffer.byteLength(payload) > MAX_PAYLOAD) {
+        // Too big for one NOTIFY: the highest seq of each room as a hint (receivers fetch up to it).
+        const last = new Map<number, number>();
+        for (const m of event.messages) last.set(m.roomId, Math.max(m.seq, last.get(m.roomId) ?? 0));
+        await Promise.all([...last].map(([room, seq]) => pool.query('SELECT pg_notify($1, $2)', [CHANNEL, encodeEvent({ k: 'msg', room, seq })])));
+        return;
+      }
       if (Buffer.byteLength(payload) > MAX_PAYLOAD) {
         if (event.k !== 'msg' && event.k !== 'upd') throw new Error(`bus event ${event.k} too large for NOTIFY`);
         payload = encodeEvent(event.k === 'msg' ? { k: 'msg', room: event.room, seq: event.seq } : { k: 'updref', room: event.room, seq: event.message.seq, from: event.from });

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Logger } from '@parley/logging';
-import { type Bus, type BusEvent, decodeEvent, encodeEvent } from './index.ts';
+import { type Bus, type BusEvent, decodeEvent, encodeEvent, ownEchoPrefix } from './index.ts';
 
 export function redisOptions() {
   return {
@@ -12,8 +12,10 @@ export function redisOptions() {
   };
 }
 
-export function createRedisBus(url: string, prefix: string, log: Logger): Bus {
+/** `replicaId`: this replica's batched message events are dropped undecoded when they echo back. */
+export function createRedisBus(url: string, prefix: string, log: Logger, replicaId?: string): Bus {
   const channel = `${prefix}chat-events`;
+  const ownEcho = replicaId === undefined ? null : ownEchoPrefix(replicaId);
   const pub = new Redis(url, { ...redisOptions(), connectionName: 'parley-chat-pub' });
   const sub = new Redis(url, { ...redisOptions(), connectionName: 'parley-chat-sub' });
   const handlers: Array<(e: BusEvent) => void> = [];
@@ -39,6 +41,7 @@ export function createRedisBus(url: string, prefix: string, log: Logger): Bus {
     subscribed = false;
   });
   sub.on('message', (_ch: string, payload: string) => {
+    if (ownEcho !== null && payload.startsWith(ownEcho)) return;
     const event = decodeEvent(payload);
     if (event) for (const h of handlers) h(event);
   });

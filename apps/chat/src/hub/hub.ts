@@ -1,6 +1,7 @@
 // The chat hub of one replica: connections, their rooms, frame handling, and the bus glue that makes
 // every replica deliver every committed message in order.
 import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { Logger } from '@parley/logging';
 import type { ChatTokenClaims } from '@parley/chat-token';
@@ -8,7 +9,7 @@ import {
   type ChatMessage, type ClientFrame, type ErrorCode as ErrorCodeT, type ServerFrame, type UserRef,
   CloseCode, ErrorCode, PROTOCOL_VERSION, clientFrameSchema, CLIENT_FRAME_TYPES, utf8Length,
 } from '@parley/protocol';
-import type { Bus, BusEvent } from '../bus/index.ts';
+import { type Bus, type BusEvent, messagesEvent } from '../bus/index.ts';
 import { type MessageRepository, OverloadedError, RoomArchivedError } from '../messages/message-repository.ts';
 import { type Frame, RoomState, type Subscriber, messageFrame } from './room-state.ts';
 import { Presence, PresencePusher } from './presence.ts';
@@ -76,6 +77,12 @@ export class Connection {
   /** Frames are handled one after another, in arrival order (a send right after a join sees the join). */
   private chain: Promise<void> = Promise.resolve();
   private queuedFrames = 0;
+  /** The socket is corked until the end of this tick (see sendRaw). */
+  private corked = false;
+  private readonly uncork = (): void => {
+    this.corked = false;
+    (this.ws as unknown as { _socket?: Socket | null })._socket?.uncork();
+  };
 
   constructor(readonly ws: WebSocket, readonly claims: ChatTokenClaims, private readonly hub: Hub) {
     this.user = { id: claims.uid, handle: claims.handle, displayName: claims.name };
@@ -103,6 +110,16 @@ export class Connection {
       this.hub.counters.slowConsumersClosed++;
       this.close(CloseCode.SlowConsumer, 'slow consumer');
       return;
+    }
+    // Frames sent in one tick (acks and messages of a committed batch) leave in one write, not one
+    // syscall each: the socket is corked until the microtasks of this tick have run.
+    if (!this.corked) {
+      const socket = (this.ws as unknown as { _socket?: Socket | null })._socket;
+      if (socket && typeof socket.cork === 'function' && !socket.destroyed) {
+        socket.cork();
+        this.corked = true;
+        process.nextTick(this.uncork);
+      }
     }
     // A Buffer (a frame encoded once for many sockets) still goes out as a text frame.
     if (typeof frame === 'string') this.ws.send(frame);
@@ -152,6 +169,8 @@ export class Hub {
    * just before a removal arrived does not subscribe after it (see join).
    */
   private readonly removals = new Map<string, { n: number; at: number }>();
+  /** Committed messages not yet published to the bus (see queuePublish). */
+  private outgoing: ChatMessage[] = [];
   private removalCount = 0;
   /** Archive changes seen lately (room → change number, state, time), for joins racing with them. */
   private readonly archiveChanges = new Map<number, { n: number; archived: boolean; at: number }>();
@@ -528,7 +547,7 @@ export class Hub {
         if (!duplicate) {
           this.counters.messagesStored++;
           this.storedRate.add();
-          void this.publish({ k: 'msg', room: roomId, seq: message.seq, message });
+          this.queuePublish(message);
           this.rooms.get(roomId)?.committed(message.seq, message);
         }
       },
@@ -597,6 +616,25 @@ export class Hub {
 
   // ---- bus ----------------------------------------------------------------------------------
 
+  /**
+   * Publish a committed message to the other replicas. The writer resolves a whole batch in one run of
+   * the microtask queue, so messages are collected and go out as one event per batch (in commit order),
+   * published once the microtasks have run (process.nextTick): one bus round trip per batch, not per message.
+   */
+  private queuePublish(message: ChatMessage): void {
+    this.outgoing.push(message);
+    if (this.outgoing.length === 1) process.nextTick(this.flushOutgoing);
+  }
+
+  private readonly flushOutgoing = (): void => {
+    const batch = this.outgoing;
+    if (!batch.length) return;
+    this.outgoing = [];
+    // A single message keeps the old event, which replicas of the previous version understand too.
+    const m = batch[0]!;
+    void this.publish(batch.length === 1 ? { k: 'msg', room: m.roomId, seq: m.seq, message: m } : messagesEvent(this.options.replicaId, batch));
+  };
+
   private async publish(event: BusEvent): Promise<void> {
     try {
       await this.bus.publish(event);
@@ -612,6 +650,12 @@ export class Hub {
       case 'msg': {
         const state = this.rooms.get(event.room);
         if (state) state.committed(event.seq, event.message ?? null);
+        return;
+      }
+      case 'msgs': {
+        if (event.from === self) return; // delivered locally already (buses usually drop it undecoded)
+        if (!Array.isArray(event.messages)) return;
+        for (const message of event.messages) this.rooms.get(message.roomId)?.committed(message.seq, message);
         return;
       }
       case 'upd':

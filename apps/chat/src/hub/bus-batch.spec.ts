@@ -1,0 +1,150 @@
+// Batched fan-out events: a writer batch goes to the bus as one 'msgs' event (commit order), a lone
+// message still as the old 'msg' event; received 'msgs' events are delivered in order, the old single
+// 'msg' event is still accepted (mixed-version rolling deploys), and a replica ignores its own echo.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { WebSocket } from 'ws';
+import { createLogger } from '@parley/logging';
+import type { ChatMessage, ServerFrame } from '@parley/protocol';
+import { type Bus, type BusEvent, decodeEvent, encodeEvent, messagesEvent, ownEchoPrefix } from '../bus/index.ts';
+import type { MessageRepository, RoomAccess, StoreResult } from '../messages/message-repository.ts';
+import { Hub } from './hub.ts';
+
+class FakeWs {
+  readonly frames: ServerFrame[] = [];
+  bufferedAmount = 0;
+  private readonly handlers = new Map<string, (...args: unknown[]) => void>();
+  on(event: string, fn: (...args: unknown[]) => void): this {
+    this.handlers.set(event, fn);
+    return this;
+  }
+  send(data: string | Buffer): void {
+    this.frames.push(JSON.parse(String(data)) as ServerFrame);
+  }
+  close(): void {}
+  terminate(): void {}
+  ping(): void {}
+  receive(frame: unknown): void {
+    this.handlers.get('message')?.(Buffer.from(JSON.stringify(frame)), false);
+  }
+}
+
+const ROOM = 7;
+const OTHER = 8;
+const roomAccess = async (roomId: number): Promise<RoomAccess> => ({ room: { id: roomId, name: `r${roomId}`, kind: 'public', archived: false }, lastSeq: 0, isMember: true, mutedUntil: null });
+
+const msg = (roomId: number, seq: number, body = `m${seq}`): ChatMessage => ({
+  id: roomId * 1000 + seq, roomId, seq, author: { id: 99, handle: 'u99', displayName: 'U' }, clientId: `c${roomId}-${seq}`, body,
+  createdAt: new Date(0).toISOString(), editedAt: null, deletedAt: null,
+});
+
+function setup() {
+  const seqs = new Map<number, number>();
+  /** Stores wait here until commit() resolves them all at once, like one writer batch. */
+  const waiting: Array<() => void> = [];
+  const messages = {
+    roomAccess,
+    after: async () => [],
+    lastSeqs: async () => new Map(),
+    store: (m: { roomId: number; authorId: number; clientId: string; body: string }): Promise<StoreResult> => new Promise((resolve) => {
+      waiting.push(() => {
+        const seq = (seqs.get(m.roomId) ?? 0) + 1;
+        seqs.set(m.roomId, seq);
+        resolve({ message: { ...msg(m.roomId, seq, m.body), clientId: m.clientId, author: { id: m.authorId, handle: `u${m.authorId}`, displayName: 'U' } }, duplicate: false });
+      });
+    }),
+  } as unknown as MessageRepository;
+  const published: BusEvent[] = [];
+  let handler: (e: BusEvent) => void = () => undefined;
+  const bus: Bus = {
+    kind: 'redis',
+    publish: async (e) => {
+      published.push(decodeEvent(encodeEvent(e))!);
+    },
+    onEvent: (h) => {
+      handler = h;
+    },
+    onResubscribe: () => undefined,
+    healthy: () => true,
+    close: async () => undefined,
+  };
+  const hub = new Hub({
+    replicaId: 'r1', maxMessageBytes: 4096, maxBufferedBytes: 1 << 20, sendRatePerSec: 1000, sendBurst: 1000,
+    heartbeatMs: 25_000, presenceTtlMs: 30_000, historyPageSize: 100,
+  }, messages, bus, createLogger('chat', 'silent'));
+  const connect = (uid: number) => {
+    const ws = new FakeWs();
+    hub.attach(ws as unknown as WebSocket, { uid, sid: `s${uid}`, handle: `u${uid}`, name: `U${uid}`, role: 'user', iat: 0, exp: 0 }, 'req');
+    return ws;
+  };
+  const commit = () => {
+    for (const r of waiting.splice(0)) r();
+  };
+  return { hub, connect, published, commit, deliver: (e: BusEvent) => handler(e), waiting };
+}
+
+const hubs: Hub[] = [];
+afterEach(() => {
+  for (const h of hubs.splice(0)) h.stop();
+});
+
+const messageSeqs = (ws: FakeWs, room: number) =>
+  ws.frames.flatMap((f) => (f.type === 'message' && f.room === room ? [f.message.seq] : []));
+
+async function joined(t: ReturnType<typeof setup>, ...rooms: number[]) {
+  const ws = t.connect(1);
+  for (const room of rooms) ws.receive({ type: 'join', room });
+  await vi.waitFor(() => expect(ws.frames.filter((f) => f.type === 'caught_up')).toHaveLength(rooms.length));
+  return ws;
+}
+
+describe('Hub: batched fan-out events', () => {
+  it('publishes one msgs event per committed batch, in commit order, and a lone message as the old msg event', async () => {
+    const t = setup();
+    hubs.push(t.hub);
+    const ws = await joined(t, ROOM, OTHER);
+    t.published.length = 0;
+    ws.receive({ type: 'send', room: ROOM, clientId: 'a1', body: 'a1' });
+    ws.receive({ type: 'send', room: OTHER, clientId: 'b1', body: 'b1' });
+    ws.receive({ type: 'send', room: ROOM, clientId: 'a2', body: 'a2' });
+    await vi.waitFor(() => expect(t.waiting).toHaveLength(3));
+    t.commit();
+    await vi.waitFor(() => expect(ws.frames.filter((f) => f.type === 'ack')).toHaveLength(3));
+    await new Promise((r) => setImmediate(r));
+    expect(t.published.filter((e) => e.k === 'msg' || e.k === 'msgs')).toEqual([
+      { k: 'msgs', from: 'r1', messages: [expect.objectContaining({ roomId: ROOM, seq: 1, body: 'a1' }), expect.objectContaining({ roomId: OTHER, seq: 1, body: 'b1' }), expect.objectContaining({ roomId: ROOM, seq: 2, body: 'a2' })] },
+    ]);
+    // Delivered locally, in order, without the bus.
+    expect(messageSeqs(ws, ROOM)).toEqual([1, 2]);
+    expect(messageSeqs(ws, OTHER)).toEqual([1]);
+
+    t.published.length = 0;
+    ws.receive({ type: 'send', room: ROOM, clientId: 'a3', body: 'a3' });
+    await vi.waitFor(() => expect(t.waiting).toHaveLength(1));
+    t.commit();
+    await vi.waitFor(() => expect(t.published.filter((e) => e.k === 'msg')).toHaveLength(1));
+    expect(t.published).toEqual([{ k: 'msg', room: ROOM, seq: 3, message: expect.objectContaining({ roomId: ROOM, seq: 3, body: 'a3' }) }]);
+  });
+
+  it('delivers a peer\'s msgs event in order, still accepts the old msg event, and ignores its own echo', async () => {
+    const t = setup();
+    hubs.push(t.hub);
+    const ws = await joined(t, ROOM, OTHER);
+    t.deliver(decodeEvent(encodeEvent(messagesEvent('r2', [msg(ROOM, 1), msg(OTHER, 1), msg(ROOM, 2), msg(ROOM, 3)])))!);
+    t.deliver({ k: 'msg', room: ROOM, seq: 4, message: msg(ROOM, 4) });
+    t.deliver(messagesEvent('r2', [msg(OTHER, 2), msg(ROOM, 5)]));
+    expect(messageSeqs(ws, ROOM)).toEqual([1, 2, 3, 4, 5]);
+    expect(messageSeqs(ws, OTHER)).toEqual([1, 2]);
+    expect(ws.frames.find((f) => f.type === 'message' && f.message.seq === 3)).toMatchObject({ room: ROOM, message: { body: 'm3' } });
+    // This replica's own batch (already delivered locally when committed) is not delivered again.
+    t.deliver(messagesEvent('r1', [msg(ROOM, 6)]));
+    expect(messageSeqs(ws, ROOM)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('lets a bus drop its own msgs echo undecoded, and only that', () => {
+    const own = encodeEvent(messagesEvent('r1', [msg(ROOM, 1)]));
+    expect(own.startsWith(ownEchoPrefix('r1'))).toBe(true);
+    expect(encodeEvent(messagesEvent('r10', [msg(ROOM, 1)])).startsWith(ownEchoPrefix('r1'))).toBe(false);
+    expect(encodeEvent({ k: 'msg', room: ROOM, seq: 1, message: msg(ROOM, 1) }).startsWith(ownEchoPrefix('r1'))).toBe(false);
+    expect(encodeEvent({ k: 'upd', room: ROOM, message: msg(ROOM, 1), from: 'r1' }).startsWith(ownEchoPrefix('r1'))).toBe(false);
+  });
+});
