@@ -64,6 +64,16 @@ class RateWindow {
   }
 }
 
+/** Connections whose socket was corked during the current tick; uncorked together at its end. */
+const corkedConnections: Connection[] = [];
+function uncorkAll(): void {
+  for (const conn of corkedConnections) {
+    conn.corked = false;
+    (conn.ws as unknown as { _socket?: Socket | null })._socket?.uncork();
+  }
+  corkedConnections.length = 0;
+}
+
 export class Connection {
   readonly id = randomUUID();
   readonly user: UserRef;
@@ -78,11 +88,7 @@ export class Connection {
   private chain: Promise<void> = Promise.resolve();
   private queuedFrames = 0;
   /** The socket is corked until the end of this tick (see sendRaw). */
-  private corked = false;
-  private readonly uncork = (): void => {
-    this.corked = false;
-    (this.ws as unknown as { _socket?: Socket | null })._socket?.uncork();
-  };
+  corked = false;
 
   constructor(readonly ws: WebSocket, readonly claims: ChatTokenClaims, private readonly hub: Hub) {
     this.user = { id: claims.uid, handle: claims.handle, displayName: claims.name };
@@ -118,7 +124,8 @@ export class Connection {
       if (socket && typeof socket.cork === 'function' && !socket.destroyed) {
         socket.cork();
         this.corked = true;
-        process.nextTick(this.uncork);
+        // One nextTick for all sockets corked in this tick, not one closure per socket per broadcast.
+        if (corkedConnections.push(this) === 1) process.nextTick(uncorkAll);
       }
     }
     // A Buffer (a frame encoded once for many sockets) still goes out as a text frame.
