@@ -2,31 +2,11 @@
 // message still as the old 'msg' event; received 'msgs' events are delivered in order, the old single
 // 'msg' event is still accepted (mixed-version rolling deploys), and a replica ignores its own echo.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { WebSocket } from 'ws';
-import { createLogger } from '@parley/logging';
-import type { ChatMessage, ServerFrame } from '@parley/protocol';
-import { type Bus, type BusEvent, decodeEvent, encodeEvent, messagesEvent, ownEchoPrefix } from '../bus/index.ts';
-import type { MessageRepository, RoomAccess, StoreResult } from '../messages/message-repository.ts';
-import { Hub } from './hub.ts';
-
-class FakeWs {
-  readonly frames: ServerFrame[] = [];
-  bufferedAmount = 0;
-  private readonly handlers = new Map<string, (...args: unknown[]) => void>();
-  on(event: string, fn: (...args: unknown[]) => void): this {
-    this.handlers.set(event, fn);
-    return this;
-  }
-  send(data: string | Buffer): void {
-    this.frames.push(JSON.parse(String(data)) as ServerFrame);
-  }
-  close(): void {}
-  terminate(): void {}
-  ping(): void {}
-  receive(frame: unknown): void {
-    this.handlers.get('message')?.(Buffer.from(JSON.stringify(frame)), false);
-  }
-}
+import type { ChatMessage } from '@parley/protocol';
+import { decodeEvent, encodeEvent, messagesEvent, ownEchoPrefix } from '../bus/index.ts';
+import type { RoomAccess, StoreResult } from '../messages/message-repository.ts';
+import type { Hub } from './hub.ts';
+import { type FakeWs, scriptedHub } from './hub-test-kit.ts';
 
 const ROOM = 7;
 const OTHER = 8;
@@ -41,7 +21,7 @@ function setup() {
   const seqs = new Map<number, number>();
   /** Stores wait here until commit() resolves them all at once, like one writer batch. */
   const waiting: Array<() => void> = [];
-  const messages = {
+  const t = scriptedHub({
     roomAccess,
     after: async () => [],
     lastSeqs: async () => new Map(),
@@ -52,34 +32,11 @@ function setup() {
         resolve({ message: { ...msg(m.roomId, seq, m.body), clientId: m.clientId, author: { id: m.authorId, handle: `u${m.authorId}`, displayName: 'U' } }, duplicate: false });
       });
     }),
-  } as unknown as MessageRepository;
-  const published: BusEvent[] = [];
-  let handler: (e: BusEvent) => void = () => undefined;
-  const bus: Bus = {
-    kind: 'redis',
-    publish: async (e) => {
-      published.push(decodeEvent(encodeEvent(e))!);
-    },
-    onEvent: (h) => {
-      handler = h;
-    },
-    onResubscribe: () => undefined,
-    healthy: () => true,
-    close: async () => undefined,
-  };
-  const hub = new Hub({
-    replicaId: 'r1', maxMessageBytes: 4096, maxBufferedBytes: 1 << 20, sendRatePerSec: 1000, sendBurst: 1000,
-    heartbeatMs: 25_000, presenceTtlMs: 30_000, historyPageSize: 100,
-  }, messages, bus, createLogger('chat', 'silent'));
-  const connect = (uid: number) => {
-    const ws = new FakeWs();
-    hub.attach(ws as unknown as WebSocket, { uid, sid: `s${uid}`, handle: `u${uid}`, name: `U${uid}`, role: 'user', iat: 0, exp: 0 }, 'req');
-    return ws;
-  };
+  }, { options: { sendRatePerSec: 1000, sendBurst: 1000 } });
   const commit = () => {
     for (const r of waiting.splice(0)) r();
   };
-  return { hub, connect, published, commit, deliver: (e: BusEvent) => handler(e), waiting };
+  return { ...t, commit, deliver: t.fromPeer, waiting };
 }
 
 const hubs: Hub[] = [];

@@ -2,40 +2,19 @@
 // sender's ack does not wait for the delivery to every subscriber, delivery is chunked but in order,
 // and presence is coalesced and capped instead of the whole list to everyone on every join.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { WebSocket } from 'ws';
-import { createLogger } from '@parley/logging';
 import type { ChatMessage, ServerFrame } from '@parley/protocol';
-import type { Bus } from '../bus/index.ts';
-import type { MessageRepository, RoomAccess, StoreResult } from '../messages/message-repository.ts';
-import { Hub } from './hub.ts';
+import type { RoomAccess, StoreResult } from '../messages/message-repository.ts';
+import type { Hub } from './hub.ts';
+import { type FakeWs, scriptedHub } from './hub-test-kit.ts';
 import { PRESENCE_LIST_MAX, PRESENCE_PUSH_MS } from './presence.ts';
 import { DELIVERY_CHUNK } from './room-state.ts';
-
-class FakeWs {
-  readonly frames: ServerFrame[] = [];
-  bufferedAmount = 0;
-  private readonly handlers = new Map<string, (...args: unknown[]) => void>();
-  on(event: string, fn: (...args: unknown[]) => void): this {
-    this.handlers.set(event, fn);
-    return this;
-  }
-  send(data: string | Buffer): void {
-    this.frames.push(JSON.parse(String(data)) as ServerFrame);
-  }
-  close(): void {}
-  terminate(): void {}
-  ping(): void {}
-  receive(frame: unknown): void {
-    this.handlers.get('message')?.(Buffer.from(JSON.stringify(frame)), false);
-  }
-}
 
 const ROOM = 9;
 const access: RoomAccess = { room: { id: ROOM, name: 'big', kind: 'public', archived: false }, lastSeq: 0, isMember: true, mutedUntil: null };
 
 function setup() {
   let seq = 0;
-  const messages = {
+  const t = scriptedHub({
     roomAccess: async () => access,
     after: async () => [],
     lastSeqs: async () => new Map(),
@@ -44,18 +23,8 @@ function setup() {
       const message: ChatMessage = { id: seq, roomId: m.roomId, seq, author: { id: m.authorId, handle: `u${m.authorId}`, displayName: 'U' }, clientId: m.clientId, body: m.body, createdAt: new Date(0).toISOString(), editedAt: null, deletedAt: null };
       return { message, duplicate: false };
     },
-  } as unknown as MessageRepository;
-  const bus: Bus = { kind: 'redis', publish: async () => undefined, onEvent: () => undefined, onResubscribe: () => undefined, healthy: () => true, close: async () => undefined };
-  const hub = new Hub({
-    replicaId: 'r1', maxMessageBytes: 4096, maxBufferedBytes: 1 << 20, sendRatePerSec: 100, sendBurst: 100,
-    heartbeatMs: 25_000, presenceTtlMs: 30_000, historyPageSize: 100,
-  }, messages, bus, createLogger('chat', 'silent'));
-  const connect = (uid: number) => {
-    const ws = new FakeWs();
-    hub.attach(ws as unknown as WebSocket, { uid, sid: `s${uid}`, handle: `u${String(uid).padStart(5, '0')}`, name: `U${uid}`, role: 'user', iat: 0, exp: 0 }, 'req');
-    return ws;
-  };
-  return { hub, connect };
+  }, { options: { sendRatePerSec: 100, sendBurst: 100 }, handle: (uid) => `u${String(uid).padStart(5, '0')}` });
+  return { hub: t.hub, connect: t.connect };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,32 +1,9 @@
 // The hub's handling of room membership removals and archive changes, with a scripted repository and
 // bus (no Postgres, no sockets): especially joins that race with them, which the e2e tests cannot time.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { WebSocket } from 'ws';
-import { createLogger } from '@parley/logging';
-import type { ServerFrame } from '@parley/protocol';
-import type { Bus, BusEvent } from '../bus/index.ts';
-import type { MessageRepository, RoomAccess } from '../messages/message-repository.ts';
-import { Hub } from './hub.ts';
-
-class FakeWs {
-  readonly frames: ServerFrame[] = [];
-  bufferedAmount = 0;
-  private readonly handlers = new Map<string, (...args: unknown[]) => void>();
-  on(event: string, fn: (...args: unknown[]) => void): this {
-    this.handlers.set(event, fn);
-    return this;
-  }
-  send(data: string): void {
-    this.frames.push(JSON.parse(data) as ServerFrame);
-  }
-  close(): void {}
-  terminate(): void {}
-  ping(): void {}
-  /** A client frame arrives. */
-  receive(frame: unknown): void {
-    this.handlers.get('message')?.(Buffer.from(JSON.stringify(frame)), false);
-  }
-}
+import type { RoomAccess } from '../messages/message-repository.ts';
+import type { Hub } from './hub.ts';
+import { scriptedHub } from './hub-test-kit.ts';
 
 const ROOM = 5;
 const room = (archived = false): RoomAccess['room'] => ({ id: ROOM, name: 'r', kind: 'private', archived });
@@ -34,31 +11,12 @@ const room = (archived = false): RoomAccess['room'] => ({ id: ROOM, name: 'r', k
 function setup() {
   /** What roomAccess answers for the user; a pending promise lets a test hold a join mid-flight. */
   let access: () => Promise<RoomAccess | null> = async () => ({ room: room(), lastSeq: 0, isMember: true, mutedUntil: null });
-  const published: BusEvent[] = [];
-  const messages = {
+  const t = scriptedHub({
     roomAccess: (roomId: number, userId: number) => (userId === 0 ? Promise.resolve({ room: room(), lastSeq: 0, isMember: false, mutedUntil: null }) : access()),
     after: async () => [],
     lastSeqs: async () => new Map(),
-  } as unknown as MessageRepository;
-  let deliver: (e: BusEvent) => void = () => undefined;
-  const bus: Bus = {
-    kind: 'redis',
-    publish: async (e) => void published.push(e),
-    onEvent: (h) => void (deliver = h),
-    onResubscribe: () => undefined,
-    healthy: () => true,
-    close: async () => undefined,
-  };
-  const hub = new Hub({
-    replicaId: 'r1', maxMessageBytes: 4096, maxBufferedBytes: 1 << 20, sendRatePerSec: 10, sendBurst: 30,
-    heartbeatMs: 25_000, presenceTtlMs: 30_000, historyPageSize: 100,
-  }, messages, bus, createLogger('chat', 'silent'));
-  const connect = (uid: number) => {
-    const ws = new FakeWs();
-    hub.attach(ws as unknown as WebSocket, { uid, sid: `s${uid}`, handle: `u${uid}`, name: `U${uid}`, role: 'user', iat: 0, exp: 0 }, 'req');
-    return ws;
-  };
-  return { hub, connect, published, fromPeer: (e: BusEvent) => deliver(e), setAccess: (f: () => Promise<RoomAccess | null>) => void (access = f) };
+  });
+  return { ...t, setAccess: (f: () => Promise<RoomAccess | null>) => void (access = f) };
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 10));
