@@ -27,12 +27,13 @@ const FATAL_CODES: Record<string, string> = {
   '42501': 'insufficient privilege',
 };
 
-/** Errors worth retrying with backoff (server not up yet, network); auth and missing database are not. */
+/**
+ * Errors worth retrying with backoff: the server not up yet, the network, DNS (in Kubernetes a
+ * Service name may not resolve for a moment after pod start). Auth and a missing database are not.
+ */
 export function isRetryableDbError(err: unknown): boolean {
-  const e = err as { code?: string };
-  if (e.code && FATAL_CODES[e.code]) return false;
-  if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return true; // DNS in Kubernetes may lag pod start
-  return true;
+  const code = (err as { code?: string }).code;
+  return !(code && FATAL_CODES[code]);
 }
 
 /** One human line for a connection failure, with the URL's password hidden. */

@@ -167,7 +167,7 @@ export class Hub {
   readonly startedAt = new Date().toISOString();
   draining = false;
   /** Counters for stats and metrics. */
-  readonly counters = { messagesStored: 0, messagesDelivered: 0, framesRejected: 0, slowConsumersClosed: 0, deadPeersDropped: 0, gapRepairs: 0 };
+  readonly counters = { messagesStored: 0, framesRejected: 0, slowConsumersClosed: 0, deadPeersDropped: 0, gapRepairs: 0 };
   private readonly storedRate = new RateWindow();
   private readonly pendingPresence = new Set<number>();
   private presenceFlush: NodeJS.Timeout | null = null;

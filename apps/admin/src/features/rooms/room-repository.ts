@@ -1,4 +1,4 @@
-import type { Pool } from '@parley/db';
+import { type Pool, withTransaction } from '@parley/db';
 
 export type RoomKind = 'public' | 'private' | 'direct';
 
@@ -60,24 +60,21 @@ export class RoomRepository {
   }
 
   async create(input: { name: string; topic: string; kind: 'public' | 'private'; createdBy: number }): Promise<Room> {
-    const client = await this.pool.connect();
+    let id: number;
     try {
-      await client.query('BEGIN');
-      const { rows } = await client.query<{ id: number }>(
-        'INSERT INTO rooms (name, topic, kind, created_by) VALUES ($1, $2, $3, $4) RETURNING id',
-        [input.name.trim(), input.topic.trim(), input.kind, input.createdBy],
-      );
-      const id = rows[0]!.id;
-      await client.query(`INSERT INTO room_members (room_id, user_id, role) VALUES ($1, $2, 'owner')`, [id, input.createdBy]);
-      await client.query('COMMIT');
-      return (await this.findVisible(id, input.createdBy))!;
+      id = await withTransaction(this.pool, async (client) => {
+        const { rows } = await client.query<{ id: number }>(
+          'INSERT INTO rooms (name, topic, kind, created_by) VALUES ($1, $2, $3, $4) RETURNING id',
+          [input.name.trim(), input.topic.trim(), input.kind, input.createdBy],
+        );
+        await client.query(`INSERT INTO room_members (room_id, user_id, role) VALUES ($1, $2, 'owner')`, [rows[0]!.id, input.createdBy]);
+        return rows[0]!.id;
+      });
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
       if ((err as { code?: string }).code === '23505') throw new DuplicateRoomError('a room with this name already exists');
       throw err;
-    } finally {
-      client.release();
     }
+    return (await this.findVisible(id, input.createdBy))!;
   }
 
   async join(roomId: number, userId: number): Promise<void> {
@@ -118,9 +115,7 @@ export class RoomRepository {
   async openDirect(a: number, b: number): Promise<number> {
     const [lo, hi] = a < b ? [a, b] : [b, a];
     const key = `${lo}:${hi}`;
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return withTransaction(this.pool, async (client) => {
       await client.query(
         `INSERT INTO rooms (name, kind, created_by, direct_key) VALUES ($1, 'direct', $2, $3) ON CONFLICT (direct_key) DO NOTHING`,
         [`dm ${key}`, a, key],
@@ -128,14 +123,8 @@ export class RoomRepository {
       const { rows } = await client.query<{ id: number }>('SELECT id FROM rooms WHERE direct_key = $1', [key]);
       const id = rows[0]!.id;
       await client.query('INSERT INTO room_members (room_id, user_id) VALUES ($1, $2), ($1, $3) ON CONFLICT DO NOTHING', [id, lo, hi]);
-      await client.query('COMMIT');
       return id;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** Adds a member; false when they already were one. */
