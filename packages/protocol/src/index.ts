@@ -51,7 +51,11 @@ const seq = z.number().int().nonnegative();
 export const clientIdSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
 
 export const clientFrameSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('join'), room: roomId, sinceSeq: seq.optional() }),
+  /**
+   * `sinceSeq`: resume after this seq. `sinceVersion`: the highest message `version` the client has
+   * seen in this room; messages at or below the resume point changed after it are sent as `updated`.
+   */
+  z.object({ type: z.literal('join'), room: roomId, sinceSeq: seq.optional(), sinceVersion: seq.optional() }),
   z.object({ type: z.literal('leave'), room: roomId }),
   z.object({ type: z.literal('send'), room: roomId, clientId: clientIdSchema, body: z.string() }),
   z.object({ type: z.literal('edit'), room: roomId, seq: seq, body: z.string() }),
@@ -59,9 +63,11 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('history'), room: roomId, beforeSeq: seq, limit: z.number().int().min(1).max(200).optional() }),
   z.object({ type: z.literal('typing'), room: roomId }),
   z.object({ type: z.literal('ping'), ref: z.string().max(64).optional() }),
+  /** The user has seen the room up to `seq`: moves their read pointer (never backwards). */
+  z.object({ type: z.literal('read'), room: roomId, seq: seq }),
 ]);
 export type ClientFrame = z.infer<typeof clientFrameSchema>;
-export const CLIENT_FRAME_TYPES = ['join', 'leave', 'send', 'edit', 'delete', 'history', 'typing', 'ping'] as const;
+export const CLIENT_FRAME_TYPES = ['join', 'leave', 'send', 'edit', 'delete', 'history', 'typing', 'ping', 'read'] as const;
 
 // ---- server -> client ---------------------------------------------------------------------------
 
@@ -81,6 +87,8 @@ export interface ChatMessage {
   createdAt: string;
   editedAt: string | null;
   deletedAt: string | null;
+  /** The id of the control event of the latest edit or delete; absent when never changed. */
+  version?: number;
 }
 
 export interface RoomInfo {
@@ -118,6 +126,13 @@ export type ServerFrame =
   | { type: 'archived'; room: number; archived: boolean }
   | { type: 'moderation'; room: number | null; action: 'muted' | 'unmuted' | 'banned'; userId: number; until: string | null }
   | { type: 'pong'; ref?: string }
+  /** Your read pointer in the room moved to `seq` (from this or another tab or device). */
+  | { type: 'read'; room: number; seq: number }
+  /**
+   * One of your conversations changed while you may not have joined it: you were added to it (invite,
+   * new DM), removed from it, or it was renamed/archived. Refresh the conversation list.
+   */
+  | { type: 'conversation'; room: number; change: 'added' | 'removed' | 'updated' }
   /** `ref`: the clientId of the send it answers; `retryInMs`: for rate_limited/unavailable, when to retry. */
   | { type: 'error'; code: ErrorCode; message: string; ref?: string; room?: number; retryInMs?: number };
 
