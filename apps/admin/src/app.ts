@@ -30,6 +30,12 @@ import { chatTokenRoutes } from './features/chat/routes.ts';
 import { profileRoutes } from './features/profile/routes.ts';
 import { adminRoutes } from './features/admin/routes.ts';
 import { AuditRepository } from './features/audit/audit-repository.ts';
+import { SessionRevoker } from './features/account/session-revoker.ts';
+import { AccountService } from './features/account/service.ts';
+import { UserService } from './features/users/service.ts';
+import { RoomService } from './features/rooms/service.ts';
+import { ModerationService } from './features/moderation/service.ts';
+import { startControlEventPruner } from './features/control/retention.ts';
 import { requireRole } from './plugins/session.ts';
 import type { Role } from './features/users/user-repository.ts';
 
@@ -55,6 +61,25 @@ export interface AdminServices extends AdminDeps {
   users: UserRepository;
   rooms: RoomRepository;
   audit: AuditRepository;
+  /** State changes: each commits with its audit entry and control events in one transaction. */
+  account: AccountService;
+  userAdmin: UserService;
+  roomService: RoomService;
+  moderation: ModerationService;
+}
+
+function services(deps: AdminDeps): AdminServices {
+  const users = new UserRepository(deps.pool);
+  const rooms = new RoomRepository(deps.pool);
+  const audit = new AuditRepository(deps.pool);
+  const revoker = new SessionRevoker(deps.pool, deps.sessions);
+  return {
+    ...deps, users, rooms, audit,
+    account: new AccountService({ pool: deps.pool, users, audit, revoker }),
+    userAdmin: new UserService({ pool: deps.pool, users, audit, revoker }),
+    roomService: new RoomService({ pool: deps.pool, rooms, audit }),
+    moderation: new ModerationService({ pool: deps.pool, rooms, audit }),
+  };
 }
 
 export interface RegisteredRoute {
@@ -94,7 +119,7 @@ export async function buildApp(deps: AdminDeps): Promise<FastifyInstance> {
     genReqId: (req) => acceptRequestId(req.headers['x-request-id'], randomUUID),
     bodyLimit: 64 * 1024,
   });
-  const services: AdminServices = { ...deps, users: new UserRepository(deps.pool), rooms: new RoomRepository(deps.pool), audit: new AuditRepository(deps.pool) };
+  const s = services(deps);
   const routes: RegisteredRoute[] = [];
   routeLists.set(app, routes);
   app.addHook('onRoute', (r) => {
@@ -142,7 +167,7 @@ export async function buildApp(deps: AdminDeps): Promise<FastifyInstance> {
     ...(deps.redis ? { redis: deps.redis, nameSpace: `${config.REDIS_KEY_PREFIX}rl:` } : {}),
   });
   await app.register(errorPlugin);
-  await app.register(sessionPlugin, services);
+  await app.register(sessionPlugin, s);
 
   // Authorization, before CSRF and body parsing: the matched route's declared roles (never the raw URL,
   // so /%61dmin cannot slip past a prefix check).
@@ -161,11 +186,16 @@ export async function buildApp(deps: AdminDeps): Promise<FastifyInstance> {
 
   await app.register(fastifyStatic, { root: staticRoots(), prefix: '/static/', decorateReply: false, maxAge: '1h' });
 
-  await app.register(healthRoutes, services);
-  await app.register(authRoutes, services);
-  await app.register(roomRoutes, services);
-  await app.register(chatTokenRoutes, services);
-  await app.register(profileRoutes, services);
-  await app.register(adminRoutes, services);
+  await app.register(healthRoutes, s);
+  await app.register(authRoutes, s);
+  await app.register(roomRoutes, s);
+  await app.register(chatTokenRoutes, s);
+  await app.register(profileRoutes, s);
+  await app.register(adminRoutes, s);
+
+  // Control events are kept CONTROL_EVENT_RETENTION_HOURS (far beyond chat's poll interval and token
+  // lifetime), then pruned; every admin instance may prune (the DELETE is idempotent).
+  const pruner = startControlEventPruner(deps.pool, deps.log, { retentionMs: config.CONTROL_EVENT_RETENTION_HOURS * 3600_000, everyMs: 15 * 60_000 });
+  app.addHook('onClose', async () => pruner.stop());
   return app;
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { AdminServices } from '../../app.ts';
 import { clearSessionCookie, clientMeta, setSessionCookie } from '../../plugins/session.ts';
 import { DuplicateUserError } from '../users/user-repository.ts';
+import { actorOf } from '../audit/audit-repository.ts';
 import { loginPage, signupPage } from './views.ts';
 
 export const handleSchema = z
@@ -123,12 +124,8 @@ export async function authRoutes(app: FastifyInstance, s: AdminServices) {
   );
 
   app.post('/logout', async (req, reply) => {
-    if (req.session) {
-      const sessionId = req.session.id;
-      await s.sessions.destroy(sessionId);
-      // Close this session's chat sockets too; a failure here must not keep the person logged in.
-      await s.chat.kick({ sessionId }, 'logged out', req.id).catch((err: Error) => req.log.warn({ err: err.message }, 'chat kick after logout failed'));
-    }
+    // The session's chat sockets close on every replica (a session_revoked event, see AccountService).
+    if (req.session) await s.account.logout(actorOf(req), req.session);
     clearSessionCookie(reply);
     return reply.redirect('/login', 303);
   });
