@@ -25,16 +25,12 @@ export class AccountService {
     await this.d.revoker.forget(sessionIds);
   }
 
-  /** Logging out always ends the session, even if recording it fails (that error is rethrown). */
+  /**
+   * Like every revocation, recorded first: if Postgres cannot take it, the person stays logged in and
+   * sees the error (and may retry) rather than leaving chat sockets of an ended session open.
+   */
   async logout(actor: Actor, session: { id: string; userId: number }): Promise<void> {
-    try {
-      await withTransaction(this.d.pool, async (tx) => {
-        await this.d.audit.write(tx, actor, 'user.logged_out', 'user', session.userId, {});
-        await this.d.revoker.record(tx, session.userId, [session.id], 'logout');
-      });
-    } finally {
-      await this.d.revoker.forget([session.id]);
-    }
+    await this.end(actor, session.userId, [session.id], 'user.logged_out', 'logout');
   }
 
   /** Ends one of the person's own sessions; an id that is not theirs (or gone) is "not found". */

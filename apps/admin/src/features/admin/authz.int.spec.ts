@@ -105,6 +105,8 @@ describe('authorization of every registered route', () => {
     expect(seen.some((s) => s.startsWith('moderator POST /admin/users/:id/status'))).toBe(true);
     const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM audit_log`);
     expect(rows[0].n).toBe(0);
+    const { rows: events } = await db.pool.query(`SELECT count(*)::int AS n FROM control_events`);
+    expect(events[0].n, 'no control event from a refused request').toBe(0);
     const { rows: u } = await db.pool.query(`SELECT role, status FROM users WHERE id = $1`, [people.user.id]);
     expect(u[0]).toEqual({ role: 'user', status: 'active' });
   });
