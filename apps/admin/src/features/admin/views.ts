@@ -12,7 +12,6 @@ interface Shell {
   user: ViewUser;
   csrfToken: string;
   flash?: string | null;
-  warning?: string | null;
   scripts?: string[];
 }
 
@@ -31,7 +30,6 @@ function shell(o: Shell, tab: AdminTab, title: string, body: SafeHtml): string {
     html`<nav class="tabs" aria-label="Admin sections">${TABS.filter((t) => isAdmin || !t.adminOnly).map(
       (t) => html`<a href="${t.href}"${t.id === tab ? html` aria-current="page" class="active"` : ''}>${t.label}</a>`,
     )}</nav>
-${o.warning ? html`<p class="notice" role="alert">${o.warning}</p>` : ''}
 ${body}`,
   );
 }

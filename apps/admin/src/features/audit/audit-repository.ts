@@ -53,11 +53,6 @@ export class AuditRepository {
     );
   }
 
-  /** Records an action done by the request's user, from the request's IP and id. */
-  async recordFor(req: FastifyRequest, action: string, targetType: string, targetId: string | number | null, details: Record<string, unknown> = {}): Promise<void> {
-    await this.record({ actorId: req.user?.id ?? null, action, targetType, targetId, details, ip: req.ip, requestId: req.id });
-  }
-
   async list(filter: AuditFilter, limit: number, offset: number): Promise<{ entries: AuditEntry[]; total: number }> {
     const where: string[] = [];
     const params: unknown[] = [];
