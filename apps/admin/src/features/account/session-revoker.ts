@@ -10,6 +10,17 @@ import type { Queryable } from '../audit/audit-repository.ts';
 
 export type RevokeReason = 'logout' | 'revoked' | 'password_changed' | 'signed_out_by_admin' | 'role_changed' | 'banned' | 'deactivated';
 
+/** Chat closes the session's sockets with this text as the close reason. */
+const REASON_TEXT: Record<RevokeReason, string> = {
+  logout: 'logged out',
+  revoked: 'signed out from another device',
+  password_changed: 'password changed',
+  signed_out_by_admin: 'An administrator signed you out.',
+  role_changed: 'Your role changed. Log in again.',
+  banned: 'Your account was banned.',
+  deactivated: 'Your account was deactivated.',
+};
+
 export class SessionRevoker {
   constructor(private readonly pool: Pool, private readonly sessions: SessionStore) {}
 
@@ -20,7 +31,7 @@ export class SessionRevoker {
 
   /** One session_revoked event per session, with the caller's transaction client. */
   async record(db: Queryable, userId: number, sessionIds: readonly string[], reason: RevokeReason): Promise<void> {
-    for (const sessionId of sessionIds) await recordControlEvent(db, { kind: 'session_revoked', userId, sessionId, payload: { reason } });
+    for (const sessionId of sessionIds) await recordControlEvent(db, { kind: 'session_revoked', userId, sessionId, payload: { reason: REASON_TEXT[reason] } });
   }
 
   /** After the commit: the store forgets these sessions. */

@@ -36,7 +36,7 @@ export class ModerationService {
     return withTransaction(this.d.pool, async (tx) => {
       if (!(await this.d.rooms.lockLiveMessage(tx, roomId, seq))) return false;
       await this.d.audit.write(tx, actor, 'message.deleted', 'message', `${roomId}:${seq}`, { room: roomId, seq });
-      const version = await recordControlEvent(tx, { kind: 'message_updated', roomId, seq, payload: { deleted: true, by: 'moderator' } });
+      const version = await recordControlEvent(tx, { kind: 'message_updated', userId: staff.id, roomId, seq, payload: { deleted: true, by: 'moderator' } });
       await this.d.rooms.markDeleted(tx, roomId, seq, staff.id, version);
       return true;
     });
