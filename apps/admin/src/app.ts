@@ -68,7 +68,7 @@ export interface AdminServices extends AdminDeps {
   moderation: ModerationService;
 }
 
-function services(deps: AdminDeps): AdminServices {
+function buildServices(deps: AdminDeps): AdminServices {
   const users = new UserRepository(deps.pool);
   const rooms = new RoomRepository(deps.pool);
   const audit = new AuditRepository(deps.pool);
@@ -119,7 +119,7 @@ export async function buildApp(deps: AdminDeps): Promise<FastifyInstance> {
     genReqId: (req) => acceptRequestId(req.headers['x-request-id'], randomUUID),
     bodyLimit: 64 * 1024,
   });
-  const s = services(deps);
+  const services = buildServices(deps);
   const routes: RegisteredRoute[] = [];
   routeLists.set(app, routes);
   app.addHook('onRoute', (r) => {
@@ -167,7 +167,11 @@ export async function buildApp(deps: AdminDeps): Promise<FastifyInstance> {
     ...(deps.redis ? { redis: deps.redis, nameSpace: `${config.REDIS_KEY_PREFIX}rl:` } : {}),
   });
   await app.register(errorPlugin);
-  await app.register(sessionPlugin, s);
+  // Control events are kept CONTROL_EVENT_RETENTION_HOURS (far beyond chat's poll interval and token
+  // lifetime), then pruned; every admin instance may prune (the DELETE is idempotent).
+  const pruner = startControlEventPruner(deps.pool, deps.log, { retentionMs: config.CONTROL_EVENT_RETENTION_HOURS * 3600_000, everyMs: 15 * 60_000 });
+  app.addHook('onClose', async () => pruner.stop());
+  await app.register(sessionPlugin, services);
 
   // Authorization, before CSRF and body parsing: the matched route's declared roles (never the raw URL,
   // so /%61dmin cannot slip past a prefix check).
@@ -186,16 +190,11 @@ export async function buildApp(deps: AdminDeps): Promise<FastifyInstance> {
 
   await app.register(fastifyStatic, { root: staticRoots(), prefix: '/static/', decorateReply: false, maxAge: '1h' });
 
-  await app.register(healthRoutes, s);
-  await app.register(authRoutes, s);
-  await app.register(roomRoutes, s);
-  await app.register(chatTokenRoutes, s);
-  await app.register(profileRoutes, s);
-  await app.register(adminRoutes, s);
-
-  // Control events are kept CONTROL_EVENT_RETENTION_HOURS (far beyond chat's poll interval and token
-  // lifetime), then pruned; every admin instance may prune (the DELETE is idempotent).
-  const pruner = startControlEventPruner(deps.pool, deps.log, { retentionMs: config.CONTROL_EVENT_RETENTION_HOURS * 3600_000, everyMs: 15 * 60_000 });
-  app.addHook('onClose', async () => pruner.stop());
+  await app.register(healthRoutes, services);
+  await app.register(authRoutes, services);
+  await app.register(roomRoutes, services);
+  await app.register(chatTokenRoutes, services);
+  await app.register(profileRoutes, services);
+  await app.register(adminRoutes, services);
   return app;
 }
