@@ -69,11 +69,13 @@ export class RoomService {
   }
 
   /**
-   * Someone opens a public room they are not in yet: they become a member. Not audited (nobody acted
-   * on anyone else); the event updates their other tabs' sidebars.
+   * Someone opens a public room they are not in yet: they become a member (not of an archived room:
+   * reading it needs no membership). Not audited (nobody acted on anyone else); the event updates their
+   * other tabs' sidebars.
    */
   async join(userId: number, room: Room): Promise<void> {
     if (room.kind !== 'public') throw new Refusal(404, 'This room does not exist or you are not a member.');
+    if (room.archivedAt) return;
     await withTransaction(this.d.pool, async (tx) => {
       if (await this.d.rooms.addMember(room.id, userId, tx)) await recordControlEvent(tx, { kind: 'member_added', userId, roomId: room.id });
     });
