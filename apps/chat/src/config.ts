@@ -20,6 +20,10 @@ export const chatConfigSchema = serviceBaseSchema.extend({
   HISTORY_PAGE_SIZE: positiveInt(500, 'a positive integer'),
   /** How often each active room's last_seq is compared with Postgres to repair events pub/sub lost. */
   RECONCILE_MS: positiveInt(2_000, 'a number of milliseconds'),
+  /** How often control events (bans, mutes, membership, edits, read state) are polled; NOTIFY makes it sooner. */
+  CONTROL_POLL_MS: positiveInt(500, 'a number of milliseconds'),
+  /** How often every connected session is re-checked against Postgres (user active, role, not revoked). */
+  REVALIDATE_MS: positiveInt(5_000, 'a number of milliseconds'),
   /** Group commit: message-insert transactions in flight at once (each holds one pool connection). */
   DB_WRITE_CONCURRENCY: positiveInt(4, 'a positive integer'),
   /** Group commit: most messages per transaction. */
