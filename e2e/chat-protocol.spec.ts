@@ -92,6 +92,11 @@ describe('chat protocol on a real replica', () => {
     await expectError('bad_json');
     s.send({ type: 'launch_missiles' });
     await expectError('unknown_type');
+    // A deeply nested `type` (within MAX_FRAME_BYTES) is described, not walked: no stack overflow.
+    s.sendRaw(`{"type":${'['.repeat(7_000)}${']'.repeat(7_000)}}`);
+    expect((await expectError('unknown_type')).message).toContain('an array');
+    s.sendRaw(`{"type":${'{"a":'.repeat(2_500)}1${'}'.repeat(2_500)}}`);
+    expect((await expectError('unknown_type')).message).toContain('an object');
     s.send({ type: 'join', room: 'one' });
     await expectError('bad_frame');
     s.sendRaw(Buffer.from([1, 2, 3]));

@@ -7,7 +7,7 @@ import { WebSocketServer } from 'ws';
 import type { Registry } from 'prom-client';
 import { acceptRequestId, type Logger } from '@parley/logging';
 import { verifyChatToken } from '@parley/chat-token';
-import { SOCKET_PATH, SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from '@parley/protocol';
+import { CloseCode, SOCKET_PATH, SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from '@parley/protocol';
 import type { Hub } from '../hub/hub.ts';
 import type { SessionChecker } from '../hub/session-checks.ts';
 
@@ -120,6 +120,7 @@ export function createChatServer(deps: ServerDeps) {
       return refuse(socket, 401, `authentication failed (${verified.reason})`, reqId);
     }
     const { uid, sid, role } = verified.claims;
+    if (hub.coolingDown(uid)) return refuse(socket, 429, 'too many frames lately; reconnect later', reqId);
     let verdict;
     try {
       verdict = await deps.sessions.check({ uid, sid, role });
@@ -131,10 +132,16 @@ export function createChatServer(deps: ServerDeps) {
       log.info({ reqId, userId: uid, verdict }, 'websocket refused: session not valid');
       return refuse(socket, 401, verdict === 'role_changed' ? 'role changed; get a new token' : 'session revoked', reqId);
     }
+    if (hub.atSocketLimit(uid)) {
+      log.info({ reqId, userId: uid }, 'websocket refused: too many sockets for this user');
+      return refuse(socket, 429, 'too many connections for this user', reqId);
+    }
     // One write for the 101 answer and the hello frame, not two (ws writes both synchronously).
     socket.cork();
     wss.handleUpgrade(req, socket, head, (ws) => {
       try {
+        // Concurrent upgrades of one user passed the check above together: the limit holds here.
+        if (hub.atSocketLimit(uid)) return ws.close(CloseCode.TooManyConnections, 'too many connections for this user');
         hub.attach(ws, verified.claims, reqId);
       } finally {
         socket.uncork();
@@ -159,7 +166,7 @@ export function hardFrameCap(maxFrameBytes: number): number {
 function refuse(socket: Duplex, status: number, message: string, reqId: string): void {
   if (!socket.writable) return void socket.destroy();
   const body = JSON.stringify({ error: message, requestId: reqId });
-  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' }[status] ?? 'Error';
+  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' }[status] ?? 'Error';
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${reqId}\r\nConnection: close\r\n\r\n${body}`,
   );

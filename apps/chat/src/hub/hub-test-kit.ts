@@ -29,6 +29,13 @@ export class FakeWs {
   }
   terminate(): void {}
   ping(): void {}
+  isPaused = false;
+  pause(): void {
+    this.isPaused = true;
+  }
+  resume(): void {
+    this.isPaused = false;
+  }
   /** A client frame arrives. */
   receive(frame: unknown): void {
     this.handlers.get('message')?.(Buffer.from(JSON.stringify(frame)), false);

@@ -15,6 +15,7 @@ import { ControlApplier } from './control-applier.ts';
 import { ControlPlane } from './control-plane.ts';
 import type { ControlStore } from './control-store.ts';
 import type { SessionChecker, SessionKey, SessionVerdict } from './session-checks.ts';
+import { FrameBudget } from './frame-budget.ts';
 import { FrameRouter } from './frame-router.ts';
 import { MessageCommands } from './message-commands.ts';
 import { PresenceGlue } from './presence-glue.ts';
@@ -23,6 +24,9 @@ import { type HubCounters, ReplicaStats } from './replica-stats.ts';
 import { Subscriptions } from './subscriptions.ts';
 
 export { Connection } from './connection.ts';
+
+/** After a socket is closed for flooding, its user's upgrades to this replica are refused this long. */
+export const ABUSE_COOLDOWN_MS = 10_000;
 
 export interface HubOptions {
   replicaId: string;
@@ -39,6 +43,13 @@ export interface HubOptions {
   controlPollMs?: number;
   /** Period of the re-validation of every connected session against Postgres. */
   revalidateMs?: number;
+  /** Per-user budget over every frame type (see FrameBudget); defaults 60/s, burst 600. */
+  frameRatePerSec?: number;
+  frameBurst?: number;
+  /** Most sockets of one user on this replica (default 20). */
+  maxSocketsPerUser?: number;
+  /** Most rooms joined by one socket (default 500). */
+  maxRoomsPerSocket?: number;
   /** Period of the room reconcile against Postgres, which repairs events lost by pub/sub. */
   reconcileMs?: number;
 }
@@ -55,6 +66,9 @@ export class Hub implements ConnectionHost {
   private readonly bridge: ClusterBridge;
   private readonly commands: MessageCommands;
   private readonly router: FrameRouter;
+  private readonly frameBudget: FrameBudget;
+  /** Users whose upgrades are refused until then (a socket of theirs was closed for abuse). */
+  private readonly cooldowns = new Map<number, number>();
   readonly control: ControlPlane;
   private readonly sessions: SessionChecker;
   private revalidating = false;
@@ -68,12 +82,13 @@ export class Hub implements ConnectionHost {
     { control: controlStore, sessions }: { control: ControlStore; sessions: SessionChecker },
   ) {
     this.sessions = sessions;
+    this.frameBudget = new FrameBudget(options.frameRatePerSec ?? 60, options.frameBurst ?? 600);
     const { replicaId } = options;
     const reject = (conn: Connection, code: ErrorCodeT, message: string, extra?: ErrorExtra) => this.reject(conn, code, message, extra);
     this.replicaStats = new ReplicaStats(replicaId, () => ({ connections: this.connections.size, rooms: this.subscriptions.roomCount, draining: this.draining }));
     const counters = this.replicaStats.counters;
     this.presenceGlue = new PresenceGlue(replicaId, options.presenceTtlMs, (room) => this.subscriptions.room(room), (event) => void this.bridge.publish(event));
-    this.subscriptions = new Subscriptions({ messages, historyPageSize: options.historyPageSize, presence: this.presenceGlue, counters, reject, log });
+    this.subscriptions = new Subscriptions({ messages, historyPageSize: options.historyPageSize, maxRoomsPerSocket: options.maxRoomsPerSocket ?? 500, presence: this.presenceGlue, counters, reject, log });
     this.bridge = new ClusterBridge(replicaId, bus, this.subscriptions, messages, counters, log);
     this.commands = new MessageCommands({ options, messages, subscriptions: this.subscriptions, stats: this.replicaStats, publish: (e) => this.bridge.publish(e), reject, log });
     const applier = new ControlApplier({
@@ -135,6 +150,8 @@ export class Hub implements ConnectionHost {
       const connected = new Set<number>();
       for (const conn of this.connections.values()) connected.add(conn.user.id);
       this.commands.forgetBudgetsExcept(connected);
+      this.frameBudget.forgetExcept(connected);
+      for (const uid of [...this.cooldowns.keys()]) this.coolingDown(uid, now);
     }, Math.max(250, Math.floor(presenceTtlMs / 3))));
     this.timers.push(setInterval(() => void this.bridge.reconcileRooms(), this.options.reconcileMs ?? 2_000));
     this.timers.push(setInterval(() => void this.revalidate(), this.options.revalidateMs ?? 5_000));
@@ -176,10 +193,11 @@ export class Hub implements ConnectionHost {
       conn.alive = true;
       if (conn.closing || conn.closed) return; // draining: the client resends unacked sends after it resumes
       const buf = data as Buffer;
+      // Every frame type costs from the user's budget before any work (parsing included) is done.
+      const budget = this.frameBudget.take(conn.user.id, conn);
+      if (!budget.ok) return this.overBudget(conn, buf, budget.retryInMs, budget.close);
       if (!conn.enqueue(() => this.router.route(conn, buf, isBinary), onError)) {
-        // Name the refused send (if it is one) so the client retries it instead of waiting forever.
-        const ref = /"clientId"\s*:\s*"([A-Za-z0-9_-]{1,64})"/.exec(buf.subarray(0, 4096).toString('utf8'))?.[1];
-        this.reject(conn, ErrorCode.RateLimited, 'too many frames waiting; slow down', { ...(ref ? { ref } : {}), retryInMs: 500 });
+        this.reject(conn, ErrorCode.RateLimited, 'too many frames waiting; slow down', { ...refOf(buf), retryInMs: 500 });
       }
     });
     ws.on('close', (code) => {
@@ -190,6 +208,49 @@ export class Hub implements ConnectionHost {
     ws.on('error', (err) => log().warn({ err: err.message }, 'websocket error'));
     conn.send({ type: 'hello', protocol: PROTOCOL_VERSION, connectionId: conn.id, replica: this.options.replicaId, user: conn.user, heartbeatMs: this.options.heartbeatMs, limits: { maxMessageBytes: this.options.maxMessageBytes, maxFrameBytes: this.options.maxFrameBytes ?? 16_384 } });
     return conn;
+  }
+
+  /**
+   * A frame over the user's budget is dropped, and the socket is not read until the budget has a token
+   * again (TCP backpressure: a flood then costs this replica nothing). The client hears it once per
+   * pause (and for every refused send, so it resends). A socket that keeps going is closed with 1008 and
+   * its user's upgrades are refused for ABUSE_COOLDOWN_MS (before any database work).
+   */
+  private overBudget(conn: Connection, frame: Buffer, retryInMs: number, close: boolean): void {
+    this.counters.framesRejected++;
+    if (close) {
+      if (!conn.closed) this.log.warn({ conn: conn.id, user: conn.user.id }, 'socket closed: kept sending over its frame budget');
+      this.cooldowns.set(conn.user.id, Date.now() + ABUSE_COOLDOWN_MS);
+      conn.close(CloseCode.PolicyViolation, 'too many frames');
+      conn.ws.pause(); // nothing more is read from it; it is cut after the close timeout
+      return;
+    }
+    const ref = refOf(frame);
+    if (ref.ref !== undefined || !conn.ws.isPaused) conn.error(ErrorCode.RateLimited, `too many frames; retry in ${retryInMs} ms`, { ...ref, retryInMs });
+    if (conn.ws.isPaused) return;
+    conn.ws.pause();
+    setTimeout(() => {
+      if (!conn.closed) conn.ws.resume();
+    }, retryInMs).unref();
+  }
+
+  /** True while this user's upgrades are refused after one of their sockets was closed for abuse. */
+  coolingDown(userId: number, now = Date.now()): boolean {
+    const until = this.cooldowns.get(userId);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.cooldowns.delete(userId);
+    return false;
+  }
+
+  /** Sockets of this user on this replica. */
+  userConnectionCount(userId: number): number {
+    return this.byUser.get(userId)?.size ?? 0;
+  }
+
+  /** Would one more socket of this user exceed MAX_SOCKETS_PER_USER? */
+  atSocketLimit(userId: number): boolean {
+    return this.userConnectionCount(userId) >= (this.options.maxSocketsPerUser ?? 20);
   }
 
   private detach(conn: Connection): void {
@@ -304,6 +365,12 @@ export class Hub implements ConnectionHost {
       counters: { ...this.counters, ...this.control.stats, ...this.messages.writer.stats, writeQueue: this.messages.writer.queued() },
     };
   }
+}
+
+/** Name the refused send (if the frame is one) so the client retries it instead of waiting forever. */
+function refOf(frame: Buffer): { ref?: string } {
+  const ref = /"clientId"\s*:\s*"([A-Za-z0-9_-]{1,64})"/.exec(frame.subarray(0, 4096).toString('utf8'))?.[1];
+  return ref ? { ref } : {};
 }
 
 /** Close a socket whose session is no longer good, saying why (4002: get a new token; 4001: stop). */

@@ -16,6 +16,7 @@ export type Reject = (conn: Connection, code: ErrorCode, message: string, extra?
 export interface SubscriptionDeps {
   messages: MessageRepository;
   historyPageSize: number;
+  maxRoomsPerSocket: number;
   presence: PresenceGlue;
   counters: HubCounters;
   reject: Reject;
@@ -93,6 +94,9 @@ export class Subscriptions {
     const removalsBefore = this.removalCount;
     const archiveChangesBefore = this.archiveCount;
     const mutesBefore = this.muteCount;
+    if (!conn.rooms.has(roomId) && conn.rooms.size >= this.deps.maxRoomsPerSocket) {
+      return reject(conn, ErrorCode.TooManyRooms, `this socket has joined ${conn.rooms.size} rooms, the limit; leave one first`, { room: roomId });
+    }
     const access = await messages.roomAccess(roomId, conn.user.id);
     if (!access || (access.room.kind !== 'public' && !access.isMember)) {
       // Same answer for "missing" and "private": do not reveal which private rooms exist.
