@@ -58,6 +58,7 @@ process.on('SIGUSR2', () => {
   flooding = false;
   for (const ws of live) ws.terminate();
 });
+setInterval(() => undefined, 60_000); // stay alive between floods
 process.stdout.write('ready\n');
 process.on('SIGTERM', () => {
   process.stdout.write(`${JSON.stringify(counts)}\n`);

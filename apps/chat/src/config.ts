@@ -12,7 +12,7 @@ export const chatConfigSchema = serviceBaseSchema.extend({
   SEND_RATE_PER_SEC: positiveInt(10, 'a number of messages per second'),
   SEND_BURST: positiveInt(30, 'a number of messages'),
   /** Per-user budget over every frame type (joins, history, edits, typing, pings, sends), per replica. */
-  FRAME_RATE_PER_SEC: positiveInt(60, 'a number of frames per second'),
+  FRAME_RATE_PER_SEC: positiveInt(20, 'a number of frames per second'),
   /** Burst of that budget: above MAX_ROOMS_PER_SOCKET, so a client can join its whole sidebar at once. */
   FRAME_BURST: positiveInt(600, 'a number of frames'),
   /** Most sockets one user may have open on one replica (more are refused: 429, or closed with 4029). */

@@ -43,7 +43,7 @@ export interface HubOptions {
   controlPollMs?: number;
   /** Period of the re-validation of every connected session against Postgres. */
   revalidateMs?: number;
-  /** Per-user budget over every frame type (see FrameBudget); defaults 60/s, burst 600. */
+  /** Per-user budget over every frame type (see FrameBudget); defaults 20/s, burst 600. */
   frameRatePerSec?: number;
   frameBurst?: number;
   /** Most sockets of one user on this replica (default 20). */
@@ -82,7 +82,7 @@ export class Hub implements ConnectionHost {
     { control: controlStore, sessions }: { control: ControlStore; sessions: SessionChecker },
   ) {
     this.sessions = sessions;
-    this.frameBudget = new FrameBudget(options.frameRatePerSec ?? 60, options.frameBurst ?? 600);
+    this.frameBudget = new FrameBudget(options.frameRatePerSec ?? 20, options.frameBurst ?? 600);
     const { replicaId } = options;
     const reject = (conn: Connection, code: ErrorCodeT, message: string, extra?: ErrorExtra) => this.reject(conn, code, message, extra);
     this.replicaStats = new ReplicaStats(replicaId, () => ({ connections: this.connections.size, rooms: this.subscriptions.roomCount, draining: this.draining }));
