@@ -9,7 +9,7 @@ import {
 } from '@parley/devtools';
 import { chatTokenFor, createChatRoom, createChatUser, roomMessages, type ChatTestUser } from '../packages/devtools/src/chat-fixtures.ts';
 import { ResilientClient, TestSocket, waitFor } from './support/ws-client.ts';
-import { banUser, moderatorDelete, muteMember } from './support/admin-actions.ts';
+import { addMember, banUser, moderatorDelete, muteMember, removeMember } from './support/admin-actions.ts';
 
 const PRESENCE_TTL_MS = 1_500;
 const DRAIN_DELAY_MS = 1_000; // long enough to observe the draining state on a loaded machine
@@ -257,6 +257,67 @@ describe('chat across replicas', () => {
     }, 'stats to include replica B', 5_000, 100);
     expect(stats!.replicas.map((r) => r.replica)).toEqual(['chat-0', 'chat-1']);
     expect(stats!.counters.controlEventsApplied).toBeGreaterThanOrEqual(4);
+  });
+
+  it('read pointers, missed edits and membership travel as control events across replicas', async () => {
+    const [ada, bo] = await Promise.all([createChatUser(db.pool, 'rada'), createChatUser(db.pool, 'rbo')]);
+    const room = await createChatRoom(db.pool, { kind: 'private', members: [ada!, bo!] });
+    const a1 = await open(0, ada!);
+    const a2 = await open(1, ada!);
+    const b = await open(0, bo!);
+    for (const s of [a1, a2, b]) {
+      s.send({ type: 'join', room });
+      await s.next('caught_up');
+    }
+    for (const n of [1, 2, 3]) {
+      b.send({ type: 'send', room, clientId: `rb${n}`, body: `m${n}` });
+      await b.next('ack', (f) => f.clientId === `rb${n}`);
+    }
+    // Read on A reaches ada's socket on B (and A); backwards is ignored: the next read frame says 3.
+    a1.send({ type: 'read', room, seq: 2 });
+    expect(await a2.next('read')).toEqual({ type: 'read', room, seq: 2 });
+    a1.send({ type: 'read', room, seq: 1 });
+    a1.send({ type: 'read', room, seq: 3 });
+    await a2.next('read', (f) => f.seq === 3);
+    await a1.next('read', (f) => f.seq === 3);
+    expect(a2.all('read').map((f) => f.seq)).toEqual([2, 3]);
+    expect(a1.all('read').map((f) => f.seq)).toEqual([2, 3]);
+    expect(b.all('read')).toEqual([]);
+    const { rows } = await db.pool.query<{ last_read_seq: number }>('SELECT last_read_seq FROM room_members WHERE room_id = $1 AND user_id = $2', [room, ada!.id]);
+    expect(Number(rows[0]!.last_read_seq)).toBe(3);
+
+    // a2 goes away at seq 3 knowing no versions; meanwhile m1 is edited and m2 deleted, m4 is sent.
+    a2.close();
+    b.send({ type: 'edit', room, seq: 1, body: 'm1 edited' });
+    b.send({ type: 'delete', room, seq: 2 });
+    const edit = await a1.next('updated', (f) => f.message.seq === 1);
+    const del = await a1.next('updated', (f) => f.message.seq === 2);
+    expect(edit.message.version).toBeLessThan(del.message.version!);
+    b.send({ type: 'send', room, clientId: 'rb4', body: 'm4' });
+    await b.next('ack', (f) => f.clientId === 'rb4');
+    const back = await open(1, ada!);
+    back.send({ type: 'join', room, sinceSeq: 3, sinceVersion: 0 });
+    await back.next('caught_up');
+    const stream = back.frames.filter((f) => f.type === 'updated' || f.type === 'message' || f.type === 'caught_up');
+    expect(stream.map((f) => (f.type === 'caught_up' ? 'caught_up' : `${f.type}:${f.message.seq}`))).toEqual(['updated:1', 'updated:2', 'message:4', 'caught_up']);
+    expect(stream[0]).toMatchObject({ message: { body: 'm1 edited', version: edit.message.version } });
+    expect(stream[1]).toMatchObject({ message: { body: '', version: del.message.version } });
+    // Knowing the edit's version, only the delete is replayed.
+    const again = await open(0, ada!);
+    again.send({ type: 'join', room, sinceSeq: 4, sinceVersion: edit.message.version });
+    await again.next('caught_up');
+    expect(again.all('updated').map((f) => f.message.seq)).toEqual([2]);
+
+    // Removal and re-adding: every socket of ada (both replicas) leaves and hears about the conversation.
+    await removeMember(db.pool, room, ada!.id);
+    for (const s of [a1, back]) {
+      expect(await s.next('left')).toEqual({ type: 'left', room, reason: 'removed' });
+      await s.next('conversation', (f) => f.change === 'removed');
+    }
+    back.send({ type: 'join', room });
+    expect((await back.next('error', (f) => f.room === room)).code).toBe('not_found');
+    await addMember(db.pool, room, ada!.id);
+    for (const s of [a1, back]) await s.next('conversation', (f) => f.change === 'added' && f.room === room);
   });
 
   it('a ban while Redis is down closes the user\'s sockets on every replica and refuses them after', async () => {
