@@ -1,0 +1,66 @@
+// Budgets for the actions one person or one network could repeat to flood the panel: sign-up (per
+// IP), room creation, opening direct conversations and password change (per user). Counted in Redis
+// when REDIS_URL is set (shared by every admin replica, like the login limit), in memory otherwise.
+// Applied by route from one table, so the routes themselves stay as they are.
+import fp from 'fastify-plugin';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AdminServices } from '../../app.ts';
+
+interface Budget {
+  /** Part of the counter's key; distinct per budget. */
+  name: string;
+  max: number;
+  windowMs: number;
+  /** Who pays: the signed-in user, or the client's IP. */
+  per: 'user' | 'ip';
+  /** The one sentence a person sees, before "Try again in …". */
+  message: string;
+}
+
+const HOUR = 3600_000;
+
+export function budgets(config: AdminServices['config']): Record<string, Budget> {
+  return {
+    'POST /signup': { name: 'signup', max: config.SIGNUP_RATE_PER_IP, windowMs: HOUR, per: 'ip', message: 'Too many sign-ups from your network.' },
+    'POST /rooms': { name: 'room-create', max: config.ROOM_CREATE_RATE_PER_USER, windowMs: HOUR, per: 'user', message: 'You have created too many rooms in the last hour.' },
+    'POST /direct': { name: 'dm-create', max: config.DM_CREATE_RATE_PER_USER, windowMs: HOUR, per: 'user', message: 'You have opened too many direct conversations in the last hour.' },
+    'POST /profile/password': { name: 'password-change', max: config.PASSWORD_CHANGE_RATE_PER_USER, windowMs: HOUR, per: 'user', message: 'Too many password change attempts.' },
+  };
+}
+
+export function tryAgainIn(seconds: number): string {
+  const minutes = Math.ceil(seconds / 60);
+  return seconds < 60 ? `Try again in ${Math.max(1, seconds)} second(s).` : `Try again in ${minutes} minute(s).`;
+}
+
+/** A 429 the error handler renders (HTML for forms, JSON otherwise); Retry-After is set by the caller. */
+export function tooManyRequests(message: string, retryAfterSeconds: number): Error {
+  return Object.assign(new Error(`${message} ${tryAgainIn(retryAfterSeconds)}`), { statusCode: 429 });
+}
+
+export const abuseLimits = fp(async (app: FastifyInstance, s: AdminServices) => {
+  const checks = new Map(
+    Object.entries(budgets(s.config)).map(([route, budget]) => [
+      route,
+      {
+        budget,
+        check: app.createRateLimit({
+          max: budget.max,
+          timeWindow: budget.windowMs,
+          keyGenerator: (req: FastifyRequest) => `${budget.name}:${budget.per === 'user' ? `user:${req.user!.id}` : `ip:${req.ip}`}`,
+        }),
+      },
+    ]),
+  );
+
+  app.addHook('preHandler', async (req, reply) => {
+    const limit = checks.get(`${req.method} ${req.routeOptions.url}`);
+    // Not signed in: the route answers 401 itself, and there is nobody to charge.
+    if (!limit || (limit.budget.per === 'user' && !req.user)) return;
+    const result = await limit.check(req);
+    if (result.isAllowed || !result.isExceeded) return;
+    req.log.info({ budget: limit.budget.name, userId: req.user?.id }, 'rate limit reached');
+    reply.header('retry-after', result.ttlInSeconds);
+    throw tooManyRequests(limit.budget.message, result.ttlInSeconds);
+  });
+});
