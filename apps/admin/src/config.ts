@@ -25,7 +25,7 @@ export const adminConfigSchema = serviceBaseSchema.extend({
   LOGIN_RATE_PER_ACCOUNT: positiveInt(5, 'a number of failed attempts per 15 minutes'),
   /** Failed logins per account from all clients without a device cookie of that account together. */
   LOGIN_RATE_PER_ACCOUNT_UNTRUSTED: positiveInt(50, 'a number of failed attempts per 15 minutes'),
-  SIGNUP_RATE_PER_IP: positiveInt(10, 'a number of sign-ups per hour'),
+  SIGNUP_RATE_PER_IP: positiveInt(20, 'a number of sign-ups per hour'),
   ROOM_CREATE_RATE_PER_USER: positiveInt(20, 'a number of rooms per hour'),
   DM_CREATE_RATE_PER_USER: positiveInt(60, 'a number of direct conversations opened per hour'),
   PASSWORD_CHANGE_RATE_PER_USER: positiveInt(5, 'a number of attempts per hour'),
