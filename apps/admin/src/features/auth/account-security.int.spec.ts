@@ -176,7 +176,7 @@ describe('responses and logs', () => {
   });
 
   it('sends Permissions-Policy everywhere and no-store on signed-in and form pages', async () => {
-    const { who, client } = await loggedIn('cache');
+    const { client } = await loggedIn('cache');
     for (const path of ['/rooms', '/profile']) {
       const res = await client.request('GET', path);
       expect(res.statusCode, path).toBe(200);
