@@ -103,4 +103,20 @@ describe('abuse limits', () => {
     for (let i = 0; i < 5; i++) expect((await client.request('POST', '/rooms', { name: `no token ${i}`, kind: 'public' })).statusCode).toBe(403);
     expect((await client.post('/rooms', { name: `After forgeries ${who.handle}`, kind: 'public', topic: '' }, '/rooms')).statusCode).toBe(303);
   });
+
+  it('refuses with 503, not 500 and not unlimited, while the counter store is unreachable', async () => {
+    const deadRedis = new Redis('redis://127.0.0.1:1', { maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true, retryStrategy: () => null });
+    deadRedis.on('error', () => undefined);
+    const app = await buildTestApp({ pool: db.pool, databaseUrl: db.url, redis: deadRedis, redisPrefix: prefix, env: LIMITS });
+    try {
+      const who = person('outage');
+      const res = await new InjectClient(app, '198.51.100.50').post('/signup', who);
+      expect(res.statusCode).toBe(503);
+      const { rowCount } = await db.pool.query('SELECT 1 FROM users WHERE email = $1', [who.email]);
+      expect(rowCount).toBe(0);
+    } finally {
+      await app.close();
+      deadRedis.disconnect();
+    }
+  });
 });

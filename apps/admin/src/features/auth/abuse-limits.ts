@@ -57,7 +57,14 @@ export const abuseLimits = fp(async (app: FastifyInstance, s: AdminServices) => 
     const limit = checks.get(`${req.method} ${req.routeOptions.url}`);
     // Not signed in: the route answers 401 itself, and there is nobody to charge.
     if (!limit || (limit.budget.per === 'user' && !req.user)) return;
-    const result = await limit.check(req);
+    let result: Awaited<ReturnType<typeof limit.check>>;
+    try {
+      result = await limit.check(req);
+    } catch (err) {
+      // The counter store (Redis) is unreachable: refuse for now rather than run without a limit.
+      req.log.warn({ err: (err as Error).message, budget: limit.budget.name }, 'rate limit store unavailable');
+      throw Object.assign(new Error('Parley cannot take this request right now. Try again in a minute.'), { statusCode: 503, expose: true });
+    }
     if (result.isAllowed || !result.isExceeded) return;
     req.log.info({ budget: limit.budget.name, userId: req.user?.id }, 'rate limit reached');
     reply.header('retry-after', result.ttlInSeconds);
