@@ -104,7 +104,7 @@ describe('abuse limits', () => {
     expect((await client.post('/rooms', { name: `After forgeries ${who.handle}`, kind: 'public', topic: '' }, '/rooms')).statusCode).toBe(303);
   });
 
-  it('refuses with 503, not 500 and not unlimited, while the counter store is unreachable', async () => {
+  it('refuses sign-up and login with 503, not 500 and not unlimited, while the counter store is unreachable', async () => {
     const deadRedis = new Redis('redis://127.0.0.1:1', { maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true, retryStrategy: () => null });
     deadRedis.on('error', () => undefined);
     const app = await buildTestApp({ pool: db.pool, databaseUrl: db.url, redis: deadRedis, redisPrefix: prefix, env: LIMITS });
@@ -114,6 +114,8 @@ describe('abuse limits', () => {
       expect(res.statusCode).toBe(503);
       const { rowCount } = await db.pool.query('SELECT 1 FROM users WHERE email = $1', [who.email]);
       expect(rowCount).toBe(0);
+      const login = await new InjectClient(app, '198.51.100.51').logIn('someone@example.test', 'any password at all');
+      expect(login.statusCode).toBe(503);
     } finally {
       await app.close();
       deadRedis.disconnect();

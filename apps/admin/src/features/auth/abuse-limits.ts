@@ -1,5 +1,5 @@
-// Budgets for the actions one person or one network could repeat to flood the panel: sign-up (per
-// IP), room creation, opening direct conversations and password change (per user). Counted in Redis
+// Budgets for the actions one person or one network could repeat to flood the panel: login and
+// sign-up (per IP), room creation, opening direct conversations and password change (per user). Counted in Redis
 // when REDIS_URL is set (shared by every admin replica, like the login limit), in memory otherwise.
 // Applied by route from one table, so the routes themselves stay as they are.
 import fp from 'fastify-plugin';
@@ -21,6 +21,8 @@ const HOUR = 3600_000;
 
 export function budgets(config: AdminServices['config']): Record<string, Budget> {
   return {
+    // Per account + client failures are counted by the login handler (login-throttle.ts) behind this.
+    'POST /login': { name: 'login', max: config.LOGIN_RATE_PER_IP, windowMs: 15 * 60_000, per: 'ip', message: 'Too many login attempts from your network.' },
     'POST /signup': { name: 'signup', max: config.SIGNUP_RATE_PER_IP, windowMs: HOUR, per: 'ip', message: 'Too many sign-ups from your network.' },
     'POST /rooms': { name: 'room-create', max: config.ROOM_CREATE_RATE_PER_USER, windowMs: HOUR, per: 'user', message: 'You have created too many rooms in the last hour.' },
     'POST /direct': { name: 'dm-create', max: config.DM_CREATE_RATE_PER_USER, windowMs: HOUR, per: 'user', message: 'You have opened too many direct conversations in the last hour.' },
@@ -36,6 +38,11 @@ export function tryAgainIn(seconds: number): string {
 /** A 429 the error handler renders (HTML for forms, JSON otherwise); Retry-After is set by the caller. */
 export function tooManyRequests(message: string, retryAfterSeconds: number): Error {
   return Object.assign(new Error(`${message} ${tryAgainIn(retryAfterSeconds)}`), { statusCode: 429 });
+}
+
+/** A 503 for when the counters (Redis) cannot be read: refuse for now rather than run without a limit. */
+export function counterStoreUnavailable(): Error {
+  return Object.assign(new Error('Parley cannot take this request right now. Try again in a minute.'), { statusCode: 503 });
 }
 
 export const abuseLimits = fp(async (app: FastifyInstance, s: AdminServices) => {
@@ -63,7 +70,7 @@ export const abuseLimits = fp(async (app: FastifyInstance, s: AdminServices) => 
     } catch (err) {
       // The counter store (Redis) is unreachable: refuse for now rather than run without a limit.
       req.log.warn({ err: (err as Error).message, budget: limit.budget.name }, 'rate limit store unavailable');
-      throw Object.assign(new Error('Parley cannot take this request right now. Try again in a minute.'), { statusCode: 503, expose: true });
+      throw counterStoreUnavailable();
     }
     if (result.isAllowed || !result.isExceeded) return;
     req.log.info({ budget: limit.budget.name, userId: req.user?.id }, 'rate limit reached');

@@ -8,6 +8,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AdminConfig } from '../../config.ts';
 import type { AttemptLimiter } from './attempt-limiter.ts';
+import { counterStoreUnavailable } from './abuse-limits.ts';
 
 const DEVICE_COOKIE_DAYS = 365;
 
@@ -34,19 +35,20 @@ export class LoginThrottle {
 
   /** Milliseconds this client must wait before trying this account again, 0 when it may try now. */
   async blockedFor(client: LoginClient): Promise<number> {
-    const own = await this.limiter.blockedFor(client.key, this.config.LOGIN_RATE_PER_ACCOUNT);
-    const shared = client.untrustedKey ? await this.limiter.blockedFor(client.untrustedKey, this.config.LOGIN_RATE_PER_ACCOUNT_UNTRUSTED) : 0;
-    return Math.max(own, shared);
+    return counted(async () => {
+      const own = await this.limiter.blockedFor(client.key, this.config.LOGIN_RATE_PER_ACCOUNT);
+      const shared = client.untrustedKey ? await this.limiter.blockedFor(client.untrustedKey, this.config.LOGIN_RATE_PER_ACCOUNT_UNTRUSTED) : 0;
+      return Math.max(own, shared);
+    });
   }
 
   async failed(client: LoginClient): Promise<number> {
-    const [own] = await Promise.all([this.limiter.fail(client.key), client.untrustedKey ? this.limiter.fail(client.untrustedKey) : 0]);
-    return own;
+    return counted(async () => (await Promise.all([this.limiter.fail(client.key), client.untrustedKey ? this.limiter.fail(client.untrustedKey) : 0]))[0]);
   }
 
   /** After a correct password: this client's slate is clean, and it is now a trusted device. */
   async succeeded(req: FastifyRequest, reply: FastifyReply, client: LoginClient, email: string): Promise<void> {
-    await this.limiter.reset(client.key);
+    await counted(() => this.limiter.reset(client.key));
     const id = this.deviceId(req, email) ?? randomBytes(16).toString('base64url');
     const policy = req.server.cookiePolicy;
     reply.setCookie(policy.device, `${this.tag(email)}.${id}`, {
@@ -71,5 +73,14 @@ export class LoginThrottle {
   /** The account's name in keys and cookies: keyed, so neither shows the e-mail address. */
   private tag(email: string): string {
     return createHmac('sha256', this.config.SESSION_SECRET).update(`login:${email.trim().toLowerCase()}`).digest('base64url').slice(0, 22);
+  }
+}
+
+/** Counter store errors (Redis down) become a 503: no login without the lockout, and no 500. */
+async function counted<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch {
+    throw counterStoreUnavailable();
   }
 }

@@ -6,7 +6,7 @@ import { DuplicateUserError } from '../users/user-repository.ts';
 import { loginPage, signupPage } from './views.ts';
 import { passwordProblem } from './password-policy.ts';
 import { LoginThrottle } from './login-throttle.ts';
-import { tooManyRequests, tryAgainIn } from './abuse-limits.ts';
+import { tryAgainIn } from './abuse-limits.ts';
 
 export const handleSchema = z
   .string()
@@ -48,7 +48,6 @@ export function safeNext(next: unknown): string {
 }
 
 const GENERIC_LOGIN_FAILURE = 'Email or password is incorrect.';
-const LOGIN_IP_WINDOW_MS = 15 * 60_000;
 
 export async function authRoutes(app: FastifyInstance, s: AdminServices) {
   const sessionCookieMs = Math.min(s.config.SESSION_TTL_HOURS, s.config.SESSION_ABSOLUTE_HOURS) * 3600_000;
@@ -100,18 +99,9 @@ export async function authRoutes(app: FastifyInstance, s: AdminServices) {
     return reply.type('text/html; charset=utf-8').send(loginPage({ csrfToken: reply.generateCsrf(), next, notice }));
   });
 
+  // Attempts per IP are limited by abuse-limits.ts (before this handler runs).
   app.post(
     '/login',
-    {
-      config: {
-        rateLimit: {
-          max: s.config.LOGIN_RATE_PER_IP,
-          timeWindow: LOGIN_IP_WINDOW_MS,
-          // Thrown, so the error handler renders it (HTML for the form); Retry-After is already set.
-          errorResponseBuilder: (_req, ctx) => tooManyRequests('Too many login attempts from your network.', Math.ceil(ctx.ttl / 1000)),
-        },
-      },
-    },
     async (req, reply) => {
       const body = (req.body ?? {}) as Record<string, string>;
       const next = safeNext(body.next);
