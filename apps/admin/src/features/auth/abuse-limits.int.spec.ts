@@ -5,6 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { Redis } from 'ioredis';
 import { createTestDatabase, dropRedisPrefix, testRedisPrefix, TEST_REDIS_URL, type TestDatabase } from '@parley/devtools';
+import Fastify from 'fastify';
+import fastifyRateLimit from '@fastify/rate-limit';
+import type { AdminServices } from '../../app.ts';
+import { adminConfigSchema } from '../../config.ts';
+import { abuseLimits } from './abuse-limits.ts';
 import { buildTestApp, InjectClient, person } from '../../testing/inject-client.ts';
 
 let db: TestDatabase;
@@ -120,5 +125,15 @@ describe('abuse limits', () => {
       await app.close();
       deadRedis.disconnect();
     }
+  });
+
+  it('refuses to start when a limited route no longer exists (renamed elsewhere)', async () => {
+    const bare = Fastify();
+    await bare.register(fastifyRateLimit, { global: false });
+    await bare.register(abuseLimits, { config: adminConfigSchema.parse({ DATABASE_URL: db.url, INTERNAL_TOKEN: 'i'.repeat(32), CHAT_TOKEN_SECRET: 'c'.repeat(32), SESSION_SECRET: 's'.repeat(32) }) } as AdminServices);
+    for (const url of ['/login', '/signup', '/rooms', '/profile/password']) bare.post(url, async () => 'ok');
+    bare.post('/dm', async () => 'ok');
+    await expect(bare.ready()).rejects.toThrow('abuse limits name routes that do not exist: POST /direct');
+    await bare.close();
   });
 });

@@ -60,6 +60,17 @@ export const abuseLimits = fp(async (app: FastifyInstance, s: AdminServices) => 
     ]),
   );
 
+  // The budgets name routes other features own: if one is renamed or removed, refuse to start
+  // rather than silently run it without its limit.
+  const seen = new Set<string>();
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) seen.add(`${method} ${r.url}`);
+  });
+  app.addHook('onReady', async () => {
+    const missing = [...checks.keys()].filter((route) => !seen.has(route));
+    if (missing.length) throw new Error(`abuse limits name routes that do not exist: ${missing.join(', ')}`);
+  });
+
   app.addHook('preHandler', async (req, reply) => {
     const limit = checks.get(`${req.method} ${req.routeOptions.url}`);
     // Not signed in: the route answers 401 itself, and there is nobody to charge.
