@@ -176,7 +176,7 @@ export async function buildApp(deps: AdminDeps): Promise<FastifyInstance> {
     app.csrfProtection(req, reply, done);
   });
 
-  // Budgets for sign-up, room and DM creation and password change (after CSRF: forged posts cost nothing).
+  // Budgets for login, sign-up, room and DM creation and password change (after CSRF: forged posts cost nothing).
   await app.register(abuseLimits, services);
 
   await app.register(fastifyStatic, { root: staticRoots(), prefix: '/static/', decorateReply: false, maxAge: '1h' });

@@ -1,7 +1,8 @@
 // Budgets for the actions one person or one network could repeat to flood the panel: login and
-// sign-up (per IP), room creation, opening direct conversations and password change (per user). Counted in Redis
-// when REDIS_URL is set (shared by every admin replica, like the login limit), in memory otherwise.
-// Applied by route from one table, so the routes themselves stay as they are.
+// sign-up (per IP), room creation, opening direct conversations and password change (per user).
+// Counted in Redis when REDIS_URL is set (shared by every admin replica), in memory otherwise.
+// Applied by route from one table, so the routes themselves (some owned by other features) stay as
+// they are.
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AdminServices } from '../../app.ts';
