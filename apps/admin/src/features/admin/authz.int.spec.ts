@@ -19,6 +19,8 @@ const PUBLIC = new Set(['GET /', 'GET /healthz', 'GET /readyz', 'GET /metrics', 
 const SIGNED_IN = new Set([
   'GET /rooms', 'POST /rooms', 'GET /rooms/:id', 'POST /rooms/:id/invite', 'POST /direct', 'GET /api/chat-token',
   'GET /profile', 'POST /profile', 'POST /profile/password', 'POST /profile/sessions/revoke', 'POST /profile/sessions/revoke-others',
+  // The web client's single-page chat and its conversation API (webclient branch).
+  'GET /chat', 'GET /chat/:id', 'GET /api/conversations', 'GET /api/conversations/:id', 'POST /api/conversations/:id/notifications',
 ]);
 
 let db: TestDatabase;
