@@ -29,6 +29,7 @@ beforeAll(async () => {
       HEARTBEAT_MS: String(HEARTBEAT_MS),
       MAX_BUFFERED_BYTES: String(MAX_BUFFERED_BYTES),
       HISTORY_PAGE_SIZE: '7',
+      REVALIDATE_MS: '1000',
       LOG_LEVEL: 'warn',
     },
   });
@@ -274,6 +275,18 @@ describe('chat protocol on a real replica', () => {
     // The old at-most-once endpoints are gone (admin writes control events instead).
     expect((await internal('/internal/kick', { userId: ann!.id })).status).toBe(404);
     expect((await internal('/internal/moderation', { action: 'unmuted', room, userId: ann!.id, until: null })).status).toBe(404);
+  });
+
+  it('re-validation closes a socket whose user was deactivated even without any control event', async () => {
+    const [gone, stays] = await Promise.all([createChatUser(db.pool, 'rvgone'), createChatUser(db.pool, 'rvstay')]);
+    const g = await open(gone!);
+    const s = await open(stays!);
+    const t0 = Date.now();
+    await db.pool.query("UPDATE users SET status = 'deactivated' WHERE id = $1", [gone!.id]); // no event: only the timer can see it
+    expect(await g.waitClose(30_000)).toMatchObject({ code: 4001 });
+    console.log(`re-validation closed the socket after ${Date.now() - t0} ms (REVALIDATE_MS 1000)`);
+    s.send({ type: 'ping', ref: 'alive' });
+    expect((await s.next('pong')).ref).toBe('alive');
   });
 
   it('control events: moderator delete, mute/unmute, session revoke, role change and ban act on open sockets and at upgrade', async () => {
