@@ -324,6 +324,15 @@ describe('chat protocol on a real replica', () => {
     a.send({ type: 'send', room, clientId: 'after-unmute', body: 'ok' });
     expect((await a.next('ack', (f) => f.clientId === 'after-unmute')).duplicate).toBe(false);
 
+    // A mute made while someone is not connected holds when they join later (read from room_mutes,
+    // which also holds mutes of people who are not members of a public room).
+    await muteMember(db.pool, room, mod!.id, new Date(Date.now() + 60_000));
+    const modAgain = await open(mod!);
+    await joined(modAgain, room);
+    modAgain.send({ type: 'send', room, clientId: 'muted-at-join', body: 'hello?' });
+    expect((await modAgain.next('error', (f) => f.ref === 'muted-at-join')).code).toBe('muted');
+    modAgain.close();
+
     // Revoke a session: its socket closes with 4001 and its tokens are refused at upgrade.
     await revokeSession(db.pool, bob!.id, 'bob-session', 'bye');
     expect(await b.waitClose()).toMatchObject({ code: 4001, reason: 'bye' });
