@@ -8,10 +8,8 @@
 // is harmless). A dead network is noticed fast: the browser's `offline` event drops the socket at once,
 // and with `pingEveryMs` an application ping finds a silent socket within ~2 × pingEveryMs.
 // Also runs under Node (tests) with `options.WebSocketImpl` (the `ws` package) and `options.fetchToken`.
-import {
-  CloseCode, SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX, SOCKET_PATH,
-  type ChatMessage, type ClientFrame, type RoomInfo, type ServerFrame, type UserRef,
-} from '@parley/protocol';
+import type { ChatMessage, ClientFrame, RoomInfo, ServerFrame, UserRef } from '@parley/protocol';
+import { CloseCode, SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX, SOCKET_PATH } from './wire.ts';
 
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'revoked' | 'signed-out';
 
