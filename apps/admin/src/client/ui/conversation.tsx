@@ -7,6 +7,7 @@ import { displayName } from '../store.ts';
 import { Composer } from './composer.tsx';
 import { MessageList, type MessageActions } from './message-list.tsx';
 import { plural } from './format.ts';
+import { Icon } from './icons.tsx';
 
 const STATE_TEXT = {
   connecting: 'Connecting…',
@@ -132,14 +133,14 @@ export function ConversationView({ store, room, renderBody, detailsOpen, onToggl
       <header class="conversation-header">
         <div class="conversation-title">
           <h1 id="conversation-title">
-            {room.conv.kind === 'private' ? <span aria-label="private" role="img">🔒 </span> : room.conv.kind === 'public' ? <span aria-hidden="true"># </span> : null}
+            {room.conv.kind === 'private' ? <><Icon name="lock" label="private" />{' '}</> : room.conv.kind === 'public' ? <span aria-hidden="true"># </span> : null}
             {title}
           </h1>
           {subtitle ? <p class="muted topic" dir="auto">{subtitle}</p> : null}
         </div>
         <span id="conn-state" class="conn-state" role="status" aria-live="polite" data-state={connState}>{stateText}</span>
         <button type="button" class="icon-button details-toggle" aria-expanded={detailsOpen} aria-controls="details" onClick={onToggleDetails}>
-          <span aria-hidden="true">ⓘ</span><span class="visually-hidden">Conversation details</span>
+          <Icon name="info" /><span class="visually-hidden">Conversation details</span>
         </button>
       </header>
       {store.state === 'reconnecting' || store.state === 'connecting' && store.stateDetail.offline ? (

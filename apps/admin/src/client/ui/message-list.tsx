@@ -56,20 +56,22 @@ export function MessageList(props: Props) {
   const initialScrollDone = useRef(false);
 
   const messages = room.messages;
-  const view = useMemo(() => {
+  // Recomputed every render: the store edits messages in place (updates), and a slice is cheap.
+  const view = (() => {
     let end = messages.length;
     if (endSeq !== null && messages[0]) end = Math.min(messages.length, Math.max(0, endSeq - messages[0].seq + 1));
     const start = Math.max(0, end - size);
     return { start, end, rows: messages.slice(start, end) };
-    // `messages` is mutated in place by the store: its length is part of the key.
-  }, [messages, messages.length, messages[0]?.seq, endSeq, size, store, room.messages]);
+  })();
 
   /** Remember which message is at the top of the viewport, to keep it there across a re-render. */
   const captureAnchor = () => {
     const el = scroller.current;
     if (!el || stick.current) return;
     const top = el.getBoundingClientRect().top;
-    for (const li of el.querySelectorAll<HTMLElement>('li[data-seq]')) {
+    // Never the first row shown: it changes shape (avatar, date line) once older messages come in above.
+    const rows = [...el.querySelectorAll<HTMLElement>('li[data-seq]')];
+    for (const li of rows.length > 1 ? rows.slice(1) : rows) {
       const rect = li.getBoundingClientRect();
       if (rect.bottom > top) {
         anchor.current = { seq: Number(li.dataset.seq), offset: rect.top - top };
@@ -214,16 +216,25 @@ export function MessageList(props: Props) {
     else if (event.key === 'ArrowDown') move(sibling(li, 'nextElementSibling'));
     else if (event.key === 'Home') move(list.current?.querySelector('li[data-seq]'));
     else if (event.key === 'End') move([...(list.current?.querySelectorAll('li[data-seq]') ?? [])].at(-1));
-    else if (event.key === 'Enter' || event.key === 'ArrowRight') {
+    else if (event.key === 'ArrowRight') {
       const first = li.querySelector<HTMLButtonElement>('.actions button');
       if (first) {
         event.preventDefault();
         first.focus();
       }
+    } else if (event.key === 'Enter') {
+      // Enter opens the actions on key up: moved on key down, the same key press would click the button.
+      event.preventDefault();
     } else if (event.key === 'Escape') {
       event.preventDefault();
       props.focusComposer();
     }
+  };
+
+  const onKeyUp = (event: KeyboardEvent) => {
+    const target = event.target as HTMLElement;
+    if (event.key !== 'Enter' || !target.matches('li[data-seq]')) return;
+    target.querySelector<HTMLButtonElement>('.actions button')?.focus();
   };
 
   const newer = lastVisible ? messages.filter((m) => m.seq > lastVisible && !store.isMe(m.author)).length : 0;
@@ -269,7 +280,7 @@ export function MessageList(props: Props) {
     <div class="message-pane">
       <div class="scroller" ref={scroller} onScroll={onScroll}>
         {!room.ready ? <p class="muted loading-line">Loading messages…</p> : null}
-        <ol id="messages" class="messages" ref={list} aria-label="Messages" aria-live="polite" aria-relevant="additions" onKeyDown={onKeyDown}>
+        <ol id="messages" class="messages" ref={list} aria-label="Messages" aria-live="polite" aria-relevant="additions" onKeyDown={onKeyDown} onKeyUp={onKeyUp}>
           {items}
         </ol>
       </div>

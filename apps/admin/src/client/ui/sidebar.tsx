@@ -6,6 +6,7 @@ import { displayName } from '../store.ts';
 import { countBadge, formatActivity } from './format.ts';
 import { Avatar } from './avatar.tsx';
 import { NotificationPrompt } from './notifications.tsx';
+import { Icon } from './icons.tsx';
 
 function label(conv: Conversation): string {
   const parts = [conv.kind === 'direct' ? `Direct message with ${conv.peer?.displayName ?? 'someone'} (${displayName(conv)})` : `${conv.kind === 'private' ? 'Private room' : 'Room'} ${conv.name}`];
@@ -30,9 +31,9 @@ function Item({ room, active }: { room: RoomState; active: boolean }) {
       >
         {conv.kind === 'direct' && conv.peer
           ? <Avatar user={conv.peer} size="sm" />
-          : <span class="conv-icon" aria-hidden="true">{conv.kind === 'private' ? '🔒' : '#'}</span>}
+          : <span class="conv-icon" aria-hidden="true"><Icon name={conv.kind === 'private' ? 'lock' : 'hash'} /></span>}
         <span class="conv-name">{conv.kind === 'direct' ? conv.peer?.displayName ?? 'Direct message' : conv.name}</span>
-        {conv.notificationsMuted ? <span class="conv-muted" aria-hidden="true" title="Notifications muted">🔕</span> : null}
+        {conv.notificationsMuted ? <span class="conv-muted" title="Notifications muted"><Icon name="bellOff" /></span> : null}
         {conv.kind === 'direct' && !unread ? <span class="conv-time" aria-hidden="true">{formatActivity(conv.lastActivityAt)}</span> : null}
         {conv.mentionSeqs.length ? <span class="badge badge-mention" aria-hidden="true">@{countBadge(conv.mentionSeqs.length)}</span> : null}
         {unread ? <span class="badge badge-unread" aria-hidden="true">{countBadge(conv.unread)}</span> : null}

@@ -2,6 +2,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ChatStore } from '../store.ts';
 import { displayName } from '../store.ts';
+import { Icon } from './icons.tsx';
 
 export function QuickSwitcher({ store, onClose, onOpen }: { store: ChatStore; onClose: () => void; onOpen: (roomId: number) => void }) {
   const dialog = useRef<HTMLDialogElement>(null);
@@ -56,7 +57,7 @@ export function QuickSwitcher({ store, onClose, onOpen }: { store: ChatStore; on
               e.preventDefault();
               onOpen(m.id);
             }}>
-            <span class="switch-name">{m.kind === 'public' ? '# ' : m.kind === 'private' ? '🔒 ' : ''}{m.name}</span>
+            <span class="switch-name">{m.kind === 'public' ? '# ' : m.kind === 'private' ? <><Icon name="lock" label="private" />{' '}</> : ''}{m.name}</span>
             {m.detail ? <span class="muted small"> {m.detail}</span> : null}
             {m.unread ? <span class="badge badge-unread">{m.unread}</span> : null}
           </li>
