@@ -1,21 +1,12 @@
 // The conversation list: rooms (alphabetical) and direct messages (latest activity first), each with
 // its unread count and mention badge, bold while unread. Links are real links (/chat/:id): the app
 // intercepts plain clicks and switches without a page load.
-import type { ChatStore, Conversation, RoomState } from '../store.ts';
+import type { ChatStore, RoomState } from '../store.ts';
 import { displayName } from '../store.ts';
 import { countBadge, formatActivity } from './format.ts';
 import { Avatar } from './avatar.tsx';
 import { NotificationPrompt } from './notifications.tsx';
 import { Icon } from './icons.tsx';
-
-function label(conv: Conversation): string {
-  const parts = [conv.kind === 'direct' ? `Direct message with ${conv.peer?.displayName ?? 'someone'} (${displayName(conv)})` : `${conv.kind === 'private' ? 'Private room' : 'Room'} ${conv.name}`];
-  if (conv.unread) parts.push(`${conv.unread} unread`);
-  if (conv.mentionSeqs.length) parts.push(`${conv.mentionSeqs.length} mention${conv.mentionSeqs.length === 1 ? '' : 's'}`);
-  if (conv.archived) parts.push('archived');
-  if (conv.notificationsMuted) parts.push('notifications muted');
-  return parts.join(', ');
-}
 
 function Item({ room, active }: { room: RoomState; active: boolean }) {
   const conv = room.conv;
@@ -27,16 +18,24 @@ function Item({ room, active }: { room: RoomState; active: boolean }) {
         class={`conv${unread ? ' unread' : ''}${active ? ' active' : ''}${conv.archived ? ' archived' : ''}`}
         data-room-id={conv.id}
         aria-current={active ? 'page' : undefined}
-        aria-label={label(conv)}
       >
         {conv.kind === 'direct' && conv.peer
           ? <Avatar user={conv.peer} size="sm" />
-          : <span class="conv-icon" aria-hidden="true"><Icon name={conv.kind === 'private' ? 'lock' : 'hash'} /></span>}
-        <span class="conv-name">{conv.kind === 'direct' ? conv.peer?.displayName ?? 'Direct message' : conv.name}</span>
-        {conv.notificationsMuted ? <span class="conv-muted" title="Notifications muted"><Icon name="bellOff" /></span> : null}
+          : <span class="conv-icon"><Icon name={conv.kind === 'private' ? 'lock' : 'hash'} label={conv.kind === 'private' ? 'Private room' : 'Room'} /></span>}
+        <span class="conv-name">
+          {conv.kind === 'direct' ? <><span class="visually-hidden">Direct message with </span>{conv.peer?.displayName ?? 'someone'}</> : conv.name}
+          {conv.archived ? <span class="visually-hidden"> (archived)</span> : null}
+        </span>
+        {conv.notificationsMuted ? <span class="conv-muted" title="Notifications muted"><Icon name="bellOff" label="notifications muted" /></span> : null}
         {conv.kind === 'direct' && !unread ? <span class="conv-time" aria-hidden="true">{formatActivity(conv.lastActivityAt)}</span> : null}
-        {conv.mentionSeqs.length ? <span class="badge badge-mention" aria-hidden="true">@{countBadge(conv.mentionSeqs.length)}</span> : null}
-        {unread ? <span class="badge badge-unread" aria-hidden="true">{countBadge(conv.unread)}</span> : null}
+        {conv.mentionSeqs.length ? (
+          <span class="badge badge-mention"><span aria-hidden="true">@{countBadge(conv.mentionSeqs.length)}</span>
+            <span class="visually-hidden">, {conv.mentionSeqs.length} mention{conv.mentionSeqs.length === 1 ? '' : 's'}</span></span>
+        ) : null}
+        {unread ? (
+          <span class="badge badge-unread"><span aria-hidden="true">{countBadge(conv.unread)}</span>
+            <span class="visually-hidden">, {conv.unread} unread</span></span>
+        ) : null}
       </a>
     </li>
   );

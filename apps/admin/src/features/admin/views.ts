@@ -91,7 +91,7 @@ export function usersPage(o: Shell & { users: User[]; total: number; page: numbe
                 ? html`<form method="post" action="/admin/users/${u.id}/status" class="inline">${csrf(o.csrfToken)}<input type="hidden" name="status" value="banned"><button type="submit" class="small danger" aria-label="Ban @${u.handle}">Ban</button></form>
                   <form method="post" action="/admin/users/${u.id}/status" class="inline">${csrf(o.csrfToken)}<input type="hidden" name="status" value="deactivated"><button type="submit" class="small" aria-label="Deactivate @${u.handle}">Deactivate</button></form>`
                 : html`<form method="post" action="/admin/users/${u.id}/status" class="inline">${csrf(o.csrfToken)}<input type="hidden" name="status" value="active"><button type="submit" class="small" aria-label="Reactivate @${u.handle}">Reactivate</button></form>`}
-              <form method="post" action="/admin/users/${u.id}/sessions/revoke" class="inline">${csrf(o.csrfToken)}<button type="submit" class="small" aria-label="Sign out @${u.handle} everywhere">Sign out everywhere</button></form>`}</td>`
+              <form method="post" action="/admin/users/${u.id}/sessions/revoke" class="inline">${csrf(o.csrfToken)}<button type="submit" class="small" aria-label="Sign out everywhere: @${u.handle}">Sign out everywhere</button></form>`}</td>`
         : ''}
     </tr>`;
     })}
