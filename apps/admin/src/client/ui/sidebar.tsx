@@ -2,7 +2,6 @@
 // its unread count and mention badge, bold while unread. Links are real links (/chat/:id): the app
 // intercepts plain clicks and switches without a page load.
 import type { ChatStore, RoomState } from '../store.ts';
-import { displayName } from '../store.ts';
 import { countBadge, formatActivity } from './format.ts';
 import { Avatar } from './avatar.tsx';
 import { NotificationPrompt } from './notifications.tsx';
