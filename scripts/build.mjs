@@ -37,7 +37,7 @@ const targets = {
   screenshots: server('scripts/screenshots.ts', 'dist/tools/screenshots/screenshots.js'),
   // The chat client (Preact, TSX) and the dashboard: ES modules.
   client: {
-    entryPoints: ['apps/admin/src/client/app.tsx', 'apps/admin/src/client/dashboard.ts'],
+    entryPoints: ['apps/admin/src/client/app.tsx', 'apps/admin/src/client/dashboard.ts', 'apps/admin/src/client/confirm.ts'],
     outdir: 'apps/admin/dist/public',
     bundle: true,
     platform: 'browser',

@@ -166,11 +166,7 @@ export function ConversationView({ store, room, renderBody, detailsOpen, onToggl
         {typing.length === 0 ? '' : typing.length === 1 ? `${typing[0]} is typing…` : `${typing.join(', ')} are typing…`}
       </p>
       <Composer key={roomId} store={store} room={room} lockedReason={locked} onEditLast={editLast} inputRef={inputRef} />
-      {ended ? (
-        <p class="field-error session-ended" role="alert">
-          {store.stateDetail.reason ?? 'Disconnected.'} <a href={`/login?next=${encodeURIComponent(location.pathname)}`}>Log in</a>
-        </p>
-      ) : null}
+      {ended ? <SessionEnded reason={store.stateDetail.reason} /> : null}
     </section>
   );
 }
@@ -209,4 +205,17 @@ function InlineEditor({ message, limit, onSave, onCancel }: { message: ChatMessa
       </div>
     </form>
   );
+}
+
+/** One accurate sentence: banned or deactivated people are not invited to log in again. */
+function SessionEnded({ reason }: { reason?: string }) {
+  const text = reason ?? '';
+  const login = <a href={`/login?next=${encodeURIComponent(location.pathname)}`}>Log in again</a>;
+  let body: preact.ComponentChildren;
+  if (/banned/i.test(text)) body = 'Your account was banned: you can no longer use Parley.';
+  else if (/deactivated/i.test(text)) body = 'Your account was deactivated: ask an administrator to reactivate it.';
+  else if (/role changed/i.test(text)) body = <>Your role changed. {login} to continue.</>;
+  else if (/session has ended/i.test(text)) body = <>Your session has ended. {login} to continue.</>;
+  else body = <>{text.replace(/\s*Log in again\.?$/i, '') || 'You were signed out.'} {login} to continue.</>;
+  return <p class="field-error session-ended" role="alert">{body}</p>;
 }
