@@ -66,7 +66,8 @@ function App() {
         first = store.rooms.has(saved) ? saved : [...store.rooms.keys()][0] ?? null;
         if (first !== null) history.replaceState({ roomId: first }, '', `/chat/${first}`);
       }
-      if (first !== null) store.open(first);
+      if (first !== null && store.rooms.has(first)) store.open(first);
+      else store.changed();
     });
     const onPop = () => {
       const id = roomFromPath(location.pathname);
@@ -140,6 +141,9 @@ function App() {
           <section class="empty-state">
             <h1>{store.loaded ? 'Welcome to Parley' : 'Loading…'}</h1>
             {store.loadError ? <p class="field-error" role="alert">Your conversations did not load: {store.loadError}</p> : null}
+            {store.loaded && initialRoom !== null && store.currentId === null
+              ? <p class="notice">This conversation is not in your list: it may be archived (archived rooms take no new members) or you were removed from it.</p>
+              : null}
             {store.loaded && store.rooms.size === 0 ? <p>You are not in any conversation yet. <a href="/rooms">Find a room</a> or message someone from the sidebar.</p> : null}
             <span id="conn-state" class="conn-state" role="status" data-state={store.state}>{store.state}</span>
           </section>

@@ -50,7 +50,7 @@ export function Details({ store, room, open, onClose, invite }: Props) {
               <input type="hidden" name="_csrf" value={csrf} />
               <label for="invite-handle">Invite someone</label>
               <div class="row">
-                <input id="invite-handle" name="handle" placeholder="@handle" autocomplete="off" value={invite?.value ?? ''}
+                <input id="invite-handle" name="handle" placeholder="@handle" autocomplete="off" defaultValue={invite?.value ?? ''}
                   aria-invalid={invite?.error ? 'true' : undefined} aria-describedby={invite?.error ? 'handle-error' : undefined} />
                 <button type="submit">Invite</button>
               </div>

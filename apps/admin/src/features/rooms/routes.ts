@@ -46,7 +46,7 @@ export async function roomRoutes(app: FastifyInstance, s: AdminServices) {
     const params = roomIdParam.safeParse(req.params);
     const room = params.success ? await s.rooms.findVisible(params.data.id, req.user!.id) : null;
     if (!room) return sendError(req, reply, 404, 'This room does not exist or you are not a member.');
-    if (room.kind === 'public' && !room.isMember) await s.rooms.join(room.id, req.user!.id);
+    if (room.kind === 'public' && !room.isMember && !room.archivedAt) await s.rooms.join(room.id, req.user!.id); // archived rooms take no new members
     const [peer, mutedUntil, members] = await Promise.all([
       room.kind === 'direct' ? s.rooms.directPeer(room.id, req.user!.id) : null,
       s.rooms.mutedUntil(room.id, req.user!.id),
