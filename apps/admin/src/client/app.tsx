@@ -2,7 +2,8 @@
 // room pages (/rooms/:id); its settings come from #app's data attributes (the CSP forbids inline script).
 import { render } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { ChatStore, displayName, type UserInfo } from './store.ts';
+import type { UserRef } from '@parley/protocol';
+import { ChatStore, displayName, type Conversation, type UserInfo } from './store.ts';
 import { createRenderer } from './markdown.ts';
 import { Sidebar } from './ui/sidebar.tsx';
 import { ConversationView } from './ui/conversation.tsx';
@@ -22,6 +23,15 @@ const store = new ChatStore(me, data.chatUrl ?? '');
 const initialRoom = data.roomId ? Number(data.roomId) : null;
 const invite = data.inviteError ? { error: data.inviteError, value: data.inviteValue ?? '' } : null;
 const LAST_ROOM = `parley.lastRoom.${me.id}`;
+if (data.initial) {
+  try {
+    const initial = JSON.parse(data.initial) as { conversations: Conversation[]; members: UserRef[] | null };
+    store.seed(initial.conversations, initialRoom, initial.members);
+    if (initialRoom !== null && store.rooms.has(initialRoom)) store.open(initialRoom);
+  } catch {
+    // fall back to fetching the list
+  }
+}
 
 function roomFromPath(path: string): number | null {
   const match = /^\/(?:chat|rooms)\/(\d+)/.exec(path);

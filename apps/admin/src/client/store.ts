@@ -156,10 +156,18 @@ export class ChatStore {
     return !message.deletedAt && this.mention.test(message.body);
   }
 
-  /** Load the conversation list and watch every conversation on the one socket. */
+  /** Load the conversation list (unless the page embedded it) and watch every conversation on the one socket. */
   async start(): Promise<void> {
-    await this.refresh();
+    if (!this.loaded) await this.refresh();
     this.connection.start();
+  }
+
+  /** The list the page embedded (and the open conversation's members): the first render needs no request. */
+  seed(conversations: Conversation[], roomId: number | null, members: UserRef[] | null): void {
+    this.apply(conversations);
+    this.loaded = true;
+    const room = roomId === null ? undefined : this.rooms.get(roomId);
+    if (room && members) room.members = members;
   }
 
   /** Re-read the list (a `conversation` frame, or a room we were not watching was opened). */

@@ -70,7 +70,7 @@ export function ConversationView({ store, room, renderBody, detailsOpen, onToggl
   }, [room]);
 
   useEffect(() => {
-    if (room.members === null) void store.loadMembers(roomId);
+    void store.loadMembers(roomId); // fresh members and this person's mute, even when the page embedded them
     inputRef.current?.focus();
   }, [roomId]);
 

@@ -6,6 +6,7 @@ import { requireUser } from '../../plugins/session.ts';
 import { sendError } from '../../plugins/errors.ts';
 import { ConversationRepository } from './conversation-repository.ts';
 import { chatPage } from './views.ts';
+import { chatShellData } from './shell-data.ts';
 
 const roomIdParam = z.object({ id: z.coerce.number().int().positive() });
 const notificationsBody = z.object({ muted: z.boolean() });
@@ -14,7 +15,8 @@ export async function conversationRoutes(app: FastifyInstance, s: AdminServices)
   const conversations = new ConversationRepository(s.pool);
 
   app.get('/chat', { preHandler: requireUser }, async (req, reply) => {
-    return reply.type('text/html; charset=utf-8').send(chatPage({ user: req.user!, csrfToken: reply.generateCsrf(), chatUrl: s.config.CHAT_PUBLIC_URL, roomId: null }));
+    const initial = await chatShellData(s.pool, req.user!, null);
+    return reply.type('text/html; charset=utf-8').send(chatPage({ user: req.user!, csrfToken: reply.generateCsrf(), chatUrl: s.config.CHAT_PUBLIC_URL, roomId: null, initial }));
   });
 
   app.get('/chat/:id', { preHandler: requireUser }, async (req, reply) => {
@@ -24,7 +26,7 @@ export async function conversationRoutes(app: FastifyInstance, s: AdminServices)
     if (room.kind === 'public' && !room.isMember && !room.archivedAt) await s.rooms.join(room.id, req.user!.id);
     const flash = (req.query as Record<string, unknown>).invited ? 'Invitation sent: they can open this room now.' : null;
     return reply.type('text/html; charset=utf-8').send(
-      chatPage({ user: req.user!, csrfToken: reply.generateCsrf(), chatUrl: s.config.CHAT_PUBLIC_URL, roomId: room.id, flash }),
+      chatPage({ user: req.user!, csrfToken: reply.generateCsrf(), chatUrl: s.config.CHAT_PUBLIC_URL, roomId: room.id, flash, initial: await chatShellData(s.pool, req.user!, room.id) }),
     );
   });
 

@@ -1,6 +1,7 @@
 import { html, lockIcon } from '../../views/html.ts';
 import { fieldError, invalidAttrs, layout, type ViewUser } from '../../views/layout.ts';
 import { chatPage } from '../conversations/views.ts';
+import type { ChatShellData } from '../conversations/shell-data.ts';
 import type { DirectRoom, Room, RoomMember } from './room-repository.ts';
 
 export function roomsPage(opts: {
@@ -77,10 +78,10 @@ export function roomsPage(opts: {
 export function roomPage(opts: {
   user: ViewUser & { id: number }; csrfToken: string; room: Room; chatUrl: string;
   peer?: { handle: string; displayName: string } | null; mutedUntil?: Date | null; members?: RoomMember[];
-  inviteError?: string; inviteValue?: string; flash?: string | null;
+  inviteError?: string; inviteValue?: string; flash?: string | null; initial?: ChatShellData;
 }): string {
   return chatPage({
     user: opts.user, csrfToken: opts.csrfToken, chatUrl: opts.chatUrl, roomId: opts.room.id, flash: opts.flash,
-    inviteError: opts.inviteError, inviteValue: opts.inviteValue,
+    inviteError: opts.inviteError, inviteValue: opts.inviteValue, initial: opts.initial,
   });
 }
