@@ -311,6 +311,7 @@ export function auditSentence(a: AuditEntry): SafeHtml {
     case 'room.member_added': return html`Added ${userLink(d.handle)} to ${roomLink(a.targetId, d.name)}`;
     case 'room.member_removed': return html`Removed ${userLink(d.handle)} from ${roomLink(a.targetId, d.name)}`;
     case 'message.deleted': return html`Deleted <a href="/admin/moderation?room=${str(d.room)}">message ${str(d.seq)}</a> in ${roomLink(d.room)}${d.excerpt ? html`: “${str(d.excerpt)}”` : ''}`;
+    case 'user.bootstrap_admin': return html`Created the first administrator account at start-up`;
     default: return html`${a.action} on ${a.targetType} ${a.targetId ?? ''}`;
   }
 }
