@@ -335,6 +335,44 @@ describe('web client (issue 9)', () => {
     await annPage.locator('#messages li[data-seq="500"]').waitFor();
   });
 
+  it('renders the markdown subset and links safely: no raw HTML, no javascript: links, dir="auto"', async () => {
+    await annPage.goto(`/chat/${lobby}`);
+    await waitConnected(annPage);
+    await bobPage.goto(`/chat/${lobby}`);
+    await waitConnected(bobPage);
+    const body = [
+      '**bold** *italic* ~~gone~~ `code` https://example.com/x?y=1 [click](javascript:alert(1)) <b onclick="x()">raw</b>',
+      '> quoted',
+      '',
+      '- one',
+      '- two',
+      '',
+      '```',
+      '<script>alert(1)</script>',
+      '```',
+    ].join('\n');
+    await bobPage.fill('#message-input', body);
+    await bobPage.press('#message-input', 'Enter');
+    const li = annPage.locator('#messages li[data-seq]', { hasText: 'quoted' }).last();
+    await li.waitFor({ timeout: 10_000 });
+    const b = li.locator('.body');
+    expect(await b.getAttribute('dir')).toBe('auto');
+    expect(await b.locator('strong').textContent()).toBe('bold');
+    expect(await b.locator('em').textContent()).toBe('italic');
+    expect(await b.locator('s').textContent()).toBe('gone');
+    expect(await b.locator('p > code').textContent()).toBe('code');
+    expect(await b.locator('blockquote').textContent()).toContain('quoted');
+    expect(await b.locator('ul li').allTextContents()).toEqual(['one', 'two']);
+    expect(await b.locator('pre code').textContent()).toBe('<script>alert(1)</script>\n');
+    const link = b.locator('a');
+    expect(await link.count()).toBe(1); // the autolink; the javascript: one stays text
+    expect(await link.getAttribute('href')).toBe('https://example.com/x?y=1');
+    expect(await link.getAttribute('target')).toBe('_blank');
+    expect(await link.getAttribute('rel')).toContain('noopener');
+    expect(await b.textContent()).toContain('<b onclick="x()">raw</b>');
+    expect(await b.locator('b, script, [onclick]').count()).toBe(0);
+  });
+
   it('mobile (390×844): composer visible, sidebar in a drawer, no horizontal scrollbar on any page', async () => {
     const page = await newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     await logIn(page, stack.adminUrl, ann.email, ann.password);
