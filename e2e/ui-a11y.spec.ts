@@ -110,3 +110,47 @@ describe.each(['light', 'dark'] as const)('axe-core, %s mode', (scheme) => {
     expect(found).toEqual(Object.fromEntries(Object.keys(found).map((k) => [k, []])));
   });
 });
+
+describe('theme and quick switcher', () => {
+  it('the top bar toggle cycles system → light → dark, applies at once and survives a reload', async () => {
+    const ctx = await browser.newContext({ baseURL: stack.adminUrl, colorScheme: 'light' });
+    const page = await ctx.newPage();
+    await logIn(page, user);
+    await page.goto('/profile');
+    const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const light = await background();
+    expect(await page.getAttribute('#theme-toggle', 'aria-label')).toBe('Colour theme: system. Change');
+    await page.click('#theme-toggle');
+    expect(await page.getAttribute('html', 'data-theme')).toBe('light');
+    await page.click('#theme-toggle');
+    expect(await page.getAttribute('html', 'data-theme')).toBe('dark');
+    const dark = await background();
+    expect(dark).not.toBe(light);
+    await page.reload();
+    expect(await page.getAttribute('html', 'data-theme')).toBe('dark');
+    expect(await background()).toBe(dark);
+    await page.click('#theme-toggle');
+    expect(await page.getAttribute('html', 'data-theme')).toBeNull();
+    expect(await background()).toBe(light);
+    await ctx.close();
+  });
+
+  it('Ctrl-K opens the quick switcher; typing filters; Enter opens the conversation without a page load', async () => {
+    const ctx = await browser.newContext({ baseURL: stack.adminUrl, viewport: { width: 1280, height: 800 } });
+    const page = await ctx.newPage();
+    await logIn(page, user);
+    await page.goto(`/chat/${roomId}`);
+    await waitConnected(page);
+    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 1));
+    await page.keyboard.press('Control+k');
+    await page.keyboard.type('corner');
+    const options = await page.locator('#switcher-list [role=option]').allTextContents();
+    expect(options.map((o) => o.trim())).toEqual(['Private corner']);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`**/chat/${privateId}`);
+    await expect.poll(() => page.locator('#conversation-title').textContent()).toContain('Private corner');
+    expect(await page.locator('dialog.switcher').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(1);
+    await ctx.close();
+  });
+});
