@@ -33,7 +33,7 @@ describe('ConversationRepository', () => {
   it('lists the rooms and DMs a person belongs to with unread and mention counts from the read pointer', async () => {
     const { ann, bob, annabel } = users as { ann: number; bob: number; annabel: number };
     const general = (await rooms.create({ name: 'General', topic: 't', kind: 'public', createdBy: bob })).id;
-    await rooms.join(general, ann);
+    await db.pool.query('INSERT INTO room_members (room_id, user_id) VALUES ($1, $2)', [general, ann]);
     await rooms.create({ name: 'Not mine', topic: '', kind: 'public', createdBy: bob });
     const dm = await rooms.openDirect(bob, ann);
     await post(general, bob, 'hello');

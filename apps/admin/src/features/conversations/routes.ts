@@ -23,7 +23,7 @@ export async function conversationRoutes(app: FastifyInstance, s: AdminServices)
     const params = roomIdParam.safeParse(req.params);
     const room = params.success ? await s.rooms.findVisible(params.data.id, req.user!.id) : null;
     if (!room) return sendError(req, reply, 404, 'This room does not exist or you are not a member.');
-    if (room.kind === 'public' && !room.isMember && !room.archivedAt) await s.rooms.join(room.id, req.user!.id);
+    if (room.kind === 'public' && !room.isMember) await s.roomService.join(req.user!.id, room); // not for archived rooms; announces the conversation
     const flash = (req.query as Record<string, unknown>).invited ? 'Invitation sent: they can open this room now.' : null;
     return reply.type('text/html; charset=utf-8').send(
       chatPage({ user: req.user!, csrfToken: reply.generateCsrf(), chatUrl: s.config.CHAT_PUBLIC_URL, roomId: room.id, flash, initial: await chatShellData(s.pool, req.user!, room.id) }),
