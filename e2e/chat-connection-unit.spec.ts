@@ -112,6 +112,23 @@ describe('ChatConnection', () => {
     conn.stop();
   });
 
+  it('a room joined later resumes from the highest version seen anywhere before its join (not from 0)', async () => {
+    const { conn } = setup();
+    conn.start();
+    const ws = await connect();
+    for (const room of [1, 2]) ws.push({ type: 'caught_up', room, seq: 0 });
+    ws.push({ type: 'updated', room: 1, message: msg(1, 1, other, 70) });
+    conn.watch(3, {});
+    expect(ws.sent.at(-1)).toEqual({ type: 'join', room: 3 });
+    ws.push({ type: 'joined', room: info(3), lastSeq: 5, resumedFrom: 0 });
+    for (let seq = 1; seq <= 5; seq++) ws.push({ type: 'message', room: 3, message: msg(3, seq) });
+    ws.push({ type: 'caught_up', room: 3, seq: 5 });
+    ws.onclose?.({ code: 1012, reason: 'restart' });
+    const ws2 = await connect({ 1: 0, 2: 0, 3: 5 });
+    expect(ws2.sent.find((f) => f.type === 'join' && f.room === 3)).toEqual({ type: 'join', room: 3, sinceSeq: 5, sinceVersion: 70 });
+    conn.stop();
+  });
+
   it('hands read and conversation frames to their handlers; a removal stops only that room', async () => {
     const { conn, reads, conversations, seen } = setup();
     conn.start();

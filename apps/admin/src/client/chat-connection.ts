@@ -111,6 +111,8 @@ export class ChatConnection {
   private lastFrameAt = 0;
   private pingSentAt = 0;
   private helloDone = false;
+  /** Highest message version seen in any room (versions are global control event ids). */
+  private maxVersionSeen = 0;
   me: UserRef | null = null;
   state: ConnectionState = 'connecting';
   /** Times a room was rejoined because its stream had a gap (should stay 0; tests check it). */
@@ -361,6 +363,9 @@ export class ChatConnection {
   }
 
   private join(room: WatchedRoom): void {
+    // A fresh join shows the room as of now: every change with a version (a global, commit-ordered
+    // control event id) already seen anywhere is in it. So resuming may start there, not at 0.
+    if (room.lastSeq === undefined) room.maxVersion = Math.max(room.maxVersion, this.maxVersionSeen);
     room.awaitingJoin = true;
     room.live = false;
     const resume = room.lastSeq !== undefined ? { sinceSeq: room.lastSeq, sinceVersion: room.maxVersion } : {};
@@ -393,7 +398,9 @@ export class ChatConnection {
   }
 
   private noteVersion(room: WatchedRoom, message: ChatMessage): void {
-    if (message.version !== undefined && message.version > room.maxVersion) room.maxVersion = message.version;
+    if (message.version === undefined) return;
+    if (message.version > room.maxVersion) room.maxVersion = message.version;
+    if (message.version > this.maxVersionSeen) this.maxVersionSeen = message.version;
   }
 
   private onFrame(frame: ServerFrame): void {
