@@ -134,7 +134,7 @@ describe('user and admin panel journeys (2 chat replicas)', () => {
     await annLive.getByRole('button', { name: /Mute .* for 15 minutes/ }).click();
     await annPage.locator('#moderation-notice:not([hidden])', { hasText: 'muted you' }).waitFor({ timeout: LIVE_MS + 1_000 });
     expect(await annPage.locator('#message-input').isDisabled()).toBe(true);
-    // Seen through ChatClient's `moderation` event: room.js leaves the page's WebSocket alone.
+    // Seen through ChatConnection's `moderation` event: app.js leaves the page's WebSocket alone.
     expect(await annPage.evaluate(() => WebSocket.toString().includes('[native code]'))).toBe(true);
     await screenshot(annPage, 'room-muted');
     await screenshot(modPage, 'room-moderator');
