@@ -33,6 +33,7 @@ const targets = {
   start: server('scripts/start.ts', 'dist/start.js'),
   bench: { ...server('bench/run.ts', undefined), outfile: undefined, outdir: 'bench/dist', entryPoints: ['bench/run.ts', 'bench/client.ts', 'bench/baseline-ws.ts', 'bench/baseline-sio.ts'] },
   stack: server('scripts/stack.ts', 'dist/stack.js'),
+  chaos: server('scripts/chaos.ts', 'dist/chaos.js'),
   client: {
     entryPoints: ['apps/admin/src/client/room.ts', 'apps/admin/src/client/dashboard.ts'],
     outdir: 'apps/admin/dist/public',
