@@ -64,6 +64,7 @@ function print(r: ChaosReport): void {
     ...r.schedule.map((s) => `  +${(s.at / 1000).toFixed(1).padStart(5)} s  ${s.step.padEnd(10)} ${String(s.tookMs).padStart(6)} ms  ${s.note ?? ''}`),
     'messages:',
     `  sent ${m.sent}, acked ${m.acked}, stored ${m.stored}, delivered ${m.deliveries} (every client sees its room's whole log)`,
+    `  client reconnects ${m.reconnects}; errors answered ${Object.entries(m.errors).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'} (retried by the clients)`,
     `  lost ${m.lost}, duplicated ${m.duplicated}, reordered ${m.reordered}, wrong body ${m.mismatched}`,
     ...m.examples.map((e) => `    ${e}`),
     'control events (bound 3 s):',

@@ -19,8 +19,11 @@ export interface FleetClientOptions {
 
 export class FleetClient {
   readonly delivered: ChatMessage[] = [];
-  /** body → client id of the first transmission, for every message this client sent. */
+  /** Every body this client sent (each unique), in order. */
   readonly sentBodies: string[] = [];
+  /** client id → body. */
+  readonly bodyOf = new Map<string, string>();
+  /** client id → acked seq. */
   readonly acked = new Map<string, number>();
   /** Problems in the raw stream the server sent (gap, duplicate or reorder after `joined`). */
   readonly streamProblems: string[] = [];
@@ -48,7 +51,7 @@ export class FleetClient {
       override send(data: unknown): void {
         if (fleet.opts.breakIdempotency && typeof data === 'string' && data.startsWith('{"type":"send"')) {
           const frame = JSON.parse(data) as { clientId: string };
-          const fresh = `${frame.clientId.split('~')[0]}~${renamed++}`;
+          const fresh = `${frame.clientId.split('_')[0]}_${renamed++}`;
           original.set(fresh, frame.clientId);
           frame.clientId = fresh;
           data = JSON.stringify(frame);
@@ -114,7 +117,7 @@ export class FleetClient {
   sendNext(): void {
     const body = `c${this.opts.index}-m${this.sent++}`;
     this.sentBodies.push(body);
-    this.client.send(body);
+    this.bodyOf.set(this.client.send(body), body);
   }
 
   /**
@@ -124,6 +127,10 @@ export class FleetClient {
   sendAndCut(): void {
     this.sendNext();
     this.socket?.terminate();
+  }
+
+  ackedBodies(): Set<string> {
+    return new Set([...this.acked.keys()].map((id) => this.bodyOf.get(id)!));
   }
 
   get pending(): number {

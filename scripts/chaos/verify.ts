@@ -16,6 +16,10 @@ export interface MessageVerdict {
   duplicated: number;
   reordered: number;
   mismatched: number;
+  /** Error frames the clients got, by code (e.g. unavailable while Postgres was down: then resent). */
+  errors: Record<string, number>;
+  /** Reconnects over all clients. */
+  reconnects: number;
   examples: string[];
 }
 
@@ -33,7 +37,7 @@ export async function verifyMessages(pool: Pool, clients: FleetClient[]): Promis
     list.push({ seq: Number(r.seq), body: r.body });
     storedCount.set(r.body, (storedCount.get(r.body) ?? 0) + 1);
   }
-  const v: MessageVerdict = { sent: 0, acked: 0, stored: rows.length, deliveries: 0, lost: 0, duplicated: 0, reordered: 0, mismatched: 0, examples: [] };
+  const v: MessageVerdict = { sent: 0, acked: 0, stored: rows.length, deliveries: 0, lost: 0, duplicated: 0, reordered: 0, mismatched: 0, errors: {}, reconnects: 0, examples: [] };
   const example = (line: string) => {
     if (v.examples.length < 12) v.examples.push(line);
   };
@@ -41,11 +45,14 @@ export async function verifyMessages(pool: Pool, clients: FleetClient[]): Promis
     const name = `client ${c.opts.index} (room ${c.opts.roomId})`;
     v.sent += c.sentBodies.length;
     v.acked += c.acked.size;
+    v.reconnects += Math.max(0, c.reconnects - 1);
+    for (const [code, n] of c.errors) v.errors[code] = (v.errors[code] ?? 0) + n;
+    const acked = c.ackedBodies();
     for (const body of c.sentBodies) {
       const n = storedCount.get(body) ?? 0;
       if (n === 0) {
         v.lost++;
-        example(`${name}: "${body}" was ${c.pending ? 'never acknowledged' : 'acknowledged'} but is not stored`);
+        example(`${name}: "${body}" is not stored (${acked.has(body) ? 'it was acknowledged' : 'never acknowledged'})`);
       } else if (n > 1) {
         v.duplicated += n - 1;
         example(`${name}: "${body}" is stored ${n} times`);
