@@ -45,7 +45,9 @@ describe('admin with its session store down', () => {
     expect(html).toContain('Parley is briefly unavailable');
     expect(html).not.toMatch(/\bat .*\.(js|ts):\d+|Error:|ECONNREFUSED|MaxRetries/); // no stack, no internals
 
-    for (let i = 0; i < 10; i++) expect((await panel.request('/api/chat-token')).status).toBe(503);
+    for (let i = 0; i < 9; i++) expect((await panel.request('/api/chat-token')).status).toBe(503);
+    // Logging in needs Redis too (login limiter, new session): refused with 503, not a 500.
+    expect((await new PanelClient(stack.adminUrl).logIn(user.email, user.password)).status).toBe(503);
     const ready = await fetch(`${stack.adminUrl}/readyz`);
     expect(ready.status).toBe(503);
     expect(((await ready.json()) as { checks: Record<string, boolean> }).checks).toMatchObject({ sessions: false, database: true });
