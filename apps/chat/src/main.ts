@@ -10,6 +10,9 @@ import { allowedOrigins, chatConfigSchema } from './config.ts';
 import { createRedisBus } from './bus/redis-bus.ts';
 import { createPgBus } from './bus/pg-bus.ts';
 import { withOutageLog } from './health/outage-log.ts';
+import { listenPg } from './bus/pg-listener.ts';
+import { PgControlStore } from './hub/control-store.ts';
+import { PgSessionChecks } from './hub/session-checks.ts';
 import { MessageRepository } from './messages/message-repository.ts';
 import { Hub } from './hub/hub.ts';
 import { createChatServer } from './http/server.ts';
@@ -56,6 +59,7 @@ const messages = new MessageRepository(pool, {
   maxQueue: config.MAX_WRITE_QUEUE,
   health: { failed: (err) => database.failed(err), succeeded: () => database.succeeded() },
 });
+const sessions = new PgSessionChecks(pool);
 const hub = new Hub(
   {
     replicaId,
@@ -68,11 +72,24 @@ const hub = new Hub(
     presenceTtlMs: config.PRESENCE_TTL_MS,
     historyPageSize: config.HISTORY_PAGE_SIZE,
     reconcileMs: config.RECONCILE_MS,
+    controlPollMs: config.CONTROL_POLL_MS,
+    revalidateMs: config.REVALIDATE_MS,
+    frameRatePerSec: config.FRAME_RATE_PER_SEC,
+    frameBurst: config.FRAME_BURST,
+    maxSocketsPerUser: config.MAX_SOCKETS_PER_USER,
+    maxRoomsPerSocket: config.MAX_ROOMS_PER_SOCKET,
   },
   messages,
   bus,
   log,
+  { control: new PgControlStore(pool), sessions },
 );
+// The control plane's doorbell: NOTIFY parley_control at each event's COMMIT, and a poll after every
+// reconnect of this connection (notifications in between are lost; the events are not).
+const controlDoorbell = listenPg({
+  connectionString: config.DATABASE_URL, channel: 'parley_control', applicationName: 'parley-chat-control', log,
+  onNotify: () => hub.control.poke(), onRelisten: () => hub.control.poke(),
+});
 
 const registry = new Registry();
 registry.setDefaultLabels({ service: 'chat', replica: replicaId });
@@ -93,7 +110,7 @@ const { server, stopAcceptingUpgrades } = createChatServer({
   allowedOrigins: allowedOrigins(config),
   maxFrameBytes: config.MAX_FRAME_BYTES,
   readiness: async () => ({ database: dbReachedOnce && database.up, fanout: bus.healthy(), accepting: !hub.draining }),
-  userActive: async (userId) => (await messages.userStatus(userId)) === 'active',
+  sessions,
 });
 
 server.listen(config.PORT, config.HOST, () => {
@@ -127,6 +144,7 @@ async function shutdown(signal: string): Promise<void> {
   // 3. Anything still queued for the database is written (its senders resend and get a duplicate ack).
   await Promise.race([messages.writer.idle(), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())))]);
   await bus.close().catch(() => undefined);
+  await controlDoorbell.close();
   await pool.end().catch(() => undefined);
   log.info({ remaining: hub.connections.size }, 'chat stopped');
   process.exit(0);
