@@ -44,10 +44,14 @@ export function sendError(req: FastifyRequest, reply: FastifyReply, status: numb
 
 export const errorPlugin = fp(async (app) => {
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    if (isDependencyOutage(err)) {
+    // A dependency outage, or a route that said 503 itself (e.g. the abuse limits' counter store):
+    // the same answer and the same once-per-interval log line, never a stack per request.
+    const outage = isDependencyOutage(err);
+    if (outage || err.statusCode === 503) {
       logOutage(req, err);
       reply.header('retry-after', String(OUTAGE_RETRY_AFTER_SECONDS)).header('cache-control', 'no-store');
-      return sendError(req, reply, 503, `Parley cannot reach one of its services right now. Nothing was changed; try again in a few seconds. Reference: ${req.id}`);
+      const message = outage ? 'Parley cannot reach one of its services right now; try again in a few seconds.' : err.message;
+      return sendError(req, reply, 503, `${message} Reference: ${req.id}`);
     }
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     if (status >= 500) {
