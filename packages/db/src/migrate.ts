@@ -5,6 +5,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Pool } from 'pg';
+import { checkout } from './checkout.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Works from src/ (tests) and from dist/ (bundled): both sit beside ../migrations. */
@@ -19,7 +20,10 @@ export interface MigrationResult {
 
 export async function migrate(pool: Pool, dir: string = MIGRATIONS_DIR): Promise<MigrationResult> {
   const files = (await readdir(dir)).filter((f) => /^\d+_.+\.sql$/.test(f)).sort();
-  const client = await pool.connect();
+  // Held with an 'error' listener: a database restart during startup fails the migration, not the process.
+  const held = await checkout(pool);
+  const { client } = held;
+  let failure: unknown;
   try {
     await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -47,8 +51,11 @@ export async function migrate(pool: Pool, dir: string = MIGRATIONS_DIR): Promise
       applied.push(file);
     }
     return { applied, alreadyApplied: files.length - applied.length };
+  } catch (err) {
+    failure = err;
+    throw err;
   } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => undefined);
-    client.release();
+    if (!held.broken) await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => undefined);
+    held.release(failure);
   }
 }

@@ -36,6 +36,24 @@ export function isRetryableDbError(err: unknown): boolean {
   return !(code && FATAL_CODES[code]);
 }
 
+const CONNECTION_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED']);
+// SQLSTATE: admin_shutdown (pg_terminate_backend, fast shutdown), crash_shutdown, cannot_connect_now
+// (starting up / shutting down), too_many_connections.
+const CONNECTION_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
+
+/**
+ * The database (or the way to it) is unavailable, as opposed to a statement that failed: the network,
+ * a server restarting or stopped, a connection that died under us, the pool's connect timeout. Callers
+ * answer "unavailable, retry" for these and log the outage once rather than each failure.
+ */
+export function isConnectionError(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const { code, message } = err as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && (CONNECTION_ERRNOS.has(code) || CONNECTION_SQLSTATES.has(code) || code.startsWith('08'))) return true;
+  // pg's own errors carry no code.
+  return typeof message === 'string' && /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Connection closed)/.test(message);
+}
+
 /** One human line for a connection failure, with the URL's password hidden. */
 export function describeDbError(err: unknown, url: string): string {
   const e = err as { code?: string; message?: string };

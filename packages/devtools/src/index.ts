@@ -1,7 +1,8 @@
 // Helpers for local runs and tests: real Postgres and Redis instances of our own, child processes of
 // the built services, and waiting for ports and health endpoints.
 export { startEmbeddedPostgres, type EmbeddedPg } from './embedded-pg.ts';
-export { startRedisServer, type RedisServer } from './redis-server.ts';
+export { startRedisServer, type RedisServer, type RedisServerOptions } from './redis-server.ts';
+export { startPgServer, type PgServer } from './pg-server.ts';
 export { spawnService, type ServiceProcess } from './service.ts';
 export { waitForHttp, waitForPortFree, freePort } from './wait.ts';
 export { createTestDatabase, testRedisPrefix, dropRedisPrefix, TEST_PG_URL, TEST_REDIS_URL, type TestDatabase } from './test-env.ts';

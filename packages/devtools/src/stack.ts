@@ -6,9 +6,11 @@ import { existsSync } from 'node:fs';
 import { spawnService, type ServiceProcess } from './service.ts';
 import { freePort, waitForHttp } from './wait.ts';
 
-const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../..');
+const DEFAULT_ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../..');
 
 export interface StackOptions {
+  /** The repository root (default: found from this file; bundled callers pass it). */
+  root?: string;
   databaseUrl: string;
   redisUrl?: string;
   redisPrefix?: string;
@@ -67,6 +69,7 @@ export interface Stack {
 }
 
 export async function startStack(opts: StackOptions): Promise<Stack> {
+  const ROOT = opts.root ?? DEFAULT_ROOT;
   for (const f of ['apps/admin/dist/main.js', 'apps/chat/dist/main.js']) {
     if (!existsSync(resolve(ROOT, f))) throw new Error(`${f} is missing: run npm run build first`);
   }

@@ -36,3 +36,4 @@ export function acceptRequestId(header: string | string[] | undefined, generate:
   if (value && /^[A-Za-z0-9._:-]{1,128}$/.test(value)) return value;
   return generate();
 }
+export { DependencyStatus } from './dependency-status.ts';

@@ -1,6 +1,6 @@
 // Postgres-backed sessions: only for the embedded single-machine mode (no Redis).
-import type { Pool } from '@parley/db';
-import { type SessionMeta, type SessionRecord, type SessionStore, TOUCH_INTERVAL_MS, isPlausibleCookie, newCookieValue, sessionIdOf } from './session-store.ts';
+import { isConnectionError, type Pool } from '@parley/db';
+import { type SessionMeta, type SessionRecord, type SessionStore, SessionStoreUnavailableError, TOUCH_INTERVAL_MS, isPlausibleCookie, newCookieValue, sessionIdOf } from './session-store.ts';
 
 interface Row {
   id: string;
@@ -19,7 +19,16 @@ const toRecord = (r: Row): SessionRecord => ({
 export class PgSessionStore implements SessionStore {
   readonly kind = 'postgres' as const;
 
-  constructor(private readonly pool: Pool, private readonly ttlMs: number) {}
+  private readonly pool: Pick<Pool, 'query'>;
+
+  constructor(pool: Pool, private readonly ttlMs: number) {
+    // Every query through here: an unreachable database becomes SessionStoreUnavailableError (a 503).
+    this.pool = {
+      query: ((...args: Parameters<Pool['query']>) => (pool.query as (...a: unknown[]) => Promise<unknown>)(...args).catch((err: unknown) => {
+        throw isConnectionError(err) ? new SessionStoreUnavailableError(err) : err;
+      })) as Pool['query'],
+    };
+  }
 
   async create(userId: number, meta: SessionMeta) {
     const cookieValue = newCookieValue();

@@ -30,6 +30,20 @@ export interface SessionStore {
 
 export const TOUCH_INTERVAL_MS = 60_000;
 
+/**
+ * The session store cannot be reached (Redis down or restarting, or Postgres in embedded mode). Nobody's
+ * session can be checked, so every request that needs one answers 503 "try again in a moment" (see
+ * plugins/errors.ts) instead of treating the visitor as logged out or failing with a 500.
+ */
+export class SessionStoreUnavailableError extends Error {
+  readonly statusCode = 503;
+  readonly code = 'PARLEY_SESSION_STORE_UNAVAILABLE';
+
+  constructor(readonly reason: unknown) {
+    super(`session store unavailable: ${reason instanceof Error ? reason.message : String(reason)}`);
+  }
+}
+
 export function newCookieValue(): string {
   return randomBytes(32).toString('base64url');
 }

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, type Pool } from '@parley/db';
 import { createTestDatabase, type TestDatabase } from '@parley/devtools';
-import { MessageWriter, RoomArchivedError, type StoreResult } from './message-writer.ts';
+import { DatabaseUnavailableError, MessageWriter, RoomArchivedError, type StoreResult } from './message-writer.ts';
 
 let db: TestDatabase;
 let poolB: Pool;
@@ -156,5 +156,73 @@ describe('MessageWriter (group commit)', () => {
     expect(settled.filter((s) => s.status === 'rejected').length).toBeGreaterThan(0);
     const ok = settled.filter((s) => s.status === 'fulfilled').length;
     expect(await seqsOf(room!)).toEqual(Array.from({ length: ok }, (_, i) => i + 1));
+  });
+});
+
+describe('MessageWriter under database outages', () => {
+  const health = () => {
+    const h = { failures: 0, successes: 0, failed: () => void h.failures++, succeeded: () => void h.successes++ };
+    return h;
+  };
+  const uncaught: unknown[] = [];
+  const onUncaught = (err: unknown) => uncaught.push(err);
+  beforeAll(() => void process.on('uncaughtException', onUncaught));
+  afterAll(() => void process.off('uncaughtException', onUncaught));
+
+  it('a batch whose backend is killed mid-statement fails as unavailable (process lives, client discarded); resends store each message once', async () => {
+    const [room] = await makeRooms(1);
+    const pool = createPool(db.url, { max: 2, applicationName: 'parley-writer-outage' });
+    const h = health();
+    const writer = new MessageWriter(pool, { concurrency: 1, health: h });
+    // Hold the room's row lock so the first batch (the first send alone: it is pumped at once) waits
+    // inside Postgres, then kill its backend. The sends queued behind it wait for the room.
+    const blocker = await db.pool.connect();
+    await blocker.query('BEGIN');
+    await blocker.query('SELECT 1 FROM rooms WHERE id = $1 FOR UPDATE', [room]);
+    const msgs = Array.from({ length: 10 }, (_, i) => ({ roomId: room!, authorId: authors[i % authors.length]!, clientId: `outage-${room}-${i}`, body: `o${i}` }));
+    const pending = msgs.map((m) => writer.store(m));
+    const lockWaiter = async () => {
+      for (let i = 0; i < 200; i++) {
+        const { rows } = await db.pool.query<{ pid: number }>(
+          "SELECT pid FROM pg_stat_activity WHERE application_name = 'parley-writer-outage' AND wait_event_type = 'Lock'",
+        );
+        if (rows[0]) return rows[0].pid;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error('the batch never waited for the room lock');
+    };
+    const killed = await lockWaiter();
+    await db.pool.query('SELECT pg_terminate_backend($1)', [killed]);
+    const [first] = await Promise.allSettled([pending[0]!]);
+    expect(first!.status).toBe('rejected');
+    expect((first as PromiseRejectedResult).reason).toBeInstanceOf(DatabaseUnavailableError);
+    expect(h.failures).toBe(1);
+    expect(writer.stats.unavailable).toBe(1);
+    // The next batch runs on a fresh connection (the dead one was discarded) and commits once the lock goes.
+    expect(await lockWaiter()).not.toBe(killed);
+    await blocker.query('ROLLBACK');
+    blocker.release();
+    const rest = await Promise.all(pending.slice(1));
+    expect(rest.map((r) => r.message.seq)).toEqual(msgs.slice(1).map((_, i) => i + 1));
+    expect(h.successes).toBeGreaterThan(0);
+    // The sender resends everything unacknowledged or not (same client ids): each message is stored once.
+    const again = await Promise.all(msgs.map((m) => writer.store(m)));
+    expect(again[0]).toMatchObject({ duplicate: false, message: { seq: 10, clientId: msgs[0]!.clientId } });
+    expect(again.slice(1).every((r) => r.duplicate)).toBe(true);
+    expect(await seqsOf(room!)).toEqual(msgs.map((_, i) => i + 1));
+    expect(uncaught).toEqual([]);
+    await pool.end();
+  });
+
+  it('database unreachable: sends reject at once as unavailable; nothing is retried behind the sender\'s back', async () => {
+    const pool = createPool('postgres://postgres@127.0.0.1:1/nowhere', { max: 2 });
+    const h = health();
+    const writer = new MessageWriter(pool, { concurrency: 2, health: h });
+    const settled = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => writer.store({ roomId: 1, authorId: 1, clientId: `down-${i}`, body: 'x' })));
+    expect(settled.every((s) => s.status === 'rejected' && s.reason instanceof DatabaseUnavailableError)).toBe(true);
+    expect(h.failures).toBeGreaterThan(0);
+    expect(writer.queued()).toBe(0);
+    await writer.idle();
+    await pool.end();
   });
 });

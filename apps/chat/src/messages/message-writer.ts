@@ -13,7 +13,12 @@
 //   flight; a race with another replica ends in a unique violation, and the batch falls back to storing
 //   its messages one by one, each of which then finds the original.
 // - Isolation: any failed batch is retried message by message, so one bad message fails only itself.
-import type { Pool, PoolClient } from '@parley/db';
+// - Outages: the batch's client is held with an 'error' listener (checkout), so a Postgres restart or
+//   stop fails the batch, never the process. A batch that fails because the database is unavailable is
+//   not retried here: every item is rejected with DatabaseUnavailableError (its sender is told
+//   `unavailable` and resends the same client id, which the idempotency check makes harmless even if
+//   the COMMIT happened before the connection died), and the broken client is discarded.
+import { type Checkout, type Pool, type PoolClient, checkout, isConnectionError } from '@parley/db';
 import type { ChatMessage } from '@parley/protocol';
 
 export interface NewMessage {
@@ -36,6 +41,24 @@ export class OverloadedError extends Error {
   constructor() {
     super('message store overloaded');
   }
+}
+
+/**
+ * The database is unreachable (stopped, restarting, network): the message may not be stored; the
+ * sender should resend it (same client id) after a moment. An OverloadedError to callers that only know
+ * that one ("not stored, retry later, nothing to log per message").
+ */
+export class DatabaseUnavailableError extends OverloadedError {
+  constructor(readonly reason: unknown) {
+    super();
+    this.message = 'message store unavailable';
+  }
+}
+
+/** Told about each batch's fate, to track the database's availability (see DependencyStatus). */
+export interface WriterHealth {
+  failed(err: unknown): void;
+  succeeded(): void;
 }
 
 export interface MessageRow {
@@ -120,6 +143,8 @@ export interface WriterOptions {
   concurrency?: number;
   /** Most messages waiting; beyond it store() fails fast with OverloadedError. */
   maxQueue?: number;
+  /** Told when a batch fails because the database is unavailable, and when one succeeds. */
+  health?: WriterHealth;
 }
 
 interface Item {
@@ -141,13 +166,15 @@ export class MessageWriter {
   readonly maxBatch: number;
   readonly concurrency: number;
   readonly maxQueue: number;
+  private readonly health: WriterHealth | undefined;
   /** Counters: transactions committed and messages written by batches (for stats and tests). */
-  readonly stats = { batches: 0, batchedMessages: 0, fallbacks: 0, largestBatch: 0 };
+  readonly stats = { batches: 0, batchedMessages: 0, fallbacks: 0, largestBatch: 0, unavailable: 0 };
 
   constructor(private readonly pool: Pool, opts: WriterOptions = {}) {
     this.maxBatch = opts.maxBatch ?? 500;
     this.concurrency = opts.concurrency ?? 4;
     this.maxQueue = opts.maxQueue ?? 20_000;
+    this.health = opts.health;
   }
 
   /**
@@ -212,42 +239,55 @@ export class MessageWriter {
   }
 
   private async runBatch(batch: Item[]): Promise<void> {
-    let client: PoolClient;
+    let held: Checkout;
     try {
-      client = await this.pool.connect();
+      held = await checkout(this.pool);
     } catch (err) {
-      for (const item of batch) item.reject(err);
+      this.rejectAll(batch, err);
       return;
     }
-    let failed = false;
-    let broken = false;
+    const { client } = held;
+    let failure: unknown;
     try {
       await this.writeBatch(client, batch);
+      this.health?.succeeded();
     } catch (err) {
-      failed = true;
-      try {
-        await client.query('ROLLBACK');
-      } catch {
-        broken = true; // the connection itself is gone: nothing to retry on
-        for (const item of batch) item.reject(err);
-      }
+      failure = err;
     }
     try {
-      if (failed && !broken) {
-        // Retry one by one, in order: isolates a bad message and resolves unique-violation races.
-        // (Items already settled by writeBatch ignore the second settle.)
+      if (failure !== undefined && !held.broken && !isConnectionError(failure)) {
+        // A statement failed on a live connection. Retry one by one, in order: isolates a bad message
+        // and resolves unique-violation races. (Items already settled by writeBatch ignore the second settle.)
+        await client.query('ROLLBACK');
         this.stats.fallbacks++;
         for (const item of batch) {
           try {
             item.resolve(await this.storeOne(client, item.msg));
           } catch (err) {
+            if (held.broken || isConnectionError(err)) throw err;
             item.reject(err);
           }
         }
+      } else if (failure !== undefined) {
+        throw failure;
       }
+    } catch (err) {
+      // The connection is gone (or the database is going away): nothing to retry on.
+      failure = err;
+      this.rejectAll(batch, err, held.broken !== null);
     } finally {
-      client.release(broken);
+      held.release(failure);
     }
+  }
+
+  /** Settle every item still pending after a failure; an outage becomes DatabaseUnavailableError. */
+  private rejectAll(batch: Item[], err: unknown, connectionBroke = false): void {
+    const unavailable = connectionBroke || isConnectionError(err);
+    if (unavailable) {
+      this.stats.unavailable++;
+      this.health?.failed(err);
+    }
+    for (const item of batch) item.reject(unavailable ? new DatabaseUnavailableError(err) : err);
   }
 
   /**
