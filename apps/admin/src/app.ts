@@ -23,6 +23,7 @@ import type { ChatInternalClient } from './features/chat/chat-client.ts';
 import type { AttemptLimiter } from './features/auth/attempt-limiter.ts';
 import { sessionPlugin } from './plugins/session.ts';
 import { errorPlugin } from './plugins/errors.ts';
+import { type AdminMetrics, createAdminMetrics, metricsPlugin } from './plugins/metrics.ts';
 import { authRoutes } from './features/auth/routes.ts';
 import { roomRoutes } from './features/rooms/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
@@ -49,6 +50,8 @@ export interface AdminDeps {
   chat: ChatInternalClient;
   loginFailures: AttemptLimiter;
   registry: Registry;
+  /** Made on `registry` when not given (main passes its own: the session store records into it too). */
+  metrics?: AdminMetrics;
 }
 
 export interface AdminServices extends AdminDeps {
@@ -104,6 +107,7 @@ export async function buildApp(deps: AdminDeps): Promise<FastifyInstance> {
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
+  await app.register(metricsPlugin, { metrics: deps.metrics ?? createAdminMetrics(deps.registry) });
 
   const chatOrigin = config.CHAT_PUBLIC_URL ? new URL(config.CHAT_PUBLIC_URL).origin : null;
   await app.register(fastifyHelmet, {

@@ -12,6 +12,8 @@ import { ChatInternalClient } from './features/chat/chat-client.ts';
 import { MemoryAttemptLimiter, RedisAttemptLimiter } from './features/auth/attempt-limiter.ts';
 import { UserRepository } from './features/users/user-repository.ts';
 import { ensureFirstAdmin } from './bootstrap-admin.ts';
+import { createAdminMetrics, instrumentSessionStore, registerAdminGauges } from './plugins/metrics.ts';
+import { registerPoolMetrics } from '@parley/telemetry';
 
 const config = loadConfig(adminConfigSchema);
 const log = createLogger('admin', config.LOG_LEVEL);
@@ -24,22 +26,34 @@ const redis = config.REDIS_URL
       connectionName: 'parley-admin',
     })
   : null;
-redis?.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
 
 const ttlMs = config.SESSION_TTL_HOURS * 3600_000;
 const registry = new Registry();
 registry.setDefaultLabels({ service: 'admin' });
 collectDefaultMetrics({ register: registry });
+const metrics = createAdminMetrics(registry);
+registerPoolMetrics(registry, pool, config.DB_POOL_MAX);
+redis?.on('error', (err) => {
+  metrics.redisErrors.inc({ client: 'admin' });
+  log.warn({ err: err.message }, 'redis connection error');
+});
+const sessions = instrumentSessionStore(redis ? new RedisSessionStore(redis, config.REDIS_KEY_PREFIX, ttlMs) : new PgSessionStore(pool, ttlMs), metrics);
+registerAdminGauges(registry, {
+  postgres: () => pool.query('SELECT 1').then(() => true),
+  sessions: () => sessions.ping(),
+  sessionsKind: sessions.kind,
+});
 
 const app = await buildApp({
   config,
   log,
   pool,
   redis,
-  sessions: redis ? new RedisSessionStore(redis, config.REDIS_KEY_PREFIX, ttlMs) : new PgSessionStore(pool, ttlMs),
+  sessions,
   chat: new ChatInternalClient(config.CHAT_INTERNAL_URL, config.INTERNAL_TOKEN),
   loginFailures: redis ? new RedisAttemptLimiter(redis, config.REDIS_KEY_PREFIX, 15 * 60_000) : new MemoryAttemptLimiter(15 * 60_000),
   registry,
+  metrics,
 });
 
 await app.listen({ port: config.PORT, host: config.HOST });

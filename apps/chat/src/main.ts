@@ -1,7 +1,7 @@
 // Composition root of the chat service: config, Postgres, fan-out bus, hub, HTTP/WebSocket server,
 // and the SIGTERM drain.
 import { hostname } from 'node:os';
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { loadConfig } from '@parley/config';
 import { createLogger } from '@parley/logging';
 import { createPool, describeDbError, waitForDatabase } from '@parley/db';
@@ -12,12 +12,20 @@ import { createPgBus } from './bus/pg-bus.ts';
 import { MessageRepository } from './messages/message-repository.ts';
 import { Hub } from './hub/hub.ts';
 import { createChatServer } from './http/server.ts';
+import { instrumentBus } from './bus/instrumented-bus.ts';
+import { createChatMetrics, registerChatGauges } from './metrics.ts';
+import { registerPoolMetrics } from '@parley/telemetry';
 
 const config = loadConfig(chatConfigSchema);
 const replicaId = config.REPLICA_ID ?? `${hostname()}-${process.pid}`;
 const log = createLogger('chat', config.LOG_LEVEL).child({ replica: replicaId });
 
 const pool = createPool(config.DATABASE_URL, { max: config.DB_POOL_MAX, applicationName: 'parley-chat' });
+const registry = new Registry();
+registry.setDefaultLabels({ service: 'chat', replica: replicaId });
+collectDefaultMetrics({ register: registry });
+const metrics = createChatMetrics(registry);
+registerPoolMetrics(registry, pool, config.DB_POOL_MAX);
 let dbReady = false;
 // Either service may start first: keep retrying the database in the background; /readyz reflects it.
 void (async () => {
@@ -37,11 +45,20 @@ const dbProbe = setInterval(() => {
 }, 5_000);
 dbProbe.unref();
 
-const bus = config.REDIS_URL ? createRedisBus(config.REDIS_URL, config.REDIS_KEY_PREFIX, log, replicaId) : createPgBus(config.DATABASE_URL, pool, log, replicaId);
+const bus = instrumentBus(
+  config.REDIS_URL
+    ? createRedisBus(config.REDIS_URL, config.REDIS_KEY_PREFIX, log, replicaId, (client) => metrics.redisErrors.inc({ client }))
+    : createPgBus(config.DATABASE_URL, pool, log, replicaId),
+  metrics,
+);
 const messages = new MessageRepository(pool, {
   concurrency: config.DB_WRITE_CONCURRENCY,
   maxBatch: config.MESSAGE_BATCH_MAX,
   maxQueue: config.MAX_WRITE_QUEUE,
+  onBatch: (size, seconds) => {
+    metrics.writeBatchSize.observe(size);
+    metrics.writeCommit.observe(seconds);
+  },
 });
 const hub = new Hub(
   {
@@ -61,20 +78,23 @@ const hub = new Hub(
   log,
 );
 
-const registry = new Registry();
-registry.setDefaultLabels({ service: 'chat', replica: replicaId });
-collectDefaultMetrics({ register: registry });
-new Gauge({ name: 'parley_chat_connections', help: 'Open WebSocket connections on this replica', registers: [registry], collect() { this.set(hub.connections.size); } });
-new Gauge({ name: 'parley_chat_messages_stored_total', help: 'Messages stored by this replica', registers: [registry], collect() { this.set(hub.counters.messagesStored); } });
-new Gauge({ name: 'parley_chat_write_queue', help: 'Messages waiting for the group-commit writer', registers: [registry], collect() { this.set(messages.writer.queued()); } });
-new Gauge({ name: 'parley_chat_write_batches_total', help: 'Group-commit transactions committed', registers: [registry], collect() { this.set(messages.writer.stats.batches); } });
-new Gauge({ name: 'parley_chat_gap_repairs_total', help: 'Times this replica fetched messages pub/sub did not bring', registers: [registry], collect() { this.set(hub.counters.gapRepairs); } });
-new Gauge({ name: 'parley_chat_slow_consumers_closed_total', help: 'Sockets closed with 4008', registers: [registry], collect() { this.set(hub.counters.slowConsumersClosed); } });
+registerChatGauges(registry, {
+  connections: () => hub.connections.size,
+  writeQueue: () => messages.writer.queued(),
+  writeQueueLimit: config.MAX_WRITE_QUEUE,
+  writeBatches: () => messages.writer.stats.batches,
+  writeFallbacks: () => messages.writer.stats.fallbacks,
+  busUp: () => bus.healthy(),
+  databaseUp: () => dbReady,
+  ready: () => dbReady && !hub.draining,
+  hubCounters: () => hub.counters,
+});
 
 const { server, stopAcceptingUpgrades } = createChatServer({
   hub,
   log,
   registry,
+  metrics,
   internalToken: config.INTERNAL_TOKEN,
   chatTokenSecret: config.CHAT_TOKEN_SECRET,
   allowedOrigins: allowedOrigins(config),
@@ -100,6 +120,8 @@ async function shutdown(signal: string): Promise<void> {
   // 1. Report not-ready and refuse new upgrades so the load balancer sends clients elsewhere; keep
   //    serving the open sockets meanwhile (endpoint removal takes a moment).
   hub.draining = true;
+  const drainStarted = Date.now();
+  setInterval(() => metrics.drainSeconds.set((Date.now() - drainStarted) / 1000), 250).unref();
   stopAcceptingUpgrades();
   log.info({ signal, drainDelayMs: config.DRAIN_DELAY_MS }, 'draining: not ready, still serving');
   await new Promise((r) => setTimeout(r, config.DRAIN_DELAY_MS));
@@ -115,7 +137,7 @@ async function shutdown(signal: string): Promise<void> {
   await Promise.race([messages.writer.idle(), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())))]);
   await bus.close().catch(() => undefined);
   await pool.end().catch(() => undefined);
-  log.info({ remaining: hub.connections.size }, 'chat stopped');
+  log.info({ remaining: hub.connections.size, drainMs: Date.now() - drainStarted }, 'chat stopped');
   process.exit(0);
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));

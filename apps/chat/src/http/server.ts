@@ -9,11 +9,14 @@ import { acceptRequestId, type Logger } from '@parley/logging';
 import { verifyChatToken } from '@parley/chat-token';
 import { SOCKET_PATH, SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from '@parley/protocol';
 import type { Hub } from '../hub/hub.ts';
+import { httpLabels } from '@parley/telemetry';
+import type { ChatMetrics, UpgradeOutcome } from '../metrics.ts';
 
 export interface ServerDeps {
   hub: Hub;
   log: Logger;
   registry: Registry;
+  metrics: ChatMetrics;
   internalToken: string;
   chatTokenSecret: string;
   allowedOrigins: Set<string>;
@@ -50,12 +53,26 @@ export function createChatServer(deps: ServerDeps) {
   const server = createServer((req, res) => {
     const reqId = acceptRequestId(req.headers['x-request-id'], randomUUID);
     res.setHeader('x-request-id', reqId);
+    observeHttp(req, res, reqId);
     handleHttp(req, res, reqId).catch((err) => {
       log.error({ err, reqId, url: req.url }, 'request failed');
       if (!res.headersSent) json(res, 500, { error: 'internal error', requestId: reqId });
     });
   });
   server.keepAliveTimeout = 65_000; // longer than typical LB idle timeouts
+
+  /** RED histogram by route template and an access log line (probes and scrapes only at debug). */
+  function observeHttp(req: IncomingMessage, res: ServerResponse, reqId: string): void {
+    const started = process.hrtime.bigint();
+    res.once('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = routeTemplate(req.url);
+      deps.metrics.http.observe(httpLabels(route, req.method, res.statusCode), seconds);
+      const line = { reqId, method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10 };
+      if (route === '/healthz' || route === '/readyz' || route === '/metrics') log.debug(line, 'http request');
+      else log.info(line, 'http request');
+    });
+  }
 
   async function handleHttp(req: IncomingMessage, res: ServerResponse, reqId: string): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://chat');
@@ -124,35 +141,42 @@ export function createChatServer(deps: ServerDeps) {
     socket.on('error', () => socket.destroy());
     upgrade(req, socket, head, reqId).catch((err) => {
       log.error({ err, reqId }, 'upgrade failed');
+      deps.metrics.upgrades.inc({ outcome: 'error' });
       refuse(socket, 500, 'internal error', reqId);
     });
   });
 
+  function refuseUpgrade(outcome: UpgradeOutcome, socket: Duplex, status: number, message: string, reqId: string): void {
+    deps.metrics.upgrades.inc({ outcome });
+    refuse(socket, status, message, reqId);
+  }
+
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, reqId: string): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://chat');
-    if (url.pathname !== SOCKET_PATH) return refuse(socket, 404, 'not found', reqId);
-    if (!acceptingUpgrades || hub.draining) return refuse(socket, 503, 'server is restarting; reconnect', reqId);
+    if (url.pathname !== SOCKET_PATH) return refuseUpgrade('not_found', socket, 404, 'not found', reqId);
+    if (!acceptingUpgrades || hub.draining) return refuseUpgrade('draining', socket, 503, 'server is restarting; reconnect', reqId);
     const origin = req.headers.origin;
     if (origin !== undefined && !deps.allowedOrigins.has(origin)) {
       log.warn({ reqId, origin }, 'websocket refused: foreign origin');
-      return refuse(socket, 403, 'origin not allowed', reqId);
+      return refuseUpgrade('forbidden_origin', socket, 403, 'origin not allowed', reqId);
     }
     const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
     const token = offered.find((p) => p.startsWith(TOKEN_SUBPROTOCOL_PREFIX))?.slice(TOKEN_SUBPROTOCOL_PREFIX.length);
-    if (!offered.includes(SUBPROTOCOL)) return refuse(socket, 400, `offer the ${SUBPROTOCOL} subprotocol`, reqId);
-    if (!token) return refuse(socket, 401, 'authentication required', reqId);
+    if (!offered.includes(SUBPROTOCOL)) return refuseUpgrade('bad_subprotocol', socket, 400, `offer the ${SUBPROTOCOL} subprotocol`, reqId);
+    if (!token) return refuseUpgrade('unauthenticated', socket, 401, 'authentication required', reqId);
     const verified = verifyChatToken(token, deps.chatTokenSecret);
     if (!verified.ok) {
       log.info({ reqId, reason: verified.reason }, 'websocket refused: bad token');
-      return refuse(socket, 401, `authentication failed (${verified.reason})`, reqId);
+      return refuseUpgrade('bad_token', socket, 401, `authentication failed (${verified.reason})`, reqId);
     }
     if (hub.isRevoked(verified.claims) || !(await deps.userActive(verified.claims.uid))) {
-      return refuse(socket, 401, 'session revoked', reqId);
+      return refuseUpgrade('revoked', socket, 401, 'session revoked', reqId);
     }
     // One write for the 101 answer and the hello frame, not two (ws writes both synchronously).
     socket.cork();
     wss.handleUpgrade(req, socket, head, (ws) => {
       try {
+        deps.metrics.upgrades.inc({ outcome: 'accepted' });
         hub.attach(ws, verified.claims, reqId);
       } finally {
         socket.uncork();
@@ -167,6 +191,19 @@ export function createChatServer(deps: ServerDeps) {
       acceptingUpgrades = false;
     },
   };
+}
+
+const KNOWN_INTERNAL_ROUTES = new Set(['/internal/stats', '/internal/kick', '/internal/moderation']);
+
+/** The route template of a chat HTTP path: a fixed set, so labels stay bounded. */
+export function routeTemplate(url: string | undefined): string {
+  const path = (url ?? '/').split('?', 1)[0]!;
+  if (path === '/healthz' || path === '/readyz' || path === '/metrics') return path;
+  if (path === '/socket') return '/socket';
+  if (KNOWN_INTERNAL_ROUTES.has(path)) return path;
+  const room = /^\/internal\/rooms\/[^/]+\/(membership|archived)$/.exec(path);
+  if (room) return `/internal/rooms/:id/${room[1]}`;
+  return 'other';
 }
 
 /** The socket-level frame cap: well above MAX_FRAME_BYTES, so oversized frames get an error, not a close. */

@@ -120,6 +120,8 @@ export interface WriterOptions {
   concurrency?: number;
   /** Most messages waiting; beyond it store() fails fast with OverloadedError. */
   maxQueue?: number;
+  /** Called after each committed batch: its size and its duration (checkout to COMMIT), for metrics. */
+  onBatch?: (messages: number, seconds: number) => void;
 }
 
 interface Item {
@@ -141,6 +143,7 @@ export class MessageWriter {
   readonly maxBatch: number;
   readonly concurrency: number;
   readonly maxQueue: number;
+  private readonly onBatch: WriterOptions['onBatch'];
   /** Counters: transactions committed and messages written by batches (for stats and tests). */
   readonly stats = { batches: 0, batchedMessages: 0, fallbacks: 0, largestBatch: 0 };
 
@@ -148,6 +151,7 @@ export class MessageWriter {
     this.maxBatch = opts.maxBatch ?? 500;
     this.concurrency = opts.concurrency ?? 4;
     this.maxQueue = opts.maxQueue ?? 20_000;
+    this.onBatch = opts.onBatch;
   }
 
   /**
@@ -212,6 +216,7 @@ export class MessageWriter {
   }
 
   private async runBatch(batch: Item[]): Promise<void> {
+    const started = process.hrtime.bigint();
     let client: PoolClient;
     try {
       client = await this.pool.connect();
@@ -223,6 +228,7 @@ export class MessageWriter {
     let broken = false;
     try {
       await this.writeBatch(client, batch);
+      this.onBatch?.(batch.length, Number(process.hrtime.bigint() - started) / 1e9);
     } catch (err) {
       failed = true;
       try {
