@@ -28,6 +28,7 @@ const needed = [
   ['chromium', 'chromium'],
   ['redis-server', 'redis-server'],
   ['openssl', 'openssl'],
+  ['promtool', 'prometheus'], // alert rule unit tests; the stack's Prometheus
 ];
 if (process.env.PARLEY_SKIP_IMAGE_TESTS !== '1') needed.push(['podman', 'podman'], ['runc', 'runc'], ['debootstrap', 'debootstrap']);
 const missing = needed.filter(([cmd]) => !has(cmd) && !existsSync(`/usr/sbin/${cmd}`)).map(([, pkg]) => pkg);
