@@ -82,7 +82,7 @@ describe('ChatClient', () => {
     client.start();
     const ws = await connected(client);
     const mine = { type: 'moderation', room: 1, action: 'muted', userId: 7, until: '2030-01-01T00:00:00.000Z' } as const;
-    const everywhere = { type: 'moderation', room: null, action: 'banned', userId: 9, until: null } as const;
+    const everywhere = { type: 'moderation', room: null, action: 'unmuted', userId: 9, until: null } as const;
     ws.push(mine);
     ws.push({ ...mine, room: 2 });
     ws.push(everywhere);

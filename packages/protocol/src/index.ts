@@ -124,7 +124,7 @@ export type ServerFrame =
   | { type: 'left'; room: number; reason?: LeftReason }
   /** The room was archived (read-only: sends are refused with `archived`) or unarchived. */
   | { type: 'archived'; room: number; archived: boolean }
-  | { type: 'moderation'; room: number | null; action: 'muted' | 'unmuted' | 'banned'; userId: number; until: string | null }
+  | { type: 'moderation'; room: number | null; action: 'muted' | 'unmuted'; userId: number; until: string | null }
   | { type: 'pong'; ref?: string }
   /** Your read pointer in the room moved to `seq` (from this or another tab or device). */
   | { type: 'read'; room: number; seq: number }

@@ -70,12 +70,12 @@ export function createPgBus(connectionString: string, pool: Pool, log: Logger, r
         // Too big for one NOTIFY: the highest seq of each room as a hint (receivers fetch up to it).
         const last = new Map<number, number>();
         for (const m of event.messages) last.set(m.roomId, Math.max(m.seq, last.get(m.roomId) ?? 0));
-        await Promise.all([...last].map(([room, seq]) => pool.query('SELECT pg_notify($1, $2)', [CHANNEL, encodeEvent({ k: 'msg', room, seq })])));
+        await Promise.all([...last].map(([room, seq]) => pool.query('SELECT pg_notify($1, $2)', [CHANNEL, encodeEvent({ k: 'tip', room, seq })])));
         return;
       }
       if (Buffer.byteLength(payload) > MAX_PAYLOAD) {
-        if (event.k !== 'msg' && event.k !== 'upd') throw new Error(`bus event ${event.k} too large for NOTIFY`);
-        payload = encodeEvent(event.k === 'msg' ? { k: 'msg', room: event.room, seq: event.seq } : { k: 'updref', room: event.room, seq: event.message.seq, from: event.from });
+        if (event.k !== 'upd') throw new Error(`bus event ${event.k} too large for NOTIFY`);
+        payload = encodeEvent({ k: 'upd', room: event.room, seq: event.seq, from: event.from }); // receivers fetch it
       }
       await pool.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]);
     },

@@ -1,6 +1,6 @@
-// Batched fan-out events: a writer batch goes to the bus as one 'msgs' event (commit order), a lone
-// message still as the old 'msg' event; received 'msgs' events are delivered in order, the old single
-// 'msg' event is still accepted (mixed-version rolling deploys), and a replica ignores its own echo.
+// Batched fan-out events: a writer batch goes to the bus as one 'msgs' event (commit order); received
+// 'msgs' events are delivered in order, a 'tip' hint makes the room fetch up to it, a replica ignores
+// its own echo, and malformed events are dropped by the bus schema.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ChatMessage } from '@parley/protocol';
 import { decodeEvent, encodeEvent, messagesEvent, ownEchoPrefix } from '../bus/index.ts';
@@ -19,11 +19,13 @@ const msg = (roomId: number, seq: number, body = `m${seq}`): ChatMessage => ({
 
 function setup() {
   const seqs = new Map<number, number>();
+  /** What Postgres returns to a gap repair. */
+  const fetchable: ChatMessage[] = [];
   /** Stores wait here until commit() resolves them all at once, like one writer batch. */
   const waiting: Array<() => void> = [];
   const t = scriptedHub({
     roomAccess,
-    after: async () => [],
+    after: async (roomId: number, afterSeq: number) => fetchable.filter((m) => m.roomId === roomId && m.seq > afterSeq),
     lastSeqs: async () => new Map(),
     store: (m: { roomId: number; authorId: number; clientId: string; body: string }): Promise<StoreResult> => new Promise((resolve) => {
       waiting.push(() => {
@@ -36,7 +38,7 @@ function setup() {
   const commit = () => {
     for (const r of waiting.splice(0)) r();
   };
-  return { ...t, commit, deliver: t.fromPeer, waiting };
+  return { ...t, commit, deliver: t.fromPeer, waiting, fetchable };
 }
 
 const hubs: Hub[] = [];
@@ -55,7 +57,7 @@ async function joined(t: ReturnType<typeof setup>, ...rooms: number[]) {
 }
 
 describe('Hub: batched fan-out events', () => {
-  it('publishes one msgs event per committed batch, in commit order, and a lone message as the old msg event', async () => {
+  it('publishes one msgs event per committed batch, in commit order, a lone message too', async () => {
     const t = setup();
     hubs.push(t.hub);
     const ws = await joined(t, ROOM, OTHER);
@@ -67,7 +69,7 @@ describe('Hub: batched fan-out events', () => {
     t.commit();
     await vi.waitFor(() => expect(ws.frames.filter((f) => f.type === 'ack')).toHaveLength(3));
     await new Promise((r) => setImmediate(r));
-    expect(t.published.filter((e) => e.k === 'msg' || e.k === 'msgs')).toEqual([
+    expect(t.published.filter((e) => e.k === 'msgs')).toEqual([
       { k: 'msgs', from: 'r1', messages: [expect.objectContaining({ roomId: ROOM, seq: 1, body: 'a1' }), expect.objectContaining({ roomId: OTHER, seq: 1, body: 'b1' }), expect.objectContaining({ roomId: ROOM, seq: 2, body: 'a2' })] },
     ]);
     // Delivered locally, in order, without the bus.
@@ -78,16 +80,18 @@ describe('Hub: batched fan-out events', () => {
     ws.receive({ type: 'send', room: ROOM, clientId: 'a3', body: 'a3' });
     await vi.waitFor(() => expect(t.waiting).toHaveLength(1));
     t.commit();
-    await vi.waitFor(() => expect(t.published.filter((e) => e.k === 'msg')).toHaveLength(1));
-    expect(t.published).toEqual([{ k: 'msg', room: ROOM, seq: 3, message: expect.objectContaining({ roomId: ROOM, seq: 3, body: 'a3' }) }]);
+    await vi.waitFor(() => expect(t.published.filter((e) => e.k === 'msgs')).toHaveLength(1));
+    expect(t.published).toEqual([{ k: 'msgs', from: 'r1', messages: [expect.objectContaining({ roomId: ROOM, seq: 3, body: 'a3' })] }]);
   });
 
-  it('delivers a peer\'s msgs event in order, still accepts the old msg event, and ignores its own echo', async () => {
+  it('delivers a peer\'s msgs event in order, fetches up to a tip hint, and ignores its own echo', async () => {
     const t = setup();
     hubs.push(t.hub);
     const ws = await joined(t, ROOM, OTHER);
     t.deliver(decodeEvent(encodeEvent(messagesEvent('r2', [msg(ROOM, 1), msg(OTHER, 1), msg(ROOM, 2), msg(ROOM, 3)])))!);
-    t.deliver({ k: 'msg', room: ROOM, seq: 4, message: msg(ROOM, 4) });
+    t.fetchable.push(msg(ROOM, 4));
+    t.deliver(decodeEvent(encodeEvent({ k: 'tip', room: ROOM, seq: 4 }))!);
+    await vi.waitFor(() => expect(messageSeqs(ws, ROOM)).toEqual([1, 2, 3, 4]));
     t.deliver(messagesEvent('r2', [msg(OTHER, 2), msg(ROOM, 5)]));
     expect(messageSeqs(ws, ROOM)).toEqual([1, 2, 3, 4, 5]);
     expect(messageSeqs(ws, OTHER)).toEqual([1, 2]);
@@ -101,7 +105,14 @@ describe('Hub: batched fan-out events', () => {
     const own = encodeEvent(messagesEvent('r1', [msg(ROOM, 1)]));
     expect(own.startsWith(ownEchoPrefix('r1'))).toBe(true);
     expect(encodeEvent(messagesEvent('r10', [msg(ROOM, 1)])).startsWith(ownEchoPrefix('r1'))).toBe(false);
-    expect(encodeEvent({ k: 'msg', room: ROOM, seq: 1, message: msg(ROOM, 1) }).startsWith(ownEchoPrefix('r1'))).toBe(false);
-    expect(encodeEvent({ k: 'upd', room: ROOM, message: msg(ROOM, 1), from: 'r1' }).startsWith(ownEchoPrefix('r1'))).toBe(false);
+    expect(encodeEvent({ k: 'upd', room: ROOM, seq: 1, message: msg(ROOM, 1), from: 'r1' }).startsWith(ownEchoPrefix('r1'))).toBe(false);
+  });
+
+  it('drops bus payloads that are not valid events instead of casting them', () => {
+    expect(decodeEvent('not json')).toBeNull();
+    expect(decodeEvent(JSON.stringify({ k: 'msg', room: ROOM, seq: 1 }))).toBeNull(); // the removed legacy event
+    expect(decodeEvent(JSON.stringify({ k: 'msgs', from: 'r2', messages: [{ ...msg(ROOM, 1), seq: 'one' }] }))).toBeNull();
+    expect(decodeEvent(JSON.stringify({ k: 'typing', room: ROOM, from: 'c' }))).toBeNull(); // no user
+    expect(decodeEvent(encodeEvent({ k: 'tip', room: ROOM, seq: 3 }))).toEqual({ k: 'tip', room: ROOM, seq: 3 });
   });
 });

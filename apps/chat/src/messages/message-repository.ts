@@ -20,11 +20,6 @@ export class MessageRepository {
     this.writer = new MessageWriter(pool, writerOptions);
   }
 
-  async findByClientId(authorId: number, clientId: string): Promise<ChatMessage | null> {
-    const { rows } = await this.pool.query<MessageRow>(`${SELECT_MESSAGE} WHERE m.author_id = $1 AND m.client_msg_id = $2`, [authorId, clientId]);
-    return rows[0] ? toChatMessage(rows[0]) : null;
-  }
-
   /**
    * Store one message and return it with its seq, or the original if this client id was already used
    * by this author (an idempotent resend). Resolves only after COMMIT. Concurrent calls are group
@@ -95,11 +90,6 @@ export class MessageRepository {
       isMember: row.member,
       mutedUntil: row.muted_until,
     };
-  }
-
-  async lastSeq(roomId: number): Promise<number> {
-    const { rows } = await this.pool.query<{ last_seq: number }>('SELECT last_seq FROM rooms WHERE id = $1', [roomId]);
-    return rows[0]?.last_seq ?? 0;
   }
 
   async lastSeqs(roomIds: number[]): Promise<Map<number, number>> {

@@ -1,0 +1,122 @@
+// This replica's side of the fan-out bus: publishes (a failed publish is logged, never thrown: what
+// it carried is in Postgres and peers repair from there), dispatches validated events from peers, and
+// repairs what pub/sub lost by comparing each active room with Postgres (on a timer and after every
+// resubscribe).
+import type { Logger } from '@parley/logging';
+import type { Bus, BusEvent, BusEventOf } from '../bus/index.ts';
+import type { MessageRepository } from '../messages/message-repository.ts';
+import type { HubCounters } from './replica-stats.ts';
+import type { Subscriptions } from './subscriptions.ts';
+
+/** What the hub does with each event from a peer (the bridge has dropped this replica's own echoes). */
+export interface ClusterHandlers {
+  update(event: BusEventOf<'upd'>): void;
+  typing(event: BusEventOf<'typing'>): void;
+  presence(event: BusEventOf<'presence'>): void;
+  replica(event: BusEventOf<'replica'>): void;
+  /** A peer (re)started and asks everyone to announce themselves. */
+  sync(): void;
+  bye(replica: string): void;
+  kick(event: BusEventOf<'kick'>): void;
+  moderation(event: BusEventOf<'mod'>): void;
+  membership(event: BusEventOf<'member'>): void;
+  archived(event: BusEventOf<'archived'>): void;
+  /** The subscription was re-established: events in between may be lost. */
+  resubscribed(): void;
+}
+
+export class ClusterBridge {
+  constructor(
+    private readonly replicaId: string,
+    private readonly bus: Bus,
+    private readonly subscriptions: Subscriptions,
+    private readonly messages: MessageRepository,
+    private readonly counters: HubCounters,
+    private readonly log: Logger,
+  ) {}
+
+  /** Start receiving: events go to `handlers`. */
+  listen(handlers: ClusterHandlers): void {
+    this.bus.onEvent((event) => this.dispatch(event, handlers));
+    this.bus.onResubscribe(() => {
+      this.log.info('fan-out resubscribed: reconciling rooms and presence with Postgres and peers');
+      void this.reconcileRooms();
+      handlers.resubscribed();
+    });
+  }
+
+  async publish(event: BusEvent): Promise<void> {
+    try {
+      await this.bus.publish(event);
+    } catch (err) {
+      // Messages are already committed: peers repair from Postgres on their next reconcile.
+      this.log.warn({ err: (err as Error).message, kind: event.k }, 'fan-out publish failed');
+    }
+  }
+
+  /** Publish and let the caller see a failure (entry points that answer an HTTP request). */
+  publishOrThrow(event: BusEvent): Promise<void> {
+    return this.bus.publish(event);
+  }
+
+  private dispatch(event: BusEvent, handlers: ClusterHandlers): void {
+    const self = this.replicaId;
+    switch (event.k) {
+      case 'msgs':
+        if (event.from === self) return; // delivered locally already (buses usually drop it undecoded)
+        for (const message of event.messages) this.subscriptions.room(message.roomId)?.committed(message.seq, message);
+        return;
+      case 'tip':
+        this.subscriptions.room(event.room)?.committed(event.seq, null);
+        return;
+      case 'upd':
+        if (event.from === self) return; // delivered locally already
+        return handlers.update(event);
+      case 'typing':
+        if (event.replica === self) return;
+        return handlers.typing(event);
+      case 'presence':
+        if (event.replica === self) return;
+        return handlers.presence(event);
+      case 'replica':
+        if (event.replica === self) return;
+        return handlers.replica(event);
+      case 'sync':
+        if (event.from === self) return;
+        return handlers.sync();
+      case 'bye':
+        if (event.replica === self) return;
+        return handlers.bye(event.replica);
+      case 'kick':
+        if (event.from === self) return;
+        return handlers.kick(event);
+      case 'mod':
+        if (event.from === self) return;
+        return handlers.moderation(event);
+      case 'member':
+        if (event.from === self) return;
+        return handlers.membership(event);
+      case 'archived':
+        if (event.from === self) return;
+        return handlers.archived(event);
+    }
+  }
+
+  /** Compare each active room with Postgres and fetch what pub/sub did not bring. */
+  async reconcileRooms(): Promise<void> {
+    const ids = this.subscriptions.roomIds();
+    if (!ids.length) return;
+    try {
+      const lastSeqs = await this.messages.lastSeqs(ids);
+      for (const [id, lastSeq] of lastSeqs) {
+        const state = this.subscriptions.room(id);
+        if (state && lastSeq > state.deliveredSeq) {
+          this.counters.gapRepairs++;
+          state.reconcile(lastSeq);
+        }
+      }
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'room reconcile failed');
+    }
+  }
+}

@@ -1,0 +1,99 @@
+// One client WebSocket on this replica: its user, the rooms it joined, its frame queue (frames are
+// handled one after another, in arrival order) and the guarded ways to write to it.
+import { randomUUID } from 'node:crypto';
+import type { WebSocket } from 'ws';
+import type { ChatTokenClaims } from '@parley/chat-token';
+import type { Logger } from '@parley/logging';
+import { type ErrorCode, type ServerFrame, type UserRef, CloseCode } from '@parley/protocol';
+import type { Frame } from './room-state.ts';
+import { corkUntilEndOfTick } from './socket-cork.ts';
+
+/** Frames of one connection waiting to be handled; more are refused with rate_limited. */
+export const MAX_QUEUED_FRAMES = 512;
+
+export interface JoinedRoom {
+  roomId: number;
+  mutedUntil: number;
+  lastTypingAt: number;
+}
+
+/** What a connection needs from its replica. */
+export interface ConnectionHost {
+  readonly log: Logger;
+  /** A reader above this many unsent bytes is closed as a slow consumer. */
+  readonly maxBufferedBytes: number;
+  slowConsumerClosed(): void;
+}
+
+export interface ErrorExtra {
+  ref?: string;
+  room?: number;
+  retryInMs?: number;
+}
+
+export class Connection {
+  readonly id = randomUUID();
+  readonly user: UserRef;
+  readonly rooms = new Map<number, JoinedRoom>();
+  alive = true;
+  closed = false;
+  /** Set when the replica drains: frames are no longer handled (clients resend unacked sends elsewhere). */
+  closing = false;
+  /** Sends this connection is handling, so that a drain waits for their acks. */
+  inflight = 0;
+  /** Frames are handled one after another, in arrival order (a send right after a join sees the join). */
+  private chain: Promise<void> = Promise.resolve();
+  private queuedFrames = 0;
+
+  constructor(readonly ws: WebSocket, readonly claims: ChatTokenClaims, private readonly host: ConnectionHost) {
+    this.user = { id: claims.uid, handle: claims.handle, displayName: claims.name };
+  }
+
+  /** Queue work behind this connection's earlier frames; false if too much is queued. */
+  enqueue(work: () => Promise<void> | void, onError: (err: unknown) => void): boolean {
+    if (this.queuedFrames >= MAX_QUEUED_FRAMES) return false;
+    this.queuedFrames++;
+    this.chain = this.chain.then(work).catch(onError).finally(() => {
+      this.queuedFrames--;
+    });
+    return true;
+  }
+
+  send(frame: ServerFrame): void {
+    this.sendRaw(JSON.stringify(frame));
+  }
+
+  /** Send a pre-serialized frame; a reader that falls too far behind is closed, never buffered forever. */
+  sendRaw(frame: Frame): void {
+    if (this.closed) return;
+    if (this.ws.bufferedAmount > this.host.maxBufferedBytes) {
+      this.host.log.warn({ conn: this.id, user: this.user.id, buffered: this.ws.bufferedAmount }, 'slow consumer closed');
+      this.host.slowConsumerClosed();
+      this.close(CloseCode.SlowConsumer, 'slow consumer');
+      return;
+    }
+    // Frames sent in one tick leave in one write, not one syscall each.
+    corkUntilEndOfTick(this.ws);
+    // A Buffer (a frame encoded once for many sockets) still goes out as a text frame.
+    if (typeof frame === 'string') this.ws.send(frame);
+    else this.ws.send(frame, { binary: false });
+  }
+
+  /** Wait until the socket's send buffer is below half the limit (backpressure for backlog replay). */
+  async writable(): Promise<void> {
+    const limit = this.host.maxBufferedBytes / 2;
+    while (!this.closed && this.ws.bufferedAmount > limit) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  error(code: ErrorCode, message: string, extra: ErrorExtra = {}): void {
+    this.send({ type: 'error', code, message, ...extra });
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ws.close(code, reason);
+    // A peer that never completes the closing handshake is cut off.
+    setTimeout(() => this.ws.terminate(), 2_000).unref();
+  }
+}

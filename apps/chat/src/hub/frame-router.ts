@@ -1,0 +1,64 @@
+// A client frame's way in: binary/size/JSON/schema checks with a precise error for each, then the
+// command that handles it.
+import { type ClientFrame, CLIENT_FRAME_TYPES, ErrorCode, clientFrameSchema } from '@parley/protocol';
+import type { Connection } from './connection.ts';
+import type { MessageCommands } from './message-commands.ts';
+import type { Reject, Subscriptions } from './subscriptions.ts';
+
+export interface FrameRouterDeps {
+  /** Frames above this size get a too_large error (the socket's hard cap, which closes with 1009, is higher). */
+  maxFrameBytes: number | undefined;
+  subscriptions: Subscriptions;
+  commands: MessageCommands;
+  reject: Reject;
+}
+
+/** A short, safe description of a client's `type` value for an error message (never walks it). */
+export function describeType(type: unknown): string {
+  if (typeof type === 'string') return JSON.stringify(type.slice(0, 40));
+  if (type === undefined || type === null) return 'null';
+  if (typeof type === 'object') return Array.isArray(type) ? 'an array' : 'an object';
+  return String(type).slice(0, 40);
+}
+
+export class FrameRouter {
+  constructor(private readonly deps: FrameRouterDeps) {}
+
+  async route(conn: Connection, data: Buffer, isBinary: boolean): Promise<void> {
+    const { reject, subscriptions, commands } = this.deps;
+    if (conn.closing || conn.closed) return;
+    if (isBinary) return reject(conn, ErrorCode.BadFrame, 'binary frames are not supported; send JSON text');
+    const maxFrame = this.deps.maxFrameBytes;
+    if (maxFrame !== undefined && data.length > maxFrame) {
+      return reject(conn, ErrorCode.TooLarge, `frame is ${data.length} bytes; the limit is ${maxFrame}`);
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(data.toString('utf8'));
+    } catch {
+      return reject(conn, ErrorCode.BadJson, 'frame is not valid JSON');
+    }
+    const parsed = clientFrameSchema.safeParse(raw);
+    if (!parsed.success) {
+      const type = (raw as { type?: unknown } | null)?.type;
+      if (typeof type !== 'string' || !(CLIENT_FRAME_TYPES as readonly string[]).includes(type)) {
+        return reject(conn, ErrorCode.UnknownType, `unknown frame type ${describeType(type)}; expected one of ${CLIENT_FRAME_TYPES.join(', ')}`);
+      }
+      const issue = parsed.error.issues[0];
+      const ref = (raw as { clientId?: unknown }).clientId;
+      return reject(conn, ErrorCode.BadFrame, `invalid ${type} frame: ${issue?.path.join('.') || 'frame'} ${issue?.message ?? ''}`.trim(), typeof ref === 'string' ? { ref: ref.slice(0, 64) } : {});
+    }
+    const frame: ClientFrame = parsed.data;
+    switch (frame.type) {
+      case 'join': return subscriptions.join(conn, frame.room, frame.sinceSeq);
+      case 'leave': return subscriptions.leave(conn, frame.room);
+      case 'send': return commands.send(conn, frame.room, frame.clientId, frame.body);
+      case 'edit': return commands.edit(conn, frame.room, frame.seq, frame.body);
+      case 'delete': return commands.remove(conn, frame.room, frame.seq);
+      case 'history': return commands.history(conn, frame.room, frame.beforeSeq, frame.limit ?? 50);
+      case 'typing': return commands.typing(conn, frame.room);
+      case 'ping': return conn.send(frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref });
+      case 'read': return; // read pointers come with the control plane
+    }
+  }
+}

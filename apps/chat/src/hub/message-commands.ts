@@ -1,0 +1,175 @@
+// The message frames of a joined socket: send (validated and queued synchronously, acked after
+// COMMIT, published to peers one bus event per writer batch), edit, delete, history and typing.
+import type { Logger } from '@parley/logging';
+import { type ChatMessage, ErrorCode, utf8Length } from '@parley/protocol';
+import { type BusEvent, type BusEventOf, messagesEvent } from '../bus/index.ts';
+import { type MessageRepository, OverloadedError, RoomArchivedError } from '../messages/message-repository.ts';
+import type { Connection } from './connection.ts';
+import type { ReplicaStats } from './replica-stats.ts';
+import type { Reject, Subscriptions } from './subscriptions.ts';
+import { TokenBucket } from './token-bucket.ts';
+
+export interface MessageCommandOptions {
+  replicaId: string;
+  maxMessageBytes: number;
+  sendRatePerSec: number;
+  sendBurst: number;
+}
+
+export interface MessageCommandDeps {
+  options: MessageCommandOptions;
+  messages: MessageRepository;
+  subscriptions: Subscriptions;
+  stats: ReplicaStats;
+  /** Publish to peers (failures are logged there; peers repair from Postgres). */
+  publish: (event: BusEvent) => Promise<void>;
+  reject: Reject;
+  log: Logger;
+}
+
+export class MessageCommands {
+  /** Send budgets per user (all their sockets on this replica share one). */
+  private readonly buckets = new Map<number, TokenBucket>();
+  /** Committed messages not yet published to the bus (see queuePublish). */
+  private outgoing: ChatMessage[] = [];
+
+  constructor(private readonly deps: MessageCommandDeps) {}
+
+  /** Drop send budgets of users no longer connected here (they would otherwise accumulate forever). */
+  forgetBudgetsExcept(connectedUsers: Set<number>): void {
+    for (const uid of this.buckets.keys()) if (!connectedUsers.has(uid)) this.buckets.delete(uid);
+  }
+
+  /** Why a message body is refused, or null. */
+  private bodyProblem(body: string): { code: ErrorCode; message: string } | null {
+    const max = this.deps.options.maxMessageBytes;
+    const size = utf8Length(body);
+    if (size > max) return { code: ErrorCode.TooLarge, message: `message is ${size} bytes; the limit is ${max}` };
+    if (!body.trim()) return { code: ErrorCode.BadFrame, message: 'message body is empty' };
+    if (body.includes('\u0000')) return { code: ErrorCode.BadFrame, message: 'message body contains a NUL character' };
+    return null;
+  }
+
+  /**
+   * Validate and queue a message for storage synchronously (so one connection's sends keep their order),
+   * then ack after COMMIT without holding up the connection's next frames.
+   */
+  send(conn: Connection, roomId: number, clientId: string, body: string): void {
+    const { reject, options, messages, stats, subscriptions, log } = this.deps;
+    const joined = conn.rooms.get(roomId);
+    if (!joined) return reject(conn, ErrorCode.NotJoined, `join room ${roomId} before sending to it`, { ref: clientId, room: roomId });
+    const problem = this.bodyProblem(body);
+    if (problem) return reject(conn, problem.code, problem.message, { ref: clientId, room: roomId });
+    if (joined.mutedUntil > Date.now()) {
+      return reject(conn, ErrorCode.Muted, `you are muted in this room until ${new Date(joined.mutedUntil).toISOString()}`, { ref: clientId, room: roomId });
+    }
+    let bucket = this.buckets.get(conn.user.id);
+    if (!bucket) this.buckets.set(conn.user.id, (bucket = new TokenBucket(options.sendRatePerSec, options.sendBurst)));
+    const waitMs = bucket.take();
+    if (waitMs > 0) return reject(conn, ErrorCode.RateLimited, `sending too fast; retry in ${waitMs} ms`, { ref: clientId, room: roomId, retryInMs: waitMs });
+
+    conn.inflight++;
+    messages.store({ roomId, authorId: conn.user.id, clientId, body }).then(
+      ({ message, duplicate }) => {
+        if (message.roomId !== roomId) {
+          return reject(conn, ErrorCode.BadFrame, 'this client id was already used for a message in another room', { ref: clientId, room: roomId });
+        }
+        // Ack first: it must not wait for the fan-out (which, in a big room, runs over several turns).
+        conn.send({ type: 'ack', room: roomId, clientId, seq: message.seq, id: message.id, createdAt: message.createdAt, duplicate });
+        if (!duplicate) {
+          stats.messageStored();
+          this.queuePublish(message);
+          subscriptions.room(roomId)?.committed(message.seq, message);
+        }
+      },
+      (err: unknown) => {
+        if (err instanceof RoomArchivedError) return reject(conn, ErrorCode.Archived, 'this room is archived; it is read-only', { ref: clientId, room: roomId });
+        if (err instanceof OverloadedError) return reject(conn, ErrorCode.Unavailable, 'the server is overloaded; the message was not stored; retry', { ref: clientId, room: roomId, retryInMs: 1_000 });
+        log.error({ err, room: roomId }, 'storing a message failed');
+        reject(conn, ErrorCode.Unavailable, 'the message was not stored; retry', { ref: clientId, room: roomId, retryInMs: 1_000 });
+      },
+    ).finally(() => {
+      conn.inflight--;
+    });
+  }
+
+  async edit(conn: Connection, roomId: number, seq: number, body: string): Promise<void> {
+    const { reject, messages } = this.deps;
+    if (!conn.rooms.has(roomId)) return reject(conn, ErrorCode.NotJoined, `join room ${roomId} first`, { room: roomId });
+    const problem = this.bodyProblem(body);
+    if (problem) return reject(conn, problem.code, problem.message, { room: roomId });
+    const updated = await messages.edit(roomId, seq, conn.user.id, body);
+    if (!updated) return reject(conn, ErrorCode.Forbidden, 'you can only edit your own messages that are not deleted', { room: roomId });
+    await this.publishUpdate(updated);
+  }
+
+  async remove(conn: Connection, roomId: number, seq: number): Promise<void> {
+    const { reject, messages } = this.deps;
+    if (!conn.rooms.has(roomId)) return reject(conn, ErrorCode.NotJoined, `join room ${roomId} first`, { room: roomId });
+    // Only the author deletes over the socket. Moderators delete others' messages through the panel,
+    // which checks their scope and writes the audit log, then calls /internal/moderation.
+    const updated = await messages.softDelete(roomId, seq, conn.user.id, false);
+    if (!updated) return reject(conn, ErrorCode.Forbidden, 'you can only delete your own messages', { room: roomId });
+    await this.publishUpdate(updated);
+  }
+
+  /** Tell every replica about an edited or deleted message (also used by the internal API). */
+  async publishUpdate(message: ChatMessage): Promise<void> {
+    this.deliverUpdate(message);
+    await this.deps.publish({ k: 'upd', room: message.roomId, seq: message.seq, message, from: this.deps.options.replicaId });
+  }
+
+  /** An edited or deleted message reaches the room's sockets here, in order with its messages. */
+  deliverUpdate(message: ChatMessage): void {
+    this.deps.subscriptions.room(message.roomId)?.broadcast(JSON.stringify({ type: 'updated', room: message.roomId, message }));
+  }
+
+  /** A peer's update event: deliver it (fetching the message when the event only names it). */
+  applyPeerUpdate(event: BusEventOf<'upd'>): void {
+    if (event.message) return this.deliverUpdate(event.message);
+    if (!this.deps.subscriptions.room(event.room)) return;
+    void this.deps.messages.bySeq(event.room, event.seq).then((m) => m && this.deliverUpdate(m), () => undefined);
+  }
+
+  async history(conn: Connection, roomId: number, beforeSeq: number, limit: number): Promise<void> {
+    if (!conn.rooms.has(roomId)) return this.deps.reject(conn, ErrorCode.NotJoined, `join room ${roomId} first`, { room: roomId });
+    const page = await this.deps.messages.before(roomId, beforeSeq, limit);
+    conn.send({ type: 'history', room: roomId, messages: page.messages, hasMore: page.hasMore });
+  }
+
+  async typing(conn: Connection, roomId: number): Promise<void> {
+    const joined = conn.rooms.get(roomId);
+    if (!joined) return this.deps.reject(conn, ErrorCode.NotJoined, `join room ${roomId} first`, { room: roomId });
+    const now = Date.now();
+    if (now - joined.lastTypingAt < 2_000) return; // typing is ephemeral; throttle quietly
+    joined.lastTypingAt = now;
+    const event = { k: 'typing', room: roomId, user: conn.user, from: conn.id, replica: this.deps.options.replicaId } as const;
+    this.deliverTyping(event);
+    await this.deps.publish(event);
+  }
+
+  /** Typing reaches the room's live sockets here except the typing one. */
+  deliverTyping(event: BusEventOf<'typing'>): void {
+    const state = this.deps.subscriptions.room(event.room);
+    if (!state) return;
+    const frame = Buffer.from(JSON.stringify({ type: 'typing', room: event.room, user: event.user }));
+    for (const sub of state.subs.values()) if (sub.connId !== event.from && !sub.catchingUp) sub.sendRaw(frame);
+  }
+
+  /**
+   * Publish a committed message to the other replicas. The writer resolves a whole batch in one run of
+   * the microtask queue, so messages are collected and go out as one event per batch (in commit order),
+   * published once the microtasks have run (process.nextTick): one bus round trip per batch, not per message.
+   */
+  private queuePublish(message: ChatMessage): void {
+    this.outgoing.push(message);
+    if (this.outgoing.length === 1) process.nextTick(this.flushOutgoing);
+  }
+
+  private readonly flushOutgoing = (): void => {
+    const batch = this.outgoing;
+    if (!batch.length) return;
+    this.outgoing = [];
+    void this.deps.publish(messagesEvent(this.deps.options.replicaId, batch));
+  };
+}

@@ -1,0 +1,233 @@
+// Which sockets of this replica are in which room: join (access check, subscribe, backlog replay from
+// Postgres with a gap-free seam to live delivery, `caught_up`), leave, and access removals and archive
+// changes (including joins that race with them).
+import type { Logger } from '@parley/logging';
+import { type ServerFrame, CloseCode, ErrorCode } from '@parley/protocol';
+import type { MessageRepository } from '../messages/message-repository.ts';
+import type { Connection, ErrorExtra } from './connection.ts';
+import type { PresenceGlue } from './presence-glue.ts';
+import type { HubCounters } from './replica-stats.ts';
+import { RoomState, type Subscriber, messageFrame } from './room-state.ts';
+
+const INITIAL_HISTORY = 50;
+
+export type Reject = (conn: Connection, code: ErrorCode, message: string, extra?: ErrorExtra) => void;
+
+export interface SubscriptionDeps {
+  messages: MessageRepository;
+  historyPageSize: number;
+  presence: PresenceGlue;
+  counters: HubCounters;
+  reject: Reject;
+  log: Logger;
+}
+
+export class Subscriptions {
+  private readonly rooms = new Map<number, RoomState>();
+  private readonly roomLoads = new Map<number, Promise<RoomState | null>>();
+  /**
+   * Access removals seen lately ("room:user" → removal number and time), so a join that checked access
+   * just before a removal arrived does not subscribe after it (see join).
+   */
+  private readonly removals = new Map<string, { n: number; at: number }>();
+  private removalCount = 0;
+  /** Archive changes seen lately (room → change number, state, time), for joins racing with them. */
+  private readonly archiveChanges = new Map<number, { n: number; archived: boolean; at: number }>();
+  private archiveCount = 0;
+
+  constructor(private readonly deps: SubscriptionDeps) {}
+
+  /** The room's state on this replica, if any socket here joined it. */
+  room(roomId: number): RoomState | undefined {
+    return this.rooms.get(roomId);
+  }
+
+  roomIds(): number[] {
+    return [...this.rooms.keys()];
+  }
+
+  get roomCount(): number {
+    return this.rooms.size;
+  }
+
+  /** Forget race-guard entries older than a minute (no join is in flight that long). */
+  expire(now = Date.now()): void {
+    for (const [key, r] of this.removals) if (r.at + 60_000 < now) this.removals.delete(key);
+    for (const [room, c] of this.archiveChanges) if (c.at + 60_000 < now) this.archiveChanges.delete(room);
+  }
+
+  private async roomState(roomId: number, knownLastSeq: number): Promise<RoomState | null> {
+    const existing = this.rooms.get(roomId);
+    if (existing) return existing;
+    let loading = this.roomLoads.get(roomId);
+    if (!loading) {
+      loading = (async () => {
+        const access = await this.deps.messages.roomAccess(roomId, 0);
+        if (!access) return null;
+        const again = this.rooms.get(roomId);
+        if (again) return again;
+        // Start at the lower of the two: anything after it arrives by event or is repaired from Postgres.
+        const state = new RoomState(access.room, Math.min(knownLastSeq, access.lastSeq), this.deps.messages, (err) => this.deps.log.error({ err, room: roomId }, 'gap repair failed'));
+        this.rooms.set(roomId, state);
+        return state;
+      })().finally(() => this.roomLoads.delete(roomId));
+      this.roomLoads.set(roomId, loading);
+    }
+    return loading;
+  }
+
+  private releaseIfEmpty(roomId: number, state: RoomState): void {
+    if (!state.subs.size && this.rooms.get(roomId) === state) this.rooms.delete(roomId);
+  }
+
+  /**
+   * Join (or rejoin) a room. Returns once the subscription is registered, so frames after the join
+   * (sends) see it; the backlog replay continues in the background and ends with `caught_up`.
+   */
+  async join(conn: Connection, roomId: number, sinceSeq: number | undefined): Promise<void> {
+    const { messages, reject, counters, log } = this.deps;
+    const removalsBefore = this.removalCount;
+    const archiveChangesBefore = this.archiveCount;
+    const access = await messages.roomAccess(roomId, conn.user.id);
+    if (!access || (access.room.kind !== 'public' && !access.isMember)) {
+      // Same answer for "missing" and "private": do not reveal which private rooms exist.
+      return reject(conn, ErrorCode.NotFound, `room ${roomId} does not exist or you are not a member`, { room: roomId });
+    }
+    if (conn.closed) return;
+    if (conn.rooms.has(roomId)) this.unsubscribe(conn, roomId);
+    const state = await this.roomState(roomId, access.lastSeq);
+    if (!state) return reject(conn, ErrorCode.NotFound, `room ${roomId} does not exist or you are not a member`, { room: roomId });
+    if (conn.closed) return this.releaseIfEmpty(roomId, state);
+    // Access was taken away while the checks above were in flight: the removal found no subscription
+    // to end, so refuse here (synchronously with subscribing, so no later removal can slip between).
+    const removal = this.removals.get(`${roomId}:${conn.user.id}`);
+    if (removal && removal.n > removalsBefore) {
+      this.releaseIfEmpty(roomId, state);
+      return reject(conn, ErrorCode.NotFound, `room ${roomId} does not exist or you are not a member`, { room: roomId });
+    }
+    conn.rooms.set(roomId, { roomId, mutedUntil: access.mutedUntil?.getTime() ?? 0, lastTypingAt: 0 });
+    const sub: Subscriber = {
+      connId: conn.id,
+      catchingUp: true,
+      buffer: [],
+      seq: 0,
+      sendRaw: (f) => conn.sendRaw(f),
+      overflow: () => {
+        counters.slowConsumersClosed++;
+        conn.close(CloseCode.SlowConsumer, 'too far behind while catching up');
+      },
+    };
+    state.subs.set(conn.id, sub);
+
+    // Resume from the client's last seq, or start with the latest page of history.
+    const from = sinceSeq !== undefined ? Math.min(sinceSeq, access.lastSeq) : Math.max(0, access.lastSeq - INITIAL_HISTORY);
+    conn.send({ type: 'joined', room: access.room, lastSeq: access.lastSeq, resumedFrom: from });
+    // Archived/unarchived after our read of the room: `joined` says the old state, so say the new one.
+    const change = this.archiveChanges.get(roomId);
+    if (change && change.n > archiveChangesBefore && change.archived !== access.room.archived) {
+      conn.send({ type: 'archived', room: roomId, archived: change.archived });
+    }
+    // The joiner hears presence at once; the room (and the joiner, if it changed) with the next push.
+    const presence = this.deps.presence;
+    presence.joined(roomId, conn.user);
+    conn.sendRaw(presence.current(roomId));
+    void this.replay(conn, state, sub, roomId, from).catch((err) => {
+      if (state.subs.get(conn.id) !== sub) return;
+      log.error({ err, room: roomId, conn: conn.id }, 'backlog replay failed; closing so the client resumes');
+      conn.close(CloseCode.TryAgainLater, 'resume failed; reconnect');
+    });
+  }
+
+  /**
+   * Send the backlog after `from` from Postgres, page by page (no cap), then the live frames buffered
+   * meanwhile. The buffer holds every message the room delivered since the subscription, and the last
+   * Postgres page was read after it, so the two overlap: messages at or below the cursor are skipped
+   * and the seam has neither a gap nor a duplicate.
+   */
+  private async replay(conn: Connection, state: RoomState, sub: Subscriber, roomId: number, from: number): Promise<void> {
+    const pageSize = this.deps.historyPageSize;
+    const current = () => state.subs.get(conn.id) === sub && !conn.closed;
+    let cursor = from;
+    for (;;) {
+      for (;;) {
+        await conn.writable();
+        if (!current()) return;
+        const page = await this.deps.messages.after(roomId, cursor, pageSize);
+        if (!current()) return;
+        for (const message of page) {
+          if (message.seq <= cursor) continue;
+          conn.sendRaw(messageFrame(roomId, message));
+          cursor = message.seq;
+        }
+        if (page.length < pageSize) break;
+      }
+      // From here on synchronous: nothing can be delivered between draining the buffer and going live.
+      const buffered = sub.buffer;
+      sub.buffer = [];
+      let gapAt = -1;
+      for (let i = 0; i < buffered.length; i++) {
+        const item = buffered[i]!;
+        if (item.seq === null) {
+          conn.sendRaw(item.frame);
+        } else if (item.seq > cursor) {
+          if (item.seq !== cursor + 1) {
+            gapAt = i; // cannot happen by the argument above; if it does, fetch the gap from Postgres
+            break;
+          }
+          conn.sendRaw(item.frame);
+          cursor = item.seq;
+        }
+      }
+      if (gapAt >= 0) {
+        this.deps.counters.gapRepairs++;
+        sub.buffer = buffered.slice(gapAt).concat(sub.buffer);
+        continue;
+      }
+      sub.seq = cursor;
+      sub.catchingUp = false;
+      conn.send({ type: 'caught_up', room: roomId, seq: cursor });
+      return;
+    }
+  }
+
+  leave(conn: Connection, roomId: number): void {
+    if (!conn.rooms.has(roomId)) return this.deps.reject(conn, ErrorCode.NotJoined, `you have not joined room ${roomId}`, { room: roomId });
+    this.unsubscribe(conn, roomId);
+    conn.send({ type: 'left', room: roomId });
+  }
+
+  unsubscribe(conn: Connection, roomId: number): void {
+    conn.rooms.delete(roomId);
+    const state = this.rooms.get(roomId);
+    if (state) {
+      state.subs.delete(conn.id);
+      this.releaseIfEmpty(roomId, state);
+    }
+    this.deps.presence.left(roomId, conn.user.id);
+  }
+
+  /** The connection is gone: it leaves every room. */
+  unsubscribeAll(conn: Connection): void {
+    for (const roomId of [...conn.rooms.keys()]) this.unsubscribe(conn, roomId);
+  }
+
+  /** A user lost access to a room: their sockets among `connections` leave it and are told why. */
+  accessRemoved(roomId: number, userId: number, connections: Iterable<Connection>): void {
+    this.removals.set(`${roomId}:${userId}`, { n: ++this.removalCount, at: Date.now() });
+    const frame = JSON.stringify({ type: 'left', room: roomId, reason: 'removed' } satisfies ServerFrame);
+    for (const conn of connections) {
+      if (conn.user.id !== userId || !conn.rooms.has(roomId)) continue;
+      this.unsubscribe(conn, roomId);
+      conn.sendRaw(frame);
+    }
+  }
+
+  /** A room was archived or unarchived: everyone in it here is told (sends are refused by Postgres). */
+  archiveChanged(roomId: number, archived: boolean): void {
+    this.archiveChanges.set(roomId, { n: ++this.archiveCount, archived, at: Date.now() });
+    const state = this.rooms.get(roomId);
+    if (!state) return;
+    state.info.archived = archived;
+    state.broadcast(JSON.stringify({ type: 'archived', room: roomId, archived } satisfies ServerFrame));
+  }
+}
