@@ -76,6 +76,7 @@ const hub = new Hub(
   messages,
   bus,
   log,
+  metrics,
 );
 
 registerChatGauges(registry, {

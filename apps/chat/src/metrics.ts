@@ -44,7 +44,7 @@ export function createChatMetrics(registry: Registry): ChatMetrics {
     sendAck: new Histogram({ name: 'parley_chat_send_ack_seconds', help: 'From a send frame being handled to its ack (after COMMIT)', buckets: LATENCY_BUCKETS, registers: r }),
     writeBatchSize: new Histogram({ name: 'parley_chat_write_batch_messages', help: 'Messages per group-commit transaction', buckets: BATCH_SIZE_BUCKETS, registers: r }),
     writeCommit: new Histogram({ name: 'parley_chat_write_commit_seconds', help: 'Duration of one group-commit transaction (checkout to COMMIT result)', buckets: LATENCY_BUCKETS, registers: r }),
-    fanout: new Histogram({ name: 'parley_chat_fanout_seconds', help: 'From COMMIT to the socket write of a message (path: local = committed here, remote = via the bus)', labelNames: ['path'] as const, buckets: LATENCY_BUCKETS, registers: r }),
+    fanout: new Histogram({ name: 'parley_chat_fanout_seconds', help: 'From a message\'s created_at (its insert transaction) to its write to the last local subscriber (path: local = committed here, remote = via the bus, repair = fetched from Postgres)', labelNames: ['path'] as const, buckets: LATENCY_BUCKETS, registers: r }),
     busLag: new Histogram({ name: 'parley_chat_bus_lag_seconds', help: 'Age of a message event when it arrives from the fan-out bus (its created_at to now)', buckets: LATENCY_BUCKETS, registers: r }),
     busEvents: new Counter({ name: 'parley_chat_bus_events_received_total', help: 'Fan-out bus events received from peers, by kind', labelNames: ['kind'] as const, registers: r }),
     busReconnects: new Counter({ name: 'parley_chat_bus_reconnects_total', help: 'Times the fan-out subscription was re-established (events in between were repaired from Postgres)', registers: r }),
@@ -58,9 +58,12 @@ export function createChatMetrics(registry: Registry): ChatMetrics {
   for (const outcome of UPGRADE_OUTCOMES) m.upgrades.inc({ outcome }, 0);
   for (const type of CLIENT_FRAME_TYPES) for (const outcome of ['ok', 'rejected']) m.frames.inc({ type, outcome }, 0);
   for (const code of Object.values(ErrorCode)) m.framesRejected.inc({ code }, 0);
-  for (const path of ['local', 'remote']) m.fanout.zero({ path });
+  for (const path of ['local', 'remote', 'repair']) m.fanout.zero({ path });
   return m;
 }
+
+/** What the hub's parts record (optional there: unit tests build hubs without metrics). */
+export type HubMetrics = Pick<ChatMetrics, 'frames' | 'framesRejected' | 'sendAck' | 'fanout' | 'resume' | 'resumeMessages'>;
 
 /** Live state read at scrape time. */
 export interface ChatGaugeSources {

@@ -35,18 +35,24 @@ export function createAdminMetrics(registry: Registry): AdminMetrics {
   return m;
 }
 
-/** Dependency and readiness gauges, checked at scrape time (one cheap query each, 2 s cap). */
+/** Dependency and readiness gauges, checked at scrape time (one cheap query each, 2 s cap, shared by both gauges). */
 export function registerAdminGauges(registry: Registry, checks: { postgres: () => Promise<boolean>; sessions: () => Promise<boolean>; sessionsKind: 'redis' | 'postgres' }): void {
   const withTimeout = (p: Promise<boolean>) => Promise.race([p.catch(() => false), new Promise<boolean>((res) => setTimeout(res, 2_000, false).unref())]);
-  let last = { postgres: false, sessions: false };
+  // prom-client collects every metric of a scrape concurrently: both gauges await the same check.
+  let inFlight: Promise<{ postgres: boolean; sessions: boolean }> | null = null;
+  const check = () => (inFlight ??= Promise.all([withTimeout(checks.postgres()), withTimeout(checks.sessions())])
+    .then(([postgres, sessions]) => ({ postgres, sessions }))
+    .finally(() => setImmediate(() => { inFlight = null; })));
   new Gauge({ name: 'parley_dependency_up', help: '1 when the dependency answered the last check', labelNames: ['dependency'] as const, registers: [registry], async collect() {
-    const [postgres, sessions] = await Promise.all([withTimeout(checks.postgres()), withTimeout(checks.sessions())]);
-    last = { postgres, sessions };
+    const { postgres, sessions } = await check();
     this.set({ dependency: 'postgres' }, postgres ? 1 : 0);
     if (checks.sessionsKind === 'redis') this.set({ dependency: 'redis' }, sessions ? 1 : 0);
   } });
-  // Same rule as /readyz (database and session store); registered after parley_dependency_up so a scrape reads fresh checks.
-  new Gauge({ name: 'parley_ready', help: '1 when this process reports ready on /readyz', registers: [registry], collect() { this.set(last.postgres && last.sessions ? 1 : 0); } });
+  // Same rule as /readyz: the database and the session store answer.
+  new Gauge({ name: 'parley_ready', help: '1 when this process reports ready on /readyz', registers: [registry], async collect() {
+    const { postgres, sessions } = await check();
+    this.set(postgres && sessions ? 1 : 0);
+  } });
 }
 
 /** Wrap a session store so every operation is counted and timed. */

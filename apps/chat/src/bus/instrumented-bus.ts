@@ -29,15 +29,14 @@ export function instrumentBus(bus: Bus, metrics: BusMetrics): Bus {
   };
 }
 
-const KINDS = new Set<string>(['msg', 'msgs', 'upd', 'updref', 'typing', 'presence', 'replica', 'sync', 'kick', 'mod', 'member', 'archived', 'bye'] satisfies BusEvent['k'][]);
+const KINDS = new Set<string>(['msgs', 'tip', 'upd', 'typing', 'presence', 'replica', 'sync', 'kick', 'mod', 'member', 'archived', 'bye'] satisfies BusEvent['k'][]);
 
 function observe(event: BusEvent, metrics: BusMetrics): void {
   metrics.busEvents.inc({ kind: KINDS.has(event.k) ? event.k : 'other' });
   const now = Date.now();
-  const age = (createdAt: string | undefined) => {
-    const at = createdAt ? Date.parse(createdAt) : NaN;
+  const age = (createdAt: string) => {
+    const at = Date.parse(createdAt);
     if (Number.isFinite(at)) metrics.busLag.observe(Math.max(0, now - at) / 1000);
   };
-  if (event.k === 'msg') age(event.message?.createdAt);
-  else if (event.k === 'msgs' && Array.isArray(event.messages) && event.messages.length) age(event.messages[0]!.createdAt);
+  if (event.k === 'msgs' && event.messages.length) age(event.messages[0]!.createdAt);
 }

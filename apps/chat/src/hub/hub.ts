@@ -18,6 +18,7 @@ import { PresenceGlue } from './presence-glue.ts';
 import type { Presence } from './presence.ts';
 import { type HubCounters, ReplicaStats } from './replica-stats.ts';
 import { Subscriptions } from './subscriptions.ts';
+import type { HubMetrics } from '../metrics.ts';
 
 export { Connection } from './connection.ts';
 
@@ -49,26 +50,29 @@ export class Hub implements ConnectionHost {
   private readonly commands: MessageCommands;
   private readonly internal: InternalCommands;
   private readonly router: FrameRouter;
+  private readonly metrics: HubMetrics | undefined;
 
   constructor(
     readonly options: HubOptions,
     private readonly messages: MessageRepository,
     bus: Bus,
     readonly log: Logger,
+    metrics?: HubMetrics,
   ) {
     const { replicaId } = options;
     const reject = (conn: Connection, code: ErrorCodeT, message: string, extra?: ErrorExtra) => this.reject(conn, code, message, extra);
     this.replicaStats = new ReplicaStats(replicaId, () => ({ connections: this.connections.size, rooms: this.subscriptions.roomCount, draining: this.draining }));
     const counters = this.replicaStats.counters;
     this.presenceGlue = new PresenceGlue(replicaId, options.presenceTtlMs, (room) => this.subscriptions.room(room), (event) => void this.bridge.publish(event));
-    this.subscriptions = new Subscriptions({ messages, historyPageSize: options.historyPageSize, presence: this.presenceGlue, counters, reject, log });
+    this.subscriptions = new Subscriptions({ messages, historyPageSize: options.historyPageSize, presence: this.presenceGlue, counters, reject, log, metrics });
+    this.metrics = metrics;
     this.bridge = new ClusterBridge(replicaId, bus, this.subscriptions, messages, counters, log);
-    this.commands = new MessageCommands({ options, messages, subscriptions: this.subscriptions, stats: this.replicaStats, publish: (e) => this.bridge.publish(e), reject, log });
+    this.commands = new MessageCommands({ options, messages, subscriptions: this.subscriptions, stats: this.replicaStats, publish: (e) => this.bridge.publish(e), reject, log, metrics });
     this.internal = new InternalCommands({
       replicaId, revocationMemoryMs: options.revocationMemoryMs ?? 120_000, connections: () => this.connections.values(),
       messages, subscriptions: this.subscriptions, commands: this.commands, publish: (e) => this.bridge.publishOrThrow(e),
     });
-    this.router = new FrameRouter({ maxFrameBytes: options.maxFrameBytes, subscriptions: this.subscriptions, commands: this.commands, reject });
+    this.router = new FrameRouter({ maxFrameBytes: options.maxFrameBytes, subscriptions: this.subscriptions, commands: this.commands, reject, metrics });
     this.bridge.listen({
       update: (e) => this.commands.applyPeerUpdate(e),
       typing: (e) => this.commands.deliverTyping(e),
@@ -190,6 +194,7 @@ export class Hub implements ConnectionHost {
 
   private reject(conn: Connection, code: ErrorCodeT, message: string, extra: ErrorExtra = {}): void {
     this.counters.framesRejected++;
+    this.metrics?.framesRejected.inc({ code });
     conn.error(code, message, extra);
   }
 

@@ -8,6 +8,7 @@ import type { Connection } from './connection.ts';
 import type { ReplicaStats } from './replica-stats.ts';
 import type { Reject, Subscriptions } from './subscriptions.ts';
 import { TokenBucket } from './token-bucket.ts';
+import type { HubMetrics } from '../metrics.ts';
 
 export interface MessageCommandOptions {
   replicaId: string;
@@ -25,6 +26,7 @@ export interface MessageCommandDeps {
   publish: (event: BusEvent) => Promise<void>;
   reject: Reject;
   log: Logger;
+  metrics?: HubMetrics;
 }
 
 export class MessageCommands {
@@ -56,6 +58,7 @@ export class MessageCommands {
    */
   send(conn: Connection, roomId: number, clientId: string, body: string): void {
     const { reject, options, messages, stats, subscriptions, log } = this.deps;
+    const endTimer = this.deps.metrics?.sendAck.startTimer();
     const joined = conn.rooms.get(roomId);
     if (!joined) return reject(conn, ErrorCode.NotJoined, `join room ${roomId} before sending to it`, { ref: clientId, room: roomId });
     const problem = this.bodyProblem(body);
@@ -76,6 +79,7 @@ export class MessageCommands {
         }
         // Ack first: it must not wait for the fan-out (which, in a big room, runs over several turns).
         conn.send({ type: 'ack', room: roomId, clientId, seq: message.seq, id: message.id, createdAt: message.createdAt, duplicate });
+        endTimer?.();
         if (!duplicate) {
           stats.messageStored();
           this.queuePublish(message);
