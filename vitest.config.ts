@@ -1,17 +1,30 @@
 import { defineConfig } from 'vitest/config';
 
-// One run for every kind of test: unit specs beside the code (*.spec.ts), integration specs against
-// real Postgres/Redis (*.int.spec.ts), end-to-end specs with real processes, NGINX and Chromium
-// (e2e/**), and the deployment checks (deploy/tests/**). Two cores: keep parallelism modest.
+// Four projects, one run: `npm test` runs them all; `npm run test:unit` (and :integration, :e2e,
+// :deploy) runs one for the inner loop.
+// - unit: specs beside the code (*.spec.ts), no network, no processes (< 1 min).
+// - integration: *.int.spec.ts beside the code, against the real Postgres and Redis.
+// - e2e: real processes (chat replicas, admin, NGINX, Chromium), e2e/** and the benchmark's smoke run.
+// - deploy: images, manifests, edge config (deploy/tests/**).
+// Two cores: keep parallelism modest.
+const projects = [
+  { name: 'unit', include: ['apps/*/src/**/*.spec.ts', 'packages/*/src/**/*.spec.ts', 'scripts/**/*.spec.ts'], exclude: ['**/*.int.spec.ts'] },
+  { name: 'integration', include: ['apps/*/src/**/*.int.spec.ts', 'packages/*/src/**/*.int.spec.ts'] },
+  { name: 'e2e', include: ['e2e/**/*.spec.ts', 'bench/**/*.spec.ts'] },
+  { name: 'deploy', include: ['deploy/tests/**/*.spec.ts'] },
+];
+
 export default defineConfig({
   test: {
-    include: ['apps/*/src/**/*.spec.ts', 'packages/*/src/**/*.spec.ts', 'e2e/**/*.spec.ts', 'deploy/tests/**/*.spec.ts', 'bench/**/*.spec.ts', 'scripts/**/*.spec.ts'],
-    exclude: ['**/node_modules/**', '**/dist/**'],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 120_000,
     teardownTimeout: 30_000,
     reporters: ['default'],
+    projects: projects.map(({ name, include, exclude = [] }) => ({
+      extends: true,
+      test: { name, include, exclude: ['**/node_modules/**', '**/dist/**', ...exclude] },
+    })),
   },
 });

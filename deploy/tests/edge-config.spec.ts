@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EDGE_TEMPLATE, EDGE_VARIABLES, placeholdersOf, renderEdgeConfig, type EdgeVariables } from '../nginx/render.ts';
 import { kustomize, scratchCopy } from './support/manifests.ts';
+import { missingPrerequisite } from '@parley/devtools';
 
 const template = readFileSync(EDGE_TEMPLATE, 'utf8');
 let dir: string;
@@ -72,8 +73,7 @@ describe('edge template (deploy/nginx/parley.conf.template)', () => {
 
   it('renders exactly like the official image\'s envsubst step does in Kubernetes', (ctx) => {
     if (spawnSync('sh', ['-c', 'command -v envsubst']).status !== 0) {
-      process.stderr.write('SKIPPED envsubst comparison: envsubst (gettext-base) is not installed\n');
-      ctx.skip();
+      return missingPrerequisite(ctx, 'envsubst comparison: envsubst (Debian package gettext-base) is not installed');
     }
     // 20-envsubst-on-templates.sh: defined_envs = every environment name matching NGINX_ENVSUBST_FILTER.
     const env = { PATH: process.env.PATH ?? '', HOSTNAME: 'edge-7d9f', HOME: '/root', ...k8sEnv };

@@ -6,3 +6,4 @@ export { spawnService, type ServiceProcess } from './service.ts';
 export { waitForHttp, waitForPortFree, freePort } from './wait.ts';
 export { createTestDatabase, testRedisPrefix, dropRedisPrefix, TEST_PG_URL, TEST_REDIS_URL, type TestDatabase } from './test-env.ts';
 export { startStack, type Stack, type StackOptions } from './stack.ts';
+export { missingPrerequisite, prerequisitesRequired } from './prerequisite.ts';
