@@ -1,6 +1,8 @@
 // `npm run stack` end to end: the real launcher (dist/stack.js) on free ports with its own Postgres,
 // Redis, 2 admin + 2 chat replicas and NGINX; the edge's behaviour over HTTPS; two people in two Chromium
-// contexts chatting live over WSS; and a clean stop on SIGINT.
+// contexts chatting live over WSS; its Prometheus showing every replica up and the send→ack histogram
+// after a message; one request id followed through edge, admin and chat in the one log stream; and a
+// clean stop on SIGINT.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -22,6 +24,7 @@ let httpPort = 0;
 let dataDir = '';
 let launcherOutput = '';
 let base = '';
+let prometheusPort = 0;
 const agent = new Agent({ rejectUnauthorized: false });
 
 interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: string }
@@ -43,11 +46,12 @@ function get(url: string, opts: { method?: string; headers?: Record<string, stri
 beforeAll(async () => {
   httpsPort = await freePort();
   httpPort = await freePort();
+  prometheusPort = await freePort();
   dataDir = mkdtempSync(join(tmpdir(), 'parley-stack-'));
   base = `https://localhost:${httpsPort}`;
   stack = spawn(process.execPath, [join(ROOT, 'dist/stack.js')], {
     cwd: ROOT,
-    env: { ...process.env, STACK_HTTPS_PORT: String(httpsPort), STACK_HTTP_PORT: String(httpPort), STACK_DATA_DIR: dataDir, STACK_QUIET: '1', LOG_LEVEL: 'warn' },
+    env: { ...process.env, STACK_HTTPS_PORT: String(httpsPort), STACK_HTTP_PORT: String(httpPort), STACK_DATA_DIR: dataDir, STACK_PROMETHEUS_PORT: String(prometheusPort), STACK_QUIET: '1', LOG_LEVEL: 'info' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   stack.stderr!.on('data', (b: Buffer) => { launcherOutput += b.toString(); });
@@ -75,8 +79,11 @@ afterAll(async () => {
 
 describe('npm run stack (NGINX + 2 admin + 2 chat + Postgres + Redis)', () => {
   it('shows its progress and prints where to go', () => {
-    expect(launcherOutput).toMatch(/\(1\/7\) starting PostgreSQL/);
-    expect(launcherOutput).toMatch(/\(7\/7\)/);
+    expect(launcherOutput).toMatch(/\(1\/8\) starting PostgreSQL/);
+    expect(launcherOutput).toMatch(/\(8\/8\) starting Prometheus/);
+    expect(launcherOutput).toContain(`Prometheus:      http://127.0.0.1:${prometheusPort}`);
+    expect(launcherOutput).toContain(`${dataDir}/logs/stack.log`);
+    expect(launcherOutput).toMatch(/one request: .*X-Request-Id/);
     expect(launcherOutput).toContain(`Parley is running: https://localhost:${httpsPort}`);
     expect(launcherOutput).toContain(`wss://localhost:${httpsPort}/socket`);
     expect(launcherOutput).toMatch(/2 admin \(\d+, \d+\), 2 chat \(\d+, \d+\)/);
@@ -171,10 +178,53 @@ describe('npm run stack (NGINX + 2 admin + 2 chat + Postgres + Redis)', () => {
       await bobPage.press('#message-input', 'Enter');
       await annPage.locator('#messages li[data-seq] .body', { hasText: 'Hi Ann, through NGINX' }).waitFor({ timeout: 10_000 });
       await screenshot(annPage, 'stack-live-chat');
+      // Ann logs out with a request id of our choosing: the edge logs it, admin logs it and passes it to
+      // chat's internal API (the kick of her sockets), which logs it too.
+      await annCtx.setExtraHTTPHeaders({ 'x-request-id': 'e2e-follow-me-1' });
+      await Promise.all([annPage.waitForURL(/\/login/), annPage.click('form[action="/logout"] button')]);
     } finally {
       await annCtx.close();
       await bobCtx.close();
     }
+  });
+
+  it('Prometheus scrapes every admin and chat replica (up) and has send→ack data after the chat', async () => {
+    const query = async (q: string) => {
+      const res = await fetch(`http://127.0.0.1:${prometheusPort}/api/v1/query?query=${encodeURIComponent(q)}`);
+      const body = (await res.json()) as { status: string; data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
+      expect(body.status).toBe('success');
+      return body.data.result;
+    };
+    const deadline = Date.now() + 30_000;
+    let up: Array<{ metric: Record<string, string>; value: [number, string] }> = [];
+    let acks: typeof up = [];
+    // Scrapes run every 5 s: wait for one after the chat above.
+    while (Date.now() < deadline) {
+      up = await query('up{job=~"admin|chat"}');
+      acks = await query('sum(parley_chat_send_ack_seconds_count)');
+      if (up.length === 4 && up.every((r) => r.value[1] === '1') && Number(acks[0]?.value[1] ?? 0) >= 2) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(up.map((r) => `${r.metric.job} ${r.value[1]}`).sort()).toEqual(['admin 1', 'admin 1', 'chat 1', 'chat 1']);
+    expect(Number(acks[0]?.value[1])).toBeGreaterThanOrEqual(2);
+    const p99 = await query('histogram_quantile(0.99, sum by (le) (increase(parley_chat_send_ack_seconds_bucket[5m])))');
+    expect(Number(p99[0]?.value[1])).toBeGreaterThan(0);
+    const rules = (await (await fetch(`http://127.0.0.1:${prometheusPort}/api/v1/rules`)).json()) as { data: { groups: Array<{ rules: unknown[] }> } };
+    expect(rules.data.groups.flatMap((g) => g.rules).length).toBe(15);
+  });
+
+  it('one request id can be followed through edge, admin and chat in the one tagged log stream', async () => {
+    const file = join(dataDir, 'logs/stack.log');
+    let lines: string[] = [];
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('e2e-follow-me-1'));
+      if (['edge', 'admin', 'chat'].every((p) => lines.some((l) => l.startsWith(`${p}-`) || l.startsWith(`${p} |`)))) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(lines.some((l) => /^edge \| .*POST \/logout .*rid=e2e-follow-me-1/.test(l)), lines.join('\n')).toBe(true);
+    expect(lines.some((l) => /^admin-\d \| \{.*"reqId":"e2e-follow-me-1"/.test(l)), lines.join('\n')).toBe(true);
+    expect(lines.some((l) => /^chat-\d \| \{.*"reqId":"e2e-follow-me-1".*"route":"\/internal\/kick"/.test(l)), lines.join('\n')).toBe(true);
   });
 
   it('stops everything cleanly on SIGINT', async () => {
