@@ -119,6 +119,8 @@ describe('metrics exported by the running services', () => {
     expect(sample(c1, 'parley_chat_bus_lag_seconds_count')).toBeGreaterThanOrEqual(1);
     expect(sample(c1, 'parley_chat_bus_up')).toBe(1);
     expect(sample(c1, 'parley_dependency_up', 'dependency="postgres"')).toBe(1);
+    // Tracing is off without OTEL_EXPORTER_OTLP_ENDPOINT: no trace ids anywhere (e2e/tracing.spec.ts has it on).
+    expect(stack.logs()).not.toContain('trace_id');
     for (const text of [adminText, c0]) {
       expect(sample(text, 'parley_db_pool_max')).toBeGreaterThan(0);
       expect(sample(text, 'parley_db_pool_connections', 'state="total"')).toBeGreaterThan(0);

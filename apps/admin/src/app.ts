@@ -24,6 +24,7 @@ import type { AttemptLimiter } from './features/auth/attempt-limiter.ts';
 import { sessionPlugin } from './plugins/session.ts';
 import { errorPlugin } from './plugins/errors.ts';
 import { type AdminMetrics, createAdminMetrics, metricsPlugin } from './plugins/metrics.ts';
+import { tracingPlugin, tracingServerOptions } from './plugins/tracing.ts';
 import { authRoutes } from './features/auth/routes.ts';
 import { roomRoutes } from './features/rooms/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
@@ -96,6 +97,7 @@ export async function buildApp(deps: AdminDeps): Promise<FastifyInstance> {
     requestIdHeader: false,
     genReqId: (req) => acceptRequestId(req.headers['x-request-id'], randomUUID),
     bodyLimit: 64 * 1024,
+    ...tracingServerOptions(),
   });
   const services: AdminServices = { ...deps, users: new UserRepository(deps.pool), rooms: new RoomRepository(deps.pool), audit: new AuditRepository(deps.pool) };
   const routes: RegisteredRoute[] = [];
@@ -107,6 +109,7 @@ export async function buildApp(deps: AdminDeps): Promise<FastifyInstance> {
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
+  await app.register(tracingPlugin);
   await app.register(metricsPlugin, { metrics: deps.metrics ?? createAdminMetrics(deps.registry) });
 
   const chatOrigin = config.CHAT_PUBLIC_URL ? new URL(config.CHAT_PUBLIC_URL).origin : null;

@@ -13,10 +13,11 @@ import { MemoryAttemptLimiter, RedisAttemptLimiter } from './features/auth/attem
 import { UserRepository } from './features/users/user-repository.ts';
 import { ensureFirstAdmin } from './bootstrap-admin.ts';
 import { createAdminMetrics, instrumentSessionStore, registerAdminGauges } from './plugins/metrics.ts';
-import { registerPoolMetrics } from '@parley/telemetry';
+import { registerPoolMetrics, startTracing, stopTracing, traceLogMixin } from '@parley/telemetry';
 
 const config = loadConfig(adminConfigSchema);
-const log = createLogger('admin', config.LOG_LEVEL);
+const tracing = await startTracing('admin');
+const log = createLogger('admin', config.LOG_LEVEL, tracing ? { mixin: traceLogMixin } : {});
 const pool = createPool(config.DATABASE_URL, { max: config.DB_POOL_MAX, applicationName: 'parley-admin' });
 
 const redis = config.REDIS_URL
@@ -84,6 +85,7 @@ async function shutdown(signal: string) {
   await app.close(); // stops accepting, waits for in-flight requests
   await pool.end().catch(() => undefined);
   redis?.disconnect();
+  await stopTracing();
   log.info('admin stopped');
   process.exit(0);
 }

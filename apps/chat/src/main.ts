@@ -14,11 +14,12 @@ import { Hub } from './hub/hub.ts';
 import { createChatServer } from './http/server.ts';
 import { instrumentBus } from './bus/instrumented-bus.ts';
 import { createChatMetrics, registerChatGauges } from './metrics.ts';
-import { registerPoolMetrics } from '@parley/telemetry';
+import { registerPoolMetrics, startTracing, stopTracing, traceLogMixin } from '@parley/telemetry';
 
 const config = loadConfig(chatConfigSchema);
 const replicaId = config.REPLICA_ID ?? `${hostname()}-${process.pid}`;
-const log = createLogger('chat', config.LOG_LEVEL).child({ replica: replicaId });
+const tracing = await startTracing('chat');
+const log = createLogger('chat', config.LOG_LEVEL, tracing ? { mixin: traceLogMixin } : {}).child({ replica: replicaId });
 
 const pool = createPool(config.DATABASE_URL, { max: config.DB_POOL_MAX, applicationName: 'parley-chat' });
 const registry = new Registry();
@@ -138,6 +139,7 @@ async function shutdown(signal: string): Promise<void> {
   await Promise.race([messages.writer.idle(), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())))]);
   await bus.close().catch(() => undefined);
   await pool.end().catch(() => undefined);
+  await stopTracing();
   log.info({ remaining: hub.connections.size, drainMs: Date.now() - drainStarted }, 'chat stopped');
   process.exit(0);
 }

@@ -9,7 +9,7 @@ import { acceptRequestId, type Logger } from '@parley/logging';
 import { verifyChatToken } from '@parley/chat-token';
 import { SOCKET_PATH, SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from '@parley/protocol';
 import type { Hub } from '../hub/hub.ts';
-import { httpLabels } from '@parley/telemetry';
+import { context, endServerSpan, httpLabels, startServerSpan, tracingEnabled } from '@parley/telemetry';
 import type { ChatMetrics, UpgradeOutcome } from '../metrics.ts';
 
 export interface ServerDeps {
@@ -53,22 +53,27 @@ export function createChatServer(deps: ServerDeps) {
   const server = createServer((req, res) => {
     const reqId = acceptRequestId(req.headers['x-request-id'], randomUUID);
     res.setHeader('x-request-id', reqId);
-    observeHttp(req, res, reqId);
-    handleHttp(req, res, reqId).catch((err) => {
+    const traced = tracingEnabled() ? startServerSpan(`${req.method} ${routeTemplate(req.url)}`, req.headers, { 'http.route': routeTemplate(req.url), 'parley.request_id': reqId }) : null;
+    observeHttp(req, res, reqId, traced?.traceId);
+    if (traced) res.once('finish', () => endServerSpan(traced.span, res.statusCode));
+    const handle = () => handleHttp(req, res, reqId).catch((err) => {
       log.error({ err, reqId, url: req.url }, 'request failed');
       if (!res.headersSent) json(res, 500, { error: 'internal error', requestId: reqId });
     });
+    // Inside the span's context: every log line of the request carries trace_id (the logger's mixin).
+    if (traced) void context.with(traced.ctx, handle);
+    else void handle();
   });
   server.keepAliveTimeout = 65_000; // longer than typical LB idle timeouts
 
   /** RED histogram by route template and an access log line (probes and scrapes only at debug). */
-  function observeHttp(req: IncomingMessage, res: ServerResponse, reqId: string): void {
+  function observeHttp(req: IncomingMessage, res: ServerResponse, reqId: string, traceId?: string): void {
     const started = process.hrtime.bigint();
     res.once('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = routeTemplate(req.url);
       deps.metrics.http.observe(httpLabels(route, req.method, res.statusCode), seconds);
-      const line = { reqId, method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10 };
+      const line = { reqId, ...(traceId ? { trace_id: traceId } : {}), method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10 };
       if (route === '/healthz' || route === '/readyz' || route === '/metrics') log.debug(line, 'http request');
       else log.info(line, 'http request');
     });

@@ -1,5 +1,7 @@
 // Admin's client for the chat service's internal API (service name from CHAT_INTERNAL_URL, shared
 // INTERNAL_TOKEN, request id passed on). Short timeouts: the panel must not hang on a sick chat.
+import { injectTraceHeaders } from '@parley/telemetry';
+
 export interface ChatReplicaStats {
   replica: string;
   connections: number;
@@ -22,11 +24,11 @@ export class ChatInternalClient {
   private async call(method: 'GET' | 'POST', path: string, body: unknown, requestId?: string): Promise<Response> {
     return fetch(`${this.baseUrl}${path}`, {
       method,
-      headers: {
+      headers: injectTraceHeaders({
         'x-internal-token': this.token,
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         ...(requestId ? { 'x-request-id': requestId } : {}),
-      },
+      }),
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(this.timeoutMs),
     });
