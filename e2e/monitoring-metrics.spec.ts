@@ -117,6 +117,13 @@ describe('metrics exported by the running services', () => {
     expect(sample(c0, 'parley_chat_write_batches_total')).toBe(1);
     expect(sample(c0, 'parley_chat_frames_rejected_total', 'code="unknown_type"')).toBe(1);
     expect(sample(c1, 'parley_chat_bus_lag_seconds_count')).toBeGreaterThanOrEqual(1);
+    // Delivered through the bus (not repaired from Postgres): fan-out latency by path on each side.
+    expect(sample(c0, 'parley_chat_fanout_seconds_count', 'path="local"')).toBe(1);
+    expect(sample(c1, 'parley_chat_fanout_seconds_count', 'path="remote"')).toBe(1);
+    expect(sample(c1, 'parley_chat_fanout_seconds_count', 'path="repair"')).toBe(0);
+    expect(sample(c1, 'parley_chat_bus_events_received_total', 'kind="msgs"')).toBe(1);
+    expect(sample(c0, 'parley_chat_frames_total', 'type="send",outcome="ok"')).toBe(1);
+    expect(sample(c0, 'parley_chat_resume_seconds_count')).toBe(1);
     expect(sample(c1, 'parley_chat_bus_up')).toBe(1);
     expect(sample(c1, 'parley_dependency_up', 'dependency="postgres"')).toBe(1);
     // Tracing is off without OTEL_EXPORTER_OTLP_ENDPOINT: no trace ids anywhere (e2e/tracing.spec.ts has it on).

@@ -87,10 +87,12 @@ export class MessageCommands {
         traced?.committed(message.seq, duplicate);
         if (!duplicate) {
           stats.messageStored();
-          traced?.fanout(() => {
+          const fanOut = () => {
             this.queuePublish(message);
             subscriptions.room(roomId)?.committed(message.seq, message);
-          });
+          };
+          if (traced) traced.fanout(fanOut);
+          else fanOut();
         }
       },
       (err: unknown) => {
