@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpsRequest, Agent } from 'node:https';
-import { request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,6 +15,7 @@ import type { Browser } from 'playwright-core';
 import { freePort, waitForPortFree } from '@parley/devtools';
 import { launchBrowser, screenshot, signUp } from './support/browser.ts';
 import { newUser } from './support/http.ts';
+import { waitFor } from './support/ws-client.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 let stack: ChildProcess;
@@ -25,6 +26,10 @@ let dataDir = '';
 let launcherOutput = '';
 let base = '';
 let prometheusPort = 0;
+/** A small OTLP/HTTP receiver: the stack's services export their spans here (OTEL_EXPORTER_OTLP_ENDPOINT). */
+let otlp: Server | undefined;
+const spans: Array<{ service: string; traceId: string; name: string }> = [];
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const agent = new Agent({ rejectUnauthorized: false });
 
 interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: string }
@@ -47,11 +52,25 @@ beforeAll(async () => {
   httpsPort = await freePort();
   httpPort = await freePort();
   prometheusPort = await freePort();
+  const otlpPort = await freePort();
+  otlp = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { resourceSpans?: Array<{ resource: { attributes: Array<{ key: string; value: { stringValue?: string } }> }; scopeSpans: Array<{ spans: Array<{ traceId: string; name: string }> }> }> };
+      for (const rs of body.resourceSpans ?? []) {
+        const service = rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue ?? '';
+        for (const ss of rs.scopeSpans) for (const s of ss.spans) spans.push({ service, traceId: s.traceId, name: s.name });
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((r) => otlp!.listen(otlpPort, '127.0.0.1', r));
   dataDir = mkdtempSync(join(tmpdir(), 'parley-stack-'));
   base = `https://localhost:${httpsPort}`;
   stack = spawn(process.execPath, [join(ROOT, 'dist/stack.js')], {
     cwd: ROOT,
-    env: { ...process.env, STACK_HTTPS_PORT: String(httpsPort), STACK_HTTP_PORT: String(httpPort), STACK_DATA_DIR: dataDir, STACK_PROMETHEUS_PORT: String(prometheusPort), STACK_QUIET: '1', LOG_LEVEL: 'info' },
+    env: { ...process.env, STACK_HTTPS_PORT: String(httpsPort), STACK_HTTP_PORT: String(httpPort), STACK_DATA_DIR: dataDir, STACK_PROMETHEUS_PORT: String(prometheusPort), STACK_QUIET: '1', LOG_LEVEL: 'info', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpPort}`, OTEL_BSP_SCHEDULE_DELAY: '100' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   stack.stderr!.on('data', (b: Buffer) => { launcherOutput += b.toString(); });
@@ -75,6 +94,7 @@ afterAll(async () => {
     clearTimeout(timer);
   }
   rmSync(dataDir, { recursive: true, force: true });
+  await new Promise((r) => otlp?.close(r));
 }, 60_000);
 
 describe('npm run stack (NGINX + 2 admin + 2 chat + Postgres + Redis)', () => {
@@ -180,7 +200,7 @@ describe('npm run stack (NGINX + 2 admin + 2 chat + Postgres + Redis)', () => {
       await screenshot(annPage, 'stack-live-chat');
       // Ann logs out with a request id of our choosing: the edge logs it, admin logs it and passes it to
       // chat's internal API (the kick of her sockets), which logs it too.
-      await annCtx.setExtraHTTPHeaders({ 'x-request-id': 'e2e-follow-me-1' });
+      await annCtx.setExtraHTTPHeaders({ 'x-request-id': 'e2e-follow-me-1', traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-01` });
       await Promise.all([annPage.waitForURL(/\/login/), annPage.click('form[action="/logout"] button')]);
     } finally {
       await annCtx.close();
@@ -213,7 +233,7 @@ describe('npm run stack (NGINX + 2 admin + 2 chat + Postgres + Redis)', () => {
     expect(rules.data.groups.flatMap((g) => g.rules).length).toBe(15);
   });
 
-  it('one request id can be followed through edge, admin and chat in the one tagged log stream', async () => {
+  it('one request id and one trace id can be followed through edge, admin and chat in the one tagged log stream', async () => {
     const file = join(dataDir, 'logs/stack.log');
     let lines: string[] = [];
     const deadline = Date.now() + 10_000;
@@ -225,6 +245,13 @@ describe('npm run stack (NGINX + 2 admin + 2 chat + Postgres + Redis)', () => {
     expect(lines.some((l) => /^edge \| .*POST \/logout .*rid=e2e-follow-me-1/.test(l)), lines.join('\n')).toBe(true);
     expect(lines.some((l) => /^admin-\d \| \{.*"reqId":"e2e-follow-me-1"/.test(l)), lines.join('\n')).toBe(true);
     expect(lines.some((l) => /^chat-\d \| \{.*"reqId":"e2e-follow-me-1".*"route":"\/internal\/kick"/.test(l)), lines.join('\n')).toBe(true);
+    // The same request by its trace id: the edge logs the traceparent it forwarded, admin and chat put
+    // trace_id on every line of the request, and both exported their spans of that trace.
+    expect(lines.some((l) => l.startsWith('edge | ') && l.includes(`tp="00-${TRACE_ID}-`)), lines.join('\n')).toBe(true);
+    const services = lines.filter((l) => /^(admin|chat)-\d \| \{/.test(l));
+    expect(services.length).toBeGreaterThanOrEqual(3);
+    for (const l of services) expect(l, 'every admin/chat line of the request carries the trace id').toContain(`"trace_id":"${TRACE_ID}"`);
+    await waitFor(() => ['parley-admin', 'parley-chat'].every((s) => spans.some((x) => x.service === s && x.traceId === TRACE_ID)), 'spans of the trace from admin and chat', 10_000);
   });
 
   it('stops everything cleanly on SIGINT', async () => {

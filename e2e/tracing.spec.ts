@@ -78,7 +78,10 @@ describe('OpenTelemetry tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     const chatLines = stack.chats.flatMap((c) => linesOf(c.process.output));
     expect(adminLines.length, stack.logs()).toBeGreaterThanOrEqual(2); // incoming request … request completed
     expect(chatLines.length, stack.logs()).toBeGreaterThanOrEqual(1);
-    for (const line of [...adminLines, ...chatLines]) expect(JSON.parse(line).trace_id, line).toBe(traceId);
+    for (const line of [...adminLines, ...chatLines]) {
+      expect(JSON.parse(line).trace_id, line).toBe(traceId);
+      expect(line.split('"trace_id"').length, `one trace_id key: ${line}`).toBe(2);
+    }
   });
 
   it('traces a chat send from the frame through COMMIT to the fan-out', async () => {

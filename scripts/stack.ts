@@ -9,7 +9,8 @@
 //
 // Settings (environment): STACK_HTTPS_PORT (8443), STACK_HTTP_PORT (8080, redirects to HTTPS),
 // STACK_DATA_DIR (.data/stack), STACK_ADMIN_REPLICAS (2), STACK_CHAT_REPLICAS (2), STACK_QUIET=1 (no
-// service logs on stdout; the log file is still written), STACK_PROMETHEUS_PORT (9090),
+// service logs on stdout; the log file is still written), STACK_PROMETHEUS_PORT (9090), OTEL_* (passed to
+// admin and chat: OTEL_EXPORTER_OTLP_ENDPOINT turns tracing on),
 // PARLEY_ADMIN_EMAIL/PARLEY_ADMIN_PASSWORD (first admin; generated otherwise).
 import { randomBytes } from 'node:crypto';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -245,7 +246,10 @@ async function main(): Promise<void> {
   const chatPorts: number[] = [];
   for (let i = 0; i < adminReplicas; i++) adminPorts.push(await freePort());
   for (let i = 0; i < chatReplicas; i++) chatPorts.push(await freePort());
+  // OpenTelemetry settings of the launcher's environment reach the services (tracing is off without them).
+  const otel = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('OTEL_') && typeof e[1] === 'string'));
   const common = {
+    ...otel,
     NODE_ENV: 'production',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
     HOST: '127.0.0.1',

@@ -13,11 +13,13 @@ import { MemoryAttemptLimiter, RedisAttemptLimiter } from './features/auth/attem
 import { UserRepository } from './features/users/user-repository.ts';
 import { ensureFirstAdmin } from './bootstrap-admin.ts';
 import { createAdminMetrics, instrumentSessionStore, registerAdminGauges } from './plugins/metrics.ts';
-import { registerPoolMetrics, startTracing, stopTracing, traceLogMixin } from '@parley/telemetry';
+import { registerPoolMetrics, startTracing, stopTracing } from '@parley/telemetry';
 
 const config = loadConfig(adminConfigSchema);
-const tracing = await startTracing('admin');
-const log = createLogger('admin', config.LOG_LEVEL, tracing ? { mixin: traceLogMixin } : {});
+// Admin binds trace_id into each request's logger (plugins/tracing.ts), so no log mixin here (pino
+// would write the key twice).
+await startTracing('admin');
+const log = createLogger('admin', config.LOG_LEVEL);
 const pool = createPool(config.DATABASE_URL, { max: config.DB_POOL_MAX, applicationName: 'parley-admin' });
 
 const redis = config.REDIS_URL
