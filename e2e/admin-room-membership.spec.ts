@@ -1,6 +1,7 @@
 // Live room membership: an admin removing someone from a private room, or archiving a room, reaches
-// open sockets and tabs on every chat replica at once (admin calls replica 0; the bus fans out). Real
-// processes (admin + two chat replicas), real Postgres and Redis, and Chromium for the room page.
+// open sockets and tabs on every chat replica at once (admin records a control event in the change's
+// transaction; every replica applies it from Postgres). Real processes (admin + two chat replicas),
+// real Postgres and Redis, and Chromium for the room page.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createTestDatabase, dropRedisPrefix, startStack, testRedisPrefix, TEST_REDIS_URL, type Stack, type TestDatabase } from '@parley/devtools';
@@ -95,7 +96,7 @@ describe('live room membership across 2 chat replicas', () => {
     const started = Date.now();
     const res = await adminPanel.postForm(`/admin/rooms/${roomId}/members/${memberId}/remove`, {}, `/admin/rooms/${roomId}`);
     expect(res.status).toBe(303);
-    expect(res.headers.get('location')).toBe(`/admin/rooms/${roomId}?done=removed`); // no chat=unreachable
+    expect(res.headers.get('location')).toBe(`/admin/rooms/${roomId}?done=removed`);
     for (const sock of [memberOther, memberLocal]) {
       expect(await sock.next('left', (f) => f.room === roomId, LIVE_MS)).toEqual({ type: 'left', room: roomId, reason: 'removed' });
     }
@@ -120,28 +121,24 @@ describe('live room membership across 2 chat replicas', () => {
     }
     expect(await memberPage.locator('#messages .body', { hasText: 'not for the removed member' }).count()).toBe(0);
 
-    // The admin's removal is audited with the chat notification.
+    // The admin's removal is audited, and recorded once as a control event for chat.
     const { rows } = await db.pool.query(`SELECT details FROM audit_log WHERE action = 'room.member_removed' AND target_id = $1`, [String(roomId)]);
     expect(rows).toHaveLength(1);
-    expect(rows[0].details).toMatchObject({ userId: memberId, chatNotified: true });
+    expect(rows[0].details).toMatchObject({ userId: memberId });
+    const events = await db.pool.query(`SELECT user_id FROM control_events WHERE kind = 'member_removed' AND room_id = $1`, [roomId]);
+    expect(events.rows).toEqual([{ user_id: memberId }]);
   });
 
-  it('chat ignores a removal for someone who still has access (Postgres decides)', async () => {
-    const ownerId = await userId(ownerUser.handle);
-    const res = await fetch(`${stack.chats[1]!.url}/internal/rooms/${roomId}/membership`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-internal-token': stack.secrets.INTERNAL_TOKEN },
-      body: JSON.stringify({ userId: ownerId, action: 'removed' }),
-    });
-    expect(res.status).toBe(202);
-    expect(await res.json()).toEqual({ ok: true, applied: false });
-    const bad = await fetch(`${stack.chats[1]!.url}/internal/rooms/${roomId}/membership`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-internal-token': stack.secrets.INTERNAL_TOKEN },
-      body: JSON.stringify({ userId: ownerId, action: 'added' }),
-    });
-    expect(bad.status).toBe(400);
-    await new Promise((r) => setTimeout(r, 300));
+  it('removing someone who is no longer a member changes nothing: no event, nobody is told', async () => {
+    const memberId = await userId(memberUser.handle);
+    const before = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM control_events');
+    ownerSock.clear();
+    const res = await adminPanel.postForm(`/admin/rooms/${roomId}/members/${memberId}/remove`, {}, `/admin/rooms/${roomId}`);
+    expect(res.status).toBe(404);
+    expect((await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM control_events')).rows[0]!.n).toBe(before.rows[0]!.n);
+    // A sentinel: the owner's own message comes back, and no `left` arrived before it.
+    ownerSock.send({ type: 'send', room: roomId, clientId: 'sentinel-after-noop', body: 'still here' });
+    await ownerSock.next('message', (f) => f.room === roomId && f.message.clientId === 'sentinel-after-noop');
     expect(ownerSock.all('left')).toEqual([]);
   });
 

@@ -1,5 +1,7 @@
 // Security of the panel against real processes and Chromium: CSRF from another site, 403s for people
 // without the role, escaping of user-supplied strings, login rate limits, session fixation, headers.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext } from 'playwright-core';
@@ -21,7 +23,7 @@ beforeAll(async () => {
   stack = await startStack({
     databaseUrl: db.url, redisUrl: TEST_REDIS_URL, redisPrefix: prefix,
     // Loopback plays the edge here, so tests can speak for other client IPs with X-Forwarded-For.
-    adminEnv: { PARLEY_ADMIN_EMAIL: ADMIN.email, PARLEY_ADMIN_PASSWORD: ADMIN.password, TRUST_PROXY: '127.0.0.1', LOGIN_RATE_PER_IP: '8', LOGIN_RATE_PER_ACCOUNT: '5' },
+    adminEnv: { PARLEY_ADMIN_EMAIL: ADMIN.email, PARLEY_ADMIN_PASSWORD: ADMIN.password, TRUST_PROXY: '127.0.0.1', LOGIN_RATE_PER_IP: '8', LOGIN_RATE_PER_ACCOUNT: '5', ROOM_CREATE_RATE_PER_USER: '3' },
   });
   browser = await launchBrowser();
   // Another site (localhost is a different site from 127.0.0.1) with a form that posts to the panel.
@@ -119,7 +121,7 @@ describe('panel security', () => {
     for (const p of [m, admin]) expect(await p.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
   });
 
-  it('limits bad logins per account and per IP with 429 and Retry-After, with one generic message', async () => {
+  it('limits bad logins per account + client and per IP with 429 and Retry-After, with one generic message', async () => {
     const panel = new PanelClient(stack.adminUrl, { 'x-forwarded-for': '198.51.100.1' });
     const target = newUser('target');
     await panel.signUp(target);
@@ -135,12 +137,14 @@ describe('panel security', () => {
     expect(/id="login-error">([^<]*)</.exec(unknown.body)?.[1]).toBe('Email or password is incorrect.');
     expect(/id="login-error">([^<]*)</.exec(wrong.body)?.[1]).toBe('Email or password is incorrect.');
 
-    // Per account: 5 failures in the window (one above), from several IPs, then 429 even with the right password.
-    for (let i = 0; i < 4; i++) expect((await attempt(new PanelClient(stack.adminUrl, { 'x-forwarded-for': `198.51.100.${10 + i}` }), target.email, `wrong ${i} password`)).status).toBe(401);
-    const blocked = await attempt(new PanelClient(stack.adminUrl, { 'x-forwarded-for': '198.51.100.20' }), target.email, target.password);
+    // Per account + client: 5 failures from one address (one above), then 429 there even with the
+    // right password; the owner from another address is not locked out.
+    for (let i = 0; i < 4; i++) expect((await attempt(new PanelClient(stack.adminUrl, { 'x-forwarded-for': '198.51.100.2' }), target.email, `wrong ${i} password`)).status).toBe(401);
+    const blocked = await attempt(new PanelClient(stack.adminUrl, { 'x-forwarded-for': '198.51.100.2' }), target.email, target.password);
     expect(blocked.status).toBe(429);
     expect(Number(blocked.retryAfter)).toBeGreaterThan(0);
     expect(blocked.body).toContain('Too many failed attempts');
+    expect((await attempt(new PanelClient(stack.adminUrl, { 'x-forwarded-for': '198.51.100.20' }), target.email, target.password)).status).toBe(303);
 
     // Per IP: 8 attempts per window from one address, whatever the accounts.
     const ipClient = new PanelClient(stack.adminUrl, { 'x-forwarded-for': '203.0.113.50' });
@@ -192,7 +196,7 @@ describe('panel security', () => {
     await p.click('button[type=submit]');
     expect(await p.locator('#email-error').textContent()).toContain('valid email');
     expect(await p.locator('#handle').getAttribute('aria-describedby')).toBe('handle-error');
-    expect(await p.locator('#password-error').textContent()).toContain('10 characters');
+    expect(await p.locator('#password-error').textContent()).toContain('12 characters');
     await screenshot(p, 'signup-errors');
 
     const user = newUser('pwchange');
@@ -215,5 +219,62 @@ describe('panel security', () => {
     expect(await p.locator('.flash').textContent()).toContain('Password changed');
     const again = new PanelClient(stack.adminUrl, { 'x-forwarded-for': '192.0.2.88' });
     expect((await again.logIn(user.email, 'a new password 1')).status).toBe(303);
+  });
+
+  it('an attacker\'s wrong passwords from the same network do not lock the owner\'s browser out', async () => {
+    const nat = { 'x-forwarded-for': '198.51.100.99' };
+    const owner = newUser('owner');
+    await new PanelClient(stack.adminUrl, { 'x-forwarded-for': '198.51.100.98' }).signUp(owner);
+    const ctx = await browser.newContext({ extraHTTPHeaders: nat });
+    contexts.push(ctx);
+    const ownerPage = await ctx.newPage();
+    await logIn(ownerPage, stack.adminUrl, owner.email, owner.password);
+    await Promise.all([ownerPage.waitForURL(/\/login$/), ownerPage.click('form[action="/logout"] button')]);
+
+    const attacker = new PanelClient(stack.adminUrl, nat);
+    for (let i = 0; i < 5; i++) expect((await attacker.logIn(owner.email, `guess number ${i}`)).status).toBe(401);
+    const locked = await attacker.logIn(owner.email, owner.password);
+    expect(locked.status).toBe(429);
+
+    // Same address, but the owner's browser holds the device cookie from its last login.
+    await logIn(ownerPage, stack.adminUrl, owner.email, owner.password);
+    expect(new URL(ownerPage.url()).pathname).toBe('/rooms');
+    await screenshot(ownerPage, 'owner-not-locked-out');
+  });
+
+  it('answers a room flood with a 429 page that says when to try again', async () => {
+    const ctx = await browser.newContext({ extraHTTPHeaders: { 'x-forwarded-for': '198.51.100.120' } });
+    contexts.push(ctx);
+    const p = await ctx.newPage();
+    await signUp(p, stack.adminUrl, newUser('flooder'));
+    let last = 0;
+    for (let i = 0; i < 4; i++) {
+      await p.goto(`${stack.adminUrl}/rooms`);
+      await p.fill('#name', `Flood ${Date.now()} ${i}`);
+      const [res] = await Promise.all([p.waitForResponse((r) => r.url() === `${stack.adminUrl}/rooms` && r.request().method() === 'POST'), p.click('#create-room button[type=submit]')]);
+      last = res.status();
+      if (i < 3) expect(last).toBe(303);
+      else expect(Number(res.headers()['retry-after'])).toBeGreaterThan(0);
+    }
+    expect(last).toBe(429);
+    expect(await p.locator('h1').textContent()).toBe('Too many attempts');
+    expect(await p.locator('main p, section p').first().textContent()).toMatch(/^You have created too many rooms in the last hour\. Try again in \d+ minute\(s\)\.$/);
+    await screenshot(p, 'room-flood-429');
+  });
+
+  it('refuses to start with the repository\'s example secrets, in one line', () => {
+    const example = Object.fromEntries(readFileSync('deploy/k8s/base/secrets.env.example', 'utf8').split('\n')
+      .filter((l) => /^[A-Z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const r = spawnSync(process.execPath, ['apps/admin/dist/main.js'], {
+      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', DATABASE_URL: 'postgres://x@127.0.0.1:1/x', INTERNAL_TOKEN: example.INTERNAL_TOKEN!, CHAT_TOKEN_SECRET: example.CHAT_TOKEN_SECRET!, SESSION_SECRET: example.SESSION_SECRET! },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(r.status).toBe(78);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^Invalid configuration: INTERNAL_TOKEN is the published example value from the repository, not a secret/);
+    expect(lines[0]).toContain('SESSION_SECRET is the published example value');
+    expect(lines[0]).not.toContain('change-me');
   });
 });

@@ -1,10 +1,12 @@
 // One chat replica as a real process: the protocol's error codes and limits, private rooms and DMs,
 // resume and history paging, the join/backlog seam under live traffic, slow consumers, dead peers,
-// and the internal API (kick, moderation, stats).
+// the internal API (stats, 413) and control events committed in Postgres (moderator delete, mute,
+// session revoke, ban, role change) acting on open sockets and at upgrade.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, dropRedisPrefix, startStack, testRedisPrefix, TEST_REDIS_URL, type Stack, type TestDatabase } from '@parley/devtools';
 import { chatTokenFor, createChatRoom, createChatUser, roomMessages, type ChatTestUser } from '../packages/devtools/src/chat-fixtures.ts';
 import { TestSocket, waitFor } from './support/ws-client.ts';
+import { banUser, changeRole, moderatorDelete, muteMember, revokeSession } from './support/admin-actions.ts';
 
 const HEARTBEAT_MS = 1_500;
 const MAX_BUFFERED_BYTES = 256 * 1024;
@@ -90,6 +92,11 @@ describe('chat protocol on a real replica', () => {
     await expectError('bad_json');
     s.send({ type: 'launch_missiles' });
     await expectError('unknown_type');
+    // A deeply nested `type` (within MAX_FRAME_BYTES) is described, not walked: no stack overflow.
+    s.sendRaw(`{"type":${'['.repeat(7_000)}${']'.repeat(7_000)}}`);
+    expect((await expectError('unknown_type')).message).toContain('an array');
+    s.sendRaw(`{"type":${'{"a":'.repeat(2_500)}1${'}'.repeat(2_500)}}`);
+    expect((await expectError('unknown_type')).message).toContain('an object');
     s.send({ type: 'join', room: 'one' });
     await expectError('bad_frame');
     s.sendRaw(Buffer.from([1, 2, 3]));
@@ -246,22 +253,38 @@ describe('chat protocol on a real replica', () => {
     s.resumeReading();
   });
 
-  it('internal API: refuses without the token, reports stats, kicks, mutes and deletes', async () => {
+  it('internal API: refuses without the token, reports stats, answers 413 to an oversized body', async () => {
     expect((await internal('/internal/stats', undefined, 'wrong')).status).toBe(401);
-    const [mod, ann, bob] = await Promise.all([createChatUser(db.pool, 'mod', 'moderator'), createChatUser(db.pool, 'kann'), createChatUser(db.pool, 'kbob')]);
+    const [ann, bob] = await Promise.all([createChatUser(db.pool, 'sann'), createChatUser(db.pool, 'sbob')]);
     const room = await createChatRoom(db.pool);
     const a = await open(ann!);
-    const b = await open(bob!, 'bob-session');
+    const b = await open(bob!);
     await joined(a, room);
     await joined(b, room);
-    a.send({ type: 'send', room, clientId: 'to-delete', body: 'rude' });
-    const ack = await a.next('ack');
-
+    a.send({ type: 'send', room, clientId: 'counted', body: 'hello' });
+    await a.next('ack');
     const st = await stats();
     expect(st.replicas[0]).toMatchObject({ replica: 'chat-0' });
     expect(st.replicas[0]!.connections).toBeGreaterThanOrEqual(2);
     expect(st.replicas[0]!.rooms).toBeGreaterThanOrEqual(1);
     expect(st.messagesPerMinute).toBeGreaterThanOrEqual(1);
+    expect((await internal('/internal/control/poke', {})).status).toBe(202);
+    const big = await internal('/internal/control/poke', { padding: 'x'.repeat(100_000) });
+    expect(big.status).toBe(413);
+    // The old at-most-once endpoints are gone (admin writes control events instead).
+    expect((await internal('/internal/kick', { userId: ann!.id })).status).toBe(404);
+    expect((await internal('/internal/moderation', { action: 'unmuted', room, userId: ann!.id, until: null })).status).toBe(404);
+  });
+
+  it('control events: moderator delete, mute/unmute, session revoke, role change and ban act on open sockets and at upgrade', async () => {
+    const [mod, ann, bob, cat] = await Promise.all([createChatUser(db.pool, 'mod', 'moderator'), createChatUser(db.pool, 'kann'), createChatUser(db.pool, 'kbob'), createChatUser(db.pool, 'kcat')]);
+    const room = await createChatRoom(db.pool, { members: [ann!, bob!, cat!] });
+    const a = await open(ann!);
+    const b = await open(bob!, 'bob-session');
+    const c = await open(cat!);
+    for (const s of [a, b, c]) await joined(s, room);
+    a.send({ type: 'send', room, clientId: 'to-delete', body: 'rude' });
+    const ack = await a.next('ack');
 
     // A moderator's own socket cannot delete someone else's message (that path would skip the audit log).
     const modSock = await open(mod!);
@@ -270,31 +293,39 @@ describe('chat protocol on a real replica', () => {
     expect((await modSock.next('error', (f) => f.room === room)).code).toBe('forbidden');
     modSock.close();
 
-    // Moderator deletes a message through the internal API: everyone in the room sees it deleted.
-    const del = await internal('/internal/moderation', { action: 'delete_message', room, seq: ack.seq, moderatorId: mod!.id });
-    expect(del.status).toBe(200);
-    expect((await b.next('updated')).message).toMatchObject({ seq: ack.seq, body: '' });
+    // Moderator delete (as admin commits it): everyone in the room sees it deleted, with its version.
+    const version = await moderatorDelete(db.pool, room, ack.seq, mod!.id);
+    expect((await b.next('updated')).message).toMatchObject({ seq: ack.seq, body: '', version });
     expect(b.all('updated')).toHaveLength(1);
 
-    // Mute: the room is told, the user's sends are refused until unmuted.
-    const until = new Date(Date.now() + 60_000).toISOString();
-    expect((await internal('/internal/moderation', { action: 'muted', room, userId: ann!.id, until })).status).toBe(202);
+    // Mute: the room is told, the user's sends and edits are refused until unmuted.
+    await muteMember(db.pool, room, ann!.id, new Date(Date.now() + 60_000));
     expect(await a.next('moderation')).toMatchObject({ action: 'muted', userId: ann!.id });
     expect(a.all('moderation')).toHaveLength(1);
     a.send({ type: 'send', room, clientId: 'while-muted', body: 'hmm' });
     expect((await a.next('error', (f) => f.ref === 'while-muted')).code).toBe('muted');
-    expect((await internal('/internal/moderation', { action: 'unmuted', room, userId: ann!.id, until: null })).status).toBe(202);
+    a.send({ type: 'edit', room, seq: ack.seq, body: 'edited while muted' });
+    expect((await a.next('error', (f) => f.code === 'muted' && f.ref === undefined)).room).toBe(room);
+    await muteMember(db.pool, room, ann!.id, null);
     await a.next('moderation', (f) => f.action === 'unmuted');
     a.send({ type: 'send', room, clientId: 'after-unmute', body: 'ok' });
     expect((await a.next('ack', (f) => f.clientId === 'after-unmute')).duplicate).toBe(false);
 
-    // Kick a session: its socket closes with 4001 and its tokens are refused.
-    expect((await internal('/internal/kick', { sessionId: 'bob-session', reason: 'bye' })).status).toBe(202);
-    expect((await b.waitClose()).code).toBe(4001);
+    // Revoke a session: its socket closes with 4001 and its tokens are refused at upgrade.
+    await revokeSession(db.pool, bob!.id, 'bob-session', 'bye');
+    expect(await b.waitClose()).toMatchObject({ code: 4001, reason: 'bye' });
     await expect(TestSocket.open(chat().wsUrl, chatTokenFor(bob!, stack.secrets.CHAT_TOKEN_SECRET, 'bob-session'))).rejects.toMatchObject({ status: 401 });
-    // Kick a user: every session of that user.
-    expect((await internal('/internal/kick', { userId: ann!.id })).status).toBe(202);
-    expect((await a.waitClose()).code).toBe(4001);
+    await open(bob!, 'bob-other-session'); // another session of bob is fine
+
+    // Role change: the socket is told to get a new token (4002); a token with the old role is refused.
+    await changeRole(db.pool, cat!.id, 'moderator');
+    expect((await c.waitClose()).code).toBe(4002);
+    await expect(TestSocket.open(chat().wsUrl, chatTokenFor(cat!, stack.secrets.CHAT_TOKEN_SECRET))).rejects.toMatchObject({ status: 401 });
+    await open({ ...cat!, role: 'moderator' });
+
+    // Ban: every session of the user closes, and their tokens are refused.
+    await banUser(db.pool, ann!.id);
+    expect(await a.waitClose()).toMatchObject({ code: 4001 });
     await expect(TestSocket.open(chat().wsUrl, chatTokenFor(ann!, stack.secrets.CHAT_TOKEN_SECRET))).rejects.toMatchObject({ status: 401 });
   });
 });

@@ -9,6 +9,7 @@ import {
 } from '@parley/devtools';
 import { chatTokenFor, createChatRoom, createChatUser, roomMessages, type ChatTestUser } from '../packages/devtools/src/chat-fixtures.ts';
 import { ResilientClient, TestSocket, waitFor } from './support/ws-client.ts';
+import { addMember, banUser, moderatorDelete, muteMember, removeMember } from './support/admin-actions.ts';
 
 const PRESENCE_TTL_MS = 1_500;
 const DRAIN_DELAY_MS = 1_000; // long enough to observe the draining state on a loaded machine
@@ -222,37 +223,132 @@ describe('chat across replicas', () => {
     expect(all).toEqual(Array.from({ length: all.length }, (_, i) => i + 1));
   });
 
-  it('the internal API acts on every replica: kick, moderation delete, stats of all replicas', async () => {
+  it('control events act on every replica in id order: moderator delete, mute, and stats of all replicas', async () => {
     const [mod, kim, lee] = await Promise.all([createChatUser(db.pool, 'imod', 'moderator'), createChatUser(db.pool, 'ikim'), createChatUser(db.pool, 'ilee')]);
-    const room = await createChatRoom(db.pool);
-    const k = await open(1, kim!); // on B; the API calls go to A
-    const l = await open(1, lee!);
+    const room = await createChatRoom(db.pool, { members: [kim!, lee!] });
+    const k = await open(1, kim!);
+    const l = await open(0, lee!);
     for (const s of [k, l]) {
       s.send({ type: 'join', room });
       await s.next('caught_up');
     }
     k.send({ type: 'send', room, clientId: 'bad', body: 'spam' });
     const ack = await k.next('ack');
-    const call = (path: string, body?: unknown) => fetch(`${stack.chats[0]!.url}${path}`, {
-      method: body ? 'POST' : 'GET',
-      headers: { 'x-internal-token': stack.secrets.INTERNAL_TOKEN, 'content-type': 'application/json' },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    expect((await call('/internal/moderation', { action: 'delete_message', room, seq: ack.seq, moderatorId: mod!.id })).status).toBe(200);
-    expect((await l.next('updated')).message).toMatchObject({ seq: ack.seq, body: '' });
-    type Stats = { replicas: Array<{ replica: string; connections: number; messagesPerMinute: number }>; messagesPerMinute: number };
+    // Delete, mute, unmute, mute again, committed back to back: both replicas apply them in id order.
+    const version = await moderatorDelete(db.pool, room, ack.seq, mod!.id);
+    await muteMember(db.pool, room, kim!.id, new Date(Date.now() + 60_000));
+    await muteMember(db.pool, room, kim!.id, null);
+    await muteMember(db.pool, room, kim!.id, new Date(Date.now() + 120_000));
+    for (const s of [k, l]) {
+      expect((await s.next('updated')).message).toMatchObject({ seq: ack.seq, body: '', version });
+      await s.next('moderation', (f) => f.action === 'muted' && f.until !== null && Date.parse(f.until) > Date.now() + 90_000);
+      expect(s.all('moderation').map((f) => f.action)).toEqual(['muted', 'unmuted', 'muted']);
+    }
+    k.send({ type: 'send', room, clientId: 'muted-send', body: 'x' });
+    expect((await k.next('error', (f) => f.ref === 'muted-send')).code).toBe('muted');
+
+    const call = (path: string) => fetch(`${stack.chats[0]!.url}${path}`, { headers: { 'x-internal-token': stack.secrets.INTERNAL_TOKEN } });
+    type Stats = { replicas: Array<{ replica: string; connections: number; messagesPerMinute: number }>; messagesPerMinute: number; counters: Record<string, number> };
     let stats: Stats | null = null;
     // Other replicas' figures arrive with their periodic announcements.
     await waitFor(async () => {
       stats = (await (await call('/internal/stats')).json()) as Stats;
-      return (stats.replicas[1]?.connections ?? 0) >= 2 && stats.messagesPerMinute >= 1;
+      return (stats.replicas[1]?.connections ?? 0) >= 1 && stats.messagesPerMinute >= 1;
     }, 'stats to include replica B', 5_000, 100);
     expect(stats!.replicas.map((r) => r.replica)).toEqual(['chat-0', 'chat-1']);
-    expect((await call('/internal/kick', { userId: kim!.id, reason: 'spam' })).status).toBe(202);
-    expect(await k.waitClose()).toMatchObject({ code: 4001 });
-    expect(l.closed).toBeNull();
-    // B refuses kim's tokens too (the revocation travelled over the bus).
-    await expect(TestSocket.open(stack.chats[1]!.wsUrl, token(kim!))).rejects.toMatchObject({ status: 401 });
+    expect(stats!.counters.controlEventsApplied).toBeGreaterThanOrEqual(4);
+  });
+
+  it('read pointers, missed edits and membership travel as control events across replicas', async () => {
+    const [ada, bo] = await Promise.all([createChatUser(db.pool, 'rada'), createChatUser(db.pool, 'rbo')]);
+    const room = await createChatRoom(db.pool, { kind: 'private', members: [ada!, bo!] });
+    const a1 = await open(0, ada!);
+    const a2 = await open(1, ada!);
+    const b = await open(0, bo!);
+    for (const s of [a1, a2, b]) {
+      s.send({ type: 'join', room });
+      await s.next('caught_up');
+    }
+    for (const n of [1, 2, 3]) {
+      b.send({ type: 'send', room, clientId: `rb${n}`, body: `m${n}` });
+      await b.next('ack', (f) => f.clientId === `rb${n}`);
+    }
+    // Read on A reaches ada's socket on B (and A); backwards is ignored: the next read frame says 3.
+    a1.send({ type: 'read', room, seq: 2 });
+    expect(await a2.next('read')).toEqual({ type: 'read', room, seq: 2 });
+    a1.send({ type: 'read', room, seq: 1 });
+    a1.send({ type: 'read', room, seq: 3 });
+    await a2.next('read', (f) => f.seq === 3);
+    await a1.next('read', (f) => f.seq === 3);
+    expect(a2.all('read').map((f) => f.seq)).toEqual([2, 3]);
+    expect(a1.all('read').map((f) => f.seq)).toEqual([2, 3]);
+    expect(b.all('read')).toEqual([]);
+    const { rows } = await db.pool.query<{ last_read_seq: number }>('SELECT last_read_seq FROM room_members WHERE room_id = $1 AND user_id = $2', [room, ada!.id]);
+    expect(Number(rows[0]!.last_read_seq)).toBe(3);
+
+    // a2 goes away at seq 3 knowing no versions; meanwhile m1 is edited and m2 deleted, m4 is sent.
+    a2.close();
+    b.send({ type: 'edit', room, seq: 1, body: 'm1 edited' });
+    b.send({ type: 'delete', room, seq: 2 });
+    const edit = await a1.next('updated', (f) => f.message.seq === 1);
+    const del = await a1.next('updated', (f) => f.message.seq === 2);
+    expect(edit.message.version).toBeLessThan(del.message.version!);
+    b.send({ type: 'send', room, clientId: 'rb4', body: 'm4' });
+    await b.next('ack', (f) => f.clientId === 'rb4');
+    const back = await open(1, ada!);
+    back.send({ type: 'join', room, sinceSeq: 3, sinceVersion: 0 });
+    await back.next('caught_up');
+    const stream = back.frames.filter((f) => f.type === 'updated' || f.type === 'message' || f.type === 'caught_up');
+    expect(stream.map((f) => (f.type === 'caught_up' ? 'caught_up' : `${f.type}:${f.message.seq}`))).toEqual(['updated:1', 'updated:2', 'message:4', 'caught_up']);
+    expect(stream[0]).toMatchObject({ message: { body: 'm1 edited', version: edit.message.version } });
+    expect(stream[1]).toMatchObject({ message: { body: '', version: del.message.version } });
+    // Knowing the edit's version, only the delete is replayed.
+    const again = await open(0, ada!);
+    again.send({ type: 'join', room, sinceSeq: 4, sinceVersion: edit.message.version });
+    await again.next('caught_up');
+    expect(again.all('updated').map((f) => f.message.seq)).toEqual([2]);
+
+    // Removal and re-adding: every socket of ada (both replicas) leaves and hears about the conversation.
+    await removeMember(db.pool, room, ada!.id);
+    for (const s of [a1, back]) {
+      expect(await s.next('left')).toEqual({ type: 'left', room, reason: 'removed' });
+      await s.next('conversation', (f) => f.change === 'removed');
+    }
+    back.send({ type: 'join', room });
+    expect((await back.next('error', (f) => f.room === room)).code).toBe('not_found');
+    await addMember(db.pool, room, ada!.id);
+    for (const s of [a1, back]) await s.next('conversation', (f) => f.change === 'added' && f.room === room);
+  });
+
+  it('a ban while Redis is down closes the user\'s sockets on every replica and refuses them after', async () => {
+    const [ban, bystander] = await Promise.all([createChatUser(db.pool, 'banme'), createChatUser(db.pool, 'stays')]);
+    const room = await createChatRoom(db.pool);
+    const onA = await open(0, ban!);
+    const onB = await open(1, ban!);
+    const other = await open(1, bystander!);
+    for (const s of [onA, onB, other]) {
+      s.send({ type: 'join', room });
+      await s.next('caught_up');
+    }
+    await redis.stop(); // pub/sub (and the whole bus) is gone
+    await waitForPortFree(redisPort);
+    try {
+      const t0 = Date.now();
+      await banUser(db.pool, ban!.id);
+      const closes = await Promise.all([onA, onB].map(async (s) => ({ ...(await s.waitClose(30_000)), ms: Date.now() - t0 })));
+      console.log(`ban with Redis down: sockets closed after ${closes.map((c) => `${c.ms} ms`).join(', ')} (replicas A, B)`);
+      for (const c of closes) expect(c.code).toBe(4001);
+      // Sends after the ban are refused: every new socket of the user is refused on both replicas.
+      for (const replica of [0, 1]) {
+        await expect(TestSocket.open(stack.chats[replica]!.wsUrl, token(ban!))).rejects.toMatchObject({ status: 401 });
+      }
+      // The bystander on B is untouched and can still send (stored in Postgres, Redis or not).
+      other.send({ type: 'send', room, clientId: 'still-here', body: 'hi' });
+      expect((await other.next('ack')).duplicate).toBe(false);
+      expect(other.closed).toBeNull();
+    } finally {
+      redis = await startRedisServer(redisPort);
+    }
   });
 
   it('presence spans replicas, and a killed replica\'s users disappear within the presence TTL', async () => {

@@ -1,6 +1,7 @@
 // compose.yaml: consistent with the images, the edge template and Kubernetes, and the environment it
 // gives admin and chat passes the apps' own config schemas (with the example secrets interpolated).
 import { describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -46,12 +47,17 @@ describe('compose.yaml', () => {
     for (const s of ['admin', 'chat']) expect(compose.services[s].depends_on.migrate.condition).toBe('service_completed_successfully');
   });
 
-  it('gives admin and chat an environment their config schemas accept', () => {
-    expect(() => parseConfig(adminConfigSchema, compose.services.admin.environment)).not.toThrow();
-    expect(() => parseConfig(chatConfigSchema, compose.services.chat.environment)).not.toThrow();
-    expect(parseConfig(adminConfigSchema, compose.services.admin.environment).CHAT_PUBLIC_URL).toBe('');
+  it('gives admin and chat an environment their config schemas accept (with real secrets, not the examples)', () => {
+    // The example secrets are public: the services refuse them. Real ones (as an operator makes them) pass.
+    expect(() => parseConfig(adminConfigSchema, compose.services.admin.environment)).toThrow(/published example value/);
+    expect(() => parseConfig(chatConfigSchema, compose.services.chat.environment)).toThrow(/published example value/);
+    const real = Object.fromEntries(Object.entries(secrets).map(([k, v]) => [k, /change-me/.test(v) ? randomBytes(32).toString('hex') : v]));
+    const deployed = parse(interpolate(raw, real), { merge: true }) as any;
+    expect(() => parseConfig(adminConfigSchema, deployed.services.admin.environment)).not.toThrow();
+    expect(() => parseConfig(chatConfigSchema, deployed.services.chat.environment)).not.toThrow();
+    expect(parseConfig(adminConfigSchema, deployed.services.admin.environment).CHAT_PUBLIC_URL).toBe('');
     // The check can fail: without a secret the schema refuses.
-    const { SESSION_SECRET: _s, ...noSecret } = compose.services.admin.environment;
+    const { SESSION_SECRET: _s, ...noSecret } = deployed.services.admin.environment;
     expect(() => parseConfig(adminConfigSchema, noSecret)).toThrow(/SESSION_SECRET/);
   });
 

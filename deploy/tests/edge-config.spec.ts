@@ -120,4 +120,20 @@ describe('edge template (deploy/nginx/parley.conf.template)', () => {
     expect(template).toMatch(/location = \/edge-healthz/);
     expect(template).toMatch(/return 301 https:\/\/\$host\$\{EDGE_HTTPS_REDIRECT_PORT\}\$request_uri;/);
   });
+
+  it('has the abuse limits: limit_req for login, sign-up and upgrades, limit_conn per IP, one 429 answer', () => {
+    for (const zone of ['parley_login', 'parley_signup', 'parley_upgrade']) expect(template).toMatch(new RegExp(`limit_req_zone \\$\\S+ zone=${zone}:\\d+m rate=\\d+r/m;`));
+    const location = (path: string) => new RegExp(`location = ${path} \\{([\\s\\S]*?)\\n {8}\\}`).exec(template)?.[1] ?? '';
+    expect(location('/login')).toMatch(/limit_req zone=parley_login burst=\d+ nodelay;/);
+    expect(location('/signup')).toMatch(/limit_req zone=parley_signup burst=\d+ nodelay;/);
+    expect(location('\\/socket')).toMatch(/limit_req zone=parley_upgrade burst=\d+ nodelay;/);
+    expect(location('\\/socket')).toContain('limit_conn parley_ws_conn 100;');
+    expect(template).toMatch(/^\s*limit_conn parley_conn \d+;$/m);
+    expect(template).toMatch(/limit_req_status 429;/);
+    expect(template).toMatch(/limit_conn_status 429;/);
+    expect(template).toMatch(/error_page 429 @too_many;/);
+    // Only well-formed, short client request ids are kept.
+    expect(template).toContain('"~^[A-Za-z0-9._-]{1,64}$"   $http_x_request_id;');
+    expect(template).not.toMatch(/default\s+\$http_x_request_id;/);
+  });
 });

@@ -23,12 +23,15 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return path;
 }
 
-/** Sign up through the real form. */
+/** Sign up through the real form, then log in (sign-up answers like the login page, see auth routes). */
 export async function signUp(page: Page, baseUrl: string, user: { email: string; handle: string; displayName: string; password: string }): Promise<void> {
   await page.goto(`${baseUrl}/signup`);
   await page.fill('#email', user.email);
   await page.fill('#handle', user.handle);
   await page.fill('#displayName', user.displayName);
+  await page.fill('#password', user.password);
+  await Promise.all([page.waitForURL(/\/login\?signedup=1$/), page.click('button[type=submit]')]);
+  await page.fill('#email', user.email);
   await page.fill('#password', user.password);
   await Promise.all([page.waitForURL(/\/rooms$/), page.click('button[type=submit]')]);
 }

@@ -47,6 +47,9 @@ export class PanelClient {
   async signUp(user: { email: string; handle: string; displayName: string; password: string }): Promise<void> {
     const res = await this.postForm('/signup', user);
     if (res.status !== 303) throw new Error(`signup failed: HTTP ${res.status} ${await res.text()}`);
+    // Sign-up does not sign in (it must not reveal whether the e-mail had an account): log in.
+    const login = await this.logIn(user.email, user.password);
+    if (login.status !== 303) throw new Error(`login after signup failed: HTTP ${login.status}`);
   }
 
   async logIn(email: string, password: string): Promise<Response> {

@@ -21,7 +21,8 @@ import { type User, UserRepository } from './features/users/user-repository.ts';
 import { RoomRepository } from './features/rooms/room-repository.ts';
 import type { ChatInternalClient } from './features/chat/chat-client.ts';
 import type { AttemptLimiter } from './features/auth/attempt-limiter.ts';
-import { sessionPlugin } from './plugins/session.ts';
+import { cookiePolicy, sessionPlugin } from './plugins/session.ts';
+import { abuseLimits } from './features/auth/abuse-limits.ts';
 import { errorPlugin } from './plugins/errors.ts';
 import { type AdminMetrics, createAdminMetrics, metricsPlugin } from './plugins/metrics.ts';
 import { tracingPlugin, tracingServerOptions } from './plugins/tracing.ts';
@@ -32,6 +33,12 @@ import { chatTokenRoutes } from './features/chat/routes.ts';
 import { profileRoutes } from './features/profile/routes.ts';
 import { adminRoutes } from './features/admin/routes.ts';
 import { AuditRepository } from './features/audit/audit-repository.ts';
+import { SessionRevoker } from './features/account/session-revoker.ts';
+import { AccountService } from './features/account/service.ts';
+import { UserService } from './features/users/service.ts';
+import { RoomService } from './features/rooms/service.ts';
+import { ModerationService } from './features/moderation/service.ts';
+import { startControlEventPruner } from './features/control/retention.ts';
 import { requireRole } from './plugins/session.ts';
 import type { Role } from './features/users/user-repository.ts';
 
@@ -59,6 +66,25 @@ export interface AdminServices extends AdminDeps {
   users: UserRepository;
   rooms: RoomRepository;
   audit: AuditRepository;
+  /** State changes: each commits with its audit entry and control events in one transaction. */
+  account: AccountService;
+  userAdmin: UserService;
+  roomService: RoomService;
+  moderation: ModerationService;
+}
+
+function buildServices(deps: AdminDeps): AdminServices {
+  const users = new UserRepository(deps.pool);
+  const rooms = new RoomRepository(deps.pool);
+  const audit = new AuditRepository(deps.pool);
+  const revoker = new SessionRevoker(deps.pool, deps.sessions);
+  return {
+    ...deps, users, rooms, audit,
+    account: new AccountService({ pool: deps.pool, users, audit, revoker }),
+    userAdmin: new UserService({ pool: deps.pool, users, audit, revoker }),
+    roomService: new RoomService({ pool: deps.pool, rooms, audit }),
+    moderation: new ModerationService({ pool: deps.pool, rooms, audit }),
+  };
 }
 
 export interface RegisteredRoute {
@@ -83,6 +109,14 @@ export function rolesFor(url: string | undefined, declared: Role[] | undefined):
 
 const here = dirname(fileURLToPath(import.meta.url));
 
+// The panel uses none of these browser features; deny them to the page and to anything it could embed.
+const PERMISSIONS_POLICY = 'camera=(), microphone=(), geolocation=(), payment=(), usb=(), display-capture=()';
+
+/** Fastify's request log fields, with the URL cut at "?". */
+export function requestLogFields(req: { method?: string; url?: string; ip?: string }) {
+  return { method: req.method, path: (req.url ?? '').split('?')[0], remoteAddress: req.ip };
+}
+
 /** Static assets: apps/admin/public (CSS) and the built browser bundles (dist/public). */
 function staticRoots(): string[] {
   const candidates = [resolve(here, '../public'), resolve(here, 'public'), resolve(here, '../dist/public')];
@@ -92,22 +126,30 @@ function staticRoots(): string[] {
 export async function buildApp(deps: AdminDeps): Promise<FastifyInstance> {
   const { config } = deps;
   const app = Fastify({
-    loggerInstance: deps.log as FastifyBaseLogger,
+    // Request logs carry the path only: query strings can hold tokens, e-mails or search terms.
+    loggerInstance: deps.log.child({}, { serializers: { req: requestLogFields } }) as FastifyBaseLogger,
     trustProxy: trustProxyValue(config.TRUST_PROXY),
     requestIdHeader: false,
     genReqId: (req) => acceptRequestId(req.headers['x-request-id'], randomUUID),
     bodyLimit: 64 * 1024,
     ...tracingServerOptions(),
   });
-  const services: AdminServices = { ...deps, users: new UserRepository(deps.pool), rooms: new RoomRepository(deps.pool), audit: new AuditRepository(deps.pool) };
+  const services = buildServices(deps);
   const routes: RegisteredRoute[] = [];
   routeLists.set(app, routes);
   app.addHook('onRoute', (r) => {
     for (const method of [r.method].flat()) routes.push({ method, url: r.url, roles: rolesFor(r.url, r.config?.roles) });
   });
 
+  app.decorate('cookiePolicy', cookiePolicy(config));
+
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
+    reply.header('permissions-policy', PERMISSIONS_POLICY);
+    // Pages for a signed-in person (and every form page, which embeds a CSRF token) must not be kept
+    // by the browser or a shared cache: after logout, Back must not show them.
+    const type = String(reply.getHeader('content-type') ?? '');
+    if (!reply.hasHeader('cache-control') && (req.user || type.startsWith('text/html'))) reply.header('cache-control', 'no-store');
   });
   await app.register(tracingPlugin);
   await app.register(metricsPlugin, { metrics: deps.metrics ?? createAdminMetrics(deps.registry) });
@@ -136,8 +178,8 @@ export async function buildApp(deps: AdminDeps): Promise<FastifyInstance> {
   await app.register(fastifyFormbody);
   await app.register(fastifyCsrf, {
     sessionPlugin: '@fastify/cookie',
-    cookieKey: 'parley_csrf',
-    cookieOpts: { signed: true, httpOnly: true, sameSite: 'lax', path: '/' },
+    cookieKey: app.cookiePolicy.csrf,
+    cookieOpts: { signed: true, httpOnly: true, sameSite: 'lax', path: '/', secure: app.cookiePolicy.secure },
     getToken: (req) => {
       const body = req.body as Record<string, unknown> | undefined;
       const fromBody = body && typeof body._csrf === 'string' ? body._csrf : undefined;
@@ -149,6 +191,10 @@ export async function buildApp(deps: AdminDeps): Promise<FastifyInstance> {
     ...(deps.redis ? { redis: deps.redis, nameSpace: `${config.REDIS_KEY_PREFIX}rl:` } : {}),
   });
   await app.register(errorPlugin);
+  // Control events are kept CONTROL_EVENT_RETENTION_HOURS (far beyond chat's poll interval and token
+  // lifetime), then pruned; every admin instance may prune (the DELETE is idempotent).
+  const pruner = startControlEventPruner(deps.pool, deps.log, { retentionMs: config.CONTROL_EVENT_RETENTION_HOURS * 3600_000, everyMs: 15 * 60_000 });
+  app.addHook('onClose', async () => pruner.stop());
   await app.register(sessionPlugin, services);
 
   // Authorization, before CSRF and body parsing: the matched route's declared roles (never the raw URL,
@@ -165,6 +211,9 @@ export async function buildApp(deps: AdminDeps): Promise<FastifyInstance> {
     if (!unsafe || req.url.startsWith('/internal/')) return done();
     app.csrfProtection(req, reply, done);
   });
+
+  // Budgets for login, sign-up, room and DM creation and password change (after CSRF: forged posts cost nothing).
+  await app.register(abuseLimits, services);
 
   await app.register(fastifyStatic, { root: staticRoots(), prefix: '/static/', decorateReply: false, maxAge: '1h' });
 

@@ -9,6 +9,9 @@ import { CloseCode } from '@parley/protocol';
 import { allowedOrigins, chatConfigSchema } from './config.ts';
 import { createRedisBus } from './bus/redis-bus.ts';
 import { createPgBus } from './bus/pg-bus.ts';
+import { listenPg } from './bus/pg-listener.ts';
+import { PgControlStore } from './hub/control-store.ts';
+import { PgSessionChecks } from './hub/session-checks.ts';
 import { MessageRepository } from './messages/message-repository.ts';
 import { Hub } from './hub/hub.ts';
 import { createChatServer } from './http/server.ts';
@@ -61,6 +64,7 @@ const messages = new MessageRepository(pool, {
     metrics.writeCommit.observe(seconds);
   },
 });
+const sessions = new PgSessionChecks(pool);
 const hub = new Hub(
   {
     replicaId,
@@ -73,12 +77,25 @@ const hub = new Hub(
     presenceTtlMs: config.PRESENCE_TTL_MS,
     historyPageSize: config.HISTORY_PAGE_SIZE,
     reconcileMs: config.RECONCILE_MS,
+    controlPollMs: config.CONTROL_POLL_MS,
+    revalidateMs: config.REVALIDATE_MS,
+    frameRatePerSec: config.FRAME_RATE_PER_SEC,
+    frameBurst: config.FRAME_BURST,
+    maxSocketsPerUser: config.MAX_SOCKETS_PER_USER,
+    maxRoomsPerSocket: config.MAX_ROOMS_PER_SOCKET,
   },
   messages,
   bus,
   log,
+  { control: new PgControlStore(pool), sessions },
   metrics,
 );
+// The control plane's doorbell: NOTIFY parley_control at each event's COMMIT, and a poll after every
+// reconnect of this connection (notifications in between are lost; the events are not).
+const controlDoorbell = listenPg({
+  connectionString: config.DATABASE_URL, channel: 'parley_control', applicationName: 'parley-chat-control', log,
+  onNotify: () => hub.control.poke(), onRelisten: () => hub.control.poke(),
+});
 
 registerChatGauges(registry, {
   connections: () => hub.connections.size,
@@ -102,7 +119,7 @@ const { server, stopAcceptingUpgrades } = createChatServer({
   allowedOrigins: allowedOrigins(config),
   maxFrameBytes: config.MAX_FRAME_BYTES,
   readiness: async () => ({ database: dbReady, fanout: bus.healthy(), accepting: !hub.draining }),
-  userActive: async (userId) => (await messages.userStatus(userId)) === 'active',
+  sessions,
 });
 
 server.listen(config.PORT, config.HOST, () => {
@@ -138,6 +155,7 @@ async function shutdown(signal: string): Promise<void> {
   // 3. Anything still queued for the database is written (its senders resend and get a duplicate ack).
   await Promise.race([messages.writer.idle(), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())))]);
   await bus.close().catch(() => undefined);
+  await controlDoorbell.close();
   await pool.end().catch(() => undefined);
   await stopTracing();
   log.info({ remaining: hub.connections.size, drainMs: Date.now() - drainStarted }, 'chat stopped');

@@ -7,7 +7,7 @@ import { CLIENT_FRAME_TYPES, ErrorCode } from '@parley/protocol';
 import { httpRequestHistogram, type HttpHistogram } from '@parley/telemetry';
 
 /** Why an upgrade ended the way it did (bounded). */
-export const UPGRADE_OUTCOMES = ['accepted', 'not_found', 'draining', 'forbidden_origin', 'bad_subprotocol', 'unauthenticated', 'bad_token', 'revoked', 'error'] as const;
+export const UPGRADE_OUTCOMES = ['accepted', 'not_found', 'draining', 'starting', 'forbidden_origin', 'bad_subprotocol', 'unauthenticated', 'bad_token', 'revoked', 'cooldown', 'too_many_connections', 'error'] as const;
 export type UpgradeOutcome = (typeof UPGRADE_OUTCOMES)[number];
 
 /** Sub-millisecond to seconds: commits, fan-out and acks on a healthy replica sit in the low ms. */

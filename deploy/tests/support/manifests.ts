@@ -3,7 +3,8 @@
 // and cross-references between objects. Each checker returns a list of violations (empty = fine), so
 // tests can feed it deliberately broken objects and expect a violation.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, copyFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -23,9 +24,15 @@ export const OVERLAYS = ['base', 'overlays/local', 'overlays/production'] as con
 
 /**
  * A scratch copy of deploy/k8s and deploy/nginx with the git-ignored inputs made from the committed
- * examples (secrets.env from secrets.env.example, a throwaway TLS pair for the local overlay), so that
- * rendering works on a fresh clone and never touches the working tree.
+ * examples (secrets.env from secrets.env.example with each `change-me…` value replaced by a random one,
+ * as an operator does: the services refuse the published examples; a throwaway TLS pair for the local
+ * overlay), so that rendering works on a fresh clone and never touches the working tree.
  */
+/** secrets.env.example → secrets.env: every `change-me…` value (alone or as a URL's password) made random. */
+export function fillExampleSecrets(example: string): string {
+  return example.replace(/change-me[A-Za-z0-9-]*/g, () => randomBytes(32).toString('hex'));
+}
+
 export function scratchCopy(): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'parley-k8s-'));
   cpSync(join(ROOT, 'deploy/k8s'), join(dir, 'k8s'), { recursive: true });
@@ -35,7 +42,7 @@ export function scratchCopy(): { dir: string; cleanup(): void } {
     for (const f of readdirSync(d)) {
       const p = join(d, f);
       if (statSync(p).isDirectory()) walk(p);
-      else if (f === 'secrets.env.example') copyFileSync(p, join(d, 'secrets.env'));
+      else if (f === 'secrets.env.example') writeFileSync(join(d, 'secrets.env'), fillExampleSecrets(readFileSync(p, 'utf8')));
     }
   };
   walk(join(dir, 'k8s'));

@@ -14,7 +14,11 @@ export class ConfigError extends Error {
 /** Parse `env` with `schema`; throws ConfigError listing each bad variable and what it expects. */
 export function parseConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
   const result = schema.safeParse(env);
-  if (result.success) return result.data;
+  if (result.success) {
+    const weak = weakSecretProblems(result.data as Record<string, unknown>);
+    if (weak.length) throw new ConfigError(weak);
+    return result.data;
+  }
   const problems = result.error.issues.map((issue) => {
     const name = issue.path.join('.') || '(environment)';
     const got = issue.path.length ? env[String(issue.path[0])] : undefined;
@@ -77,10 +81,73 @@ export const redisUrl = z
     message: 'must be a redis://[:password@]host:port[/db] URL',
   });
 
-export const secret = (name: string) =>
-  z
+// ---- secrets -----------------------------------------------------------------------------------
+
+/** Names declared with `secret()`: checked for entropy in production by parseConfig. */
+const SECRET_NAMES = new Set<string>();
+
+/**
+ * Values published in this repository's examples (deploy/k8s secrets.env.example and friends). Anyone
+ * can read them, so they are refused as real secrets in every environment.
+ */
+export function isPublishedExample(value: string): boolean {
+  return /change-?me|replace-?me|your-?secret|example-?secret/i.test(value);
+}
+
+/**
+ * Shannon estimate of a string's entropy in bits (length × bits per character of its own character
+ * distribution). Rough, but it catches what people type: repeats, words, "secretsecretsecret…".
+ */
+export function estimatedEntropyBits(value: string): number {
+  const counts = new Map<string, number>();
+  for (const ch of value) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  let perChar = 0;
+  for (const n of counts.values()) {
+    const p = n / value.length;
+    perChar -= p * Math.log2(p);
+  }
+  return perChar * value.length;
+}
+
+/** `openssl rand -hex 32` gives ≈ 250 bits by this estimate; 128 leaves room for other generators. */
+export const MIN_SECRET_BITS = 128;
+
+const GENERATE_HINT = 'generate one with: openssl rand -hex 32';
+
+export const secret = (name: string) => {
+  SECRET_NAMES.add(name);
+  return z
     .string({ message: `must be set to a random string of at least 32 characters (${name})` })
-    .min(32, 'must be at least 32 characters long (generate one with: openssl rand -hex 32)');
+    .min(32, `must be at least 32 characters long (${GENERATE_HINT})`)
+    .refine((v) => !isPublishedExample(v), { message: `is the published example value from the repository, not a secret (${GENERATE_HINT})` });
+};
+
+/** In production, secrets must look random; development and tests may use simple fixed values. */
+function weakSecretProblems(config: Record<string, unknown>): string[] {
+  if (config.NODE_ENV !== 'production') return [];
+  const problems: string[] = [];
+  for (const name of SECRET_NAMES) {
+    const value = config[name];
+    if (typeof value === 'string' && estimatedEntropyBits(value) < MIN_SECRET_BITS) {
+      problems.push(`${name} is too predictable for NODE_ENV=production (repeated or few distinct characters; ${GENERATE_HINT}) (got <redacted>)`);
+    }
+  }
+  for (const name of ['DATABASE_URL', 'REDIS_URL']) {
+    const value = config[name];
+    if (typeof value === 'string' && isPublishedExample(urlPassword(value))) {
+      problems.push(`${name} uses the published example password from the repository; set the real one (got ${JSON.stringify(redactUrlPassword(value))})`);
+    }
+  }
+  return problems;
+}
+
+function urlPassword(value: string): string {
+  try {
+    return decodeURIComponent(new URL(value).password);
+  } catch {
+    return '';
+  }
+}
 
 export const positiveInt = (fallback: number, what = 'a positive integer') =>
   z.coerce.number({ message: `must be ${what}` }).int(`must be ${what}`).positive(`must be ${what}`).default(fallback);

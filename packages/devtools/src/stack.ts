@@ -123,6 +123,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       HOST: '127.0.0.1',
       CHAT_INTERNAL_URL: `http://127.0.0.1:${chatPorts[0]}`,
       CHAT_PUBLIC_URL: `ws://127.0.0.1:${chatPort}/socket`,
+      // Every test client is 127.0.0.1: per-IP budgets sized for one person would trip over each
+      // other. Specs that test the limits set their own (adminEnv wins).
+      SIGNUP_RATE_PER_IP: '1000',
+      LOGIN_RATE_PER_IP: '1000',
       ...opts.adminEnv,
       ...env,
     }, { echo: opts.echo, nodePath: opts.nodePath });

@@ -24,6 +24,8 @@ export const CloseCode = {
   TokenInvalid: 4002,
   /** The client did not read fast enough; its send buffer overflowed. Reconnect and resume. */
   SlowConsumer: 4008,
+  /** The user has too many sockets open on this replica (MAX_SOCKETS_PER_USER). Close another first. */
+  TooManyConnections: 4029,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
@@ -40,6 +42,8 @@ export const ErrorCode = {
   Archived: 'archived',
   Internal: 'internal',
   Unavailable: 'unavailable',
+  /** The socket has joined MAX_ROOMS_PER_SOCKET rooms: leave one first. */
+  TooManyRooms: 'too_many_rooms',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

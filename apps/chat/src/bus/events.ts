@@ -1,7 +1,8 @@
 // The events replicas exchange over the fan-out bus, as zod schemas: a payload from the bus is parsed
 // (not cast), so a malformed or foreign event is dropped at the edge instead of failing deep inside the
 // hub. The bus is at-most-once by nature: receivers repair seq gaps from Postgres, so a lost event
-// delays a message but never loses it.
+// delays a message but never loses it. Nothing that decides who may speak travels here: bans, mutes,
+// membership, archive and edits are control events in Postgres (see hub/control-plane.ts).
 import { z } from 'zod';
 
 const id = z.number().int().positive();
@@ -31,11 +32,6 @@ export const busEventSchema = z.discriminatedUnion('k', [
   z.object({ k: z.literal('msgs'), from: z.string(), messages: z.array(chatMessageSchema) }),
   /** The room has committed messages up to `seq` (a batch too big for the transport): fetch them. */
   z.object({ k: z.literal('tip'), room: id, seq }),
-  /**
-   * An edited or deleted message; `from` is the publishing replica (which delivered it locally already).
-   * `message` is absent when it was too big for the transport: fetch it by seq.
-   */
-  z.object({ k: z.literal('upd'), room: id, seq, message: chatMessageSchema.optional(), from: z.string().optional() }),
   /** `from` is the typing connection (not echoed to it), `replica` the publishing replica. */
   z.object({ k: z.literal('typing'), room: id, user: userRefSchema, from: z.string(), replica: z.string().optional() }),
   z.object({ k: z.literal('presence'), replica: z.string(), rooms: z.record(z.string(), z.array(userRefSchema)), full: z.boolean(), at: z.number() }),
@@ -44,12 +40,6 @@ export const busEventSchema = z.discriminatedUnion('k', [
     draining: z.boolean(), messagesPerMinute: z.number().optional(),
   }),
   z.object({ k: z.literal('sync'), from: z.string() }),
-  z.object({ k: z.literal('kick'), userId: id.optional(), sessionId: z.string().optional(), reason: z.string(), until: z.number(), from: z.string().optional() }),
-  z.object({ k: z.literal('mod'), room: id.nullable(), action: z.enum(['muted', 'unmuted']), userId: id, until: z.string().nullable(), from: z.string().optional() }),
-  /** A user lost access to a room (removed from a private room): their sockets leave it. */
-  z.object({ k: z.literal('member'), room: id, userId: id, action: z.literal('removed'), from: z.string().optional() }),
-  /** A room was archived or unarchived: its open sockets are told. */
-  z.object({ k: z.literal('archived'), room: id, archived: z.boolean(), from: z.string().optional() }),
   z.object({ k: z.literal('bye'), replica: z.string() }),
 ]);
 

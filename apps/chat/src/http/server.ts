@@ -1,14 +1,15 @@
-// The chat HTTP server: health, metrics, the internal API for admin, and the WebSocket upgrade.
+// The chat HTTP server: health, metrics, the internal API (stats, control-plane doorbell), and the
+// WebSocket upgrade (which refuses inactive users, revoked sessions and stale roles).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { WebSocketServer } from 'ws';
-import { z } from 'zod';
 import type { Registry } from 'prom-client';
 import { acceptRequestId, type Logger } from '@parley/logging';
 import { verifyChatToken } from '@parley/chat-token';
-import { SOCKET_PATH, SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from '@parley/protocol';
+import { CloseCode, SOCKET_PATH, SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from '@parley/protocol';
 import type { Hub } from '../hub/hub.ts';
+import type { SessionChecker } from '../hub/session-checks.ts';
 import { context, endServerSpan, httpLabels, startServerSpan, tracingEnabled } from '@parley/telemetry';
 import type { ChatMetrics, UpgradeOutcome } from '../metrics.ts';
 
@@ -23,20 +24,12 @@ export interface ServerDeps {
   maxFrameBytes: number;
   /** Checks of this replica's dependencies for /readyz. */
   readiness: () => Promise<Record<string, boolean>>;
-  /** Is the user still allowed in (not banned/deactivated)? */
-  userActive: (userId: number) => Promise<boolean>;
+  /** Is the token's session still good (user active, same role, not revoked)? */
+  sessions: SessionChecker;
 }
 
-const kickSchema = z.object({ userId: z.number().int().positive().optional(), sessionId: z.string().min(1).max(200).optional(), reason: z.string().max(200).default('revoked') })
-  .refine((v) => v.userId !== undefined || v.sessionId !== undefined, { message: 'give userId or sessionId' });
-const moderationSchema = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('delete_message'), room: z.number().int().positive(), seq: z.number().int().positive(), moderatorId: z.number().int().positive() }),
-  z.object({ action: z.enum(['muted', 'unmuted']), room: z.number().int().positive().nullable(), userId: z.number().int().positive(), until: z.string().datetime().nullable() }),
-]);
-
-const membershipSchema = z.object({ userId: z.number().int().positive(), action: z.literal('removed') });
-const archivedSchema = z.object({ archived: z.boolean() });
-const ROOM_ACTION = /^\/internal\/rooms\/([1-9][0-9]{0,15})\/(membership|archived)$/;
+/** Most bytes read from an internal API request body; more answers 413. */
+const MAX_INTERNAL_BODY = 16 * 1024;
 
 export function createChatServer(deps: ServerDeps) {
   const { hub, log } = deps;
@@ -56,15 +49,23 @@ export function createChatServer(deps: ServerDeps) {
     const traced = tracingEnabled() ? startServerSpan(`${req.method} ${routeTemplate(req.url)}`, req.headers, { 'http.route': routeTemplate(req.url), 'parley.request_id': reqId }) : null;
     observeHttp(req, res, reqId, traced?.traceId);
     if (traced) res.once('finish', () => endServerSpan(traced.span, res.statusCode));
-    const handle = () => handleHttp(req, res, reqId).catch((err) => {
+    // Inside the span's context: every log line of the request carries trace_id (the logger's mixin).
+    if (traced) void context.with(traced.ctx, () => handle(req, res, reqId));
+    else void handle(req, res, reqId);
+  });
+  server.keepAliveTimeout = 65_000; // longer than typical LB idle timeouts
+
+  function handle(req: IncomingMessage, res: ServerResponse, reqId: string): Promise<void> {
+    return handleHttp(req, res).catch((err: unknown) => {
+      if (err instanceof BodyTooLargeError) {
+        if (!res.headersSent) json(res, 413, { error: `request body larger than ${err.limit} bytes`, requestId: reqId });
+        req.resume(); // drain what is left; the connection closes after the answer
+        return;
+      }
       log.error({ err, reqId, url: req.url }, 'request failed');
       if (!res.headersSent) json(res, 500, { error: 'internal error', requestId: reqId });
     });
-    // Inside the span's context: every log line of the request carries trace_id (the logger's mixin).
-    if (traced) void context.with(traced.ctx, handle);
-    else void handle();
-  });
-  server.keepAliveTimeout = 65_000; // longer than typical LB idle timeouts
+  }
 
   /** RED histogram by route template and an access log line (probes and scrapes only at debug). */
   function observeHttp(req: IncomingMessage, res: ServerResponse, reqId: string, traceId?: string): void {
@@ -79,7 +80,7 @@ export function createChatServer(deps: ServerDeps) {
     });
   }
 
-  async function handleHttp(req: IncomingMessage, res: ServerResponse, reqId: string): Promise<void> {
+  async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://chat');
     if (req.method === 'GET' && url.pathname === '/healthz') return json(res, 200, { status: 'ok' });
     if (req.method === 'GET' && url.pathname === '/readyz') {
@@ -97,38 +98,11 @@ export function createChatServer(deps: ServerDeps) {
     if (url.pathname.startsWith('/internal/')) {
       if (!internalAuthorized(req)) return json(res, 401, { error: 'missing or wrong X-Internal-Token' });
       if (req.method === 'GET' && url.pathname === '/internal/stats') return json(res, 200, hub.stats());
-      if (req.method === 'POST' && url.pathname === '/internal/kick') {
-        const body = kickSchema.safeParse(await readJson(req));
-        if (!body.success) return json(res, 400, { error: body.error.issues[0]?.message ?? 'invalid body' });
-        await hub.kick({ userId: body.data.userId, sessionId: body.data.sessionId }, body.data.reason);
-        log.info({ reqId, userId: body.data.userId, hasSession: Boolean(body.data.sessionId) }, 'kick broadcast');
-        return json(res, 202, { ok: true });
-      }
-      if (req.method === 'POST' && url.pathname === '/internal/moderation') {
-        const body = moderationSchema.safeParse(await readJson(req));
-        if (!body.success) return json(res, 400, { error: body.error.issues[0]?.message ?? 'invalid body' });
-        const m = body.data;
-        if (m.action === 'delete_message') {
-          const updated = await hub.deleteMessage(m.room, m.seq, m.moderatorId);
-          return json(res, updated ? 200 : 404, updated ? { ok: true, message: updated } : { error: 'no such message' });
-        }
-        await hub.moderate({ room: m.room, action: m.action, userId: m.userId, until: m.until });
-        return json(res, 202, { ok: true });
-      }
-      const roomAction = req.method === 'POST' ? ROOM_ACTION.exec(url.pathname) : null;
-      if (roomAction) {
-        const roomId = Number(roomAction[1]);
-        if (roomAction[2] === 'membership') {
-          const body = membershipSchema.safeParse(await readJson(req));
-          if (!body.success) return json(res, 400, { error: body.error.issues[0]?.message ?? 'invalid body' });
-          const applied = await hub.removeMember(roomId, body.data.userId);
-          log.info({ reqId, room: roomId, userId: body.data.userId, applied }, 'room membership removal broadcast');
-          return json(res, 202, { ok: true, applied });
-        }
-        const body = archivedSchema.safeParse(await readJson(req));
-        if (!body.success) return json(res, 400, { error: body.error.issues[0]?.message ?? 'invalid body' });
-        await hub.roomArchived(roomId, body.data.archived);
-        log.info({ reqId, room: roomId, archived: body.data.archived }, 'room archive state broadcast');
+      if (req.method === 'POST' && url.pathname === '/internal/control/poke') {
+        // A doorbell for the control plane (admin may ring it after committing events); the events
+        // themselves are read from Postgres, so the body carries nothing and is only size-checked.
+        await readBody(req, MAX_INTERNAL_BODY);
+        hub.control.poke();
         return json(res, 202, { ok: true });
       }
     }
@@ -160,6 +134,8 @@ export function createChatServer(deps: ServerDeps) {
     const url = new URL(req.url ?? '/', 'http://chat');
     if (url.pathname !== SOCKET_PATH) return refuseUpgrade('not_found', socket, 404, 'not found', reqId);
     if (!acceptingUpgrades || hub.draining) return refuseUpgrade('draining', socket, 503, 'server is restarting; reconnect', reqId);
+    // Until the control plane knows its cursor, a socket could miss a ban committed meanwhile.
+    if (!hub.control.ready) return refuseUpgrade('starting', socket, 503, 'server is starting; reconnect', reqId);
     const origin = req.headers.origin;
     if (origin !== undefined && !deps.allowedOrigins.has(origin)) {
       log.warn({ reqId, origin }, 'websocket refused: foreign origin');
@@ -174,13 +150,29 @@ export function createChatServer(deps: ServerDeps) {
       log.info({ reqId, reason: verified.reason }, 'websocket refused: bad token');
       return refuseUpgrade('bad_token', socket, 401, `authentication failed (${verified.reason})`, reqId);
     }
-    if (hub.isRevoked(verified.claims) || !(await deps.userActive(verified.claims.uid))) {
-      return refuseUpgrade('revoked', socket, 401, 'session revoked', reqId);
+    const { uid, sid, role } = verified.claims;
+    if (hub.coolingDown(uid)) return refuseUpgrade('cooldown', socket, 429, 'too many frames lately; reconnect later', reqId);
+    let verdict;
+    try {
+      verdict = await deps.sessions.check({ uid, sid, role });
+    } catch (err) {
+      log.warn({ reqId, err: (err as Error).message }, 'websocket refused: session check failed');
+      return refuseUpgrade('error', socket, 503, 'service unavailable; reconnect', reqId);
+    }
+    if (verdict !== 'ok') {
+      log.info({ reqId, userId: uid, verdict }, 'websocket refused: session not valid');
+      return refuseUpgrade('revoked', socket, 401, verdict === 'role_changed' ? 'role changed; get a new token' : 'session revoked', reqId);
+    }
+    if (hub.atSocketLimit(uid)) {
+      log.info({ reqId, userId: uid }, 'websocket refused: too many sockets for this user');
+      return refuseUpgrade('too_many_connections', socket, 429, 'too many connections for this user', reqId);
     }
     // One write for the 101 answer and the hello frame, not two (ws writes both synchronously).
     socket.cork();
     wss.handleUpgrade(req, socket, head, (ws) => {
       try {
+        // Concurrent upgrades of one user passed the check above together: the limit holds here.
+        if (hub.atSocketLimit(uid)) return ws.close(CloseCode.TooManyConnections, 'too many connections for this user');
         deps.metrics.upgrades.inc({ outcome: 'accepted' });
         hub.attach(ws, verified.claims, reqId);
       } finally {
@@ -198,7 +190,7 @@ export function createChatServer(deps: ServerDeps) {
   };
 }
 
-const KNOWN_INTERNAL_ROUTES = new Set(['/internal/stats', '/internal/kick', '/internal/moderation']);
+const KNOWN_INTERNAL_ROUTES = new Set(['/internal/stats', '/internal/control/poke']);
 
 /** The route template of a chat HTTP path: a fixed set, so labels stay bounded. */
 export function routeTemplate(url: string | undefined): string {
@@ -206,8 +198,6 @@ export function routeTemplate(url: string | undefined): string {
   if (path === '/healthz' || path === '/readyz' || path === '/metrics') return path;
   if (path === '/socket') return '/socket';
   if (KNOWN_INTERNAL_ROUTES.has(path)) return path;
-  const room = /^\/internal\/rooms\/[^/]+\/(membership|archived)$/.exec(path);
-  if (room) return `/internal/rooms/:id/${room[1]}`;
   return 'other';
 }
 
@@ -219,7 +209,7 @@ export function hardFrameCap(maxFrameBytes: number): number {
 function refuse(socket: Duplex, status: number, message: string, reqId: string): void {
   if (!socket.writable) return void socket.destroy();
   const body = JSON.stringify({ error: message, requestId: reqId });
-  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' }[status] ?? 'Error';
+  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' }[status] ?? 'Error';
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${reqId}\r\nConnection: close\r\n\r\n${body}`,
   );
@@ -231,17 +221,21 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-async function readJson(req: IncomingMessage, limit = 64 * 1024): Promise<unknown> {
+class BodyTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super('body too large');
+  }
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) throw new BodyTooLargeError(limit);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limit) throw Object.assign(new Error('body too large'), { statusCode: 413 });
+    if (size > limit) throw new BodyTooLargeError(limit);
     chunks.push(chunk as Buffer);
   }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
-  } catch {
-    return undefined;
-  }
+  return Buffer.concat(chunks);
 }

@@ -105,12 +105,13 @@ describe('Hub: batched fan-out events', () => {
     const own = encodeEvent(messagesEvent('r1', [msg(ROOM, 1)]));
     expect(own.startsWith(ownEchoPrefix('r1'))).toBe(true);
     expect(encodeEvent(messagesEvent('r10', [msg(ROOM, 1)])).startsWith(ownEchoPrefix('r1'))).toBe(false);
-    expect(encodeEvent({ k: 'upd', room: ROOM, seq: 1, message: msg(ROOM, 1), from: 'r1' }).startsWith(ownEchoPrefix('r1'))).toBe(false);
+    expect(encodeEvent({ k: 'typing', room: ROOM, user: msg(ROOM, 1).author, from: 'r1', replica: 'r1' }).startsWith(ownEchoPrefix('r1'))).toBe(false);
   });
 
   it('drops bus payloads that are not valid events instead of casting them', () => {
     expect(decodeEvent('not json')).toBeNull();
     expect(decodeEvent(JSON.stringify({ k: 'msg', room: ROOM, seq: 1 }))).toBeNull(); // the removed legacy event
+    expect(decodeEvent(JSON.stringify({ k: 'kick', userId: 1, reason: 'x', until: 0 }))).toBeNull(); // bans are control events now
     expect(decodeEvent(JSON.stringify({ k: 'msgs', from: 'r2', messages: [{ ...msg(ROOM, 1), seq: 'one' }] }))).toBeNull();
     expect(decodeEvent(JSON.stringify({ k: 'typing', room: ROOM, from: 'c' }))).toBeNull(); // no user
     expect(decodeEvent(encodeEvent({ k: 'tip', room: ROOM, seq: 3 }))).toEqual({ k: 'tip', room: ROOM, seq: 3 });

@@ -10,17 +10,12 @@ import type { Subscriptions } from './subscriptions.ts';
 
 /** What the hub does with each event from a peer (the bridge has dropped this replica's own echoes). */
 export interface ClusterHandlers {
-  update(event: BusEventOf<'upd'>): void;
   typing(event: BusEventOf<'typing'>): void;
   presence(event: BusEventOf<'presence'>): void;
   replica(event: BusEventOf<'replica'>): void;
   /** A peer (re)started and asks everyone to announce themselves. */
   sync(): void;
   bye(replica: string): void;
-  kick(event: BusEventOf<'kick'>): void;
-  moderation(event: BusEventOf<'mod'>): void;
-  membership(event: BusEventOf<'member'>): void;
-  archived(event: BusEventOf<'archived'>): void;
   /** The subscription was re-established: events in between may be lost. */
   resubscribed(): void;
 }
@@ -54,11 +49,6 @@ export class ClusterBridge {
     }
   }
 
-  /** Publish and let the caller see a failure (entry points that answer an HTTP request). */
-  publishOrThrow(event: BusEvent): Promise<void> {
-    return this.bus.publish(event);
-  }
-
   private dispatch(event: BusEvent, handlers: ClusterHandlers): void {
     const self = this.replicaId;
     switch (event.k) {
@@ -69,9 +59,6 @@ export class ClusterBridge {
       case 'tip':
         this.subscriptions.room(event.room)?.committed(event.seq, null);
         return;
-      case 'upd':
-        if (event.from === self) return; // delivered locally already
-        return handlers.update(event);
       case 'typing':
         if (event.replica === self) return;
         return handlers.typing(event);
@@ -87,18 +74,6 @@ export class ClusterBridge {
       case 'bye':
         if (event.replica === self) return;
         return handlers.bye(event.replica);
-      case 'kick':
-        if (event.from === self) return;
-        return handlers.kick(event);
-      case 'mod':
-        if (event.from === self) return;
-        return handlers.moderation(event);
-      case 'member':
-        if (event.from === self) return;
-        return handlers.membership(event);
-      case 'archived':
-        if (event.from === self) return;
-        return handlers.archived(event);
     }
   }
 

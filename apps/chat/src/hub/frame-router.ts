@@ -61,7 +61,7 @@ export class FrameRouter {
     const frame: ClientFrame = parsed.data;
     metrics?.frames.inc({ type: frame.type, outcome: 'ok' });
     switch (frame.type) {
-      case 'join': return subscriptions.join(conn, frame.room, frame.sinceSeq);
+      case 'join': return subscriptions.join(conn, frame.room, frame.sinceSeq, frame.sinceVersion);
       case 'leave': return subscriptions.leave(conn, frame.room);
       case 'send': return commands.send(conn, frame.room, frame.clientId, frame.body);
       case 'edit': return commands.edit(conn, frame.room, frame.seq, frame.body);
@@ -69,7 +69,7 @@ export class FrameRouter {
       case 'history': return commands.history(conn, frame.room, frame.beforeSeq, frame.limit ?? 50);
       case 'typing': return commands.typing(conn, frame.room);
       case 'ping': return conn.send(frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref });
-      case 'read': return; // read pointers come with the control plane
+      case 'read': return commands.read(conn, frame.room, frame.seq);
     }
   }
 }

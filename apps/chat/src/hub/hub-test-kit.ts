@@ -1,15 +1,20 @@
-// Shared scaffolding for the hub's unit specs: a fake socket, a recording bus and a hub wired to a
-// scripted repository (no Postgres, no sockets, no Redis).
+// Shared scaffolding for the hub's unit specs: a fake socket, a recording bus, a scripted control-event
+// store and a hub wired to a scripted repository (no Postgres, no sockets, no Redis).
 import type { WebSocket } from 'ws';
+import type { ChatTokenClaims } from '@parley/chat-token';
+import type { ControlEvent, NewControlEvent } from '@parley/db';
 import { createLogger } from '@parley/logging';
 import type { ServerFrame } from '@parley/protocol';
 import { type Bus, type BusEvent, decodeEvent, encodeEvent } from '../bus/index.ts';
 import type { MessageRepository } from '../messages/message-repository.ts';
+import type { ControlStore } from './control-store.ts';
 import { Hub, type HubOptions } from './hub.ts';
+import type { SessionChecker, SessionKey, SessionVerdict } from './session-checks.ts';
 
 export class FakeWs {
   readonly frames: ServerFrame[] = [];
   bufferedAmount = 0;
+  closedWith: { code: number; reason: string } | null = null;
   private readonly handlers = new Map<string, (...args: unknown[]) => void>();
   on(event: string, fn: (...args: unknown[]) => void): this {
     this.handlers.set(event, fn);
@@ -18,9 +23,19 @@ export class FakeWs {
   send(data: string | Buffer): void {
     this.frames.push(JSON.parse(String(data)) as ServerFrame);
   }
-  close(): void {}
+  close(code: number, reason: string): void {
+    this.closedWith ??= { code, reason };
+    this.handlers.get('close')?.(code);
+  }
   terminate(): void {}
   ping(): void {}
+  isPaused = false;
+  pause(): void {
+    this.isPaused = true;
+  }
+  resume(): void {
+    this.isPaused = false;
+  }
   /** A client frame arrives. */
   receive(frame: unknown): void {
     this.handlers.get('message')?.(Buffer.from(JSON.stringify(frame)), false);
@@ -29,12 +44,18 @@ export class FakeWs {
 
 export interface ScriptedHub {
   hub: Hub;
-  /** Attach a fake socket for user `uid` (session `s<uid>`). */
-  connect(uid: number): FakeWs;
+  /** Attach a fake socket for user `uid` (session `s<uid>` unless given). */
+  connect(uid: number, claims?: Partial<ChatTokenClaims>): FakeWs;
   /** Events this replica published, as peers would decode them. */
   published: BusEvent[];
   /** Deliver an event as if it came from another replica over the bus. */
   fromPeer(event: BusEvent): void;
+  /** Commit a control event (as admin would) and let the hub apply everything up to it. */
+  control(event: NewControlEvent): Promise<void>;
+  /** What the session checker answers (re-validation and upgrades). */
+  setVerdict(verdict: (key: SessionKey) => SessionVerdict): void;
+  /** Room members the control store reports. */
+  members: Map<number, number[]>;
 }
 
 export function scriptedHub(
@@ -51,14 +72,34 @@ export function scriptedHub(
     healthy: () => true,
     close: async () => undefined,
   };
+  const events: ControlEvent[] = [];
+  const members = new Map<number, number[]>();
+  const store: ControlStore = {
+    eventsAfter: async (cursor, limit) => events.filter((e) => e.id > cursor).slice(0, limit),
+    lastId: async () => events.at(-1)?.id ?? 0,
+    membersOf: async (ids) => new Map(ids.map((id) => [id, members.get(id) ?? []])),
+  };
+  let verdict: (key: SessionKey) => SessionVerdict = () => 'ok';
+  const sessions: SessionChecker = {
+    check: async (key) => verdict(key),
+    checkMany: async (keys) => keys.map((k) => verdict(k)),
+  };
   const hub = new Hub({
     replicaId: 'r1', maxMessageBytes: 4096, maxBufferedBytes: 1 << 20, sendRatePerSec: 10, sendBurst: 30,
     heartbeatMs: 25_000, presenceTtlMs: 30_000, historyPageSize: 100, ...options,
-  }, messages as unknown as MessageRepository, bus, createLogger('chat', 'silent'));
-  const connect = (uid: number) => {
+  }, { bySeqs: async () => [], ...messages } as unknown as MessageRepository, bus, createLogger('chat', 'silent'), { control: store, sessions });
+  const connect = (uid: number, claims: Partial<ChatTokenClaims> = {}) => {
     const ws = new FakeWs();
-    hub.attach(ws as unknown as WebSocket, { uid, sid: `s${uid}`, handle: handle(uid), name: `U${uid}`, role: 'user', iat: 0, exp: 0 }, 'req');
+    hub.attach(ws as unknown as WebSocket, { uid, sid: `s${uid}`, handle: handle(uid), name: `U${uid}`, role: 'user', iat: 0, exp: 0, ...claims }, 'req');
     return ws;
   };
-  return { hub, connect, published, fromPeer: (e) => deliver(e) };
+  const control = async (event: NewControlEvent) => {
+    await hub.control.caughtUp(); // the cursor starts at the latest event, as on a real start
+    events.push({
+      id: events.length + 1, kind: event.kind, userId: event.userId ?? null, sessionId: event.sessionId ?? null, roomId: event.roomId ?? null,
+      seq: event.seq ?? null, payload: event.payload ?? {}, createdAt: new Date(),
+    });
+    await hub.control.caughtUp();
+  };
+  return { hub, connect, published, fromPeer: (e) => deliver(e), control, setVerdict: (v) => void (verdict = v), members };
 }

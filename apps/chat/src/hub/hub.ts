@@ -1,18 +1,22 @@
 // The chat hub of one replica: owns the connections and wires the parts that serve them. Each part is
 // one file: connection.ts (a socket), frame-router.ts (frame validation and dispatch),
-// subscriptions.ts (rooms, join/replay/leave), message-commands.ts (send/edit/delete/history/typing),
-// cluster-bridge.ts (the bus between replicas), internal-commands.ts (admin's requests),
-// presence-glue.ts and replica-stats.ts.
+// subscriptions.ts (rooms, join/replay/leave), message-commands.ts (send/edit/delete/history/typing/
+// read), cluster-bridge.ts (the bus between replicas), control-plane.ts + control-applier.ts (control
+// events from Postgres, in id order), presence-glue.ts and replica-stats.ts.
 import type { WebSocket } from 'ws';
 import type { Logger } from '@parley/logging';
 import type { ChatTokenClaims } from '@parley/chat-token';
-import { type ChatMessage, type ErrorCode as ErrorCodeT, ErrorCode, PROTOCOL_VERSION } from '@parley/protocol';
-import type { Bus, BusEventOf } from '../bus/index.ts';
+import { type ErrorCode as ErrorCodeT, CloseCode, ErrorCode, PROTOCOL_VERSION } from '@parley/protocol';
+import type { Bus } from '../bus/index.ts';
 import type { MessageRepository } from '../messages/message-repository.ts';
 import { ClusterBridge } from './cluster-bridge.ts';
 import { Connection, type ConnectionHost, type ErrorExtra } from './connection.ts';
+import { ControlApplier } from './control-applier.ts';
+import { ControlPlane } from './control-plane.ts';
+import type { ControlStore } from './control-store.ts';
+import type { SessionChecker, SessionKey, SessionVerdict } from './session-checks.ts';
+import { FrameBudget } from './frame-budget.ts';
 import { FrameRouter } from './frame-router.ts';
-import { InternalCommands } from './internal-commands.ts';
 import { MessageCommands } from './message-commands.ts';
 import { PresenceGlue } from './presence-glue.ts';
 import type { Presence } from './presence.ts';
@@ -21,6 +25,9 @@ import { Subscriptions } from './subscriptions.ts';
 import type { HubMetrics } from '../metrics.ts';
 
 export { Connection } from './connection.ts';
+
+/** After a socket is closed for flooding, its user's upgrades to this replica are refused this long. */
+export const ABUSE_COOLDOWN_MS = 10_000;
 
 export interface HubOptions {
   replicaId: string;
@@ -33,14 +40,25 @@ export interface HubOptions {
   heartbeatMs: number;
   presenceTtlMs: number;
   historyPageSize: number;
-  /** How long revoked sessions are remembered: at least the chat token lifetime. */
-  revocationMemoryMs?: number;
+  /** Period of the control-event poll (doorbells make it sooner). */
+  controlPollMs?: number;
+  /** Period of the re-validation of every connected session against Postgres. */
+  revalidateMs?: number;
+  /** Per-user budget over every frame type (see FrameBudget); defaults 20/s, burst 600. */
+  frameRatePerSec?: number;
+  frameBurst?: number;
+  /** Most sockets of one user on this replica (default 20). */
+  maxSocketsPerUser?: number;
+  /** Most rooms joined by one socket (default 500). */
+  maxRoomsPerSocket?: number;
   /** Period of the room reconcile against Postgres, which repairs events lost by pub/sub. */
   reconcileMs?: number;
 }
 
 export class Hub implements ConnectionHost {
   readonly connections = new Map<string, Connection>();
+  /** The same connections by user (control events and limits address users). */
+  private readonly byUser = new Map<number, Set<Connection>>();
   private readonly timers: NodeJS.Timeout[] = [];
   draining = false;
   private readonly replicaStats: ReplicaStats;
@@ -48,33 +66,42 @@ export class Hub implements ConnectionHost {
   private readonly subscriptions: Subscriptions;
   private readonly bridge: ClusterBridge;
   private readonly commands: MessageCommands;
-  private readonly internal: InternalCommands;
   private readonly router: FrameRouter;
   private readonly metrics: HubMetrics | undefined;
+  private readonly frameBudget: FrameBudget;
+  /** Users whose upgrades are refused until then (a socket of theirs was closed for abuse). */
+  private readonly cooldowns = new Map<number, number>();
+  readonly control: ControlPlane;
+  private readonly sessions: SessionChecker;
+  private revalidating = false;
+  private revalidationFailing = false;
 
   constructor(
     readonly options: HubOptions,
     private readonly messages: MessageRepository,
     bus: Bus,
     readonly log: Logger,
+    { control: controlStore, sessions }: { control: ControlStore; sessions: SessionChecker },
     metrics?: HubMetrics,
   ) {
+    this.metrics = metrics;
+    this.sessions = sessions;
+    this.frameBudget = new FrameBudget(options.frameRatePerSec ?? 20, options.frameBurst ?? 600);
     const { replicaId } = options;
     const reject = (conn: Connection, code: ErrorCodeT, message: string, extra?: ErrorExtra) => this.reject(conn, code, message, extra);
     this.replicaStats = new ReplicaStats(replicaId, () => ({ connections: this.connections.size, rooms: this.subscriptions.roomCount, draining: this.draining }));
     const counters = this.replicaStats.counters;
     this.presenceGlue = new PresenceGlue(replicaId, options.presenceTtlMs, (room) => this.subscriptions.room(room), (event) => void this.bridge.publish(event));
-    this.subscriptions = new Subscriptions({ messages, historyPageSize: options.historyPageSize, presence: this.presenceGlue, counters, reject, log, metrics });
-    this.metrics = metrics;
+    this.subscriptions = new Subscriptions({ messages, historyPageSize: options.historyPageSize, maxRoomsPerSocket: options.maxRoomsPerSocket ?? 500, presence: this.presenceGlue, counters, reject, log, metrics });
     this.bridge = new ClusterBridge(replicaId, bus, this.subscriptions, messages, counters, log);
     this.commands = new MessageCommands({ options, messages, subscriptions: this.subscriptions, stats: this.replicaStats, publish: (e) => this.bridge.publish(e), reject, log, metrics });
-    this.internal = new InternalCommands({
-      replicaId, revocationMemoryMs: options.revocationMemoryMs ?? 120_000, connections: () => this.connections.values(),
-      messages, subscriptions: this.subscriptions, commands: this.commands, publish: (e) => this.bridge.publishOrThrow(e),
+    const applier = new ControlApplier({
+      store: controlStore, messages, subscriptions: this.subscriptions, commands: this.commands,
+      userConnections: (uid) => this.byUser.get(uid) ?? [], allConnections: () => this.connections.values(), log,
     });
+    this.control = new ControlPlane(controlStore, applier, options.controlPollMs ?? 500, log);
     this.router = new FrameRouter({ maxFrameBytes: options.maxFrameBytes, subscriptions: this.subscriptions, commands: this.commands, reject, metrics });
     this.bridge.listen({
-      update: (e) => this.commands.applyPeerUpdate(e),
       typing: (e) => this.commands.deliverTyping(e),
       presence: (e) => this.presenceGlue.applyRemote(e),
       replica: (e) => this.replicaStats.peerAnnounced(e),
@@ -86,11 +113,8 @@ export class Hub implements ConnectionHost {
         this.replicaStats.peerLeft(replica);
         this.presenceGlue.dropReplica(replica);
       },
-      kick: (e) => this.internal.applyKick(e),
-      moderation: (e) => this.internal.applyModeration(e),
-      membership: (e) => this.internal.applyMembership(e),
-      archived: (e) => this.internal.applyArchived(e),
       resubscribed: () => {
+        this.control.poke(); // a doorbell may have been missed
         void this.bridge.publish({ k: 'sync', from: replicaId });
         this.presenceGlue.announce(true);
       },
@@ -126,13 +150,16 @@ export class Hub implements ConnectionHost {
       this.presenceGlue.expire();
       const now = Date.now();
       this.replicaStats.expire(presenceTtlMs, now);
-      this.internal.expire(now);
       this.subscriptions.expire(now);
       const connected = new Set<number>();
       for (const conn of this.connections.values()) connected.add(conn.user.id);
       this.commands.forgetBudgetsExcept(connected);
+      this.frameBudget.forgetExcept(connected);
+      for (const uid of [...this.cooldowns.keys()]) this.coolingDown(uid, now);
     }, Math.max(250, Math.floor(presenceTtlMs / 3))));
     this.timers.push(setInterval(() => void this.bridge.reconcileRooms(), this.options.reconcileMs ?? 2_000));
+    this.timers.push(setInterval(() => void this.revalidate(), this.options.revalidateMs ?? 5_000));
+    this.control.start();
     for (const t of this.timers) t.unref();
     // A restarted replica with the same id replaces its old (possibly stale) presence view at once.
     this.presenceGlue.announce(true);
@@ -142,12 +169,8 @@ export class Hub implements ConnectionHost {
 
   stop(): void {
     for (const t of this.timers) clearInterval(t);
+    this.control.stop();
     this.presenceGlue.stop();
-  }
-
-  /** True when a token for this session/user must be refused (revoked after the token was issued). */
-  isRevoked(claims: ChatTokenClaims): boolean {
-    return this.internal.isRevoked(claims);
   }
 
   // ---- connections --------------------------------------------------------------------------
@@ -155,6 +178,9 @@ export class Hub implements ConnectionHost {
   attach(ws: WebSocket, claims: ChatTokenClaims, requestId: string): Connection {
     const conn = new Connection(ws, claims, this);
     this.connections.set(conn.id, conn);
+    let mine = this.byUser.get(claims.uid);
+    if (!mine) this.byUser.set(claims.uid, (mine = new Set()));
+    mine.add(conn);
     // The per-connection logger is made only when something is logged (a pino child per socket is not free).
     let child: Logger | undefined;
     const log = () => (child ??= this.log.child({ conn: conn.id, user: claims.uid, reqId: requestId }));
@@ -171,10 +197,11 @@ export class Hub implements ConnectionHost {
       conn.alive = true;
       if (conn.closing || conn.closed) return; // draining: the client resends unacked sends after it resumes
       const buf = data as Buffer;
+      // Every frame type costs from the user's budget before any work (parsing included) is done.
+      const budget = this.frameBudget.take(conn.user.id, conn);
+      if (!budget.ok) return this.overBudget(conn, buf, budget.retryInMs, budget.close);
       if (!conn.enqueue(() => this.router.route(conn, buf, isBinary), onError)) {
-        // Name the refused send (if it is one) so the client retries it instead of waiting forever.
-        const ref = /"clientId"\s*:\s*"([A-Za-z0-9_-]{1,64})"/.exec(buf.subarray(0, 4096).toString('utf8'))?.[1];
-        this.reject(conn, ErrorCode.RateLimited, 'too many frames waiting; slow down', { ...(ref ? { ref } : {}), retryInMs: 500 });
+        this.reject(conn, ErrorCode.RateLimited, 'too many frames waiting; slow down', { ...refOf(buf), retryInMs: 500 });
       }
     });
     ws.on('close', (code) => {
@@ -187,8 +214,54 @@ export class Hub implements ConnectionHost {
     return conn;
   }
 
+  /**
+   * A frame over the user's budget is dropped, and the socket is not read until the budget has a token
+   * again (TCP backpressure: a flood then costs this replica nothing). The client hears it once per
+   * pause (and for every refused send, so it resends). A socket that keeps going is closed with 1008 and
+   * its user's upgrades are refused for ABUSE_COOLDOWN_MS (before any database work).
+   */
+  private overBudget(conn: Connection, frame: Buffer, retryInMs: number, close: boolean): void {
+    this.counters.framesRejected++;
+    if (close) {
+      if (!conn.closed) this.log.warn({ conn: conn.id, user: conn.user.id }, 'socket closed: kept sending over its frame budget');
+      this.cooldowns.set(conn.user.id, Date.now() + ABUSE_COOLDOWN_MS);
+      conn.close(CloseCode.PolicyViolation, 'too many frames');
+      conn.ws.pause(); // nothing more is read from it; it is cut after the close timeout
+      return;
+    }
+    const ref = refOf(frame);
+    if (ref.ref !== undefined || !conn.ws.isPaused) conn.error(ErrorCode.RateLimited, `too many frames; retry in ${retryInMs} ms`, { ...ref, retryInMs });
+    if (conn.ws.isPaused) return;
+    conn.ws.pause();
+    setTimeout(() => {
+      if (!conn.closed) conn.ws.resume();
+    }, retryInMs).unref();
+  }
+
+  /** True while this user's upgrades are refused after one of their sockets was closed for abuse. */
+  coolingDown(userId: number, now = Date.now()): boolean {
+    const until = this.cooldowns.get(userId);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.cooldowns.delete(userId);
+    return false;
+  }
+
+  /** Sockets of this user on this replica. */
+  userConnectionCount(userId: number): number {
+    return this.byUser.get(userId)?.size ?? 0;
+  }
+
+  /** Would one more socket of this user exceed MAX_SOCKETS_PER_USER? */
+  atSocketLimit(userId: number): boolean {
+    return this.userConnectionCount(userId) >= (this.options.maxSocketsPerUser ?? 20);
+  }
+
   private detach(conn: Connection): void {
     this.connections.delete(conn.id);
+    const mine = this.byUser.get(conn.user.id);
+    mine?.delete(conn);
+    if (mine?.size === 0) this.byUser.delete(conn.user.id);
     this.subscriptions.unsubscribeAll(conn);
   }
 
@@ -213,6 +286,45 @@ export class Hub implements ConnectionHost {
   }
 
   /**
+   * Re-check every connected session against Postgres (batched): the user is active, the role is the
+   * token's, the session is not revoked. Control events close sockets at once; this is the backstop
+   * that depends on no event or memory (e.g. a replica that was partitioned from Postgres).
+   */
+  async revalidate(): Promise<void> {
+    if (this.revalidating || !this.connections.size) return;
+    this.revalidating = true;
+    const keyOf = (k: SessionKey) => `${k.uid}|${k.role}|${k.sid}`;
+    try {
+      const unique = new Map<string, SessionKey>();
+      for (const conn of this.connections.values()) {
+        const key = { uid: conn.claims.uid, sid: conn.claims.sid, role: conn.claims.role };
+        unique.set(keyOf(key), key);
+      }
+      const keys = [...unique.values()];
+      const verdicts = await this.sessions.checkMany(keys);
+      const bad = new Map<string, Exclude<SessionVerdict, 'ok'>>();
+      keys.forEach((k, i) => {
+        const verdict = verdicts[i]!;
+        if (verdict !== 'ok') bad.set(keyOf(k), verdict);
+      });
+      if (bad.size) {
+        for (const conn of [...this.connections.values()]) {
+          const verdict = bad.get(keyOf({ uid: conn.claims.uid, sid: conn.claims.sid, role: conn.claims.role }));
+          if (verdict) closeForVerdict(conn, verdict);
+        }
+        this.log.info({ sessions: bad.size }, 're-validation closed sessions no longer valid');
+      }
+      if (this.revalidationFailing) this.log.info('session re-validation works again');
+      this.revalidationFailing = false;
+    } catch (err) {
+      if (!this.revalidationFailing) this.log.warn({ err: (err as Error).message }, 'session re-validation failed; retrying on the next period');
+      this.revalidationFailing = true;
+    } finally {
+      this.revalidating = false;
+    }
+  }
+
+  /**
    * Drain this replica's sockets: stop handling frames, let in-flight sends commit and their acks go
    * out, then close every socket with `code` (1012) so clients reconnect elsewhere and resume. Sockets
    * still open at the deadline are cut.
@@ -230,28 +342,6 @@ export class Hub implements ConnectionHost {
     let n = 0;
     for (const conn of this.connections.values()) n += conn.inflight;
     return n;
-  }
-
-  // ---- internal API -------------------------------------------------------------------------
-
-  kick(target: { userId?: number; sessionId?: string }, reason: string): Promise<void> {
-    return this.internal.kick(target, reason);
-  }
-
-  moderate(event: Omit<BusEventOf<'mod'>, 'k' | 'from'>): Promise<void> {
-    return this.internal.moderate(event);
-  }
-
-  removeMember(roomId: number, userId: number): Promise<boolean> {
-    return this.internal.removeMember(roomId, userId);
-  }
-
-  roomArchived(roomId: number, archived: boolean): Promise<void> {
-    return this.internal.roomArchived(roomId, archived);
-  }
-
-  deleteMessage(roomId: number, seq: number, moderatorId: number): Promise<ChatMessage | null> {
-    return this.internal.deleteMessage(roomId, seq, moderatorId);
   }
 
   // ---- replica stats ------------------------------------------------------------------------
@@ -277,9 +367,21 @@ export class Hub implements ConnectionHost {
       onlineUsers: this.presence.onlineUserCount(),
       /** Messages stored per minute, summed over the replicas this one knows. */
       messagesPerMinute: replicas.reduce((n, r) => n + (r.messagesPerMinute ?? 0), 0),
-      counters: { ...this.counters, ...this.messages.writer.stats, writeQueue: this.messages.writer.queued() },
+      counters: { ...this.counters, ...this.control.stats, ...this.messages.writer.stats, writeQueue: this.messages.writer.queued() },
     };
   }
+}
+
+/** Name the refused send (if the frame is one) so the client retries it instead of waiting forever. */
+function refOf(frame: Buffer): { ref?: string } {
+  const ref = /"clientId"\s*:\s*"([A-Za-z0-9_-]{1,64})"/.exec(frame.subarray(0, 4096).toString('utf8'))?.[1];
+  return ref ? { ref } : {};
+}
+
+/** Close a socket whose session is no longer good, saying why (4002: get a new token; 4001: stop). */
+export function closeForVerdict(conn: Connection, verdict: Exclude<SessionVerdict, 'ok'>): void {
+  if (verdict === 'role_changed') conn.close(CloseCode.TokenInvalid, 'role changed; get a new token');
+  else conn.close(CloseCode.SessionRevoked, verdict === 'revoked' ? 'session revoked' : 'account not active');
 }
 
 function sleep(ms: number): Promise<void> {

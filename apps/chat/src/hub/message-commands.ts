@@ -108,42 +108,46 @@ export class MessageCommands {
     });
   }
 
+  /**
+   * Edit one's own message. Refused while muted in the room and in archived rooms. The change commits
+   * with its control event; every replica (this one too) broadcasts `updated` when it applies it.
+   */
   async edit(conn: Connection, roomId: number, seq: number, body: string): Promise<void> {
     const { reject, messages } = this.deps;
-    if (!conn.rooms.has(roomId)) return reject(conn, ErrorCode.NotJoined, `join room ${roomId} first`, { room: roomId });
+    const joined = conn.rooms.get(roomId);
+    if (!joined) return reject(conn, ErrorCode.NotJoined, `join room ${roomId} first`, { room: roomId });
     const problem = this.bodyProblem(body);
     if (problem) return reject(conn, problem.code, problem.message, { room: roomId });
-    const updated = await messages.edit(roomId, seq, conn.user.id, body);
-    if (!updated) return reject(conn, ErrorCode.Forbidden, 'you can only edit your own messages that are not deleted', { room: roomId });
-    await this.publishUpdate(updated);
+    if (joined.mutedUntil > Date.now()) {
+      return reject(conn, ErrorCode.Muted, `you are muted in this room until ${new Date(joined.mutedUntil).toISOString()}`, { room: roomId });
+    }
+    if (this.deps.subscriptions.room(roomId)?.info.archived) return reject(conn, ErrorCode.Archived, 'this room is archived; it is read-only', { room: roomId });
+    const result = await messages.edit(roomId, seq, conn.user.id, body);
+    if (result === 'archived') return reject(conn, ErrorCode.Archived, 'this room is archived; it is read-only', { room: roomId });
+    if (result === 'not_allowed') return reject(conn, ErrorCode.Forbidden, 'you can only edit your own messages that are not deleted', { room: roomId });
   }
 
+  /** Delete one's own message (not in archived rooms); broadcast like an edit. */
   async remove(conn: Connection, roomId: number, seq: number): Promise<void> {
     const { reject, messages } = this.deps;
     if (!conn.rooms.has(roomId)) return reject(conn, ErrorCode.NotJoined, `join room ${roomId} first`, { room: roomId });
     // Only the author deletes over the socket. Moderators delete others' messages through the panel,
-    // which checks their scope and writes the audit log, then calls /internal/moderation.
-    const updated = await messages.softDelete(roomId, seq, conn.user.id, false);
-    if (!updated) return reject(conn, ErrorCode.Forbidden, 'you can only delete your own messages', { room: roomId });
-    await this.publishUpdate(updated);
+    // which checks their scope and writes the audit log and the control event.
+    if (this.deps.subscriptions.room(roomId)?.info.archived) return reject(conn, ErrorCode.Archived, 'this room is archived; it is read-only', { room: roomId });
+    const result = await messages.softDelete(roomId, seq, conn.user.id);
+    if (result === 'archived') return reject(conn, ErrorCode.Archived, 'this room is archived; it is read-only', { room: roomId });
+    if (result === 'not_allowed') return reject(conn, ErrorCode.Forbidden, 'you can only delete your own messages', { room: roomId });
   }
 
-  /** Tell every replica about an edited or deleted message (also used by the internal API). */
-  async publishUpdate(message: ChatMessage): Promise<void> {
-    this.deliverUpdate(message);
-    await this.deps.publish({ k: 'upd', room: message.roomId, seq: message.seq, message, from: this.deps.options.replicaId });
+  /** Move the user's read pointer; every socket of theirs hears it from the control event. */
+  async read(conn: Connection, roomId: number, seq: number): Promise<void> {
+    if (!conn.rooms.has(roomId)) return this.deps.reject(conn, ErrorCode.NotJoined, `join room ${roomId} first`, { room: roomId });
+    await this.deps.messages.markRead(roomId, conn.user.id, seq);
   }
 
   /** An edited or deleted message reaches the room's sockets here, in order with its messages. */
   deliverUpdate(message: ChatMessage): void {
     this.deps.subscriptions.room(message.roomId)?.broadcast(JSON.stringify({ type: 'updated', room: message.roomId, message }));
-  }
-
-  /** A peer's update event: deliver it (fetching the message when the event only names it). */
-  applyPeerUpdate(event: BusEventOf<'upd'>): void {
-    if (event.message) return this.deliverUpdate(event.message);
-    if (!this.deps.subscriptions.room(event.room)) return;
-    void this.deps.messages.bySeq(event.room, event.seq).then((m) => m && this.deliverUpdate(m), () => undefined);
   }
 
   async history(conn: Connection, roomId: number, beforeSeq: number, limit: number): Promise<void> {

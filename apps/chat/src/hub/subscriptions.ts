@@ -17,6 +17,7 @@ export type Reject = (conn: Connection, code: ErrorCode, message: string, extra?
 export interface SubscriptionDeps {
   messages: MessageRepository;
   historyPageSize: number;
+  maxRoomsPerSocket: number;
   presence: PresenceGlue;
   counters: HubCounters;
   reject: Reject;
@@ -36,6 +37,9 @@ export class Subscriptions {
   /** Archive changes seen lately (room → change number, state, time), for joins racing with them. */
   private readonly archiveChanges = new Map<number, { n: number; archived: boolean; at: number }>();
   private archiveCount = 0;
+  /** Mute changes seen lately ("room:user", room "*" for all rooms), for joins racing with them. */
+  private readonly muteChanges = new Map<string, { n: number; until: number; at: number }>();
+  private muteCount = 0;
 
   constructor(private readonly deps: SubscriptionDeps) {}
 
@@ -56,6 +60,7 @@ export class Subscriptions {
   expire(now = Date.now()): void {
     for (const [key, r] of this.removals) if (r.at + 60_000 < now) this.removals.delete(key);
     for (const [room, c] of this.archiveChanges) if (c.at + 60_000 < now) this.archiveChanges.delete(room);
+    for (const [key, c] of this.muteChanges) if (c.at + 60_000 < now) this.muteChanges.delete(key);
   }
 
   private async roomState(roomId: number, knownLastSeq: number): Promise<RoomState | null> {
@@ -86,10 +91,14 @@ export class Subscriptions {
    * Join (or rejoin) a room. Returns once the subscription is registered, so frames after the join
    * (sends) see it; the backlog replay continues in the background and ends with `caught_up`.
    */
-  async join(conn: Connection, roomId: number, sinceSeq: number | undefined): Promise<void> {
+  async join(conn: Connection, roomId: number, sinceSeq: number | undefined, sinceVersion?: number): Promise<void> {
     const { messages, reject, counters, log } = this.deps;
     const removalsBefore = this.removalCount;
     const archiveChangesBefore = this.archiveCount;
+    const mutesBefore = this.muteCount;
+    if (!conn.rooms.has(roomId) && conn.rooms.size >= this.deps.maxRoomsPerSocket) {
+      return reject(conn, ErrorCode.TooManyRooms, `this socket has joined ${conn.rooms.size} rooms, the limit; leave one first`, { room: roomId });
+    }
     const access = await messages.roomAccess(roomId, conn.user.id);
     if (!access || (access.room.kind !== 'public' && !access.isMember)) {
       // Same answer for "missing" and "private": do not reveal which private rooms exist.
@@ -107,7 +116,10 @@ export class Subscriptions {
       this.releaseIfEmpty(roomId, state);
       return reject(conn, ErrorCode.NotFound, `room ${roomId} does not exist or you are not a member`, { room: roomId });
     }
-    conn.rooms.set(roomId, { roomId, mutedUntil: access.mutedUntil?.getTime() ?? 0, lastTypingAt: 0 });
+    // A mute change that arrived while the checks were in flight is newer than what access says.
+    const mute = [this.muteChanges.get(`${roomId}:${conn.user.id}`), this.muteChanges.get(`*:${conn.user.id}`)]
+      .filter((c) => c !== undefined && c.n > mutesBefore).sort((a, b) => b!.n - a!.n)[0];
+    conn.rooms.set(roomId, { roomId, mutedUntil: mute ? mute.until : access.mutedUntil?.getTime() ?? 0, lastTypingAt: 0 });
     const sub: Subscriber = {
       connId: conn.id,
       catchingUp: true,
@@ -133,7 +145,7 @@ export class Subscriptions {
     const presence = this.deps.presence;
     presence.joined(roomId, conn.user);
     conn.sendRaw(presence.current(roomId));
-    void this.replay(conn, state, sub, roomId, from).catch((err) => {
+    void this.replay(conn, state, sub, roomId, from, sinceVersion).catch((err) => {
       if (state.subs.get(conn.id) !== sub) return;
       log.error({ err, room: roomId, conn: conn.id }, 'backlog replay failed; closing so the client resumes');
       conn.close(CloseCode.TryAgainLater, 'resume failed; reconnect');
@@ -146,10 +158,24 @@ export class Subscriptions {
    * Postgres page was read after it, so the two overlap: messages at or below the cursor are skipped
    * and the seam has neither a gap nor a duplicate.
    */
-  private async replay(conn: Connection, state: RoomState, sub: Subscriber, roomId: number, from: number): Promise<void> {
+  private async replay(conn: Connection, state: RoomState, sub: Subscriber, roomId: number, from: number, sinceVersion: number | undefined): Promise<void> {
     const pageSize = this.deps.historyPageSize;
     const endTimer = this.deps.metrics?.resume.startTimer();
     const current = () => state.subs.get(conn.id) === sub && !conn.closed;
+    // Resume: messages the client already has (at or below the resume point) that were edited or
+    // deleted after the version it knows, as `updated` frames (those above it come fresh below).
+    if (sinceVersion !== undefined && from > 0) {
+      let version = sinceVersion;
+      for (;;) {
+        await conn.writable();
+        if (!current()) return;
+        const changed = await this.deps.messages.changedSince(roomId, from, version, pageSize);
+        if (!current()) return;
+        for (const message of changed) conn.send({ type: 'updated', room: roomId, message });
+        if (changed.length < pageSize) break;
+        version = changed.at(-1)!.version ?? version;
+      }
+    }
     let cursor = from;
     for (;;) {
       for (;;) {
@@ -224,6 +250,15 @@ export class Subscriptions {
       if (conn.user.id !== userId || !conn.rooms.has(roomId)) continue;
       this.unsubscribe(conn, roomId);
       conn.sendRaw(frame);
+    }
+  }
+
+  /** A user's mute in a room (null: every room) changed: their sockets here apply it at once. */
+  muteChanged(userId: number, roomId: number | null, untilMs: number, connections: Iterable<Connection>): void {
+    this.muteChanges.set(`${roomId ?? '*'}:${userId}`, { n: ++this.muteCount, until: untilMs, at: Date.now() });
+    for (const conn of connections) {
+      if (conn.user.id !== userId) continue;
+      for (const joined of conn.rooms.values()) if (roomId === null || joined.roomId === roomId) joined.mutedUntil = untilMs;
     }
   }
 

@@ -1,8 +1,8 @@
 // Messages in Postgres: the log that makes chat lossless. A room's seq is taken from rooms.last_seq in
 // the same transaction that inserts the message, so seq order is commit order and there are no gaps.
-import type { Pool } from '@parley/db';
+import { type Pool, recordControlEvent, withTransaction } from '@parley/db';
 import type { ChatMessage, RoomInfo } from '@parley/protocol';
-import { type MessageRow, type NewMessage, type StoreResult, type WriterOptions, MessageWriter, SELECT_MESSAGE, toChatMessage } from './message-writer.ts';
+import { type MessageRow, type NewMessage, type StoreResult, type WriterOptions, MessageWriter, toChatMessage } from './message-writer.ts';
 
 export { RoomArchivedError, OverloadedError, toChatMessage, type NewMessage, type StoreResult } from './message-writer.ts';
 
@@ -12,6 +12,26 @@ export interface RoomAccess {
   isMember: boolean;
   mutedUntil: Date | null;
 }
+
+/** Messages as served to clients, with `version` (the control event id of their latest edit/delete). */
+const SELECT_VERSIONED = `
+  SELECT m.id, m.room_id, m.seq, m.author_id, u.handle, u.display_name, m.client_msg_id,
+         CASE WHEN m.deleted_at IS NULL THEN m.body ELSE '' END AS body,
+         m.created_at, m.edited_at, m.deleted_at, m.version
+  FROM messages m JOIN users u ON u.id = m.author_id`;
+
+type VersionedRow = MessageRow & { version: number | null };
+
+function toVersioned(row: VersionedRow): ChatMessage {
+  const message = toChatMessage(row);
+  return row.version === null ? message : { ...message, version: Number(row.version) };
+}
+
+/** Why an edit or delete changed nothing. */
+export type ChangeRefused = 'archived' | 'not_allowed';
+
+/** Thrown inside the edit transaction to roll it back when the room turned out archived. */
+class RoomArchivedRollback extends Error {}
 
 export class MessageRepository {
   readonly writer: MessageWriter;
@@ -31,46 +51,100 @@ export class MessageRepository {
 
   /** Messages with seq in (afterSeq, uptoSeq], oldest first. */
   async after(roomId: number, afterSeq: number, limit: number, uptoSeq = Number.MAX_SAFE_INTEGER): Promise<ChatMessage[]> {
-    const { rows } = await this.pool.query<MessageRow>(
-      `${SELECT_MESSAGE} WHERE m.room_id = $1 AND m.seq > $2 AND m.seq <= $3 ORDER BY m.seq LIMIT $4`,
+    const { rows } = await this.pool.query<VersionedRow>(
+      `${SELECT_VERSIONED} WHERE m.room_id = $1 AND m.seq > $2 AND m.seq <= $3 ORDER BY m.seq LIMIT $4`,
       [roomId, afterSeq, uptoSeq, limit],
     );
-    return rows.map(toChatMessage);
+    return rows.map(toVersioned);
   }
 
   /** The page of messages just before `beforeSeq`, oldest first. */
   async before(roomId: number, beforeSeq: number, limit: number): Promise<{ messages: ChatMessage[]; hasMore: boolean }> {
-    const { rows } = await this.pool.query<MessageRow>(
-      `${SELECT_MESSAGE} WHERE m.room_id = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3`,
+    const { rows } = await this.pool.query<VersionedRow>(
+      `${SELECT_VERSIONED} WHERE m.room_id = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3`,
       [roomId, beforeSeq, limit + 1],
     );
     const hasMore = rows.length > limit;
-    return { messages: rows.slice(0, limit).reverse().map(toChatMessage), hasMore };
+    return { messages: rows.slice(0, limit).reverse().map(toVersioned), hasMore };
   }
 
   async bySeq(roomId: number, seq: number): Promise<ChatMessage | null> {
-    const { rows } = await this.pool.query<MessageRow>(`${SELECT_MESSAGE} WHERE m.room_id = $1 AND m.seq = $2`, [roomId, seq]);
-    return rows[0] ? toChatMessage(rows[0]) : null;
+    const { rows } = await this.pool.query<VersionedRow>(`${SELECT_VERSIONED} WHERE m.room_id = $1 AND m.seq = $2`, [roomId, seq]);
+    return rows[0] ? toVersioned(rows[0]) : null;
   }
 
-  /** Edit by the author only; returns null if no such message of this author (or deleted). */
-  async edit(roomId: number, seq: number, authorId: number, body: string): Promise<ChatMessage | null> {
-    const { rowCount } = await this.pool.query(
-      `UPDATE messages SET body = $4, edited_at = now()
-       WHERE room_id = $1 AND seq = $2 AND author_id = $3 AND deleted_at IS NULL`,
-      [roomId, seq, authorId, body],
+  /** Messages by (room, seq), in one query (for control events naming changed messages). */
+  async bySeqs(keys: Array<{ roomId: number; seq: number }>): Promise<ChatMessage[]> {
+    if (!keys.length) return [];
+    const { rows } = await this.pool.query<VersionedRow>(
+      `${SELECT_VERSIONED} JOIN unnest($1::bigint[], $2::bigint[]) AS k(room_id, seq) ON m.room_id = k.room_id AND m.seq = k.seq`,
+      [keys.map((k) => k.roomId), keys.map((k) => k.seq)],
     );
-    return rowCount ? this.bySeq(roomId, seq) : null;
+    return rows.map(toVersioned);
   }
 
-  /** Soft delete, by the author or (when `asModerator`) anyone; the body is no longer served. */
-  async softDelete(roomId: number, seq: number, actorId: number, asModerator: boolean): Promise<ChatMessage | null> {
-    const { rowCount } = await this.pool.query(
-      `UPDATE messages SET deleted_at = now(), deleted_by = $3
-       WHERE room_id = $1 AND seq = $2 AND deleted_at IS NULL AND ($4 OR author_id = $3)`,
-      [roomId, seq, actorId, asModerator],
+  /**
+   * Messages of the room at or below `uptoSeq` changed (edited/deleted) after `sinceVersion`, in version
+   * order: what a resuming client missed of messages it already has.
+   */
+  async changedSince(roomId: number, uptoSeq: number, sinceVersion: number, limit: number): Promise<ChatMessage[]> {
+    const { rows } = await this.pool.query<VersionedRow>(
+      `${SELECT_VERSIONED} WHERE m.room_id = $1 AND m.version > $2 AND m.seq <= $3 ORDER BY m.version LIMIT $4`,
+      [roomId, sinceVersion, uptoSeq, limit],
     );
-    return rowCount ? this.bySeq(roomId, seq) : null;
+    return rows.map(toVersioned);
+  }
+
+  /**
+   * Edit by the author only, not in an archived room. The change and its `message_updated` control
+   * event (whose id becomes the message's version) commit together; every replica then broadcasts it.
+   */
+  async edit(roomId: number, seq: number, authorId: number, body: string): Promise<{ version: number } | ChangeRefused> {
+    return this.change(roomId, seq, authorId, `body = $4, edited_at = now()`, `m.author_id = $3 AND m.deleted_at IS NULL`, [body]);
+  }
+
+  /** Soft delete by the author (the body is no longer served), with its control event, as edit. */
+  async softDelete(roomId: number, seq: number, authorId: number): Promise<{ version: number } | ChangeRefused> {
+    return this.change(roomId, seq, authorId, `deleted_at = now(), deleted_by = $3`, `m.author_id = $3 AND m.deleted_at IS NULL`, []);
+  }
+
+  private async change(roomId: number, seq: number, actorId: number, set: string, where: string, extra: unknown[]): Promise<{ version: number } | ChangeRefused> {
+    return withTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<{ archived: boolean }>(
+        `UPDATE messages m SET ${set} FROM rooms r
+         WHERE m.room_id = $1 AND m.seq = $2 AND r.id = m.room_id AND ${where}
+         RETURNING r.archived_at IS NOT NULL AS archived`,
+        [roomId, seq, actorId, ...extra],
+      );
+      const row = rows[0];
+      if (!row) return 'not_allowed' as const;
+      if (row.archived) throw new RoomArchivedRollback();
+      const version = await recordControlEvent(client, { kind: 'message_updated', userId: actorId, roomId, seq });
+      await client.query('UPDATE messages SET version = $3 WHERE room_id = $1 AND seq = $2', [roomId, seq, version]);
+      return { version };
+    }).catch((err: unknown) => {
+      if (err instanceof RoomArchivedRollback) return 'archived' as const;
+      throw err;
+    });
+  }
+
+  /**
+   * Move the member's read pointer forward to `seq` (capped at the room's last seq) and record a `read`
+   * control event in the same transaction. Null when nothing moved (not a member, or not forward).
+   */
+  async markRead(roomId: number, userId: number, seq: number): Promise<number | null> {
+    return withTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<{ seq: number }>(
+        `UPDATE room_members rm SET last_read_seq = least($3::bigint, r.last_seq) FROM rooms r
+         WHERE rm.room_id = $1 AND rm.user_id = $2 AND r.id = rm.room_id AND rm.last_read_seq < least($3::bigint, r.last_seq)
+         RETURNING rm.last_read_seq AS seq`,
+        [roomId, userId, seq],
+      );
+      const moved = rows[0];
+      if (!moved) return null;
+      await recordControlEvent(client, { kind: 'read', userId, roomId, seq: Number(moved.seq) });
+      return Number(moved.seq);
+    });
   }
 
   async roomAccess(roomId: number, userId: number): Promise<RoomAccess | null> {
@@ -95,52 +169,5 @@ export class MessageRepository {
   async lastSeqs(roomIds: number[]): Promise<Map<number, number>> {
     const { rows } = await this.pool.query<{ id: number; last_seq: number }>('SELECT id, last_seq FROM rooms WHERE id = ANY($1::bigint[])', [roomIds]);
     return new Map(rows.map((r) => [r.id, r.last_seq]));
-  }
-
-  /**
-   * A user's status, read from Postgres now (at each upgrade, so a banned user cannot reconnect).
-   * Lookups are group-read like sends are group-committed: one query in flight at a time, and the
-   * lookups that arrive meanwhile share the next one, so a reconnect storm costs a few round trips
-   * instead of one per socket (and nothing waits when it is quiet).
-   */
-  userStatus(userId: number): Promise<string | null> {
-    return new Promise((resolve, reject) => {
-      const waiting = this.statusWaiters.get(userId);
-      if (waiting) waiting.push({ resolve, reject });
-      else this.statusWaiters.set(userId, [{ resolve, reject }]);
-      this.scheduleStatusLookup();
-    });
-  }
-
-  private readonly statusWaiters = new Map<number, Array<{ resolve: (s: string | null) => void; reject: (err: unknown) => void }>>();
-  private statusLookupScheduled = false;
-  private statusLookupInFlight = false;
-
-  private scheduleStatusLookup(): void {
-    if (this.statusLookupScheduled || this.statusLookupInFlight || !this.statusWaiters.size) return;
-    this.statusLookupScheduled = true;
-    setImmediate(() => {
-      this.statusLookupScheduled = false;
-      this.lookUpStatuses();
-    });
-  }
-
-  private lookUpStatuses(): void {
-    const batch = new Map([...this.statusWaiters].slice(0, 1_000));
-    for (const id of batch.keys()) this.statusWaiters.delete(id);
-    const ids = [...batch.keys()];
-    this.statusLookupInFlight = true;
-    this.pool.query<{ id: string; status: string }>({ name: 'chat-user-status', text: 'SELECT id, status FROM users WHERE id = ANY($1::bigint[])', values: [ids] }).then(
-      ({ rows }) => {
-        const status = new Map(rows.map((r) => [Number(r.id), r.status]));
-        for (const [id, waiters] of batch) for (const w of waiters) w.resolve(status.get(id) ?? null);
-      },
-      (err: unknown) => {
-        for (const waiters of batch.values()) for (const w of waiters) w.reject(err);
-      },
-    ).finally(() => {
-      this.statusLookupInFlight = false;
-      this.scheduleStatusLookup();
-    });
   }
 }

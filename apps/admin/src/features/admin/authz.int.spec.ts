@@ -19,6 +19,8 @@ const PUBLIC = new Set(['GET /', 'GET /healthz', 'GET /readyz', 'GET /metrics', 
 const SIGNED_IN = new Set([
   'GET /rooms', 'POST /rooms', 'GET /rooms/:id', 'POST /rooms/:id/invite', 'POST /direct', 'GET /api/chat-token',
   'GET /profile', 'POST /profile', 'POST /profile/password', 'POST /profile/sessions/revoke', 'POST /profile/sessions/revoke-others',
+  // The web client's single-page chat and its conversation API (webclient branch).
+  'GET /chat', 'GET /chat/:id', 'GET /api/conversations', 'GET /api/conversations/:id', 'POST /api/conversations/:id/notifications',
 ]);
 
 let db: TestDatabase;
@@ -105,6 +107,8 @@ describe('authorization of every registered route', () => {
     expect(seen.some((s) => s.startsWith('moderator POST /admin/users/:id/status'))).toBe(true);
     const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM audit_log`);
     expect(rows[0].n).toBe(0);
+    const { rows: events } = await db.pool.query(`SELECT count(*)::int AS n FROM control_events`);
+    expect(events[0].n, 'no control event from a refused request').toBe(0);
     const { rows: u } = await db.pool.query(`SELECT role, status FROM users WHERE id = $1`, [people.user.id]);
     expect(u[0]).toEqual({ role: 'user', status: 'active' });
   });

@@ -2,7 +2,7 @@
 import { html, lockIcon, type SafeHtml } from '../../views/html.ts';
 import { fieldError, invalidAttrs, layout, type ViewUser } from '../../views/layout.ts';
 import type { Role, User, UserStatus } from '../users/user-repository.ts';
-import type { ModerationMessage, Room, RoomMember } from '../rooms/room-repository.ts';
+import type { ModerationMessage, MutedPerson, Room, RoomMember } from '../rooms/room-repository.ts';
 import type { AuditEntry } from '../audit/audit-repository.ts';
 import { dashboardBody, type DashboardData } from '../dashboard/view.ts';
 
@@ -12,7 +12,6 @@ interface Shell {
   user: ViewUser;
   csrfToken: string;
   flash?: string | null;
-  warning?: string | null;
   scripts?: string[];
 }
 
@@ -31,7 +30,6 @@ function shell(o: Shell, tab: AdminTab, title: string, body: SafeHtml): string {
     html`<nav class="tabs" aria-label="Admin sections">${TABS.filter((t) => isAdmin || !t.adminOnly).map(
       (t) => html`<a href="${t.href}"${t.id === tab ? html` aria-current="page" class="active"` : ''}>${t.label}</a>`,
     )}</nav>
-${o.warning ? html`<p class="notice" role="alert">${o.warning}</p>` : ''}
 ${body}`,
   );
 }
@@ -154,9 +152,11 @@ export function roomsAdminPage(o: Shell & { rooms: Room[]; q: string; errors?: R
 </div>`);
 }
 
-export function roomAdminPage(o: Shell & { room: Room; members: RoomMember[]; error?: string; handle?: string }): string {
+export function roomAdminPage(o: Shell & { room: Room; members: RoomMember[]; error?: string; handle?: string; renameErrors?: Record<string, string>; renameValues?: Record<string, string> }): string {
   const errors = o.error ? { handle: o.error } : undefined;
   const r = o.room;
+  const re = o.renameErrors;
+  const rv = o.renameValues ?? { name: r.name, topic: r.topic };
   return shell(o, 'rooms', `Room ${r.name}`, html`<section class="card">
   <p><a href="/admin/rooms">← All rooms</a></p>
   <h1>${r.kind === 'private' ? lockIcon : '# '}${r.name} ${r.archivedAt ? html`<span class="badge">archived</span>` : ''}</h1>
@@ -186,15 +186,27 @@ export function roomAdminPage(o: Shell & { room: Room; members: RoomMember[]; er
       ${fieldError(errors, 'handle')}
       <button type="submit" class="primary">Add member</button>
     </form>
+    <h2>Name and topic</h2>
+    <form method="post" action="/admin/rooms/${r.id}/rename" novalidate id="rename-form">
+      ${csrf(o.csrfToken)}
+      <label for="room-name">Name</label>
+      <input id="room-name" name="name" maxlength="80" value="${rv.name ?? ''}"${invalidAttrs(re, 'name')}>
+      ${fieldError(re, 'name')}
+      <label for="room-topic">Topic</label>
+      <input id="room-topic" name="topic" maxlength="200" value="${rv.topic ?? ''}"${invalidAttrs(re, 'topic')}>
+      ${fieldError(re, 'topic')}
+      <button type="submit">Save</button>
+    </form>
   </div>
   </div>
 </section>`);
 }
 
-export function moderationPage(o: Shell & { rooms: Room[]; room: Room | null; messages: ModerationMessage[]; q: string; members: RoomMember[]; muteErrors?: Record<string, string>; muteValues?: Record<string, string> }): string {
+export function moderationPage(o: Shell & { rooms: Room[]; room: Room | null; messages: ModerationMessage[]; q: string; members: RoomMember[]; mutes?: MutedPerson[]; muteErrors?: Record<string, string>; muteValues?: Record<string, string> }): string {
   const e = o.muteErrors;
   const mv = o.muteValues ?? {};
-  const muted = o.members.filter((m) => m.mutedUntil && m.mutedUntil.getTime() > Date.now());
+  // Mutes in force, members or not (a public room's mute may name someone who has not joined it).
+  const muted = o.mutes ?? o.members.filter((m) => m.mutedUntil && m.mutedUntil.getTime() > Date.now());
   return shell(o, 'moderation', 'Moderation', html`<section class="card">
   <h1>Moderation</h1>
   <form method="get" action="/admin/moderation" class="filters" role="search">

@@ -1,7 +1,19 @@
-// The audit log: one row per admin or moderator action (who, what, target, when, from which IP, and the
-// request id that ties it to the logs). Written in the same request as the action, after it succeeded.
+// The audit log: one row per state change done by a person (who, what, target, when, from which IP, and
+// the request id that ties it to the logs). Services write it with `write(client, ...)` in the same
+// transaction as the change and its control event, so the three commit together or not at all.
 import type { FastifyRequest } from 'fastify';
-import type { Pool } from '@parley/db';
+import type { Pool, PoolClient } from '@parley/db';
+
+/** Who did something, from where: the audit entry's actor, IP and request id. */
+export interface Actor {
+  id: number | null;
+  ip: string | null;
+  requestId: string | null;
+}
+
+export const actorOf = (req: FastifyRequest): Actor => ({ id: req.user?.id ?? null, ip: req.ip, requestId: req.id });
+
+export type Queryable = Pick<PoolClient, 'query'>;
 
 export interface AuditEntry {
   id: number;
@@ -26,16 +38,19 @@ export interface AuditFilter {
 export class AuditRepository {
   constructor(private readonly pool: Pool) {}
 
+  /** One entry, written with the caller's transaction client. */
+  async write(db: Queryable, actor: Actor, action: string, targetType: string, targetId: string | number | null, details: Record<string, unknown> = {}): Promise<void> {
+    await db.query(
+      'INSERT INTO audit_log (actor_id, action, target_type, target_id, details, ip, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+      [actor.id, action, targetType, targetId === null ? null : String(targetId), details, actor.ip, actor.requestId],
+    );
+  }
+
   async record(entry: { actorId: number | null; action: string; targetType: string; targetId: string | number | null; details?: Record<string, unknown>; ip?: string | null; requestId?: string | null }): Promise<void> {
     await this.pool.query(
       'INSERT INTO audit_log (actor_id, action, target_type, target_id, details, ip, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7)',
       [entry.actorId, entry.action, entry.targetType, entry.targetId === null ? null : String(entry.targetId), entry.details ?? {}, entry.ip ?? null, entry.requestId ?? null],
     );
-  }
-
-  /** Records an action done by the request's user, from the request's IP and id. */
-  async recordFor(req: FastifyRequest, action: string, targetType: string, targetId: string | number | null, details: Record<string, unknown> = {}): Promise<void> {
-    await this.record({ actorId: req.user?.id ?? null, action, targetType, targetId, details, ip: req.ip, requestId: req.id });
   }
 
   async list(filter: AuditFilter, limit: number, offset: number): Promise<{ entries: AuditEntry[]; total: number }> {

@@ -3,7 +3,11 @@ import { z } from 'zod';
 import type { AdminServices } from '../../app.ts';
 import { clearSessionCookie, clientMeta, setSessionCookie } from '../../plugins/session.ts';
 import { DuplicateUserError } from '../users/user-repository.ts';
+import { actorOf } from '../audit/audit-repository.ts';
 import { loginPage, signupPage } from './views.ts';
+import { passwordProblem } from './password-policy.ts';
+import { LoginThrottle } from './login-throttle.ts';
+import { tryAgainIn } from './abuse-limits.ts';
 
 export const handleSchema = z
   .string()
@@ -11,14 +15,23 @@ export const handleSchema = z
   .toLowerCase()
   .regex(/^[a-z0-9_]{3,32}$/, 'Use 3–32 letters, digits or underscores.');
 export const displayNameSchema = z.string().trim().min(1, 'Enter a display name.').max(60, 'Use at most 60 characters.');
-export const passwordSchema = z.string().min(10, 'Use at least 10 characters.').max(200, 'Use at most 200 characters.');
-
-const signupSchema = z.object({
-  email: z.string().trim().max(254, 'Use at most 254 characters.').email('Enter a valid email address.'),
-  handle: handleSchema,
-  displayName: displayNameSchema,
-  password: passwordSchema,
+/** Strength (length, common passwords, repeats, sequences) is checked here; personal words by signupSchema. */
+export const passwordSchema = z.string().superRefine((value, ctx) => {
+  const problem = passwordProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
+
+const signupSchema = z
+  .object({
+    email: z.string().trim().max(254, 'Use at most 254 characters.').email('Enter a valid email address.'),
+    handle: handleSchema,
+    displayName: displayNameSchema,
+    password: passwordSchema,
+  })
+  .superRefine((v, ctx) => {
+    const problem = passwordProblem(v.password, [v.email, v.handle, v.displayName]);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['password'], message: problem });
+  });
 const loginSchema = z.object({ email: z.string().trim().min(1, 'Enter your email.'), password: z.string().min(1, 'Enter your password.') });
 
 export function fieldErrors(error: z.ZodError): Record<string, string> {
@@ -36,16 +49,16 @@ export function safeNext(next: unknown): string {
 }
 
 const GENERIC_LOGIN_FAILURE = 'Email or password is incorrect.';
-const WINDOW_MS = 15 * 60_000;
 
 export async function authRoutes(app: FastifyInstance, s: AdminServices) {
-  const ttlMs = s.config.SESSION_TTL_HOURS * 3600_000;
+  const sessionCookieMs = Math.min(s.config.SESSION_TTL_HOURS, s.config.SESSION_ABSOLUTE_HOURS) * 3600_000;
+  const throttle = new LoginThrottle(s.loginFailures, s.config);
 
   async function startSession(req: FastifyRequest, reply: FastifyReply, userId: number) {
     // A new id at every login (session fixation): the old session, if any, is destroyed.
     if (req.session) await s.sessions.destroy(req.session.id);
     const { cookieValue } = await s.sessions.create(userId, clientMeta(req));
-    setSessionCookie(req, reply, cookieValue, ttlMs, s.config.SECURE_COOKIES);
+    setSessionCookie(req, reply, cookieValue, sessionCookieMs);
   }
 
   app.get('/', async (req, reply) => reply.redirect(req.user ? '/rooms' : '/login'));
@@ -55,6 +68,10 @@ export async function authRoutes(app: FastifyInstance, s: AdminServices) {
     return reply.type('text/html; charset=utf-8').send(signupPage({ csrfToken: reply.generateCsrf() }));
   });
 
+  // Sign-up never tells whether an e-mail address has an account: a new address and a taken one get
+  // the same answer (a redirect to the login page with the same notice), after the same work (the
+  // password is hashed and the INSERT tried either way). Handles are public (@mentions), so a taken
+  // handle is said plainly, and checked first so that answer does not depend on the e-mail either.
   app.post('/signup', async (req, reply) => {
     const body = (req.body ?? {}) as Record<string, string>;
     const values = { email: body.email ?? '', handle: body.handle ?? '', displayName: body.displayName ?? '' };
@@ -62,38 +79,30 @@ export async function authRoutes(app: FastifyInstance, s: AdminServices) {
     const render = (errors: Record<string, string>, status = 400) =>
       reply.code(status).type('text/html; charset=utf-8').send(signupPage({ csrfToken: reply.generateCsrf(), values, errors }));
     if (!parsed.success) return render(fieldErrors(parsed.error));
+    const handleTaken = () => render({ handle: 'This handle is taken.' }, 409);
+    if (await s.users.findByHandle(parsed.data.handle)) return handleTaken();
     try {
       const user = await s.users.create(parsed.data);
       req.log.info({ userId: user.id }, 'user signed up');
-      await startSession(req, reply, user.id);
-      return reply.redirect('/rooms', 303);
     } catch (err) {
-      if (err instanceof DuplicateUserError) {
-        return render(err.field === 'handle' ? { handle: 'This handle is taken.' } : { email: 'An account with this email already exists. Log in instead.' }, 409);
-      }
-      throw err;
+      if (!(err instanceof DuplicateUserError)) throw err;
+      if (err.field === 'handle') return handleTaken();
+      req.log.info('sign-up with an e-mail address that already has an account');
     }
+    return reply.redirect('/login?signedup=1', 303);
   });
 
   app.get('/login', async (req, reply) => {
     if (req.user) return reply.redirect('/rooms');
-    const next = safeNext((req.query as Record<string, unknown>).next);
-    return reply.type('text/html; charset=utf-8').send(loginPage({ csrfToken: reply.generateCsrf(), next }));
+    const query = req.query as Record<string, unknown>;
+    const next = safeNext(query.next);
+    const notice = query.signedup ? SIGNED_UP_NOTICE : undefined;
+    return reply.type('text/html; charset=utf-8').send(loginPage({ csrfToken: reply.generateCsrf(), next, notice }));
   });
 
+  // Attempts per IP are limited by abuse-limits.ts (before this handler runs).
   app.post(
     '/login',
-    {
-      config: {
-        rateLimit: {
-          max: s.config.LOGIN_RATE_PER_IP,
-          timeWindow: WINDOW_MS,
-          // Thrown, so the error handler renders it (HTML for the form); Retry-After is already set.
-          errorResponseBuilder: (_req, ctx) =>
-            Object.assign(new Error(`Too many login attempts from your network. Try again in ${Math.max(1, Math.ceil(ctx.ttl / 60_000))} minute(s).`), { statusCode: 429 }),
-        },
-      },
-    },
     async (req, reply) => {
       const body = (req.body ?? {}) as Record<string, string>;
       const next = safeNext(body.next);
@@ -103,19 +112,20 @@ export async function authRoutes(app: FastifyInstance, s: AdminServices) {
       const parsed = loginSchema.safeParse(body);
       if (!parsed.success) return render(400, Object.values(fieldErrors(parsed.error))[0] ?? GENERIC_LOGIN_FAILURE);
 
-      const accountKey = `acct:${email}`;
-      const blockedMs = await s.loginFailures.blockedFor(accountKey, s.config.LOGIN_RATE_PER_ACCOUNT);
+      const client = throttle.client(req, email);
+      const blockedMs = await throttle.blockedFor(client);
       if (blockedMs > 0) {
-        reply.header('retry-after', Math.ceil(blockedMs / 1000));
-        return render(429, `Too many failed attempts. Try again in ${Math.ceil(blockedMs / 60_000)} minute(s).`);
+        const seconds = Math.ceil(blockedMs / 1000);
+        reply.header('retry-after', seconds);
+        return render(429, `Too many failed attempts for this account from this browser or network. ${tryAgainIn(seconds)}`);
       }
       const user = await s.users.verifyCredentials(email, parsed.data.password);
       if (!user || user.status !== 'active') {
-        const failures = await s.loginFailures.fail(accountKey);
-        req.log.info({ failures }, 'login failed');
+        const failures = await throttle.failed(client);
+        req.log.info({ failures, trustedDevice: client.untrustedKey === null }, 'login failed');
         return render(401, GENERIC_LOGIN_FAILURE);
       }
-      await s.loginFailures.reset(accountKey);
+      await throttle.succeeded(req, reply, client, email);
       await startSession(req, reply, user.id);
       req.log.info({ userId: user.id }, 'user logged in');
       return reply.redirect(next, 303);
@@ -123,13 +133,11 @@ export async function authRoutes(app: FastifyInstance, s: AdminServices) {
   );
 
   app.post('/logout', async (req, reply) => {
-    if (req.session) {
-      const sessionId = req.session.id;
-      await s.sessions.destroy(sessionId);
-      // Close this session's chat sockets too; a failure here must not keep the person logged in.
-      await s.chat.kick({ sessionId }, 'logged out', req.id).catch((err: Error) => req.log.warn({ err: err.message }, 'chat kick after logout failed'));
-    }
+    // The session's chat sockets close on every replica (a session_revoked event, see AccountService).
+    if (req.session) await s.account.logout(actorOf(req), req.session);
     clearSessionCookie(reply);
     return reply.redirect('/login', 303);
   });
 }
+
+const SIGNED_UP_NOTICE = 'If that e-mail address was new, your account is ready: log in with it. If it already had an account, log in with that account\'s password.';

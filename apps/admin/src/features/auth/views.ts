@@ -21,8 +21,8 @@ export function signupPage(opts: { csrfToken: string; values?: Record<string, st
     <input id="displayName" name="displayName" autocomplete="name" required maxlength="60" value="${v.displayName ?? ''}"${invalidAttrs(e, 'displayName')}>
     ${fieldError(e, 'displayName')}
     <label for="password">Password</label>
-    <input id="password" name="password" type="password" autocomplete="new-password" required minlength="10"${invalidAttrs(e, 'password')}>
-    <p class="hint">At least 10 characters.</p>
+    <input id="password" name="password" type="password" autocomplete="new-password" required minlength="12"${invalidAttrs(e, 'password')}>
+    <p class="hint">At least 12 characters and hard to guess: a few unrelated words work well.</p>
     ${fieldError(e, 'password')}
     <button type="submit" class="primary">Sign up</button>
   </form>
@@ -31,11 +31,12 @@ export function signupPage(opts: { csrfToken: string; values?: Record<string, st
   );
 }
 
-export function loginPage(opts: { csrfToken: string; next: string; email?: string; error?: string }): string {
+export function loginPage(opts: { csrfToken: string; next: string; email?: string; error?: string; notice?: string }): string {
   return layout(
     { title: 'Log in' },
     html`<section class="card narrow">
   <h1>Log in to Parley</h1>
+  ${opts.notice ? html`<p class="flash" role="status" id="login-notice">${opts.notice}</p>` : ''}
   ${opts.error ? html`<p class="form-error" role="alert" id="login-error">${opts.error}</p>` : ''}
   <form method="post" action="/login">
     <input type="hidden" name="_csrf" value="${opts.csrfToken}">

@@ -1,11 +1,13 @@
 // The person's own account: profile, password, and their sessions (each revocable, which also closes
-// that session's chat sockets on every replica).
+// that session's chat sockets on every replica: AccountService records a session_revoked event).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { AdminServices } from '../../app.ts';
 import { clearSessionCookie, requireUser } from '../../plugins/session.ts';
 import { displayNameSchema, fieldErrors, handleSchema, passwordSchema } from '../auth/routes.ts';
 import { DuplicateUserError } from '../users/user-repository.ts';
+import { actorOf } from '../audit/audit-repository.ts';
+import { Refusal } from '../refusal.ts';
 import { profilePage, type ProfileViewOptions } from './views.ts';
 
 const profileSchema = z.object({ handle: handleSchema, displayName: displayNameSchema });
@@ -30,12 +32,6 @@ export async function profileRoutes(app: FastifyInstance, s: AdminServices) {
     );
   }
 
-  async function endSessions(req: FastifyRequest, ids: string[], reason: string) {
-    await Promise.all(ids.map((id) => s.sessions.destroy(id)));
-    // Close their chat sockets too; the sessions are gone already, so chat's refusal is the backstop.
-    await Promise.all(ids.map((sessionId) => s.chat.kick({ sessionId }, reason, req.id).catch((err: Error) => req.log.warn({ err: err.message }, 'chat kick failed'))));
-  }
-
   app.get('/profile', { preHandler: requireUser }, async (req, reply) => render(req, reply));
 
   app.post('/profile', { preHandler: requireUser }, async (req, reply) => {
@@ -55,22 +51,23 @@ export async function profileRoutes(app: FastifyInstance, s: AdminServices) {
   app.post('/profile/password', { preHandler: requireUser }, async (req, reply) => {
     const parsed = passwordFormSchema.safeParse(req.body ?? {});
     if (!parsed.success) return render(req, reply, { passwordErrors: fieldErrors(parsed.error) }, 400);
-    const ok = await s.users.changePassword(req.user!.id, parsed.data.currentPassword, parsed.data.newPassword);
-    if (!ok) return render(req, reply, { passwordErrors: { currentPassword: 'This is not your current password.' } }, 400);
-    const others = (await s.sessions.listForUser(req.user!.id)).filter((x) => x.id !== req.session!.id).map((x) => x.id);
-    await endSessions(req, others, 'password changed');
-    req.log.info({ userId: req.user!.id, endedSessions: others.length }, 'password changed');
+    const { changed, sessionsEnded } = await s.account.changePassword(actorOf(req), req.user!.id, req.session!.id, parsed.data.currentPassword, parsed.data.newPassword);
+    if (!changed) return render(req, reply, { passwordErrors: { currentPassword: 'This is not your current password.' } }, 400);
+    req.log.info({ userId: req.user!.id, endedSessions: sessionsEnded }, 'password changed');
     return reply.redirect('/profile?done=password', 303);
   });
 
   app.post('/profile/sessions/revoke', { preHandler: requireUser }, async (req, reply) => {
     const id = String((req.body as Record<string, unknown> | undefined)?.session ?? '');
     // Only the person's own sessions: an id from someone else's list is "not found".
-    const mine = (await s.sessions.listForUser(req.user!.id)).find((x) => x.id === id);
-    if (!mine) return render(req, reply, { flash: 'That session has already ended.' }, 404);
-    await endSessions(req, [mine.id], 'signed out from another device');
-    req.log.info({ userId: req.user!.id, current: mine.id === req.session!.id }, 'session revoked by its owner');
-    if (mine.id === req.session!.id) {
+    try {
+      await s.account.revokeSession(actorOf(req), req.user!.id, id);
+    } catch (err) {
+      if (err instanceof Refusal) return render(req, reply, { flash: err.message }, err.statusCode);
+      throw err;
+    }
+    req.log.info({ userId: req.user!.id, current: id === req.session!.id }, 'session revoked by its owner');
+    if (id === req.session!.id) {
       clearSessionCookie(reply);
       return reply.redirect('/login', 303);
     }
@@ -78,8 +75,7 @@ export async function profileRoutes(app: FastifyInstance, s: AdminServices) {
   });
 
   app.post('/profile/sessions/revoke-others', { preHandler: requireUser }, async (req, reply) => {
-    const others = (await s.sessions.listForUser(req.user!.id)).filter((x) => x.id !== req.session!.id).map((x) => x.id);
-    await endSessions(req, others, 'signed out from another device');
+    await s.account.revokeOtherSessions(actorOf(req), req.user!.id, req.session!.id);
     return reply.redirect('/profile?done=revoked-others', 303);
   });
 }

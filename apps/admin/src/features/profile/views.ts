@@ -47,8 +47,8 @@ export function profilePage(o: ProfileViewOptions): string {
       <input id="currentPassword" name="currentPassword" type="password" autocomplete="current-password" required${invalidAttrs(we, 'currentPassword')}>
       ${fieldError(we, 'currentPassword')}
       <label for="newPassword">New password</label>
-      <input id="newPassword" name="newPassword" type="password" autocomplete="new-password" required minlength="10"${invalidAttrs(we, 'newPassword')}>
-      <p class="hint">At least 10 characters. Your other sessions are signed out.</p>
+      <input id="newPassword" name="newPassword" type="password" autocomplete="new-password" required minlength="12"${invalidAttrs(we, 'newPassword')}>
+      <p class="hint">At least 12 characters and hard to guess. Your other sessions are signed out.</p>
       ${fieldError(we, 'newPassword')}
       <label for="confirmPassword">Repeat new password</label>
       <input id="confirmPassword" name="confirmPassword" type="password" autocomplete="new-password" required${invalidAttrs(we, 'confirmPassword')}>

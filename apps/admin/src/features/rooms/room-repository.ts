@@ -1,4 +1,5 @@
 import { type Pool, withTransaction } from '@parley/db';
+import type { Queryable } from '../audit/audit-repository.ts';
 
 export type RoomKind = 'public' | 'private' | 'direct';
 
@@ -39,6 +40,13 @@ const SELECT_ROOM = `
 
 export class DuplicateRoomError extends Error {}
 
+export interface NewRoom {
+  name: string;
+  topic: string;
+  kind: 'public' | 'private';
+  createdBy: number;
+}
+
 export class RoomRepository {
   constructor(private readonly pool: Pool) {}
 
@@ -59,26 +67,36 @@ export class RoomRepository {
     return room.kind === 'public' || room.isMember ? room : null;
   }
 
-  async create(input: { name: string; topic: string; kind: 'public' | 'private'; createdBy: number }): Promise<Room> {
-    let id: number;
+  /** Creates a room with its creator as owner (without a control event: RoomService.create adds it). */
+  async create(input: NewRoom): Promise<Room> {
+    const id = await withTransaction(this.pool, (client) => this.insert(client, input));
+    return (await this.findVisible(id, input.createdBy))!;
+  }
+
+  /** Inserts a room and its owner's membership with the caller's transaction client; returns its id. */
+  async insert(db: Queryable, input: NewRoom): Promise<number> {
     try {
-      id = await withTransaction(this.pool, async (client) => {
-        const { rows } = await client.query<{ id: number }>(
-          'INSERT INTO rooms (name, topic, kind, created_by) VALUES ($1, $2, $3, $4) RETURNING id',
-          [input.name.trim(), input.topic.trim(), input.kind, input.createdBy],
-        );
-        await client.query(`INSERT INTO room_members (room_id, user_id, role) VALUES ($1, $2, 'owner')`, [rows[0]!.id, input.createdBy]);
-        return rows[0]!.id;
-      });
+      const { rows } = await db.query<{ id: number }>(
+        'INSERT INTO rooms (name, topic, kind, created_by) VALUES ($1, $2, $3, $4) RETURNING id',
+        [input.name.trim(), input.topic.trim(), input.kind, input.createdBy],
+      );
+      await db.query(`INSERT INTO room_members (room_id, user_id, role) VALUES ($1, $2, 'owner')`, [rows[0]!.id, input.createdBy]);
+      return rows[0]!.id;
     } catch (err) {
       if ((err as { code?: string }).code === '23505') throw new DuplicateRoomError('a room with this name already exists');
       throw err;
     }
-    return (await this.findVisible(id, input.createdBy))!;
   }
 
-  async join(roomId: number, userId: number): Promise<void> {
-    await this.pool.query('INSERT INTO room_members (room_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [roomId, userId]);
+  /** New name and topic (not for direct rooms); false when there is no such room. */
+  async rename(db: Queryable, roomId: number, input: { name: string; topic: string }): Promise<boolean> {
+    try {
+      const { rowCount } = await db.query(`UPDATE rooms SET name = $2, topic = $3 WHERE id = $1 AND kind <> 'direct'`, [roomId, input.name.trim(), input.topic.trim()]);
+      return (rowCount ?? 0) > 0;
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') throw new DuplicateRoomError('a room with this name already exists');
+      throw err;
+    }
   }
 
   async findById(roomId: number): Promise<Room | null> {
@@ -113,35 +131,50 @@ export class RoomRepository {
 
   /** The one direct room of two people ("minId:maxId"), created on first use with both as members. */
   async openDirect(a: number, b: number): Promise<number> {
+    return withTransaction(this.pool, async (client) => (await this.ensureDirect(client, a, b)).id);
+  }
+
+  /**
+   * With the caller's transaction client: the direct room of two people, created if needed, with both
+   * as members; says whether the room is new and who became a member just now.
+   */
+  async ensureDirect(db: Queryable, a: number, b: number): Promise<{ id: number; created: boolean; added: number[] }> {
     const [lo, hi] = a < b ? [a, b] : [b, a];
     const key = `${lo}:${hi}`;
-    return withTransaction(this.pool, async (client) => {
-      await client.query(
-        `INSERT INTO rooms (name, kind, created_by, direct_key) VALUES ($1, 'direct', $2, $3) ON CONFLICT (direct_key) DO NOTHING`,
-        [`dm ${key}`, a, key],
-      );
-      const { rows } = await client.query<{ id: number }>('SELECT id FROM rooms WHERE direct_key = $1', [key]);
-      const id = rows[0]!.id;
-      await client.query('INSERT INTO room_members (room_id, user_id) VALUES ($1, $2), ($1, $3) ON CONFLICT DO NOTHING', [id, lo, hi]);
-      return id;
-    });
+    const inserted = await db.query<{ id: number }>(
+      `INSERT INTO rooms (name, kind, created_by, direct_key) VALUES ($1, 'direct', $2, $3) ON CONFLICT (direct_key) DO NOTHING RETURNING id`,
+      [`dm ${key}`, a, key],
+    );
+    const id = inserted.rows[0]?.id ?? (await db.query<{ id: number }>('SELECT id FROM rooms WHERE direct_key = $1', [key])).rows[0]!.id;
+    const { rows } = await db.query<{ user_id: number }>(
+      'INSERT INTO room_members (room_id, user_id) VALUES ($1, $2), ($1, $3) ON CONFLICT DO NOTHING RETURNING user_id',
+      [id, lo, hi],
+    );
+    return { id, created: inserted.rows.length > 0, added: rows.map((r) => Number(r.user_id)) };
   }
 
   /** Adds a member; false when they already were one. */
-  async addMember(roomId: number, userId: number): Promise<boolean> {
-    const { rowCount } = await this.pool.query('INSERT INTO room_members (room_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [roomId, userId]);
+  async addMember(roomId: number, userId: number, db: Queryable = this.pool): Promise<boolean> {
+    const { rowCount } = await db.query('INSERT INTO room_members (room_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [roomId, userId]);
     return (rowCount ?? 0) > 0;
   }
 
-  async removeMember(roomId: number, userId: number): Promise<boolean> {
-    const { rowCount } = await this.pool.query('DELETE FROM room_members WHERE room_id = $1 AND user_id = $2', [roomId, userId]);
+  async removeMember(roomId: number, userId: number, db: Queryable = this.pool): Promise<boolean> {
+    const { rowCount } = await db.query('DELETE FROM room_members WHERE room_id = $1 AND user_id = $2', [roomId, userId]);
     return (rowCount ?? 0) > 0;
+  }
+
+  async isMember(db: Queryable, roomId: number, userId: number): Promise<boolean> {
+    const { rows } = await db.query('SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $2', [roomId, userId]);
+    return rows.length > 0;
   }
 
   async members(roomId: number): Promise<RoomMember[]> {
     const { rows } = await this.pool.query<{ id: number; handle: string; display_name: string; role: 'owner' | 'member'; joined_at: Date; muted_until: Date | null }>(
-      `SELECT u.id, u.handle, u.display_name, m.role, m.joined_at, m.muted_until
-       FROM room_members m JOIN users u ON u.id = m.user_id WHERE m.room_id = $1 ORDER BY m.role DESC, lower(u.display_name)`,
+      `SELECT u.id, u.handle, u.display_name, m.role, m.joined_at, mu.muted_until
+       FROM room_members m JOIN users u ON u.id = m.user_id
+       LEFT JOIN room_mutes mu ON mu.room_id = m.room_id AND mu.user_id = m.user_id
+       WHERE m.room_id = $1 ORDER BY m.role DESC, lower(u.display_name)`,
       [roomId],
     );
     return rows.map((r) => ({ id: r.id, handle: r.handle, displayName: r.display_name, role: r.role, joinedAt: r.joined_at, mutedUntil: r.muted_until }));
@@ -185,29 +218,59 @@ export class RoomRepository {
     return room.kind === 'private' && user.role === 'admin' ? room : null;
   }
 
-  async setArchived(roomId: number, archived: boolean): Promise<boolean> {
-    const { rowCount } = await this.pool.query(
+  async setArchived(roomId: number, archived: boolean, db: Queryable = this.pool): Promise<boolean> {
+    const { rowCount } = await db.query(
       `UPDATE rooms SET archived_at = CASE WHEN $2 THEN COALESCE(archived_at, now()) ELSE NULL END WHERE id = $1 AND kind <> 'direct'`,
       [roomId, archived],
     );
     return (rowCount ?? 0) > 0;
   }
 
-  /** Mute (until a time) or unmute (null) a user in a room; makes them a member of a public room if needed. */
-  async setMutedUntil(roomId: number, userId: number, until: Date | null): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO room_members (room_id, user_id, muted_until) VALUES ($1, $2, $3)
-       ON CONFLICT (room_id, user_id) DO UPDATE SET muted_until = EXCLUDED.muted_until`,
-      [roomId, userId, until],
-    );
+  /**
+   * Mute (until a time) or unmute (null) a user in a room. Never touches membership: who may be muted
+   * where is ModerationService's rule. room_members.muted_until is kept in step for members (what chat
+   * reads at join until it reads room_mutes).
+   */
+  async setMutedUntil(roomId: number, userId: number, until: Date | null, db: Queryable = this.pool, mutedBy: number | null = null): Promise<void> {
+    if (until) {
+      await db.query(
+        `INSERT INTO room_mutes (room_id, user_id, muted_until, muted_by) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (room_id, user_id) DO UPDATE SET muted_until = EXCLUDED.muted_until, muted_by = EXCLUDED.muted_by, created_at = now()`,
+        [roomId, userId, until, mutedBy],
+      );
+    } else {
+      await db.query('DELETE FROM room_mutes WHERE room_id = $1 AND user_id = $2', [roomId, userId]);
+    }
+    await db.query('UPDATE room_members SET muted_until = $3 WHERE room_id = $1 AND user_id = $2', [roomId, userId, until]);
   }
 
   async mutedUntil(roomId: number, userId: number): Promise<Date | null> {
     const { rows } = await this.pool.query<{ muted_until: Date | null }>(
-      'SELECT muted_until FROM room_members WHERE room_id = $1 AND user_id = $2 AND muted_until > now()',
+      'SELECT muted_until FROM room_mutes WHERE room_id = $1 AND user_id = $2 AND muted_until > now()',
       [roomId, userId],
     );
     return rows[0]?.muted_until ?? null;
+  }
+
+  /** Mutes in force in a room, members or not, soonest to end first. */
+  async mutes(roomId: number): Promise<MutedPerson[]> {
+    const { rows } = await this.pool.query<{ id: number; handle: string; display_name: string; muted_until: Date }>(
+      `SELECT u.id, u.handle, u.display_name, mu.muted_until FROM room_mutes mu JOIN users u ON u.id = mu.user_id
+       WHERE mu.room_id = $1 AND mu.muted_until > now() ORDER BY mu.muted_until, u.id`,
+      [roomId],
+    );
+    return rows.map((r) => ({ id: r.id, handle: r.handle, displayName: r.display_name, mutedUntil: r.muted_until }));
+  }
+
+  /** Locks a message that is not deleted yet (moderator delete); false when there is none. */
+  async lockLiveMessage(db: Queryable, roomId: number, seq: number): Promise<boolean> {
+    const { rows } = await db.query('SELECT 1 FROM messages WHERE room_id = $1 AND seq = $2 AND deleted_at IS NULL FOR UPDATE', [roomId, seq]);
+    return rows.length > 0;
+  }
+
+  /** Soft-deletes a message as a moderator; `version` is the id of its message_updated control event. */
+  async markDeleted(db: Queryable, roomId: number, seq: number, deletedBy: number | null, version: number): Promise<void> {
+    await db.query('UPDATE messages SET deleted_at = now(), deleted_by = $3, version = $4 WHERE room_id = $1 AND seq = $2', [roomId, seq, deletedBy, version]);
   }
 
   /** The latest messages of a room for moderators (deleted ones included, marked). */
@@ -239,6 +302,13 @@ export interface RoomMember {
   role: 'owner' | 'member';
   joinedAt: Date;
   mutedUntil: Date | null;
+}
+
+export interface MutedPerson {
+  id: number;
+  handle: string;
+  displayName: string;
+  mutedUntil: Date;
 }
 
 export interface ModerationMessage {

@@ -5,6 +5,7 @@ import { requireUser } from '../../plugins/session.ts';
 import { sendError } from '../../plugins/errors.ts';
 import { fieldErrors } from '../auth/routes.ts';
 import { DuplicateRoomError } from './room-repository.ts';
+import { actorOf } from '../audit/audit-repository.ts';
 import { roomPage, roomsPage } from './views.ts';
 
 const handleField = z.string().trim().toLowerCase().transform((v) => v.replace(/^@/, '')).pipe(z.string().regex(/^[a-z0-9_]{3,32}$/, 'Enter a handle like @ann.'));
@@ -33,7 +34,7 @@ export async function roomRoutes(app: FastifyInstance, s: AdminServices) {
       );
     if (!parsed.success) return renderWith(fieldErrors(parsed.error), 400);
     try {
-      const room = await s.rooms.create({ ...parsed.data, createdBy: req.user!.id });
+      const room = await s.roomService.create(actorOf(req), { ...parsed.data, createdBy: req.user!.id });
       req.log.info({ roomId: room.id, kind: room.kind }, 'room created');
       return reply.redirect(`/rooms/${room.id}`, 303);
     } catch (err) {
@@ -46,7 +47,7 @@ export async function roomRoutes(app: FastifyInstance, s: AdminServices) {
     const params = roomIdParam.safeParse(req.params);
     const room = params.success ? await s.rooms.findVisible(params.data.id, req.user!.id) : null;
     if (!room) return sendError(req, reply, 404, 'This room does not exist or you are not a member.');
-    if (room.kind === 'public' && !room.isMember) await s.rooms.join(room.id, req.user!.id);
+    if (room.kind === 'public' && !room.isMember) await s.roomService.join(req.user!.id, room);
     const [peer, mutedUntil, members] = await Promise.all([
       room.kind === 'direct' ? s.rooms.directPeer(room.id, req.user!.id) : null,
       s.rooms.mutedUntil(room.id, req.user!.id),
@@ -78,7 +79,7 @@ export async function roomRoutes(app: FastifyInstance, s: AdminServices) {
     if (!handle.success) return renderWith(handle.error.issues[0]?.message ?? 'Enter a handle.', 400);
     const invitee = await s.users.findByHandle(handle.data);
     if (!invitee || invitee.status !== 'active') return renderWith(`Nobody is called @${handle.data}.`, 404);
-    await s.rooms.addMember(room.id, invitee.id);
+    await s.roomService.addMember(actorOf(req), room, invitee, 'invite');
     req.log.info({ roomId: room.id, invitee: invitee.id }, 'member invited');
     return reply.redirect(`/rooms/${room.id}?invited=1`, 303);
   });
@@ -98,7 +99,7 @@ export async function roomRoutes(app: FastifyInstance, s: AdminServices) {
     const other = await s.users.findByHandle(handle.data);
     if (!other || other.status !== 'active') return renderWith(`Nobody is called @${handle.data}.`, 404);
     if (other.id === req.user!.id) return renderWith('Pick someone other than yourself.', 400);
-    const roomId = await s.rooms.openDirect(req.user!.id, other.id);
+    const roomId = await s.roomService.openDirect(actorOf(req), req.user!, other);
     return reply.redirect(`/rooms/${roomId}`, 303);
   });
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@parley/devtools';
-import { DuplicateUserError, UserRepository } from './user-repository.ts';
+import { DuplicateUserError, UserRepository, hashPassword } from './user-repository.ts';
 
 let db: TestDatabase;
 let users: UserRepository;
@@ -38,8 +38,12 @@ describe('UserRepository (admin parts)', () => {
     expect((await users.updateProfile(a.id, { handle: 'alpha2', displayName: 'Alpha' })).handle).toBe('alpha2');
     expect((await users.setRole(a.id, 'admin'))?.role).toBe('admin');
     expect((await users.setStatus(a.id, 'banned'))?.status).toBe('banned');
-    expect(await users.changePassword(a.id, 'wrong', 'another long password')).toBe(false);
-    expect(await users.changePassword(a.id, 'a long password', 'another long password')).toBe(true);
+    expect(await users.checkPassword(a.id, 'wrong')).toBeNull();
+    const hash = (await users.checkPassword(a.id, 'a long password'))!;
+    expect(hash).toMatch(/^\$argon2id\$/);
+    expect(await users.replacePasswordHash(db.pool, a.id, hash, await hashPassword('another long password'))).toBe(true);
+    expect(await users.replacePasswordHash(db.pool, a.id, hash, 'never stored')).toBe(false);
+    expect(await users.checkPassword(a.id, 'another long password')).not.toBeNull();
     expect(await users.verifyCredentials('a@x.test', 'another long password')).not.toBeNull();
   });
 });

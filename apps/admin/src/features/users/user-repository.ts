@@ -1,5 +1,6 @@
 import argon2 from 'argon2';
 import type { Pool } from '@parley/db';
+import type { Queryable } from '../audit/audit-repository.ts';
 
 export type Role = 'user' | 'moderator' | 'admin';
 export type UserStatus = 'active' | 'deactivated' | 'banned';
@@ -133,22 +134,29 @@ export class UserRepository {
     }
   }
 
-  /** Changes the password if `current` is right; false otherwise. */
-  async changePassword(id: number, current: string, next: string): Promise<boolean> {
+  /** The stored hash if `password` is the user's current password; null otherwise. */
+  async checkPassword(id: number, password: string): Promise<string | null> {
     const { rows } = await this.pool.query<{ password_hash: string }>('SELECT password_hash FROM users WHERE id = $1', [id]);
     const hash = rows[0]?.password_hash;
-    if (!hash || !(await argon2.verify(hash, current).catch(() => false))) return false;
-    await this.pool.query('UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1', [id, await hashPassword(next)]);
-    return true;
+    return hash && (await argon2.verify(hash, password).catch(() => false)) ? hash : null;
   }
 
-  async setRole(id: number, role: Role): Promise<User | null> {
-    const { rows } = await this.pool.query<UserRow>('UPDATE users SET role = $2, updated_at = now() WHERE id = $1 RETURNING *', [id, role]);
+  /**
+   * Replaces the password hash only if it is still `expected` (a concurrent change wins once); with the
+   * caller's transaction client. False when it changed meanwhile.
+   */
+  async replacePasswordHash(db: Queryable, id: number, expected: string, next: string): Promise<boolean> {
+    const { rowCount } = await db.query('UPDATE users SET password_hash = $3, updated_at = now() WHERE id = $1 AND password_hash = $2', [id, expected, next]);
+    return (rowCount ?? 0) > 0;
+  }
+
+  async setRole(id: number, role: Role, db: Queryable = this.pool): Promise<User | null> {
+    const { rows } = await db.query<UserRow>('UPDATE users SET role = $2, updated_at = now() WHERE id = $1 RETURNING *', [id, role]);
     return rows[0] ? toUser(rows[0]) : null;
   }
 
-  async setStatus(id: number, status: UserStatus): Promise<User | null> {
-    const { rows } = await this.pool.query<UserRow>('UPDATE users SET status = $2, updated_at = now() WHERE id = $1 RETURNING *', [id, status]);
+  async setStatus(id: number, status: UserStatus, db: Queryable = this.pool): Promise<User | null> {
+    const { rows } = await db.query<UserRow>('UPDATE users SET status = $2, updated_at = now() WHERE id = $1 RETURNING *', [id, status]);
     return rows[0] ? toUser(rows[0]) : null;
   }
 

@@ -1,0 +1,94 @@
+// Room changes: create, rename, archive/unarchive, membership (admin adds/removes, members invite,
+// people join public rooms), direct conversations. Each change, its audit entry and its control events
+// commit in one transaction, so every chat replica learns of it from Postgres (sidebars via
+// member_added/member_removed/room_updated/room_archived; removed members leave the room).
+import { recordControlEvent, withTransaction, type Pool } from '@parley/db';
+import type { Actor, AuditRepository } from '../audit/audit-repository.ts';
+import type { User } from '../users/user-repository.ts';
+import { Refusal } from '../refusal.ts';
+import type { NewRoom, Room, RoomRepository } from './room-repository.ts';
+
+export interface RoomServiceDeps {
+  pool: Pool;
+  rooms: RoomRepository;
+  audit: AuditRepository;
+}
+
+export class RoomService {
+  constructor(private readonly d: RoomServiceDeps) {}
+
+  /** Throws DuplicateRoomError when the name is taken (nothing is written then). */
+  async create(actor: Actor, input: NewRoom): Promise<Room> {
+    const id = await withTransaction(this.d.pool, async (tx) => {
+      const roomId = await this.d.rooms.insert(tx, input);
+      await this.d.audit.write(tx, actor, 'room.created', 'room', roomId, { name: input.name.trim(), kind: input.kind });
+      await recordControlEvent(tx, { kind: 'member_added', userId: input.createdBy, roomId });
+      return roomId;
+    });
+    return (await this.d.rooms.findVisible(id, input.createdBy))!;
+  }
+
+  /** New name and topic; throws DuplicateRoomError when the name is taken. */
+  async rename(actor: Actor, room: Room, input: { name: string; topic: string }): Promise<void> {
+    if (room.kind === 'direct') throw new Refusal(404, 'No such room.');
+    await withTransaction(this.d.pool, async (tx) => {
+      if (!(await this.d.rooms.rename(tx, room.id, input))) throw new Refusal(404, 'No such room.');
+      await this.d.audit.write(tx, actor, 'room.updated', 'room', room.id, { from: { name: room.name, topic: room.topic }, to: { name: input.name.trim(), topic: input.topic.trim() } });
+      await recordControlEvent(tx, { kind: 'room_updated', roomId: room.id, payload: { name: input.name.trim(), topic: input.topic.trim() } });
+    });
+  }
+
+  /** Archived rooms are read-only; every replica tells the room's open sockets. */
+  async setArchived(actor: Actor, room: Room, archived: boolean): Promise<void> {
+    if (room.kind === 'direct') throw new Refusal(404, 'No such room.');
+    await withTransaction(this.d.pool, async (tx) => {
+      if (!(await this.d.rooms.setArchived(room.id, archived, tx))) throw new Refusal(404, 'No such room.');
+      await this.d.audit.write(tx, actor, archived ? 'room.archived' : 'room.unarchived', 'room', room.id, { name: room.name });
+      await recordControlEvent(tx, { kind: 'room_archived', roomId: room.id, payload: { archived } });
+    });
+  }
+
+  /** Adds a member (an admin, or a member inviting: `via`); false when they already were one. */
+  async addMember(actor: Actor, room: Room, member: User, via: 'admin' | 'invite'): Promise<boolean> {
+    return withTransaction(this.d.pool, async (tx) => {
+      if (!(await this.d.rooms.addMember(room.id, member.id, tx))) return false;
+      await this.d.audit.write(tx, actor, 'room.member_added', 'room', room.id, { name: room.name, userId: member.id, handle: member.handle, via });
+      await recordControlEvent(tx, { kind: 'member_added', userId: member.id, roomId: room.id });
+      return true;
+    });
+  }
+
+  /** Their sockets leave the room on every replica (and chat refuses the rejoin); false when not a member. */
+  async removeMember(actor: Actor, room: Room, member: User): Promise<boolean> {
+    return withTransaction(this.d.pool, async (tx) => {
+      if (!(await this.d.rooms.removeMember(room.id, member.id, tx))) return false;
+      await this.d.audit.write(tx, actor, 'room.member_removed', 'room', room.id, { name: room.name, userId: member.id, handle: member.handle });
+      await recordControlEvent(tx, { kind: 'member_removed', userId: member.id, roomId: room.id });
+      return true;
+    });
+  }
+
+  /**
+   * Someone opens a public room they are not in yet: they become a member (not of an archived room:
+   * reading it needs no membership). Not audited (nobody acted on anyone else); the event updates their
+   * other tabs' sidebars.
+   */
+  async join(userId: number, room: Room): Promise<void> {
+    if (room.kind !== 'public') throw new Refusal(404, 'This room does not exist or you are not a member.');
+    if (room.archivedAt) return;
+    await withTransaction(this.d.pool, async (tx) => {
+      if (await this.d.rooms.addMember(room.id, userId, tx)) await recordControlEvent(tx, { kind: 'member_added', userId, roomId: room.id });
+    });
+  }
+
+  /** The direct room of two people, created on first use: both get member_added. */
+  async openDirect(actor: Actor, from: User, to: User): Promise<number> {
+    if (from.id === to.id) throw new Refusal(400, 'Pick someone other than yourself.');
+    return withTransaction(this.d.pool, async (tx) => {
+      const { id, created, added } = await this.d.rooms.ensureDirect(tx, from.id, to.id);
+      if (created) await this.d.audit.write(tx, actor, 'room.direct_opened', 'room', id, { userIds: [from.id, to.id] });
+      for (const userId of added) await recordControlEvent(tx, { kind: 'member_added', userId, roomId: id });
+      return id;
+    });
+  }
+}

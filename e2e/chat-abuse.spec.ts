@@ -1,0 +1,171 @@
+// Abuse limits on one real chat replica: the per-user budget over every frame type, the cap on
+// sockets per user and on rooms per socket, and the fairness they buy: under a flood of edits, joins
+// and history by one user, another user's send→ack p99 stays within 2× its unloaded value measured in
+// this same run (no absolute milliseconds).
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, dropRedisPrefix, startStack, testRedisPrefix, TEST_REDIS_URL, type Stack, type TestDatabase } from '@parley/devtools';
+import { chatTokenFor, createChatRoom, createChatUser, type ChatTestUser } from '../packages/devtools/src/chat-fixtures.ts';
+import { TestSocket } from './support/ws-client.ts';
+
+const MAX_SOCKETS_PER_USER = 5;
+const MAX_ROOMS_PER_SOCKET = 10;
+const FRAME_RATE_PER_SEC = 20;
+const FRAME_BURST = 100;
+const prefix = testRedisPrefix('chat-abuse');
+let db: TestDatabase;
+let stack: Stack;
+const sockets: TestSocket[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase('chat_abuse');
+  stack = await startStack({
+    databaseUrl: db.url,
+    redisUrl: TEST_REDIS_URL,
+    redisPrefix: prefix,
+    chatReplicas: 1,
+    admin: false,
+    chatEnv: {
+      MAX_SOCKETS_PER_USER: String(MAX_SOCKETS_PER_USER),
+      MAX_ROOMS_PER_SOCKET: String(MAX_ROOMS_PER_SOCKET),
+      FRAME_RATE_PER_SEC: String(FRAME_RATE_PER_SEC),
+      FRAME_BURST: String(FRAME_BURST),
+      SEND_RATE_PER_SEC: '1000',
+      SEND_BURST: '1000',
+      LOG_LEVEL: 'error',
+    },
+  });
+});
+
+afterAll(async () => {
+  for (const s of sockets) s.close();
+  await stack?.stop();
+  await db?.drop();
+  await dropRedisPrefix(prefix);
+});
+
+const chat = () => stack.chats[0]!;
+
+async function open(user: ChatTestUser, sessionId?: string): Promise<TestSocket> {
+  const s = await TestSocket.open(chat().wsUrl, chatTokenFor(user, stack.secrets.CHAT_TOKEN_SECRET, sessionId));
+  sockets.push(s);
+  await s.next('hello');
+  return s;
+}
+
+async function joined(s: TestSocket, room: number): Promise<void> {
+  s.send({ type: 'join', room });
+  await s.next('caught_up', (f) => f.room === room);
+}
+
+async function waitForOutput(read: () => string, text: string): Promise<void> {
+  for (let i = 0; i < 300 && !read().includes(text); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!read().includes(text)) throw new Error(`the flood process never said ${text}`);
+}
+
+function p99(samples: number[]): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)]!;
+}
+
+/** `n` sends one after another, each timed from send to its ack (ms). */
+async function sendAckLatencies(s: TestSocket, room: number, label: string, n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const clientId = `${label}-${i}`;
+    const t0 = performance.now();
+    s.send({ type: 'send', room, clientId, body: `${label} ${i}` });
+    await s.next('ack', (f) => f.clientId === clientId, 30_000);
+    out.push(performance.now() - t0);
+    s.clear();
+  }
+  return out;
+}
+
+describe('abuse limits on a real replica', () => {
+  it('budgets every frame type per user: refusals with a retry hint, a close (and a cool-down) for a socket that keeps going; others unaffected', async () => {
+    const [flooder, other] = await Promise.all([createChatUser(db.pool, 'flood'), createChatUser(db.pool, 'calm')]);
+    const f = await open(flooder);
+    const o = await open(other);
+    for (let i = 0; i < FRAME_BURST * 3; i++) f.send({ type: 'ping', ref: `p${i}` });
+    const refused = await f.next('error', (e) => e.code === 'rate_limited');
+    expect(refused.retryInMs).toBeGreaterThan(0);
+    expect((await f.waitClose(30_000)).code).toBe(1008);
+    expect(f.frames.filter((x) => x.type === 'pong').length).toBeLessThan(FRAME_BURST * 3);
+    o.send({ type: 'ping', ref: 'fine' });
+    expect((await o.next('pong')).ref).toBe('fine');
+    // Closed for flooding: the user's upgrades are refused for a while, before any database work.
+    await expect(TestSocket.open(chat().wsUrl, chatTokenFor(flooder, stack.secrets.CHAT_TOKEN_SECRET))).rejects.toMatchObject({ status: 429 });
+  });
+
+  it('caps sockets per user (429 at upgrade) and rooms per socket (too_many_rooms)', async () => {
+    const u = await createChatUser(db.pool, 'many');
+    const mine: TestSocket[] = [];
+    for (let i = 0; i < MAX_SOCKETS_PER_USER; i++) mine.push(await open(u));
+    await expect(TestSocket.open(chat().wsUrl, chatTokenFor(u, stack.secrets.CHAT_TOKEN_SECRET))).rejects.toMatchObject({ status: 429 });
+    mine.pop()!.close();
+    await mine[0]!.next('pong', () => true, 100).catch(() => undefined); // let the close arrive
+    let reopened: TestSocket | null = null;
+    for (let attempt = 0; attempt < 50 && !reopened; attempt++) {
+      reopened = await open(u).catch(() => null);
+      if (!reopened) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(reopened).not.toBeNull();
+
+    const rooms = await Promise.all(Array.from({ length: MAX_ROOMS_PER_SOCKET + 1 }, () => createChatRoom(db.pool)));
+    const s = mine[0]!;
+    for (const room of rooms.slice(0, MAX_ROOMS_PER_SOCKET)) await joined(s, room);
+    const extra = rooms.at(-1)!;
+    s.send({ type: 'join', room: extra });
+    expect(await s.next('error', (e) => e.room === extra)).toMatchObject({ code: 'too_many_rooms' });
+    s.send({ type: 'leave', room: rooms[0]! });
+    await s.next('left', (l) => l.room === rooms[0]);
+    await joined(s, extra);
+  });
+
+  it('under a flood of edits, joins and history by one user, another user\'s send→ack p99 stays within 2× unloaded', async () => {
+    const [attacker, victim] = await Promise.all([createChatUser(db.pool, 'attacker'), createChatUser(db.pool, 'victim')]);
+    const room = await createChatRoom(db.pool);
+    const a = await open(attacker);
+    await joined(a, room);
+    a.send({ type: 'send', room, clientId: 'to-edit', body: 'original' });
+    const target = await a.next('ack');
+    a.close();
+    const v = await open(victim);
+    await joined(v, room);
+    await sendAckLatencies(v, room, 'warmup', 20);
+
+    const flood = spawn(process.execPath, ['e2e/support/frame-flood.mjs'], {
+      env: { ...process.env, URL: chat().wsUrl, TOKEN: chatTokenFor(attacker, stack.secrets.CHAT_TOKEN_SECRET), ROOM: String(room), SEQ: String(target.seq), SOCKETS: String(MAX_SOCKETS_PER_USER) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let report = '';
+    let problems = '';
+    flood.stdout.on('data', (d) => (report += String(d)));
+    flood.stderr.on('data', (d) => (problems += String(d)));
+    const exited = new Promise((r) => flood.once('exit', r));
+    const unloaded: number[] = [];
+    const loaded: number[] = [];
+    try {
+      await waitForOutput(() => report, 'ready');
+      // Alternate unloaded and loaded rounds, so the shared machine's own load drifts into both alike.
+      for (let round = 0; round < 5; round++) {
+        unloaded.push(...(await sendAckLatencies(v, room, `unloaded-${round}`, 40)));
+        flood.kill('SIGUSR1');
+        await new Promise((r) => setTimeout(r, 300)); // the flood is on
+        loaded.push(...(await sendAckLatencies(v, room, `loaded-${round}`, 40)));
+        flood.kill('SIGUSR2');
+        await new Promise((r) => setTimeout(r, 300)); // the flood is off
+      }
+    } finally {
+      flood.kill('SIGTERM');
+      await exited;
+    }
+    expect(problems).toBe('');
+    const counts = JSON.parse(report.trim().split('\n').at(-1) || '{}') as { sent?: number; refused?: number; closedByServer?: number };
+    console.log(`send→ack p99 unloaded ${p99(unloaded).toFixed(2)} ms, under flood ${p99(loaded).toFixed(2)} ms (${loaded.length} samples each); flood: ${JSON.stringify(counts)}`);
+    expect(counts.sent ?? 0).toBeGreaterThan(FRAME_BURST); // it really flooded
+    expect((counts.refused ?? 0) + (counts.closedByServer ?? 0)).toBeGreaterThan(0); // and hit the limits
+    expect(p99(loaded)).toBeLessThanOrEqual(2 * p99(unloaded));
+  }, 300_000);
+});
