@@ -198,10 +198,6 @@ describe('npm run stack (NGINX + 2 admin + 2 chat + Postgres + Redis)', () => {
       await bobPage.press('#message-input', 'Enter');
       await annPage.locator('#messages li[data-seq] .body', { hasText: 'Hi Ann, through NGINX' }).waitFor({ timeout: 10_000 });
       await screenshot(annPage, 'stack-live-chat');
-      // Ann logs out with a request id of our choosing: the edge logs it, admin logs it and passes it to
-      // chat's internal API (the kick of her sockets), which logs it too.
-      await annCtx.setExtraHTTPHeaders({ 'x-request-id': 'e2e-follow-me-1', traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-01` });
-      await Promise.all([annPage.waitForURL(/\/login/), annPage.click('form[action="/logout"] button')]);
     } finally {
       await annCtx.close();
       await bobCtx.close();
@@ -234,6 +230,28 @@ describe('npm run stack (NGINX + 2 admin + 2 chat + Postgres + Redis)', () => {
   });
 
   it('one request id and one trace id can be followed through edge, admin and chat in the one tagged log stream', async () => {
+    // The first admin opens the dashboard with a request id and a traceparent of our choosing: the edge
+    // logs both, admin logs them and passes them to chat's internal API (replica stats), which logs them.
+    const secrets = JSON.parse(readFileSync(join(dataDir, 'secrets.json'), 'utf8')) as Record<string, string>;
+    const jar = new Map<string, string>();
+    const keep = (r: Reply) => {
+      for (const c of [r.headers['set-cookie'] ?? []].flat()) {
+        const [pair] = c.split(';');
+        jar.set(pair!.slice(0, pair!.indexOf('=')), pair!.slice(pair!.indexOf('=') + 1));
+      }
+      return r;
+    };
+    const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+    const form = keep(await get(`${base}/login`));
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(form.body)?.[1] ?? '';
+    const login = keep(await get(`${base}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: cookie() },
+      body: Buffer.from(new URLSearchParams({ _csrf: csrf, email: secrets.PARLEY_ADMIN_EMAIL!, password: secrets.PARLEY_ADMIN_PASSWORD! }).toString()),
+    }));
+    expect(login.status, login.body.slice(0, 300)).toBe(303);
+    const dashboard = await get(`${base}/admin/dashboard`, { headers: { cookie: cookie(), accept: 'text/html', 'x-request-id': 'e2e-follow-me-1', traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-01` } });
+    expect(dashboard.status).toBe(200);
     const file = join(dataDir, 'logs/stack.log');
     let lines: string[] = [];
     const deadline = Date.now() + 10_000;
@@ -242,9 +260,9 @@ describe('npm run stack (NGINX + 2 admin + 2 chat + Postgres + Redis)', () => {
       if (['edge', 'admin', 'chat'].every((p) => lines.some((l) => l.startsWith(`${p}-`) || l.startsWith(`${p} |`)))) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    expect(lines.some((l) => /^edge \| .*POST \/logout .*rid=e2e-follow-me-1/.test(l)), lines.join('\n')).toBe(true);
+    expect(lines.some((l) => /^edge \| .*GET \/admin\/dashboard .*rid=e2e-follow-me-1/.test(l)), lines.join('\n')).toBe(true);
     expect(lines.some((l) => /^admin-\d \| \{.*"reqId":"e2e-follow-me-1"/.test(l)), lines.join('\n')).toBe(true);
-    expect(lines.some((l) => /^chat-\d \| \{.*"reqId":"e2e-follow-me-1".*"route":"\/internal\/kick"/.test(l)), lines.join('\n')).toBe(true);
+    expect(lines.some((l) => /^chat-\d \| \{.*"reqId":"e2e-follow-me-1".*"route":"\/internal\/stats"/.test(l)), lines.join('\n')).toBe(true);
     // The same request by its trace id: the edge logs the traceparent it forwarded, admin and chat put
     // trace_id on every line of the request, and both exported their spans of that trace.
     expect(lines.some((l) => l.startsWith('edge | ') && l.includes(`tp="00-${TRACE_ID}-`)), lines.join('\n')).toBe(true);

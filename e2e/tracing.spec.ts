@@ -1,6 +1,6 @@
 // Traces across the hops, exported to a real OTLP/HTTP receiver (a small HTTP server here): a request to
 // admin with a W3C traceparent (as the edge forwards it) continues that trace in admin, and admin's call
-// to chat's internal API continues it in chat; every log line of the request in both services carries
+// to chat's internal API (the dashboard's replica stats) continues it in chat; every log line of the request in both services carries
 // the trace id; a chat `send` is one trace from the frame through COMMIT to the fan-out.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
@@ -55,22 +55,20 @@ afterAll(async () => {
 describe('OpenTelemetry tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
   it('continues the edge\'s traceparent through admin into chat\'s internal API, and tags every log line of the request', async () => {
     const client = new PanelClient(stack.adminUrl);
-    await client.signUp(newUser('tracer'));
+    const user = newUser('tracer');
+    await client.signUp(user);
+    // Staff see the dashboard, which asks chat for its replica stats (admin → chat internal API).
+    await db.pool.query("UPDATE users SET role = 'admin' WHERE email = $1", [user.email]);
     const traceId = randomBytes(16).toString('hex');
     const edgeSpanId = randomBytes(8).toString('hex');
     const requestId = `trace-e2e-${randomBytes(4).toString('hex')}`;
-    const _csrf = await client.csrf('/rooms');
-    const res = await client.request('/logout', {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', traceparent: `00-${traceId}-${edgeSpanId}-01`, 'x-request-id': requestId },
-      body: new URLSearchParams({ _csrf }).toString(),
-    });
-    expect(res.status).toBe(303);
+    const res = await client.request('/admin/dashboard', { headers: { accept: 'text/html', traceparent: `00-${traceId}-${edgeSpanId}-01`, 'x-request-id': requestId } });
+    expect(res.status).toBe(200);
     await waitFor(() => ['parley-admin', 'parley-chat'].every((svc) => spans.some((s) => s.traceId === traceId && s.service === svc)), 'the admin and chat spans of the trace', 15_000);
     const admin = spans.find((s) => s.traceId === traceId && s.service === 'parley-admin');
     const chat = spans.find((s) => s.traceId === traceId && s.service === 'parley-chat');
-    expect(admin).toMatchObject({ name: 'POST /logout', parentSpanId: edgeSpanId });
-    expect(chat).toMatchObject({ name: 'POST /internal/kick', parentSpanId: admin!.spanId });
+    expect(admin).toMatchObject({ name: 'GET /admin/dashboard', parentSpanId: edgeSpanId });
+    expect(chat).toMatchObject({ name: 'GET /internal/stats', parentSpanId: admin!.spanId });
     expect([...contentTypes]).toContain('application/json');
 
     const linesOf = (output: string[]) => output.filter((l) => l.includes(`"reqId":"${requestId}"`));
