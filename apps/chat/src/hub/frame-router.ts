@@ -31,7 +31,8 @@ export class FrameRouter {
     let rawType: unknown = undefined;
     // A frame refused here (before any command) counts as rejected under its type, or `invalid`.
     const reject: Reject = (c, code, message, extra) => {
-      const type = (CLIENT_FRAME_TYPES as readonly string[]).includes(String(rawType)) ? String(rawType) : 'invalid';
+      // Never String() a client value: a deeply nested array would overflow the stack.
+      const type = typeof rawType === 'string' && (CLIENT_FRAME_TYPES as readonly string[]).includes(rawType) ? rawType : 'invalid';
       metrics?.frames.inc({ type, outcome: 'rejected' });
       this.deps.reject(c, code, message, extra);
     };
