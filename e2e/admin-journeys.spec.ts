@@ -134,7 +134,7 @@ describe('user and admin panel journeys (2 chat replicas)', () => {
     await annLive.getByRole('button', { name: /Mute .* for 15 minutes/ }).click();
     await annPage.locator('#moderation-notice:not([hidden])', { hasText: 'muted you' }).waitFor({ timeout: LIVE_MS + 1_000 });
     expect(await annPage.locator('#message-input').isDisabled()).toBe(true);
-    // Seen through ChatClient's `moderation` event: room.js leaves the page's WebSocket alone.
+    // Seen through ChatConnection's `moderation` event: app.js leaves the page's WebSocket alone.
     expect(await annPage.evaluate(() => WebSocket.toString().includes('[native code]'))).toBe(true);
     await screenshot(annPage, 'room-muted');
     await screenshot(modPage, 'room-moderator');
@@ -154,7 +154,8 @@ describe('user and admin panel journeys (2 chat replicas)', () => {
     await adminPage.goto(`/admin/users?q=${ann.handle}`);
     await screenshot(adminPage, 'admin-users');
     const started = Date.now();
-    await Promise.all([adminPage.waitForURL(/done=banned/), adminPage.getByRole('button', { name: `Ban @${ann.handle}` }).click()]);
+    await adminPage.getByRole('button', { name: `Ban @${ann.handle}` }).click();
+    await Promise.all([adminPage.waitForURL(/done=banned/), adminPage.click('dialog.confirm button[value=confirm]')]); // the confirmation names the target
     await annPage.locator('#conn-state[data-state=revoked]').waitFor({ timeout: LIVE_MS + 1_000 });
     expect(Date.now() - started).toBeLessThan(LIVE_MS + 1_500);
     expect(await annPage.locator('#message-input').isDisabled()).toBe(true);
@@ -269,7 +270,8 @@ describe('user and admin panel journeys (2 chat replicas)', () => {
     await screenshot(adminPage, 'admin-moderation');
     // Deleting from the moderation page reaches open tabs too.
     const row = adminPage.locator('#mod-messages tr', { hasText: 'one more for the chart' });
-    await Promise.all([adminPage.waitForURL(/done=deleted/), row.getByRole('button', { name: /^Delete message/ }).click()]);
+    await row.getByRole('button', { name: /^Delete message/ }).click();
+    await Promise.all([adminPage.waitForURL(/done=deleted/), adminPage.click('dialog.confirm button[value=confirm]')]);
     await bobPage.locator('#messages li.deleted').nth(1).waitFor({ timeout: LIVE_MS + 1_000 });
     expect(await bobPage.locator('#messages .body', { hasText: 'one more for the chart' }).count()).toBe(0);
     expect(await adminPage.locator('#mod-messages tr.deleted', { hasText: 'one more for the chart' }).count()).toBe(1);

@@ -29,6 +29,7 @@ beforeAll(async () => {
       HEARTBEAT_MS: String(HEARTBEAT_MS),
       MAX_BUFFERED_BYTES: String(MAX_BUFFERED_BYTES),
       HISTORY_PAGE_SIZE: '7',
+      REVALIDATE_MS: '1000',
       LOG_LEVEL: 'warn',
     },
   });
@@ -276,6 +277,18 @@ describe('chat protocol on a real replica', () => {
     expect((await internal('/internal/moderation', { action: 'unmuted', room, userId: ann!.id, until: null })).status).toBe(404);
   });
 
+  it('re-validation closes a socket whose user was deactivated even without any control event', async () => {
+    const [gone, stays] = await Promise.all([createChatUser(db.pool, 'rvgone'), createChatUser(db.pool, 'rvstay')]);
+    const g = await open(gone!);
+    const s = await open(stays!);
+    const t0 = Date.now();
+    await db.pool.query("UPDATE users SET status = 'deactivated' WHERE id = $1", [gone!.id]); // no event: only the timer can see it
+    expect(await g.waitClose(30_000)).toMatchObject({ code: 4001 });
+    console.log(`re-validation closed the socket after ${Date.now() - t0} ms (REVALIDATE_MS 1000)`);
+    s.send({ type: 'ping', ref: 'alive' });
+    expect((await s.next('pong')).ref).toBe('alive');
+  });
+
   it('control events: moderator delete, mute/unmute, session revoke, role change and ban act on open sockets and at upgrade', async () => {
     const [mod, ann, bob, cat] = await Promise.all([createChatUser(db.pool, 'mod', 'moderator'), createChatUser(db.pool, 'kann'), createChatUser(db.pool, 'kbob'), createChatUser(db.pool, 'kcat')]);
     const room = await createChatRoom(db.pool, { members: [ann!, bob!, cat!] });
@@ -310,6 +323,15 @@ describe('chat protocol on a real replica', () => {
     await a.next('moderation', (f) => f.action === 'unmuted');
     a.send({ type: 'send', room, clientId: 'after-unmute', body: 'ok' });
     expect((await a.next('ack', (f) => f.clientId === 'after-unmute')).duplicate).toBe(false);
+
+    // A mute made while someone is not connected holds when they join later (read from room_mutes,
+    // which also holds mutes of people who are not members of a public room).
+    await muteMember(db.pool, room, mod!.id, new Date(Date.now() + 60_000));
+    const modAgain = await open(mod!);
+    await joined(modAgain, room);
+    modAgain.send({ type: 'send', room, clientId: 'muted-at-join', body: 'hello?' });
+    expect((await modAgain.next('error', (f) => f.ref === 'muted-at-join')).code).toBe('muted');
+    modAgain.close();
 
     // Revoke a session: its socket closes with 4001 and its tokens are refused at upgrade.
     await revokeSession(db.pool, bob!.id, 'bob-session', 'bye');

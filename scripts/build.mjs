@@ -33,15 +33,31 @@ const targets = {
   start: server('scripts/start.ts', 'dist/start.js'),
   bench: { ...server('bench/run.ts', undefined), outfile: undefined, outdir: 'bench/dist', entryPoints: ['bench/run.ts', 'bench/client.ts', 'bench/baseline-ws.ts', 'bench/baseline-sio.ts'] },
   stack: server('scripts/stack.ts', 'dist/stack.js'),
+  // Three levels deep so the bundled devtools find the repository root (their ROOT is ../../..).
+  screenshots: server('scripts/screenshots.ts', 'dist/tools/screenshots/screenshots.js'),
+  // The chat client (Preact, TSX) and the dashboard: ES modules.
   client: {
-    entryPoints: ['apps/admin/src/client/room.ts', 'apps/admin/src/client/dashboard.ts'],
+    entryPoints: ['apps/admin/src/client/app.tsx', 'apps/admin/src/client/dashboard.ts', 'apps/admin/src/client/confirm.ts'],
     outdir: 'apps/admin/dist/public',
     bundle: true,
     platform: 'browser',
     target: ['chrome110', 'firefox110', 'safari16'],
     format: 'esm',
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
     minify: true,
     sourcemap: true,
+    logLevel: 'warning',
+  },
+  // The theme switch runs as a classic script in <head> (before first paint).
+  theme: {
+    entryPoints: ['apps/admin/src/client/theme.ts'],
+    outfile: 'apps/admin/dist/public/theme.js',
+    bundle: true,
+    platform: 'browser',
+    target: ['chrome110', 'firefox110', 'safari16'],
+    format: 'iife',
+    minify: true,
     logLevel: 'warning',
   },
 };

@@ -20,9 +20,14 @@ export function changeRole(pool: Pool, userId: number, role: 'user' | 'moderator
   });
 }
 
-/** Mute (until a time) or unmute (null) a member of a room. */
+/**
+ * Mute (until a time) or unmute (null) someone in a room, as admin's moderation service does: the mute
+ * lives in room_mutes (never membership; room_members.muted_until is only a mirror for members).
+ */
 export function muteMember(pool: Pool, roomId: number, userId: number, until: Date | null): Promise<number> {
   return withTransaction(pool, async (c) => {
+    if (until) await c.query('INSERT INTO room_mutes (room_id, user_id, muted_until) VALUES ($1, $2, $3) ON CONFLICT (room_id, user_id) DO UPDATE SET muted_until = EXCLUDED.muted_until', [roomId, userId, until]);
+    else await c.query('DELETE FROM room_mutes WHERE room_id = $1 AND user_id = $2', [roomId, userId]);
     await c.query('UPDATE room_members SET muted_until = $3 WHERE room_id = $1 AND user_id = $2', [roomId, userId, until]);
     return recordControlEvent(c, { kind: 'mute', userId, roomId, payload: { until: until?.toISOString() ?? null } });
   });

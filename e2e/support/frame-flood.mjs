@@ -27,9 +27,15 @@ function open() {
     counts.opened++;
     const blast = () => {
       if (ws.readyState !== WebSocket.OPEN) return;
-      // Keep the socket's buffer short so the flood stays at the server's pace, not in our memory.
-      if (ws.bufferedAmount < 256 * 1024) for (let i = 0; i < 50; i++, counts.sent++) ws.send(frames[counts.sent % frames.length]);
-      timer = setImmediate(blast);
+      // Keep the socket's buffer short so the flood stays at the server's pace, not in our memory; while
+      // the server does not read, wait a little instead of spinning (this process shares the machine's
+      // cores with the server under test, a real attacker would not).
+      if (ws.bufferedAmount < 256 * 1024) {
+        for (let i = 0; i < 50; i++, counts.sent++) ws.send(frames[counts.sent % frames.length]);
+        timer = setImmediate(blast);
+      } else {
+        timer = setTimeout(blast, 5);
+      }
     };
     blast();
   });
@@ -42,7 +48,10 @@ function open() {
   });
   ws.on('close', () => {
     live.delete(ws);
-    if (timer) clearImmediate(timer);
+    if (timer) {
+      clearImmediate(timer);
+      clearTimeout(timer);
+    }
     if (!flooding) return;
     counts.closedByServer++;
     setTimeout(open, 50);

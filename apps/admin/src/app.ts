@@ -32,6 +32,7 @@ import { healthRoutes } from './features/health/routes.ts';
 import { chatTokenRoutes } from './features/chat/routes.ts';
 import { profileRoutes } from './features/profile/routes.ts';
 import { adminRoutes } from './features/admin/routes.ts';
+import { conversationRoutes } from './features/conversations/routes.ts';
 import { AuditRepository } from './features/audit/audit-repository.ts';
 import { SessionRevoker } from './features/account/session-revoker.ts';
 import { AccountService } from './features/account/service.ts';
@@ -223,5 +224,6 @@ export async function buildApp(deps: AdminDeps): Promise<FastifyInstance> {
   await app.register(chatTokenRoutes, services);
   await app.register(profileRoutes, services);
   await app.register(adminRoutes, services);
+  await app.register(conversationRoutes, services);
   return app;
 }

@@ -8,8 +8,29 @@ import { type ErrorCode, type ServerFrame, type UserRef, CloseCode } from '@parl
 import type { Frame } from './room-state.ts';
 import { corkUntilEndOfTick } from './socket-cork.ts';
 
-/** Frames of one connection waiting to be handled; more are refused with rate_limited. */
+/** Frames of one user waiting to be handled on this replica; more are refused with rate_limited. */
 export const MAX_QUEUED_FRAMES = 512;
+
+/**
+ * The queue a user's frames are handled in, shared by all their sockets on this replica: frames are
+ * handled one after another, in arrival order (a send right after a join sees the join), and one user
+ * never has more than one frame handler (a database query) in flight here, however many sockets they
+ * open. Sends only queue their write synchronously, so they do not hold the lane while committing.
+ */
+export class FrameLane {
+  private chain: Promise<void> = Promise.resolve();
+  private queued = 0;
+
+  /** Queue work behind the user's earlier frames; false if too much is queued. */
+  enqueue(work: () => Promise<void> | void, onError: (err: unknown) => void): boolean {
+    if (this.queued >= MAX_QUEUED_FRAMES) return false;
+    this.queued++;
+    this.chain = this.chain.then(work).catch(onError).finally(() => {
+      this.queued--;
+    });
+    return true;
+  }
+}
 
 export interface JoinedRoom {
   roomId: number;
@@ -41,22 +62,19 @@ export class Connection {
   closing = false;
   /** Sends this connection is handling, so that a drain waits for their acks. */
   inflight = 0;
-  /** Frames are handled one after another, in arrival order (a send right after a join sees the join). */
-  private chain: Promise<void> = Promise.resolve();
-  private queuedFrames = 0;
-
-  constructor(readonly ws: WebSocket, readonly claims: ChatTokenClaims, private readonly host: ConnectionHost) {
+  constructor(
+    readonly ws: WebSocket,
+    readonly claims: ChatTokenClaims,
+    private readonly host: ConnectionHost,
+    /** The user's frame queue on this replica (see FrameLane). */
+    readonly lane: FrameLane = new FrameLane(),
+  ) {
     this.user = { id: claims.uid, handle: claims.handle, displayName: claims.name };
   }
 
-  /** Queue work behind this connection's earlier frames; false if too much is queued. */
+  /** Queue work behind the user's earlier frames; false if too much is queued. */
   enqueue(work: () => Promise<void> | void, onError: (err: unknown) => void): boolean {
-    if (this.queuedFrames >= MAX_QUEUED_FRAMES) return false;
-    this.queuedFrames++;
-    this.chain = this.chain.then(work).catch(onError).finally(() => {
-      this.queuedFrames--;
-    });
-    return true;
+    return this.lane.enqueue(work, onError);
   }
 
   send(frame: ServerFrame): void {

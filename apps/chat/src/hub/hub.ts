@@ -10,7 +10,7 @@ import { type ErrorCode as ErrorCodeT, CloseCode, ErrorCode, PROTOCOL_VERSION } 
 import type { Bus } from '../bus/index.ts';
 import type { MessageRepository } from '../messages/message-repository.ts';
 import { ClusterBridge } from './cluster-bridge.ts';
-import { Connection, type ConnectionHost, type ErrorExtra } from './connection.ts';
+import { Connection, type ConnectionHost, type ErrorExtra, FrameLane } from './connection.ts';
 import { ControlApplier } from './control-applier.ts';
 import { ControlPlane } from './control-plane.ts';
 import type { ControlStore } from './control-store.ts';
@@ -59,6 +59,8 @@ export class Hub implements ConnectionHost {
   readonly connections = new Map<string, Connection>();
   /** The same connections by user (control events and limits address users). */
   private readonly byUser = new Map<number, Set<Connection>>();
+  /** Each connected user's frame queue, shared by their sockets here. */
+  private readonly lanes = new Map<number, FrameLane>();
   private readonly timers: NodeJS.Timeout[] = [];
   draining = false;
   private readonly replicaStats: ReplicaStats;
@@ -176,7 +178,9 @@ export class Hub implements ConnectionHost {
   // ---- connections --------------------------------------------------------------------------
 
   attach(ws: WebSocket, claims: ChatTokenClaims, requestId: string): Connection {
-    const conn = new Connection(ws, claims, this);
+    let lane = this.lanes.get(claims.uid);
+    if (!lane) this.lanes.set(claims.uid, (lane = new FrameLane()));
+    const conn = new Connection(ws, claims, this, lane);
     this.connections.set(conn.id, conn);
     let mine = this.byUser.get(claims.uid);
     if (!mine) this.byUser.set(claims.uid, (mine = new Set()));
@@ -261,7 +265,10 @@ export class Hub implements ConnectionHost {
     this.connections.delete(conn.id);
     const mine = this.byUser.get(conn.user.id);
     mine?.delete(conn);
-    if (mine?.size === 0) this.byUser.delete(conn.user.id);
+    if (mine?.size === 0) {
+      this.byUser.delete(conn.user.id);
+      this.lanes.delete(conn.user.id);
+    }
     this.subscriptions.unsubscribeAll(conn);
   }
 

@@ -11,6 +11,11 @@ import { RoomState, type Subscriber, messageFrame } from './room-state.ts';
 import type { HubMetrics } from '../metrics.ts';
 
 const INITIAL_HISTORY = 50;
+/**
+ * Backlog replays of one user running at once on this replica; more wait their turn. A client joining a
+ * 500-room sidebar (or rejoining in a loop) then queries Postgres a few rooms at a time, not all at once.
+ */
+const REPLAYS_PER_USER = 4;
 
 export type Reject = (conn: Connection, code: ErrorCode, message: string, extra?: ErrorExtra) => void;
 
@@ -40,6 +45,8 @@ export class Subscriptions {
   /** Mute changes seen lately ("room:user", room "*" for all rooms), for joins racing with them. */
   private readonly muteChanges = new Map<string, { n: number; until: number; at: number }>();
   private muteCount = 0;
+  /** Running replays and those waiting for a slot, per user. */
+  private readonly replaySlots = new Map<number, { running: number; waiting: Array<() => void> }>();
 
   constructor(private readonly deps: SubscriptionDeps) {}
 
@@ -145,11 +152,26 @@ export class Subscriptions {
     const presence = this.deps.presence;
     presence.joined(roomId, conn.user);
     conn.sendRaw(presence.current(roomId));
-    void this.replay(conn, state, sub, roomId, from, sinceVersion).catch((err) => {
+    void this.withReplaySlot(conn.user.id, () => this.replay(conn, state, sub, roomId, from, sinceVersion)).catch((err) => {
       if (state.subs.get(conn.id) !== sub) return;
       log.error({ err, room: roomId, conn: conn.id }, 'backlog replay failed; closing so the client resumes');
       conn.close(CloseCode.TryAgainLater, 'resume failed; reconnect');
     });
+  }
+
+  private async withReplaySlot(userId: number, work: () => Promise<void>): Promise<void> {
+    let slots = this.replaySlots.get(userId);
+    if (!slots) this.replaySlots.set(userId, (slots = { running: 0, waiting: [] }));
+    if (slots.running >= REPLAYS_PER_USER) await new Promise<void>((r) => slots.waiting.push(r));
+    slots.running++;
+    try {
+      await work();
+    } finally {
+      slots.running--;
+      const next = slots.waiting.shift();
+      if (next) next();
+      else if (slots.running === 0) this.replaySlots.delete(userId);
+    }
   }
 
   /**

@@ -151,8 +151,11 @@ export class MessageRepository {
     const { rows } = await this.pool.query<{
       id: number; name: string; kind: RoomInfo['kind']; archived_at: Date | null; last_seq: number; member: boolean; muted_until: Date | null;
     }>(
-      `SELECT r.id, r.name, r.kind, r.archived_at, r.last_seq, (rm.user_id IS NOT NULL) AS member, rm.muted_until
-       FROM rooms r LEFT JOIN room_members rm ON rm.room_id = r.id AND rm.user_id = $2
+      // Mutes live in room_mutes (apart from membership: a non-member of a public room can be muted).
+      `SELECT r.id, r.name, r.kind, r.archived_at, r.last_seq, (rm.user_id IS NOT NULL) AS member, mu.muted_until
+       FROM rooms r
+       LEFT JOIN room_members rm ON rm.room_id = r.id AND rm.user_id = $2
+       LEFT JOIN room_mutes mu ON mu.room_id = r.id AND mu.user_id = $2
        WHERE r.id = $1`,
       [roomId, userId],
     );

@@ -26,7 +26,7 @@ const TABS: { id: AdminTab; label: string; href: string; adminOnly: boolean }[] 
 function shell(o: Shell, tab: AdminTab, title: string, body: SafeHtml): string {
   const isAdmin = o.user.role === 'admin';
   return layout(
-    { title, user: o.user, csrfToken: o.csrfToken, active: tab === 'dashboard' ? 'dashboard' : 'admin', flash: o.flash, scripts: o.scripts },
+    { title, user: o.user, csrfToken: o.csrfToken, active: tab === 'dashboard' ? 'dashboard' : 'admin', flash: o.flash, scripts: ['/static/confirm.js', ...(o.scripts ?? [])] },
     html`<nav class="tabs" aria-label="Admin sections">${TABS.filter((t) => isAdmin || !t.adminOnly).map(
       (t) => html`<a href="${t.href}"${t.id === tab ? html` aria-current="page" class="active"` : ''}>${t.label}</a>`,
     )}</nav>
@@ -72,24 +72,24 @@ export function usersPage(o: Shell & { users: User[]; total: number; page: numbe
     ${o.users.map((u) => {
       const self = u.id === o.selfId;
       return html`<tr data-user-id="${u.id}" data-handle="${u.handle}">
-      <td><strong>${u.displayName}</strong><br><span class="muted small">@${u.handle}</span></td>
-      <td>${u.email}</td>
-      <td>${isAdmin && !self
-        ? html`<form method="post" action="/admin/users/${u.id}/role" class="row">${csrf(o.csrfToken)}
+      <td data-label="Person"><strong>${u.displayName}</strong><br><span class="muted small">@${u.handle}</span></td>
+      <td data-label="Email">${u.email}</td>
+      <td data-label="Role">${isAdmin && !self
+        ? html`<form method="post" action="/admin/users/${u.id}/role" class="row" data-role-current="${u.role}" data-confirm-action="Change role" data-confirm-demote="Make @${u.handle} a {role}? They lose their current rights and are signed out everywhere at once.">${csrf(o.csrfToken)}
             <label class="visually-hidden" for="role-${u.id}">Role of @${u.handle}</label>
             <select id="role-${u.id}" name="role">${(['user', 'moderator', 'admin'] as Role[]).map((r) => html`<option value="${r}"${r === u.role ? ' selected' : ''}>${r}</option>`)}</select>
             <button type="submit" class="small">Save</button></form>`
         : html`<span class="badge role-${u.role}">${u.role}</span>${self ? html` <span class="muted small">(you)</span>` : ''}`}</td>
-      <td><span class="badge status-${u.status}">${STATUS_TEXT[u.status]}</span></td>
-      <td>${when(u.createdAt)}</td>
+      <td data-label="Status"><span class="badge status-${u.status}">${STATUS_TEXT[u.status]}</span></td>
+      <td data-label="Joined">${when(u.createdAt)}</td>
       ${isAdmin
-        ? html`<td class="actions-cell">${self
+        ? html`<td class="actions-cell" data-label="Actions">${self
             ? html`<span class="muted small">—</span>`
             : html`${u.status === 'active'
-                ? html`<form method="post" action="/admin/users/${u.id}/status" class="inline">${csrf(o.csrfToken)}<input type="hidden" name="status" value="banned"><button type="submit" class="small danger" aria-label="Ban @${u.handle}">Ban</button></form>
-                  <form method="post" action="/admin/users/${u.id}/status" class="inline">${csrf(o.csrfToken)}<input type="hidden" name="status" value="deactivated"><button type="submit" class="small" aria-label="Deactivate @${u.handle}">Deactivate</button></form>`
+                ? html`<form method="post" action="/admin/users/${u.id}/status" class="inline" data-confirm="Ban @${u.handle} (${u.displayName})? They are signed out everywhere, disconnected from chat and cannot log in until reactivated." data-confirm-action="Ban @${u.handle}">${csrf(o.csrfToken)}<input type="hidden" name="status" value="banned"><button type="submit" class="small danger" aria-label="Ban @${u.handle}">Ban</button></form>
+                  <form method="post" action="/admin/users/${u.id}/status" class="inline" data-confirm="Deactivate @${u.handle} (${u.displayName})? They are signed out everywhere and cannot log in until reactivated." data-confirm-action="Deactivate">${csrf(o.csrfToken)}<input type="hidden" name="status" value="deactivated"><button type="submit" class="small" aria-label="Deactivate @${u.handle}">Deactivate</button></form>`
                 : html`<form method="post" action="/admin/users/${u.id}/status" class="inline">${csrf(o.csrfToken)}<input type="hidden" name="status" value="active"><button type="submit" class="small" aria-label="Reactivate @${u.handle}">Reactivate</button></form>`}
-              <form method="post" action="/admin/users/${u.id}/sessions/revoke" class="inline">${csrf(o.csrfToken)}<button type="submit" class="small" aria-label="Sign out @${u.handle} everywhere">Sign out everywhere</button></form>`}</td>`
+              <form method="post" action="/admin/users/${u.id}/sessions/revoke" class="inline" data-confirm="Sign @${u.handle} out on every device? Their open chat tabs disconnect now." data-confirm-action="Sign out everywhere">${csrf(o.csrfToken)}<button type="submit" class="small" aria-label="Sign out everywhere: @${u.handle}">Sign out everywhere</button></form>`}</td>`
         : ''}
     </tr>`;
     })}
@@ -115,14 +115,14 @@ export function roomsAdminPage(o: Shell & { rooms: Room[]; q: string; errors?: R
   <table id="rooms">
     <thead><tr><th scope="col">Room</th><th scope="col">Kind</th><th scope="col" class="num">Members</th><th scope="col" class="num">Messages</th><th scope="col">Actions</th></tr></thead>
     <tbody>${o.rooms.map((r) => html`<tr data-room-id="${r.id}">
-      <td><a href="/admin/rooms/${r.id}">${r.name}</a>${r.archivedAt ? html` <span class="badge">archived</span>` : ''}<br><span class="muted small">${r.topic}</span></td>
-      <td>${r.kind}</td>
-      <td class="num">${r.memberCount}</td>
-      <td class="num">${r.lastSeq}</td>
-      <td class="actions-cell">
+      <td data-label="Room"><a href="/admin/rooms/${r.id}">${r.name}</a>${r.archivedAt ? html` <span class="badge">archived</span>` : ''}<br><span class="muted small">${r.topic}</span></td>
+      <td data-label="Kind">${r.kind}</td>
+      <td class="num" data-label="Members">${r.memberCount}</td>
+      <td class="num" data-label="Messages">${r.lastSeq}</td>
+      <td class="actions-cell" data-label="Actions">
         <a href="/admin/rooms/${r.id}" class="button small">Members</a>
         <a href="/admin/moderation?room=${r.id}" class="button small">Messages</a>
-        <form method="post" action="/admin/rooms/${r.id}/archive" class="inline">${csrf(o.csrfToken)}
+        <form method="post" action="/admin/rooms/${r.id}/archive" class="inline"${r.archivedAt ? '' : html` data-confirm="Archive ${r.name}? It becomes read-only for everyone at once." data-confirm-action="Archive"`}>${csrf(o.csrfToken)}
           <input type="hidden" name="archived" value="${r.archivedAt ? '0' : '1'}">
           <button type="submit" class="small ${r.archivedAt ? '' : 'danger'}" aria-label="${r.archivedAt ? 'Unarchive' : 'Archive'} ${r.name}">${r.archivedAt ? 'Unarchive' : 'Archive'}</button>
         </form>
@@ -168,11 +168,11 @@ export function roomAdminPage(o: Shell & { room: Room; members: RoomMember[]; er
     <table id="members">
       <thead><tr><th scope="col">Person</th><th scope="col">Role</th><th scope="col">Joined</th><th scope="col">Muted until</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
       <tbody>${o.members.map((m) => html`<tr data-user-id="${m.id}">
-        <td>${m.displayName} <span class="muted small">@${m.handle}</span></td>
-        <td>${m.role}</td>
-        <td>${when(m.joinedAt)}</td>
-        <td>${m.mutedUntil && m.mutedUntil.getTime() > Date.now() ? when(m.mutedUntil) : '—'}</td>
-        <td><form method="post" action="/admin/rooms/${r.id}/members/${m.id}/remove" class="inline">${csrf(o.csrfToken)}<button type="submit" class="small danger" aria-label="Remove @${m.handle} from ${r.name}">Remove</button></form></td>
+        <td data-label="Person">${m.displayName} <span class="muted small">@${m.handle}</span></td>
+        <td data-label="Role">${m.role}</td>
+        <td data-label="Joined">${when(m.joinedAt)}</td>
+        <td data-label="Muted until">${m.mutedUntil && m.mutedUntil.getTime() > Date.now() ? when(m.mutedUntil) : '—'}</td>
+        <td><form method="post" action="/admin/rooms/${r.id}/members/${m.id}/remove" class="inline" data-confirm="Remove @${m.handle} from ${r.name}? They stop receiving its messages at once." data-confirm-action="Remove">${csrf(o.csrfToken)}<button type="submit" class="small danger" aria-label="Remove @${m.handle} from ${r.name}">Remove</button></form></td>
       </tr>`)}</tbody>
     </table>
     </div>
@@ -225,11 +225,11 @@ ${o.room
   <table id="mod-messages">
     <thead><tr><th scope="col">#</th><th scope="col">Author</th><th scope="col">Message</th><th scope="col">Sent</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
     <tbody>${o.messages.map((m) => html`<tr data-seq="${m.seq}"${m.deletedAt ? html` class="deleted"` : ''}>
-      <td class="muted">${m.seq}</td>
-      <td>${m.author.displayName}<br><span class="muted small">@${m.author.handle}</span></td>
-      <td class="msg-body">${m.deletedAt ? html`<em class="muted">deleted</em> <s>${m.body}</s>` : m.body}</td>
-      <td>${when(m.createdAt)}</td>
-      <td>${m.deletedAt ? '' : html`<form method="post" action="/admin/moderation/delete" class="inline">${csrf(o.csrfToken)}
+      <td class="muted" data-label="#">${m.seq}</td>
+      <td data-label="Author">${m.author.displayName}<br><span class="muted small">@${m.author.handle}</span></td>
+      <td class="msg-body" data-label="Message" dir="auto">${m.deletedAt ? html`<em class="muted">deleted</em> <s>${m.body}</s>` : m.body}</td>
+      <td data-label="Sent">${when(m.createdAt)}</td>
+      <td>${m.deletedAt ? '' : html`<form method="post" action="/admin/moderation/delete" class="inline" data-confirm="Delete message ${m.seq} by @${m.author.handle} for everyone? “${m.body.length > 80 ? `${m.body.slice(0, 79)}…` : m.body}”" data-confirm-action="Delete">${csrf(o.csrfToken)}
         <input type="hidden" name="room" value="${o.room!.id}"><input type="hidden" name="seq" value="${m.seq}"><input type="hidden" name="q" value="${o.q}">
         <button type="submit" class="small danger" aria-label="Delete message ${m.seq} by @${m.author.handle}">Delete</button></form>`}</td>
     </tr>`)}</tbody>
@@ -287,20 +287,45 @@ export function auditPage(o: Shell & { entries: AuditEntry[]; total: number; pag
   </form>
   <div class="table-wrap">
   <table id="audit">
-    <thead><tr><th scope="col">When (UTC)</th><th scope="col">Who</th><th scope="col">Action</th><th scope="col">Target</th><th scope="col">Details</th><th scope="col">IP</th></tr></thead>
+    <thead><tr><th scope="col">When (UTC)</th><th scope="col">Who</th><th scope="col">What happened</th><th scope="col">IP</th></tr></thead>
     <tbody>${o.entries.map((a) => html`<tr data-action="${a.action}">
-      <td>${when(a.createdAt)}</td>
-      <td>${a.actor ? html`${a.actor.displayName} <span class="muted small">@${a.actor.handle}</span>` : html`<span class="muted">system</span>`}</td>
-      <td><code>${a.action}</code></td>
-      <td>${a.targetType}${a.targetId ? html` <code>${a.targetId}</code>` : ''}</td>
-      <td class="details">${Object.entries(a.details).map(([k, v]) => html`<span class="kv"><span class="muted">${k}</span> ${typeof v === 'string' ? v : JSON.stringify(v)}</span> `)}</td>
-      <td><code class="ip">${a.ip ?? ''}</code></td>
+      <td data-label="When (UTC)">${when(a.createdAt)}</td>
+      <td data-label="Who">${a.actor ? html`${a.actor.displayName} <span class="muted small">@${a.actor.handle}</span>` : html`<span class="muted">system</span>`}</td>
+      <td data-label="What happened">${auditSentence(a)}${a.details.chatNotified === false ? html` <span class="badge status-banned">chat not told</span>` : ''}
+        <br><span class="muted small"><code>${a.action}</code></span></td>
+      <td data-label="IP"><code class="ip">${a.ip ?? ''}</code></td>
     </tr>`)}</tbody>
   </table>
   </div>
   ${o.entries.length ? '' : html`<p class="muted">No entries match.</p>`}
   ${pager('/admin/audit', f, o.page, pages)}
 </section>`);
+}
+
+const str = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : '');
+const userLink = (handle: unknown) => (handle ? html`<a href="/admin/users?q=${str(handle)}">@${str(handle)}</a>` : html`someone`);
+const roomLink = (id: unknown, name?: unknown) => html`<a href="/admin/rooms/${str(id)}">${name ? str(name) : `room ${str(id)}`}</a>`;
+
+/** An audit entry in words, with links to what it is about (the raw action stays below it). */
+export function auditSentence(a: AuditEntry): SafeHtml {
+  const d = a.details;
+  switch (a.action) {
+    case 'user.banned': return html`Banned ${userLink(d.handle)}`;
+    case 'user.deactivated': return html`Deactivated ${userLink(d.handle)}`;
+    case 'user.reactivated': return html`Reactivated ${userLink(d.handle)}`;
+    case 'user.role_changed': return html`Changed ${userLink(d.handle)}'s role from ${str(d.from)} to ${str(d.to)}${Number(d.sessionsEnded) > 0 ? html` (signed out of ${str(d.sessionsEnded)} session${Number(d.sessionsEnded) === 1 ? '' : 's'})` : ''}`;
+    case 'user.sessions_revoked': return html`Signed ${userLink(d.handle)} out everywhere (${str(d.sessionsEnded)} session${Number(d.sessionsEnded) === 1 ? '' : 's'})`;
+    case 'user.muted': return html`Muted ${userLink(d.handle)}${d.room ? html` in ${roomLink(d.room)}` : ' everywhere'}${d.minutes ? ` for ${str(d.minutes)} minutes` : ''}`;
+    case 'user.unmuted': return html`Unmuted ${userLink(d.handle)}${d.room ? html` in ${roomLink(d.room)}` : ''}`;
+    case 'room.created': return html`Created the ${str(d.kind)} room ${roomLink(a.targetId, d.name)}`;
+    case 'room.archived': return html`Archived ${roomLink(a.targetId, d.name)}`;
+    case 'room.unarchived': return html`Reopened ${roomLink(a.targetId, d.name)}`;
+    case 'room.member_added': return html`Added ${userLink(d.handle)} to ${roomLink(a.targetId, d.name)}`;
+    case 'room.member_removed': return html`Removed ${userLink(d.handle)} from ${roomLink(a.targetId, d.name)}`;
+    case 'message.deleted': return html`Deleted <a href="/admin/moderation?room=${str(d.room)}">message ${str(d.seq)}</a> in ${roomLink(d.room)}${d.excerpt ? html`: “${str(d.excerpt)}”` : ''}`;
+    case 'user.bootstrap_admin': return html`Created the first administrator account at start-up`;
+    default: return html`${a.action} on ${a.targetType} ${a.targetId ?? ''}`;
+  }
 }
 
 export function dashboardPage(o: Shell & { data: DashboardData }): string {

@@ -7,6 +7,7 @@ import { fieldErrors } from '../auth/routes.ts';
 import { DuplicateRoomError } from './room-repository.ts';
 import { actorOf } from '../audit/audit-repository.ts';
 import { roomPage, roomsPage } from './views.ts';
+import { chatShellData } from '../conversations/shell-data.ts';
 
 const handleField = z.string().trim().toLowerCase().transform((v) => v.replace(/^@/, '')).pipe(z.string().regex(/^[a-z0-9_]{3,32}$/, 'Enter a handle like @ann.'));
 
@@ -56,7 +57,7 @@ export async function roomRoutes(app: FastifyInstance, s: AdminServices) {
     const q = req.query as Record<string, unknown>;
     const flash = q.invited ? 'Invitation sent: they can open this room now.' : null;
     return reply.type('text/html; charset=utf-8').send(
-      roomPage({ user: req.user!, csrfToken: reply.generateCsrf(), room, chatUrl: s.config.CHAT_PUBLIC_URL, peer, mutedUntil, members, flash }),
+      roomPage({ user: req.user!, csrfToken: reply.generateCsrf(), room, chatUrl: s.config.CHAT_PUBLIC_URL, peer, mutedUntil, members, flash, initial: await chatShellData(s.pool, req.user!, room.id) }),
     );
   });
 
@@ -70,7 +71,7 @@ export async function roomRoutes(app: FastifyInstance, s: AdminServices) {
         roomPage({
           user: req.user!, csrfToken: reply.generateCsrf(), room, chatUrl: s.config.CHAT_PUBLIC_URL, peer: null,
           mutedUntil: await s.rooms.mutedUntil(room.id, req.user!.id), members: await s.rooms.members(room.id),
-          inviteError: error, inviteValue: String((req.body as Record<string, unknown> | undefined)?.handle ?? ''),
+          inviteError: error, inviteValue: String((req.body as Record<string, unknown> | undefined)?.handle ?? ''), initial: await chatShellData(s.pool, req.user!, room.id),
         }),
       );
     if (room.kind !== 'private') return renderWith('Only private rooms take invitations; anyone can join a public room.', 400);

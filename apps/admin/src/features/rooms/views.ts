@@ -1,5 +1,7 @@
 import { html, lockIcon } from '../../views/html.ts';
 import { fieldError, invalidAttrs, layout, type ViewUser } from '../../views/layout.ts';
+import { chatPage } from '../conversations/views.ts';
+import type { ChatShellData } from '../conversations/shell-data.ts';
 import type { DirectRoom, Room, RoomMember } from './room-repository.ts';
 
 export function roomsPage(opts: {
@@ -15,7 +17,7 @@ export function roomsPage(opts: {
           ${r.isMember ? html`<span class="badge ok">joined</span>` : ''}
           <span class="muted">${r.topic}</span>
           <span class="muted small push">${r.memberCount} member${r.memberCount === 1 ? '' : 's'}</span>
-          ${r.isMember ? '' : html`<a href="/rooms/${r.id}" class="button small" aria-label="Join ${r.name}">Join</a>`}
+          ${r.isMember || r.archivedAt ? '' : html`<a href="/rooms/${r.id}" class="button small" aria-label="Join ${r.name}">Join</a>`}
         </li>`,
       )}</ul>`
     : html`<p class="muted">No rooms yet. Create the first one.</p>`;
@@ -68,59 +70,18 @@ export function roomsPage(opts: {
   );
 }
 
+/**
+ * A room: the chat client's shell opened on it (the single-page client renders the conversation, the
+ * sidebar and the details, members and invitations included). `inviteError`/`inviteValue` come back
+ * from a refused invitation form.
+ */
 export function roomPage(opts: {
   user: ViewUser & { id: number }; csrfToken: string; room: Room; chatUrl: string;
   peer?: { handle: string; displayName: string } | null; mutedUntil?: Date | null; members?: RoomMember[];
-  inviteError?: string; inviteValue?: string; flash?: string | null;
+  inviteError?: string; inviteValue?: string; flash?: string | null; initial?: ChatShellData;
 }): string {
-  const { room } = opts;
-  const title = room.kind === 'direct' ? (opts.peer ? `@${opts.peer.handle}` : 'Direct message') : room.name;
-  const icon = room.kind === 'private' ? lockIcon : room.kind === 'direct' ? '' : '# ';
-  const staff = opts.user.role === 'admin' || opts.user.role === 'moderator';
-  const muted = opts.mutedUntil && opts.mutedUntil.getTime() > Date.now() ? opts.mutedUntil : null;
-  const inviteErrors = opts.inviteError ? { handle: opts.inviteError } : undefined;
-  return layout(
-    { title, user: opts.user, csrfToken: opts.csrfToken, active: 'rooms', scripts: ['/static/room.js'], flash: opts.flash },
-    html`<div class="room" id="room" data-room-id="${room.id}" data-chat-url="${opts.chatUrl}" data-user-id="${opts.user.id}" data-role="${opts.user.role}" data-archived="${room.archivedAt ? 'true' : 'false'}" data-muted-until="${muted ? muted.toISOString() : ''}">
-  <section class="chat card">
-    <header class="chat-header">
-      <h1>${icon}${title}</h1>
-      <p class="muted">${room.kind === 'direct' ? opts.peer?.displayName ?? '' : room.topic}</p>
-      ${staff ? html`<span class="badge">${opts.user.role}: you can delete any message</span>` : ''}
-      <span id="conn-state" class="conn-state" role="status" aria-live="polite" data-state="connecting">Connecting…</span>
-    </header>
-    <p id="moderation-notice" class="notice" role="status" aria-live="polite"${muted ? '' : ' hidden'}>${muted ? `A moderator muted you in this room until ${muted.toISOString().slice(11, 16)} UTC.` : ''}</p>
-    <button type="button" id="load-older" class="link" hidden>Load older messages</button>
-    <ol id="messages" class="messages" aria-live="polite" aria-label="Messages"></ol>
-    <p id="typing" class="typing muted" aria-live="polite"></p>
-    <form id="composer" class="composer" autocomplete="off">
-      <label for="message-input" class="visually-hidden">Message</label>
-      <textarea id="message-input" name="body" rows="2" maxlength="4096" placeholder="${room.archivedAt ? 'This room is archived' : `Message ${room.kind === 'public' ? '#' : ''}${title}`}" ${room.archivedAt ? 'disabled' : ''}></textarea>
-      <button type="submit" class="primary" ${room.archivedAt ? 'disabled' : ''}>Send</button>
-    </form>
-    <p id="composer-error" class="field-error" role="alert"></p>
-  </section>
-  <aside class="side stack">
-    <section class="card presence">
-      <h2>Online</h2>
-      <ul id="presence" aria-label="People online"></ul>
-    </section>
-    ${room.kind === 'private'
-      ? html`<section class="card" aria-labelledby="members-h">
-      <h2 id="members-h">Members</h2>
-      <ul class="plain" id="members">${(opts.members ?? []).map((m) => html`<li>${m.displayName} <span class="muted small">@${m.handle}</span></li>`)}</ul>
-      <form method="post" action="/rooms/${room.id}/invite" novalidate id="invite-form">
-        <input type="hidden" name="_csrf" value="${opts.csrfToken}">
-        <label for="invite-handle">Invite someone</label>
-        <div class="row">
-          <input id="invite-handle" name="handle" placeholder="@handle" autocomplete="off" value="${opts.inviteValue ?? ''}"${invalidAttrs(inviteErrors, 'handle')}>
-          <button type="submit">Invite</button>
-        </div>
-        ${fieldError(inviteErrors, 'handle')}
-      </form>
-    </section>`
-      : ''}
-  </aside>
-</div>`,
-  );
+  return chatPage({
+    user: opts.user, csrfToken: opts.csrfToken, chatUrl: opts.chatUrl, roomId: opts.room.id, flash: opts.flash,
+    inviteError: opts.inviteError, inviteValue: opts.inviteValue, initial: opts.initial,
+  });
 }

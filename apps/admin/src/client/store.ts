@@ -1,0 +1,502 @@
+// The web client's state: every conversation of the sidebar (one socket joins them all), each with its
+// loaded messages, unsent messages, read pointer, unread and mention counts. UI-free: components read
+// it and subscribe; all network traffic goes through ChatConnection and the panel's JSON API.
+import type { ChatMessage, RoomInfo, ServerFrame, UserRef } from '@parley/protocol';
+import { ChatConnection, type ConnectionState, type StateDetail } from './chat-connection.ts';
+
+export interface Conversation {
+  id: number;
+  kind: 'public' | 'private' | 'direct';
+  name: string;
+  topic: string;
+  archived: boolean;
+  lastSeq: number;
+  lastReadSeq: number;
+  unread: number;
+  mentionSeqs: number[];
+  lastActivityAt: string | null;
+  notificationsMuted: boolean;
+  peer: UserRef | null;
+}
+
+export interface PendingSend {
+  clientId: string;
+  body: string;
+  status: 'sending' | 'failed';
+  error?: string;
+}
+
+export interface RoomState {
+  conv: Conversation;
+  /** Loaded messages, contiguous, in seq order. */
+  messages: ChatMessage[];
+  /** Older messages exist before messages[0]. */
+  hasMore: boolean;
+  loadingOlder: boolean;
+  /** Sends not yet stored, in the order they were written. */
+  pending: PendingSend[];
+  presence: UserRef[];
+  presenceCount: number;
+  typing: Map<number, { user: UserRef; until: number }>;
+  mutedUntil: Date | null;
+  removed: boolean;
+  /** Caught up at least once on some socket (the message list is meaningful). */
+  ready: boolean;
+  members: UserRef[] | null;
+  notice: string | null;
+  error: string | null;
+}
+
+export interface UserInfo {
+  id: number;
+  handle: string;
+  displayName: string;
+  role: 'user' | 'moderator' | 'admin';
+}
+
+export type Listener = () => void;
+
+export const DEFAULT_MAX_MESSAGE_BYTES = 4096;
+
+export function mentionRegex(handle: string): RegExp {
+  return new RegExp(`(^|[^A-Za-z0-9_])@(${handle}|room)(?![A-Za-z0-9_])`, 'i');
+}
+
+export function displayName(conv: Conversation): string {
+  if (conv.kind === 'direct') return conv.peer ? `@${conv.peer.handle}` : 'Direct message';
+  return conv.name;
+}
+
+/** Fetch JSON from the panel with the session cookie (and the CSRF token for writes). */
+export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+  const csrf = document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')?.content ?? '';
+  const res = await fetch(path, {
+    method: init.method ?? 'GET',
+    credentials: 'same-origin',
+    headers: { accept: 'application/json', ...(init.body !== undefined ? { 'content-type': 'application/json', 'x-csrf-token': csrf } : {}) },
+    ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+  });
+  if (!res.ok) {
+    const detail = ((await res.json().catch(() => ({}))) as { error?: string }).error;
+    throw new Error(detail ?? `HTTP ${res.status}`);
+  }
+  return (await res.json()) as T;
+}
+
+export class ChatStore {
+  readonly connection: ChatConnection;
+  readonly rooms = new Map<number, RoomState>();
+  state: ConnectionState = 'connecting';
+  stateDetail: StateDetail = {};
+  currentId: number | null = null;
+  maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
+  loaded = false;
+  loadError: string | null = null;
+  /** Messages that notified (DM or mention) while the tab was hidden: the title badge. */
+  hiddenAlerts = 0;
+  /** Set by the app: shows a browser notification. */
+  notify: ((conv: Conversation, message: ChatMessage) => void) | null = null;
+  private readonly listeners = new Set<Listener>();
+  private readonly roomListeners = new Map<number, Set<(event: RoomEvent) => void>>();
+  private readonly mention: RegExp;
+  private scheduled = false;
+  private refreshing: Promise<void> | null = null;
+
+  constructor(readonly me: UserInfo, chatUrl: string, options: ConstructorParameters<typeof ChatConnection>[2] = {}) {
+    this.mention = mentionRegex(me.handle);
+    this.connection = new ChatConnection(chatUrl, {
+      state: (state, detail) => {
+        this.state = state;
+        this.stateDetail = detail;
+        this.changed();
+      },
+      hello: (_user, limits) => {
+        if (limits?.maxMessageBytes) this.maxMessageBytes = limits.maxMessageBytes;
+      },
+      conversation: () => void this.refresh(),
+    }, { pingEveryMs: 2_000, ...options });
+  }
+
+  subscribe(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Room-level events the message list reacts to (scrolling), besides the general change. */
+  onRoomEvent(roomId: number, listener: (event: RoomEvent) => void): () => void {
+    let set = this.roomListeners.get(roomId);
+    if (!set) this.roomListeners.set(roomId, (set = new Set()));
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  /** Coalesce bursts (a resume replays many frames) into one render per frame. */
+  changed(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      for (const l of this.listeners) l();
+    });
+  }
+
+  private emit(roomId: number, event: RoomEvent): void {
+    for (const l of this.roomListeners.get(roomId) ?? []) l(event);
+  }
+
+  get current(): RoomState | null {
+    return this.currentId === null ? null : this.rooms.get(this.currentId) ?? null;
+  }
+
+  isMe(user: { id: number }): boolean {
+    return user.id === this.me.id;
+  }
+
+  mentionsMe(message: ChatMessage): boolean {
+    return !message.deletedAt && this.mention.test(message.body);
+  }
+
+  /** Load the conversation list (unless the page embedded it) and watch every conversation on the one socket. */
+  async start(): Promise<void> {
+    if (!this.loaded) await this.refresh();
+    this.connection.start();
+  }
+
+  /** The list the page embedded (and the open conversation's members): the first render needs no request. */
+  seed(conversations: Conversation[], roomId: number | null, members: UserRef[] | null): void {
+    this.apply(conversations);
+    this.loaded = true;
+    const room = roomId === null ? undefined : this.rooms.get(roomId);
+    if (room && members) room.members = members;
+  }
+
+  /** Re-read the list (a `conversation` frame, or a room we were not watching was opened). */
+  refresh(): Promise<void> {
+    this.refreshing ??= (async () => {
+      try {
+        const { conversations } = await api<{ conversations: Conversation[] }>('/api/conversations');
+        this.apply(conversations);
+        this.loadError = null;
+      } catch (err) {
+        this.loadError = (err as Error).message;
+      } finally {
+        this.loaded = true;
+        this.refreshing = null;
+        this.changed();
+      }
+    })();
+    return this.refreshing;
+  }
+
+  private apply(conversations: Conversation[]): void {
+    const seen = new Set<number>();
+    for (const conv of conversations) {
+      seen.add(conv.id);
+      const room = this.rooms.get(conv.id);
+      if (room) {
+        // Live counters are ahead of (or equal to) the list: keep the higher read pointer and last seq.
+        const lastReadSeq = Math.max(room.conv.lastReadSeq, conv.lastReadSeq);
+        room.conv = { ...conv, lastReadSeq, lastSeq: Math.max(room.conv.lastSeq, conv.lastSeq), unread: room.conv.unread, mentionSeqs: room.conv.mentionSeqs };
+        if (conv.lastReadSeq > room.conv.lastReadSeq || !room.ready) {
+          room.conv.unread = conv.unread;
+          room.conv.mentionSeqs = conv.mentionSeqs;
+        }
+        continue;
+      }
+      this.rooms.set(conv.id, newRoom(conv));
+      this.watch(conv.id);
+    }
+    for (const [id, room] of this.rooms) {
+      if (seen.has(id) || room.removed) continue;
+      // No longer a conversation of ours (removed, left): stop receiving it.
+      this.connection.unwatch(id);
+      if (id === this.currentId) {
+        room.removed = true;
+        room.notice = 'You are no longer a member of this conversation.';
+      } else this.rooms.delete(id);
+    }
+  }
+
+  private watch(roomId: number): void {
+    this.connection.watch(roomId, {
+      joined: (info) => this.onJoined(roomId, info),
+      message: (m, live) => this.onMessage(roomId, m, live),
+      caughtUp: () => {
+        const room = this.rooms.get(roomId);
+        if (!room) return;
+        const first = !room.ready;
+        room.ready = true;
+        // A failed send that the server stored after all (a resend) is no longer pending.
+        room.pending = room.pending.filter((p) => p.status === 'failed' || this.connection.isPending(p.clientId));
+        this.changed();
+        this.emit(roomId, { type: first ? 'ready' : 'resumed' });
+      },
+      updated: (m) => this.onUpdated(roomId, m),
+      history: (messages, hasMore) => this.onHistory(roomId, messages, hasMore),
+      ack: () => this.changed(),
+      presence: (users, count) => {
+        const room = this.rooms.get(roomId);
+        if (!room) return;
+        room.presence = users;
+        room.presenceCount = count;
+        this.changed();
+      },
+      typing: (user) => {
+        const room = this.rooms.get(roomId);
+        if (!room || this.isMe(user)) return;
+        room.typing.set(user.id, { user, until: Date.now() + 4_000 });
+        this.changed();
+      },
+      moderation: (frame) => this.onModeration(roomId, frame),
+      archived: (archived) => {
+        const room = this.rooms.get(roomId);
+        if (!room) return;
+        room.conv.archived = archived;
+        room.notice = archived ? 'This room is archived: it is read-only now.' : 'This room is open again.';
+        this.changed();
+      },
+      read: (seq) => this.onRead(roomId, seq),
+      removed: () => {
+        const room = this.rooms.get(roomId);
+        if (!room) return;
+        room.removed = true;
+        room.pending = [];
+        room.presence = [];
+        room.notice = 'You were removed from this room. You no longer receive its messages.';
+        if (roomId !== this.currentId) this.rooms.delete(roomId);
+        this.changed();
+      },
+      error: (code, message, ref) => this.onError(roomId, code, message, ref),
+    });
+  }
+
+  private onJoined(roomId: number, info: RoomInfo): void {
+    const room = this.rooms.get(roomId);
+    if (!room) return;
+    room.conv.archived = info.archived;
+    this.changed();
+  }
+
+  private onMessage(roomId: number, message: ChatMessage, live: boolean): void {
+    const room = this.rooms.get(roomId);
+    if (!room) return;
+    const last = room.messages.at(-1);
+    if (!last || message.seq === last.seq + 1) room.messages.push(message);
+    else if (message.seq > last.seq) {
+      // A fresh join after a long absence: the stream starts far after what we had. Start over.
+      room.messages = [message];
+      room.hasMore = message.seq > 1;
+    }
+    if (room.messages.length === 1) room.hasMore = message.seq > 1;
+    room.pending = room.pending.filter((p) => p.clientId !== message.clientId || !this.isMe(message.author));
+    room.typing.delete(message.author.id);
+    const wasKnown = message.seq <= room.conv.lastSeq;
+    room.conv.lastSeq = Math.max(room.conv.lastSeq, message.seq);
+    room.conv.lastActivityAt = message.createdAt;
+    if (this.isMe(message.author)) {
+      // Writing in a conversation means having read it.
+      this.markRead(roomId, message.seq);
+    } else if (message.seq > room.conv.lastReadSeq && !wasKnown && !message.deletedAt) {
+      room.conv.unread++;
+      const mention = this.mentionsMe(message);
+      if (mention) room.conv.mentionSeqs = [...room.conv.mentionSeqs, message.seq];
+      if (live && (mention || room.conv.kind === 'direct') && !room.conv.notificationsMuted) {
+        const hidden = typeof document !== 'undefined' && document.visibilityState === 'hidden';
+        if (hidden) this.hiddenAlerts++;
+        if (hidden || roomId !== this.currentId) this.notify?.(room.conv, message);
+      }
+    }
+    this.changed();
+    this.emit(roomId, { type: 'message', message, mine: this.isMe(message.author) });
+  }
+
+  private onUpdated(roomId: number, message: ChatMessage): void {
+    const room = this.rooms.get(roomId);
+    if (!room) return;
+    const first = room.messages[0];
+    if (!first) return;
+    const index = message.seq - first.seq;
+    if (index >= 0 && index < room.messages.length && room.messages[index]!.seq === message.seq) {
+      room.messages[index] = message;
+      if (message.deletedAt) room.conv.mentionSeqs = room.conv.mentionSeqs.filter((s) => s !== message.seq);
+      this.changed();
+    }
+  }
+
+  private onHistory(roomId: number, messages: ChatMessage[], hasMore: boolean): void {
+    const room = this.rooms.get(roomId);
+    if (!room) return;
+    room.loadingOlder = false;
+    const first = room.messages[0];
+    const older = first ? messages.filter((m) => m.seq < first.seq) : messages;
+    // Only a page that ends right before what we have keeps the list contiguous.
+    if (first && older.length && older.at(-1)!.seq !== first.seq - 1) return void this.changed();
+    room.messages = [...older, ...room.messages];
+    room.hasMore = hasMore && (room.messages[0]?.seq ?? 1) > 1;
+    this.changed();
+    this.emit(roomId, { type: 'history', count: older.length });
+  }
+
+  private onRead(roomId: number, seq: number): void {
+    const room = this.rooms.get(roomId);
+    if (!room || seq <= room.conv.lastReadSeq) return;
+    this.setRead(room, seq);
+    this.changed();
+  }
+
+  private setRead(room: RoomState, seq: number): void {
+    room.conv.lastReadSeq = seq;
+    room.conv.mentionSeqs = room.conv.mentionSeqs.filter((s) => s > seq);
+    if (seq >= room.conv.lastSeq) room.conv.unread = 0;
+    else {
+      const first = room.messages[0];
+      if (first && first.seq <= seq + 1) {
+        room.conv.unread = room.messages.filter((m) => m.seq > seq && !m.deletedAt && !this.isMe(m.author)).length;
+      } else room.conv.unread = Math.min(room.conv.unread, room.conv.lastSeq - seq);
+    }
+  }
+
+  /** The person has seen the room up to `seq`: moves the read pointer here, on the server and in other tabs. */
+  markRead(roomId: number, seq: number): void {
+    const room = this.rooms.get(roomId);
+    if (!room || seq <= room.conv.lastReadSeq) return;
+    this.setRead(room, seq);
+    this.connection.markRead(roomId, seq);
+    this.changed();
+  }
+
+  private onModeration(roomId: number, frame: Extract<ServerFrame, { type: 'moderation' }>): void {
+    const room = this.rooms.get(roomId);
+    if (!room || frame.userId !== this.me.id) return;
+    if (frame.action === 'muted') {
+      room.mutedUntil = frame.until ? new Date(frame.until) : new Date(Date.now() + 365 * 86_400_000);
+      const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' }).format(room.mutedUntil);
+      room.notice = `A moderator muted you in this room until ${time}. You can still read along.`;
+    } else if (frame.action === 'unmuted') {
+      room.mutedUntil = null;
+      room.notice = 'A moderator unmuted you in this room.';
+    }
+    this.changed();
+  }
+
+  private onError(roomId: number, code: string, message: string, ref?: string): void {
+    const room = this.rooms.get(roomId);
+    if (!room) return;
+    const pending = ref ? room.pending.find((p) => p.clientId === ref) : undefined;
+    if (pending && !this.connection.isPending(ref!)) {
+      // A final refusal: the message stays on screen, editable, with Retry and Discard.
+      pending.status = 'failed';
+      pending.error = message;
+    } else if (!pending) {
+      room.error = message;
+    }
+    if (code === 'muted' && !room.mutedUntil) room.notice = message;
+    this.changed();
+  }
+
+  open(roomId: number | null): void {
+    this.currentId = roomId;
+    const room = roomId === null ? null : this.rooms.get(roomId);
+    if (room) room.error = null;
+    this.changed();
+  }
+
+  /** Open a conversation we may not have in the list yet (a public room just joined, a new DM). */
+  async ensure(roomId: number): Promise<void> {
+    if (this.rooms.has(roomId)) return;
+    await this.refresh();
+  }
+
+  /** Send a message; the caller checked its size. Returns its client id. */
+  send(roomId: number, body: string): string {
+    const room = this.rooms.get(roomId)!;
+    const clientId = this.connection.send(roomId, body);
+    room.pending.push({ clientId, body, status: 'sending' });
+    room.error = null;
+    this.changed();
+    this.emit(roomId, { type: 'sent' });
+    return clientId;
+  }
+
+  retry(roomId: number, clientId: string): void {
+    const room = this.rooms.get(roomId);
+    const index = room?.pending.findIndex((p) => p.clientId === clientId) ?? -1;
+    if (!room || index < 0) return;
+    const body = room.pending[index]!.body;
+    const fresh = this.connection.send(roomId, body);
+    room.pending[index] = { clientId: fresh, body, status: 'sending' };
+    this.changed();
+  }
+
+  discard(roomId: number, clientId: string): void {
+    const room = this.rooms.get(roomId);
+    if (!room) return;
+    this.connection.discard(clientId);
+    room.pending = room.pending.filter((p) => p.clientId !== clientId);
+    this.changed();
+  }
+
+  loadOlder(roomId: number): void {
+    const room = this.rooms.get(roomId);
+    const first = room?.messages[0];
+    if (!room || !first || !room.hasMore || room.loadingOlder) return;
+    room.loadingOlder = true;
+    this.connection.loadOlder(roomId, first.seq, 100);
+    this.changed();
+  }
+
+  async loadMembers(roomId: number): Promise<void> {
+    const room = this.rooms.get(roomId);
+    if (!room) return;
+    try {
+      const detail = await api<{ members: UserRef[]; mutedUntil: string | null }>(`/api/conversations/${roomId}`);
+      room.members = detail.members;
+      if (detail.mutedUntil && new Date(detail.mutedUntil).getTime() > Date.now() && !room.mutedUntil) {
+        room.mutedUntil = new Date(detail.mutedUntil);
+        const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' }).format(room.mutedUntil);
+        room.notice = `A moderator muted you in this room until ${time}. You can still read along.`;
+      }
+      this.changed();
+    } catch {
+      // the details pane shows what it has
+    }
+  }
+
+  async setNotificationsMuted(roomId: number, muted: boolean): Promise<void> {
+    const room = this.rooms.get(roomId);
+    if (!room) return;
+    room.conv.notificationsMuted = muted;
+    this.changed();
+    try {
+      await api(`/api/conversations/${roomId}/notifications`, { method: 'POST', body: { muted } });
+    } catch {
+      room.conv.notificationsMuted = !muted;
+      room.error = 'The notification setting was not saved. Try again.';
+      this.changed();
+    }
+  }
+
+  /** Conversations with something unread that notifies (DMs and mentions), for the title badge. */
+  totalAlerts(): number {
+    let n = 0;
+    for (const room of this.rooms.values()) {
+      if (room.conv.notificationsMuted) continue;
+      n += room.conv.kind === 'direct' ? room.conv.unread : room.conv.mentionSeqs.length;
+    }
+    return n;
+  }
+}
+
+export type RoomEvent =
+  | { type: 'ready' }
+  | { type: 'resumed' }
+  | { type: 'message'; message: ChatMessage; mine: boolean }
+  | { type: 'history'; count: number }
+  | { type: 'sent' };
+
+function newRoom(conv: Conversation): RoomState {
+  return {
+    conv, messages: [], hasMore: conv.lastSeq > 0, loadingOlder: false, pending: [], presence: [], presenceCount: 0,
+    typing: new Map(), mutedUntil: null, removed: false, ready: false, members: null, notice: null, error: null,
+  };
+}

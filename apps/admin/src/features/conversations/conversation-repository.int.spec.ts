@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '@parley/devtools';
+import { RoomRepository } from '../rooms/room-repository.ts';
+import { ConversationRepository } from './conversation-repository.ts';
+
+let db: TestDatabase;
+let conversations: ConversationRepository;
+let rooms: RoomRepository;
+const users: Record<string, number> = {};
+
+async function post(room: number, author: number, body: string, deleted = false): Promise<number> {
+  const { rows } = await db.pool.query<{ last_seq: number }>('UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq', [room]);
+  const seq = Number(rows[0]!.last_seq);
+  await db.pool.query(
+    `INSERT INTO messages (room_id, seq, author_id, client_msg_id, body, deleted_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+    [room, seq, author, `c${room}-${seq}`, body, deleted ? new Date() : null],
+  );
+  return seq;
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase('admin_conversations');
+  conversations = new ConversationRepository(db.pool);
+  rooms = new RoomRepository(db.pool);
+  for (const h of ['ann', 'bob', 'annabel']) {
+    const { rows } = await db.pool.query(`INSERT INTO users (email, handle, display_name, password_hash) VALUES ($1, $2, $3, 'x') RETURNING id`, [`${h}@x.test`, h, h.toUpperCase()]);
+    users[h] = Number(rows[0].id);
+  }
+});
+afterAll(async () => db?.drop());
+
+describe('ConversationRepository', () => {
+  it('lists the rooms and DMs a person belongs to with unread and mention counts from the read pointer', async () => {
+    const { ann, bob, annabel } = users as { ann: number; bob: number; annabel: number };
+    const general = (await rooms.create({ name: 'General', topic: 't', kind: 'public', createdBy: bob })).id;
+    await db.pool.query('INSERT INTO room_members (room_id, user_id) VALUES ($1, $2)', [general, ann]);
+    await rooms.create({ name: 'Not mine', topic: '', kind: 'public', createdBy: bob });
+    const dm = await rooms.openDirect(bob, ann);
+    await post(general, bob, 'hello');
+    await post(general, ann, 'my own message does not count');
+    const mention = await post(general, bob, 'hey @ann, look');
+    await post(general, bob, '@annabel is not @ann_ but @ANN counts');
+    await post(general, bob, 'email ann@x.test is no mention; @room is');
+    await post(general, bob, '@ann deleted', true);
+    await post(dm, bob, 'psst');
+
+    const list = await conversations.list({ id: ann, handle: 'ann' });
+    expect(list.map((c) => c.name).sort()).toEqual(['General', `dm ${Math.min(ann, bob)}:${Math.max(ann, bob)}`].sort());
+    const g = list.find((c) => c.id === general)!;
+    expect(g).toMatchObject({ kind: 'public', lastSeq: 6, lastReadSeq: 0, unread: 4, mentionSeqs: [mention, mention + 1, mention + 2], notificationsMuted: false, peer: null });
+    expect(g.lastActivityAt).not.toBeNull();
+    const d = list.find((c) => c.id === dm)!;
+    expect(d).toMatchObject({ kind: 'direct', unread: 1, mentionSeqs: [], peer: { id: bob, handle: 'bob', displayName: 'BOB' } });
+
+    // The read pointer moves: counts follow, and survive a reload (they come from Postgres).
+    await db.pool.query('UPDATE room_members SET last_read_seq = $3 WHERE room_id = $1 AND user_id = $2', [general, ann, mention]);
+    const after = (await conversations.list({ id: ann, handle: 'ann' }, general))[0]!;
+    expect(after).toMatchObject({ lastReadSeq: mention, unread: 2, mentionSeqs: [mention + 1, mention + 2] });
+
+    expect(await conversations.setNotificationsMuted(general, ann, true)).toBe(true);
+    expect((await conversations.list({ id: ann, handle: 'ann' }, general))[0]!.notificationsMuted).toBe(true);
+    expect(await conversations.setNotificationsMuted(general, annabel, true)).toBe(false); // not a member
+    expect((await conversations.mentionable(general, ann)).map((u) => u.handle)).toEqual(['ann', 'bob']);
+    expect(await conversations.mentionable(general, annabel)).toEqual([]);
+  });
+});

@@ -1,0 +1,58 @@
+// The web client: the single-page chat at /chat and /chat/:id, and the JSON the sidebar is built from.
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { AdminServices } from '../../app.ts';
+import { requireUser } from '../../plugins/session.ts';
+import { sendError } from '../../plugins/errors.ts';
+import { ConversationRepository } from './conversation-repository.ts';
+import { chatPage } from './views.ts';
+import { chatShellData } from './shell-data.ts';
+
+const roomIdParam = z.object({ id: z.coerce.number().int().positive() });
+const notificationsBody = z.object({ muted: z.boolean() });
+
+export async function conversationRoutes(app: FastifyInstance, s: AdminServices) {
+  const conversations = new ConversationRepository(s.pool);
+
+  app.get('/chat', { preHandler: requireUser }, async (req, reply) => {
+    const initial = await chatShellData(s.pool, req.user!, null);
+    return reply.type('text/html; charset=utf-8').send(chatPage({ user: req.user!, csrfToken: reply.generateCsrf(), chatUrl: s.config.CHAT_PUBLIC_URL, roomId: null, initial }));
+  });
+
+  app.get('/chat/:id', { preHandler: requireUser }, async (req, reply) => {
+    const params = roomIdParam.safeParse(req.params);
+    const room = params.success ? await s.rooms.findVisible(params.data.id, req.user!.id) : null;
+    if (!room) return sendError(req, reply, 404, 'This room does not exist or you are not a member.');
+    if (room.kind === 'public' && !room.isMember) await s.roomService.join(req.user!.id, room); // not for archived rooms; announces the conversation
+    const flash = (req.query as Record<string, unknown>).invited ? 'Invitation sent: they can open this room now.' : null;
+    return reply.type('text/html; charset=utf-8').send(
+      chatPage({ user: req.user!, csrfToken: reply.generateCsrf(), chatUrl: s.config.CHAT_PUBLIC_URL, roomId: room.id, flash, initial: await chatShellData(s.pool, req.user!, room.id) }),
+    );
+  });
+
+  app.get('/api/conversations', { preHandler: requireUser }, async (req, reply) => {
+    const list = await conversations.list(req.user!);
+    return reply.header('cache-control', 'no-store').send({ conversations: list });
+  });
+
+  app.get('/api/conversations/:id', { preHandler: requireUser }, async (req, reply) => {
+    const params = roomIdParam.safeParse(req.params);
+    if (!params.success) return sendError(req, reply, 404, 'No such conversation.');
+    const [conversation] = await conversations.list(req.user!, params.data.id);
+    if (!conversation) return sendError(req, reply, 404, 'No such conversation.');
+    const [members, mutedUntil] = await Promise.all([
+      conversations.mentionable(conversation.id, req.user!.id),
+      s.rooms.mutedUntil(conversation.id, req.user!.id),
+    ]);
+    return reply.header('cache-control', 'no-store').send({ conversation, members, mutedUntil: mutedUntil?.toISOString() ?? null });
+  });
+
+  app.post('/api/conversations/:id/notifications', { preHandler: requireUser }, async (req, reply) => {
+    const params = roomIdParam.safeParse(req.params);
+    const body = notificationsBody.safeParse(req.body);
+    if (!params.success || !body.success) return sendError(req, reply, 400, 'Send {"muted": true|false}.');
+    const ok = await conversations.setNotificationsMuted(params.data.id, req.user!.id, body.data.muted);
+    if (!ok) return sendError(req, reply, 404, 'No such conversation.');
+    return reply.send({ ok: true, muted: body.data.muted });
+  });
+}
