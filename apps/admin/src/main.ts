@@ -12,8 +12,13 @@ import { ChatInternalClient } from './features/chat/chat-client.ts';
 import { MemoryAttemptLimiter, RedisAttemptLimiter } from './features/auth/attempt-limiter.ts';
 import { UserRepository } from './features/users/user-repository.ts';
 import { ensureFirstAdmin } from './bootstrap-admin.ts';
+import { createAdminMetrics, instrumentSessionStore, registerAdminGauges } from './plugins/metrics.ts';
+import { registerPoolMetrics, startTracing, stopTracing } from '@parley/telemetry';
 
 const config = loadConfig(adminConfigSchema);
+// Admin binds trace_id into each request's logger (plugins/tracing.ts), so no log mixin here (pino
+// would write the key twice).
+await startTracing('admin');
 const log = createLogger('admin', config.LOG_LEVEL);
 const pool = createPool(config.DATABASE_URL, { max: config.DB_POOL_MAX, applicationName: 'parley-admin' });
 
@@ -28,23 +33,35 @@ const redis = config.REDIS_URL
   : null;
 // Logged once when Redis goes away and once when it is back (ioredis reports every reconnect attempt).
 const redisStatus = new DependencyStatus(log, 'redis');
-redis?.on('error', (err) => redisStatus.failed(err));
 redis?.on('ready', () => redisStatus.succeeded());
 
 const ttlMs = config.SESSION_TTL_HOURS * 3600_000;
 const registry = new Registry();
 registry.setDefaultLabels({ service: 'admin' });
 collectDefaultMetrics({ register: registry });
+const metrics = createAdminMetrics(registry);
+registerPoolMetrics(registry, pool, config.DB_POOL_MAX);
+redis?.on('error', (err) => {
+  metrics.redisErrors.inc({ client: 'admin' });
+  redisStatus.failed(err);
+});
+const sessions = instrumentSessionStore(redis ? new RedisSessionStore(redis, config.REDIS_KEY_PREFIX, ttlMs) : new PgSessionStore(pool, ttlMs), metrics);
+registerAdminGauges(registry, {
+  postgres: () => pool.query('SELECT 1').then(() => true),
+  sessions: () => sessions.ping(),
+  sessionsKind: sessions.kind,
+});
 
 const app = await buildApp({
   config,
   log,
   pool,
   redis,
-  sessions: redis ? new RedisSessionStore(redis, config.REDIS_KEY_PREFIX, ttlMs) : new PgSessionStore(pool, ttlMs),
+  sessions,
   chat: new ChatInternalClient(config.CHAT_INTERNAL_URL, config.INTERNAL_TOKEN),
   loginFailures: redis ? new RedisAttemptLimiter(redis, config.REDIS_KEY_PREFIX, 15 * 60_000) : new MemoryAttemptLimiter(15 * 60_000),
   registry,
+  metrics,
 });
 
 await app.listen({ port: config.PORT, host: config.HOST });
@@ -75,6 +92,7 @@ async function shutdown(signal: string) {
   await app.close(); // stops accepting, waits for in-flight requests
   await pool.end().catch(() => undefined);
   redis?.disconnect();
+  await stopTracing();
   log.info('admin stopped');
   process.exit(0);
 }

@@ -1,7 +1,7 @@
 // Composition root of the chat service: config, Postgres, fan-out bus, hub, HTTP/WebSocket server,
 // and the SIGTERM drain.
 import { hostname } from 'node:os';
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { loadConfig } from '@parley/config';
 import { createLogger, DependencyStatus } from '@parley/logging';
 import { createPool, describeDbError, isConnectionError, waitForDatabase } from '@parley/db';
@@ -16,13 +16,22 @@ import { PgSessionChecks } from './hub/session-checks.ts';
 import { MessageRepository } from './messages/message-repository.ts';
 import { Hub } from './hub/hub.ts';
 import { createChatServer } from './http/server.ts';
+import { instrumentBus } from './bus/instrumented-bus.ts';
+import { createChatMetrics, registerChatGauges } from './metrics.ts';
+import { registerPoolMetrics, startTracing, stopTracing, traceLogMixin } from '@parley/telemetry';
 
 const config = loadConfig(chatConfigSchema);
 const replicaId = config.REPLICA_ID ?? `${hostname()}-${process.pid}`;
-const log = createLogger('chat', config.LOG_LEVEL).child({ replica: replicaId });
+const tracing = await startTracing('chat');
+const log = createLogger('chat', config.LOG_LEVEL, tracing ? { mixin: traceLogMixin } : {}).child({ replica: replicaId });
 
 const DB_PROBE_MS = 1_000;
 const pool = createPool(config.DATABASE_URL, { max: config.DB_POOL_MAX, applicationName: 'parley-chat' });
+const registry = new Registry();
+registry.setDefaultLabels({ service: 'chat', replica: replicaId });
+collectDefaultMetrics({ register: registry });
+const metrics = createChatMetrics(registry);
+registerPoolMetrics(registry, pool, config.DB_POOL_MAX);
 // Postgres is required: /readyz is false until it first answers and while it is unavailable, and true
 // again by itself when it is back (the probe below, or any batch that commits). Outages are logged once
 // when they start and once when they end, not per failed batch.
@@ -50,7 +59,12 @@ const dbProbe = setInterval(() => {
 dbProbe.unref();
 
 const bus = withOutageLog(
-  config.REDIS_URL ? createRedisBus(config.REDIS_URL, config.REDIS_KEY_PREFIX, log, replicaId) : createPgBus(config.DATABASE_URL, pool, log, replicaId),
+  instrumentBus(
+    config.REDIS_URL
+      ? createRedisBus(config.REDIS_URL, config.REDIS_KEY_PREFIX, log, replicaId, (client) => metrics.redisErrors.inc({ client }))
+      : createPgBus(config.DATABASE_URL, pool, log, replicaId),
+    metrics,
+  ),
   new DependencyStatus(log, config.REDIS_URL ? 'redis fan-out' : 'postgres fan-out'),
 );
 const messages = new MessageRepository(pool, {
@@ -58,6 +72,10 @@ const messages = new MessageRepository(pool, {
   maxBatch: config.MESSAGE_BATCH_MAX,
   maxQueue: config.MAX_WRITE_QUEUE,
   health: { failed: (err) => database.failed(err), succeeded: () => database.succeeded() },
+  onBatch: (size, seconds) => {
+    metrics.writeBatchSize.observe(size);
+    metrics.writeCommit.observe(seconds);
+  },
 });
 const sessions = new PgSessionChecks(pool);
 const hub = new Hub(
@@ -83,6 +101,7 @@ const hub = new Hub(
   bus,
   log,
   { control: new PgControlStore(pool), sessions },
+  metrics,
 );
 // The control plane's doorbell: NOTIFY parley_control at each event's COMMIT, and a poll after every
 // reconnect of this connection (notifications in between are lost; the events are not).
@@ -91,20 +110,23 @@ const controlDoorbell = listenPg({
   onNotify: () => hub.control.poke(), onRelisten: () => hub.control.poke(),
 });
 
-const registry = new Registry();
-registry.setDefaultLabels({ service: 'chat', replica: replicaId });
-collectDefaultMetrics({ register: registry });
-new Gauge({ name: 'parley_chat_connections', help: 'Open WebSocket connections on this replica', registers: [registry], collect() { this.set(hub.connections.size); } });
-new Gauge({ name: 'parley_chat_messages_stored_total', help: 'Messages stored by this replica', registers: [registry], collect() { this.set(hub.counters.messagesStored); } });
-new Gauge({ name: 'parley_chat_write_queue', help: 'Messages waiting for the group-commit writer', registers: [registry], collect() { this.set(messages.writer.queued()); } });
-new Gauge({ name: 'parley_chat_write_batches_total', help: 'Group-commit transactions committed', registers: [registry], collect() { this.set(messages.writer.stats.batches); } });
-new Gauge({ name: 'parley_chat_gap_repairs_total', help: 'Times this replica fetched messages pub/sub did not bring', registers: [registry], collect() { this.set(hub.counters.gapRepairs); } });
-new Gauge({ name: 'parley_chat_slow_consumers_closed_total', help: 'Sockets closed with 4008', registers: [registry], collect() { this.set(hub.counters.slowConsumersClosed); } });
+registerChatGauges(registry, {
+  connections: () => hub.connections.size,
+  writeQueue: () => messages.writer.queued(),
+  writeQueueLimit: config.MAX_WRITE_QUEUE,
+  writeBatches: () => messages.writer.stats.batches,
+  writeFallbacks: () => messages.writer.stats.fallbacks,
+  busUp: () => bus.healthy(),
+  databaseUp: () => dbReachedOnce && database.up,
+  ready: () => dbReachedOnce && database.up && !hub.draining,
+  hubCounters: () => hub.counters,
+});
 
 const { server, stopAcceptingUpgrades } = createChatServer({
   hub,
   log,
   registry,
+  metrics,
   internalToken: config.INTERNAL_TOKEN,
   chatTokenSecret: config.CHAT_TOKEN_SECRET,
   allowedOrigins: allowedOrigins(config),
@@ -130,6 +152,8 @@ async function shutdown(signal: string): Promise<void> {
   // 1. Report not-ready and refuse new upgrades so the load balancer sends clients elsewhere; keep
   //    serving the open sockets meanwhile (endpoint removal takes a moment).
   hub.draining = true;
+  const drainStarted = Date.now();
+  setInterval(() => metrics.drainSeconds.set((Date.now() - drainStarted) / 1000), 250).unref();
   stopAcceptingUpgrades();
   log.info({ signal, drainDelayMs: config.DRAIN_DELAY_MS }, 'draining: not ready, still serving');
   await new Promise((r) => setTimeout(r, config.DRAIN_DELAY_MS));
@@ -146,7 +170,8 @@ async function shutdown(signal: string): Promise<void> {
   await bus.close().catch(() => undefined);
   await controlDoorbell.close();
   await pool.end().catch(() => undefined);
-  log.info({ remaining: hub.connections.size }, 'chat stopped');
+  await stopTracing();
+  log.info({ remaining: hub.connections.size, drainMs: Date.now() - drainStarted }, 'chat stopped');
   process.exit(0);
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -37,6 +37,7 @@ export function scratchCopy(): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'parley-k8s-'));
   cpSync(join(ROOT, 'deploy/k8s'), join(dir, 'k8s'), { recursive: true });
   cpSync(join(ROOT, 'deploy/nginx'), join(dir, 'nginx'), { recursive: true });
+  cpSync(join(ROOT, 'deploy/monitoring'), join(dir, 'monitoring'), { recursive: true });
   const walk = (d: string) => {
     for (const f of readdirSync(d)) {
       const p = join(d, f);
@@ -87,7 +88,60 @@ const CRD_FIELDS: Record<string, Record<string, string[]>> = {
     '/spec/issuerRef': ['name', 'kind', 'group'],
     '/spec/privateKey': ['algorithm', 'size', 'rotationPolicy', 'encoding'],
   },
+  // Prometheus Operator (monitoring.coreos.com/v1), the fields the monitoring component uses.
+  'monitoring.coreos.com/v1/PodMonitor': {
+    '': ['apiVersion', 'kind', 'metadata', 'spec'],
+    '/spec': ['selector', 'podMetricsEndpoints', 'namespaceSelector', 'jobLabel', 'podTargetLabels'],
+  },
+  'monitoring.coreos.com/v1/PrometheusRule': {
+    '': ['apiVersion', 'kind', 'metadata', 'spec'],
+    '/spec': ['groups'],
+  },
+  'monitoring.coreos.com/v1/Probe': {
+    '': ['apiVersion', 'kind', 'metadata', 'spec'],
+    '/spec': ['jobName', 'interval', 'scrapeTimeout', 'module', 'prober', 'targets'],
+    '/spec/prober': ['url', 'path', 'scheme'],
+    '/spec/targets': ['staticConfig', 'ingress'],
+    '/spec/targets/staticConfig': ['static', 'labels'],
+  },
 };
+
+const POD_METRICS_ENDPOINT_FIELDS = ['port', 'path', 'interval', 'scrapeTimeout', 'scheme', 'relabelings', 'metricRelabelings', 'honorLabels'];
+const RELABEL_FIELDS = ['sourceLabels', 'separator', 'targetLabel', 'regex', 'modulus', 'replacement', 'action'];
+const RULE_FIELDS = ['alert', 'record', 'expr', 'for', 'labels', 'annotations', 'keep_firing_for'];
+
+/** Checks of the Prometheus Operator resources beyond field names: required fields and list items. */
+function monitoringCrdViolations(obj: K8sObject): string[] {
+  const out: string[] = [];
+  const at = id(obj);
+  const unknown = (item: Record<string, unknown>, allowed: string[], where: string) => {
+    for (const k of Object.keys(item ?? {})) if (!allowed.includes(k)) out.push(`${at}: unknown field ${where}/${k}`);
+  };
+  if (obj.kind === 'PodMonitor') {
+    if (!obj.spec?.selector) out.push(`${at}: spec.selector is required`);
+    if (!Array.isArray(obj.spec?.podMetricsEndpoints) || !obj.spec.podMetricsEndpoints.length) out.push(`${at}: spec.podMetricsEndpoints is required`);
+    for (const [i, e] of (obj.spec?.podMetricsEndpoints ?? []).entries()) {
+      unknown(e, POD_METRICS_ENDPOINT_FIELDS, `/spec/podMetricsEndpoints/${i}`);
+      if (typeof e.port !== 'string') out.push(`${at}: podMetricsEndpoints[${i}].port must name a container port`);
+      for (const [j, r] of (e.relabelings ?? []).entries()) unknown(r, RELABEL_FIELDS, `/spec/podMetricsEndpoints/${i}/relabelings/${j}`);
+    }
+  }
+  if (obj.kind === 'PrometheusRule') {
+    if (!Array.isArray(obj.spec?.groups) || !obj.spec.groups.length) out.push(`${at}: spec.groups is required`);
+    for (const g of obj.spec?.groups ?? []) {
+      if (typeof g.name !== 'string') out.push(`${at}: a group has no name`);
+      for (const r of g.rules ?? []) {
+        unknown(r, RULE_FIELDS, `/spec/groups/${g.name}/rules/${r.alert ?? r.record}`);
+        if (typeof r.expr !== 'string' || !(r.alert || r.record)) out.push(`${at}: rule without expr or alert/record`);
+      }
+    }
+  }
+  if (obj.kind === 'Probe') {
+    if (!obj.spec?.prober?.url) out.push(`${at}: spec.prober.url is required`);
+    if (!obj.spec?.targets?.staticConfig?.static?.length && !obj.spec?.targets?.ingress) out.push(`${at}: spec.targets is required`);
+  }
+  return out;
+}
 
 /**
  * kustomize wraps long base64 Secret values at 76 columns; the API server's decoder (Go's
@@ -121,6 +175,7 @@ export function schemaViolations(obj: K8sObject): string[] {
     const out: string[] = [];
     if (!obj.metadata?.name) out.push(`${id(obj)}: metadata.name missing`);
     if (key === 'cert-manager.io/v1/Certificate' && (!obj.spec?.secretName || !obj.spec?.issuerRef?.name)) out.push(`${id(obj)}: spec.secretName and spec.issuerRef.name are required`);
+    if (key.startsWith('monitoring.coreos.com/')) out.push(...monitoringCrdViolations(obj));
     return out;
   }
   return [`${id(obj)}: unknown apiVersion/kind ${key} (no schema to check it against)`];
@@ -400,6 +455,7 @@ export function crossRefViolations(objects: K8sObject[], opts: { externalSecrets
       }
     }
   }
+  out.push(...monitoringRefViolations(objects));
   for (const o of objects) {
     if (o.kind === 'StatefulSet' && o.spec?.serviceName && !objects.some((s) => s.kind === 'Service' && s.metadata.name === o.spec.serviceName && s.spec?.clusterIP === 'None')) {
       out.push(`${id(o)}: serviceName ${o.spec.serviceName} is not a headless Service`);
@@ -411,6 +467,36 @@ export function crossRefViolations(objects: K8sObject[], opts: { externalSecrets
     }
     if (o.kind === 'NetworkPolicy' && o.spec?.podSelector && Object.keys(o.spec.podSelector).length && !owners.some((w) => selects(o.spec.podSelector, w.template?.metadata?.labels ?? {}))) {
       out.push(`${id(o)}: selects no pods`);
+    }
+  }
+  return out;
+}
+
+/** Prometheus Operator objects point at real things: PodMonitors at pods and named ports, Probes at Services. */
+export function monitoringRefViolations(objects: K8sObject[]): string[] {
+  const out: string[] = [];
+  const owners = podOwners(objects).filter((o) => o.obj.kind !== 'Job');
+  const servicePort = (host: string, port: number, where: string) => {
+    const svc = objects.find((o) => o.kind === 'Service' && o.metadata.name === host.split('.')[0]);
+    if (!svc) out.push(`${where}: Service ${host} does not exist`);
+    else if (!(svc.spec?.ports ?? []).some((p: any) => p.port === port)) out.push(`${where}: Service ${host} has no port ${port}`);
+  };
+  for (const pm of objects.filter((o) => o.kind === 'PodMonitor')) {
+    const pods = owners.filter((w) => selects(pm.spec?.selector, w.template?.metadata?.labels ?? {}));
+    if (!pods.length) out.push(`${id(pm)}: selects no pods`);
+    for (const e of pm.spec?.podMetricsEndpoints ?? []) {
+      for (const w of pods) {
+        const named = (w.spec?.containers ?? []).some((c: any) => (c.ports ?? []).some((p: any) => p.name === e.port));
+        if (!named) out.push(`${id(pm)}: ${id(w.obj)} has no container port named ${e.port}`);
+      }
+    }
+  }
+  for (const probe of objects.filter((o) => o.kind === 'Probe')) {
+    const [host, port] = String(probe.spec?.prober?.url ?? '').split(':');
+    servicePort(host ?? '', Number(port ?? 80), `${id(probe)} prober`);
+    for (const target of probe.spec?.targets?.staticConfig?.static ?? []) {
+      const u = new URL(target);
+      if (!u.hostname.includes('.') || u.hostname.endsWith('.svc') || u.hostname.includes('.svc.')) servicePort(u.hostname, Number(u.port || (u.protocol === 'https:' ? 443 : 80)), `${id(probe)} target ${target}`);
     }
   }
   return out;
@@ -451,6 +537,8 @@ export function resolveEnv(container: any, objects: K8sObject[], fields: Record<
 export interface Flow { from: string; to: string; port: number; protocol?: string }
 export const EXTERNAL = 'external';
 export const DNS = 'kube-dns';
+/** A Prometheus pod in a namespace labelled parley.dev/monitoring: "true" (the monitoring component's convention). */
+export const MONITORING = 'monitoring';
 
 function portMatches(ports: any[] | undefined, port: number, protocol: string): boolean {
   if (!ports || ports.length === 0) return true;
@@ -465,10 +553,11 @@ function portMatches(ports: any[] | undefined, port: number, protocol: string): 
  */
 export function flowAllowed(objects: K8sObject[], from: string, to: string, port: number, protocol = 'TCP'): boolean {
   const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
-  const labelsOf = (name: string): Record<string, string> | null => (name === EXTERNAL || name === DNS ? null : { 'app.kubernetes.io/name': name });
+  const labelsOf = (name: string): Record<string, string> | null => (name === EXTERNAL || name === DNS || name === MONITORING ? null : { 'app.kubernetes.io/name': name });
   const peerMatches = (peer: any, target: string): boolean => {
     if (target === EXTERNAL) return Boolean(peer.ipBlock);
     if (peer.ipBlock) return false; // pod IPs are not meant to be reached through ipBlocks here
+    if (target === MONITORING) return Boolean(peer.namespaceSelector && selects(peer.namespaceSelector, { 'kubernetes.io/metadata.name': 'monitoring', 'parley.dev/monitoring': 'true' }) && selects(peer.podSelector ?? {}, { 'app.kubernetes.io/name': 'prometheus' }));
     if (target === DNS) return Boolean(peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === 'kube-system' && selects(peer.podSelector ?? {}, { 'k8s-app': 'kube-dns' }));
     if (peer.namespaceSelector) return selects(peer.namespaceSelector, { 'kubernetes.io/metadata.name': 'parley' }) && selects(peer.podSelector ?? {}, labelsOf(target)!);
     return selects(peer.podSelector ?? {}, labelsOf(target)!);

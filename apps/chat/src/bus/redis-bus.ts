@@ -13,7 +13,7 @@ export function redisOptions() {
 }
 
 /** `replicaId`: this replica's batched message events are dropped undecoded when they echo back. */
-export function createRedisBus(url: string, prefix: string, log: Logger, replicaId?: string): Bus {
+export function createRedisBus(url: string, prefix: string, log: Logger, replicaId?: string, onRedisError?: (client: 'pub' | 'sub') => void): Bus {
   const channel = `${prefix}chat-events`;
   const ownEcho = replicaId === undefined ? null : ownEchoPrefix(replicaId);
   const pub = new Redis(url, { ...redisOptions(), connectionName: 'parley-chat-pub' });
@@ -24,7 +24,10 @@ export function createRedisBus(url: string, prefix: string, log: Logger, replica
   let everSubscribed = false;
 
   for (const [name, client] of [['pub', pub], ['sub', sub]] as const) {
-    client.on('error', (err) => log.warn({ err: err.message, client: name }, 'redis connection error'));
+    client.on('error', (err) => {
+      onRedisError?.(name);
+      log.warn({ err: err.message, client: name }, 'redis connection error');
+    });
   }
   sub.on('ready', () => {
     sub.subscribe(channel).then(

@@ -10,11 +10,14 @@ import { verifyChatToken } from '@parley/chat-token';
 import { CloseCode, SOCKET_PATH, SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from '@parley/protocol';
 import type { Hub } from '../hub/hub.ts';
 import type { SessionChecker } from '../hub/session-checks.ts';
+import { context, endServerSpan, httpLabels, startServerSpan, tracingEnabled } from '@parley/telemetry';
+import type { ChatMetrics, UpgradeOutcome } from '../metrics.ts';
 
 export interface ServerDeps {
   hub: Hub;
   log: Logger;
   registry: Registry;
+  metrics: ChatMetrics;
   internalToken: string;
   chatTokenSecret: string;
   allowedOrigins: Set<string>;
@@ -43,7 +46,17 @@ export function createChatServer(deps: ServerDeps) {
   const server = createServer((req, res) => {
     const reqId = acceptRequestId(req.headers['x-request-id'], randomUUID);
     res.setHeader('x-request-id', reqId);
-    handleHttp(req, res).catch((err: unknown) => {
+    const traced = tracingEnabled() ? startServerSpan(`${req.method} ${routeTemplate(req.url)}`, req.headers, { 'http.route': routeTemplate(req.url), 'parley.request_id': reqId }) : null;
+    observeHttp(req, res, reqId, traced?.traceId);
+    if (traced) res.once('finish', () => endServerSpan(traced.span, res.statusCode));
+    // Inside the span's context: every log line of the request carries trace_id (the logger's mixin).
+    if (traced) void context.with(traced.ctx, () => handle(req, res, reqId));
+    else void handle(req, res, reqId);
+  });
+  server.keepAliveTimeout = 65_000; // longer than typical LB idle timeouts
+
+  function handle(req: IncomingMessage, res: ServerResponse, reqId: string): Promise<void> {
+    return handleHttp(req, res).catch((err: unknown) => {
       if (err instanceof BodyTooLargeError) {
         if (!res.headersSent) json(res, 413, { error: `request body larger than ${err.limit} bytes`, requestId: reqId });
         req.resume(); // drain what is left; the connection closes after the answer
@@ -52,8 +65,20 @@ export function createChatServer(deps: ServerDeps) {
       log.error({ err, reqId, url: req.url }, 'request failed');
       if (!res.headersSent) json(res, 500, { error: 'internal error', requestId: reqId });
     });
-  });
-  server.keepAliveTimeout = 65_000; // longer than typical LB idle timeouts
+  }
+
+  /** RED histogram by route template and an access log line (probes and scrapes only at debug). */
+  function observeHttp(req: IncomingMessage, res: ServerResponse, reqId: string, traceId?: string): void {
+    const started = process.hrtime.bigint();
+    res.once('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = routeTemplate(req.url);
+      deps.metrics.http.observe(httpLabels(route, req.method, res.statusCode), seconds);
+      const line = { reqId, ...(traceId ? { trace_id: traceId } : {}), method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10 };
+      if (route === '/healthz' || route === '/readyz' || route === '/metrics') log.debug(line, 'http request');
+      else log.info(line, 'http request');
+    });
+  }
 
   async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://chat');
@@ -95,46 +120,52 @@ export function createChatServer(deps: ServerDeps) {
     socket.on('error', () => socket.destroy());
     upgrade(req, socket, head, reqId).catch((err) => {
       log.error({ err, reqId }, 'upgrade failed');
+      deps.metrics.upgrades.inc({ outcome: 'error' });
       refuse(socket, 500, 'internal error', reqId);
     });
   });
 
+  function refuseUpgrade(outcome: UpgradeOutcome, socket: Duplex, status: number, message: string, reqId: string): void {
+    deps.metrics.upgrades.inc({ outcome });
+    refuse(socket, status, message, reqId);
+  }
+
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, reqId: string): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://chat');
-    if (url.pathname !== SOCKET_PATH) return refuse(socket, 404, 'not found', reqId);
-    if (!acceptingUpgrades || hub.draining) return refuse(socket, 503, 'server is restarting; reconnect', reqId);
+    if (url.pathname !== SOCKET_PATH) return refuseUpgrade('not_found', socket, 404, 'not found', reqId);
+    if (!acceptingUpgrades || hub.draining) return refuseUpgrade('draining', socket, 503, 'server is restarting; reconnect', reqId);
     // Until the control plane knows its cursor, a socket could miss a ban committed meanwhile.
-    if (!hub.control.ready) return refuse(socket, 503, 'server is starting; reconnect', reqId);
+    if (!hub.control.ready) return refuseUpgrade('starting', socket, 503, 'server is starting; reconnect', reqId);
     const origin = req.headers.origin;
     if (origin !== undefined && !deps.allowedOrigins.has(origin)) {
       log.warn({ reqId, origin }, 'websocket refused: foreign origin');
-      return refuse(socket, 403, 'origin not allowed', reqId);
+      return refuseUpgrade('forbidden_origin', socket, 403, 'origin not allowed', reqId);
     }
     const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
     const token = offered.find((p) => p.startsWith(TOKEN_SUBPROTOCOL_PREFIX))?.slice(TOKEN_SUBPROTOCOL_PREFIX.length);
-    if (!offered.includes(SUBPROTOCOL)) return refuse(socket, 400, `offer the ${SUBPROTOCOL} subprotocol`, reqId);
-    if (!token) return refuse(socket, 401, 'authentication required', reqId);
+    if (!offered.includes(SUBPROTOCOL)) return refuseUpgrade('bad_subprotocol', socket, 400, `offer the ${SUBPROTOCOL} subprotocol`, reqId);
+    if (!token) return refuseUpgrade('unauthenticated', socket, 401, 'authentication required', reqId);
     const verified = verifyChatToken(token, deps.chatTokenSecret);
     if (!verified.ok) {
       log.info({ reqId, reason: verified.reason }, 'websocket refused: bad token');
-      return refuse(socket, 401, `authentication failed (${verified.reason})`, reqId);
+      return refuseUpgrade('bad_token', socket, 401, `authentication failed (${verified.reason})`, reqId);
     }
     const { uid, sid, role } = verified.claims;
-    if (hub.coolingDown(uid)) return refuse(socket, 429, 'too many frames lately; reconnect later', reqId);
+    if (hub.coolingDown(uid)) return refuseUpgrade('cooldown', socket, 429, 'too many frames lately; reconnect later', reqId);
     let verdict;
     try {
       verdict = await deps.sessions.check({ uid, sid, role });
     } catch (err) {
       log.warn({ reqId, err: (err as Error).message }, 'websocket refused: session check failed');
-      return refuse(socket, 503, 'service unavailable; reconnect', reqId);
+      return refuseUpgrade('error', socket, 503, 'service unavailable; reconnect', reqId);
     }
     if (verdict !== 'ok') {
       log.info({ reqId, userId: uid, verdict }, 'websocket refused: session not valid');
-      return refuse(socket, 401, verdict === 'role_changed' ? 'role changed; get a new token' : 'session revoked', reqId);
+      return refuseUpgrade('revoked', socket, 401, verdict === 'role_changed' ? 'role changed; get a new token' : 'session revoked', reqId);
     }
     if (hub.atSocketLimit(uid)) {
       log.info({ reqId, userId: uid }, 'websocket refused: too many sockets for this user');
-      return refuse(socket, 429, 'too many connections for this user', reqId);
+      return refuseUpgrade('too_many_connections', socket, 429, 'too many connections for this user', reqId);
     }
     // One write for the 101 answer and the hello frame, not two (ws writes both synchronously).
     socket.cork();
@@ -142,6 +173,7 @@ export function createChatServer(deps: ServerDeps) {
       try {
         // Concurrent upgrades of one user passed the check above together: the limit holds here.
         if (hub.atSocketLimit(uid)) return ws.close(CloseCode.TooManyConnections, 'too many connections for this user');
+        deps.metrics.upgrades.inc({ outcome: 'accepted' });
         hub.attach(ws, verified.claims, reqId);
       } finally {
         socket.uncork();
@@ -156,6 +188,17 @@ export function createChatServer(deps: ServerDeps) {
       acceptingUpgrades = false;
     },
   };
+}
+
+const KNOWN_INTERNAL_ROUTES = new Set(['/internal/stats', '/internal/control/poke']);
+
+/** The route template of a chat HTTP path: a fixed set, so labels stay bounded. */
+export function routeTemplate(url: string | undefined): string {
+  const path = (url ?? '/').split('?', 1)[0]!;
+  if (path === '/healthz' || path === '/readyz' || path === '/metrics') return path;
+  if (path === '/socket') return '/socket';
+  if (KNOWN_INTERNAL_ROUTES.has(path)) return path;
+  return 'other';
 }
 
 /** The socket-level frame cap: well above MAX_FRAME_BYTES, so oversized frames get an error, not a close. */

@@ -54,7 +54,7 @@ export class ClusterBridge {
     switch (event.k) {
       case 'msgs':
         if (event.from === self) return; // delivered locally already (buses usually drop it undecoded)
-        for (const message of event.messages) this.subscriptions.room(message.roomId)?.committed(message.seq, message);
+        for (const message of event.messages) this.subscriptions.room(message.roomId)?.committed(message.seq, message, 'remote');
         return;
       case 'tip':
         this.subscriptions.room(event.room)?.committed(event.seq, null);

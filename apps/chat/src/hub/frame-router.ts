@@ -4,6 +4,7 @@ import { type ClientFrame, CLIENT_FRAME_TYPES, ErrorCode, clientFrameSchema } fr
 import type { Connection } from './connection.ts';
 import type { MessageCommands } from './message-commands.ts';
 import type { Reject, Subscriptions } from './subscriptions.ts';
+import type { HubMetrics } from '../metrics.ts';
 
 export interface FrameRouterDeps {
   /** Frames above this size get a too_large error (the socket's hard cap, which closes with 1009, is higher). */
@@ -11,6 +12,7 @@ export interface FrameRouterDeps {
   subscriptions: Subscriptions;
   commands: MessageCommands;
   reject: Reject;
+  metrics?: HubMetrics;
 }
 
 /** A short, safe description of a client's `type` value for an error message (never walks it). */
@@ -25,7 +27,15 @@ export class FrameRouter {
   constructor(private readonly deps: FrameRouterDeps) {}
 
   async route(conn: Connection, data: Buffer, isBinary: boolean): Promise<void> {
-    const { reject, subscriptions, commands } = this.deps;
+    const { subscriptions, commands, metrics } = this.deps;
+    let rawType: unknown = undefined;
+    // A frame refused here (before any command) counts as rejected under its type, or `invalid`.
+    const reject: Reject = (c, code, message, extra) => {
+      // Never String() a client value: a deeply nested array would overflow the stack.
+      const type = typeof rawType === 'string' && (CLIENT_FRAME_TYPES as readonly string[]).includes(rawType) ? rawType : 'invalid';
+      metrics?.frames.inc({ type, outcome: 'rejected' });
+      this.deps.reject(c, code, message, extra);
+    };
     if (conn.closing || conn.closed) return;
     if (isBinary) return reject(conn, ErrorCode.BadFrame, 'binary frames are not supported; send JSON text');
     const maxFrame = this.deps.maxFrameBytes;
@@ -38,6 +48,7 @@ export class FrameRouter {
     } catch {
       return reject(conn, ErrorCode.BadJson, 'frame is not valid JSON');
     }
+    rawType = (raw as { type?: unknown } | null)?.type;
     const parsed = clientFrameSchema.safeParse(raw);
     if (!parsed.success) {
       const type = (raw as { type?: unknown } | null)?.type;
@@ -49,6 +60,7 @@ export class FrameRouter {
       return reject(conn, ErrorCode.BadFrame, `invalid ${type} frame: ${issue?.path.join('.') || 'frame'} ${issue?.message ?? ''}`.trim(), typeof ref === 'string' ? { ref: ref.slice(0, 64) } : {});
     }
     const frame: ClientFrame = parsed.data;
+    metrics?.frames.inc({ type: frame.type, outcome: 'ok' });
     switch (frame.type) {
       case 'join': return subscriptions.join(conn, frame.room, frame.sinceSeq, frame.sinceVersion);
       case 'leave': return subscriptions.leave(conn, frame.room);

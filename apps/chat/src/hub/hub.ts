@@ -22,6 +22,7 @@ import { PresenceGlue } from './presence-glue.ts';
 import type { Presence } from './presence.ts';
 import { type HubCounters, ReplicaStats } from './replica-stats.ts';
 import { Subscriptions } from './subscriptions.ts';
+import type { HubMetrics } from '../metrics.ts';
 
 export { Connection } from './connection.ts';
 
@@ -68,6 +69,7 @@ export class Hub implements ConnectionHost {
   private readonly bridge: ClusterBridge;
   private readonly commands: MessageCommands;
   private readonly router: FrameRouter;
+  private readonly metrics: HubMetrics | undefined;
   private readonly frameBudget: FrameBudget;
   /** Users whose upgrades are refused until then (a socket of theirs was closed for abuse). */
   private readonly cooldowns = new Map<number, number>();
@@ -82,7 +84,9 @@ export class Hub implements ConnectionHost {
     bus: Bus,
     readonly log: Logger,
     { control: controlStore, sessions }: { control: ControlStore; sessions: SessionChecker },
+    metrics?: HubMetrics,
   ) {
+    this.metrics = metrics;
     this.sessions = sessions;
     this.frameBudget = new FrameBudget(options.frameRatePerSec ?? 20, options.frameBurst ?? 600);
     const { replicaId } = options;
@@ -90,15 +94,15 @@ export class Hub implements ConnectionHost {
     this.replicaStats = new ReplicaStats(replicaId, () => ({ connections: this.connections.size, rooms: this.subscriptions.roomCount, draining: this.draining }));
     const counters = this.replicaStats.counters;
     this.presenceGlue = new PresenceGlue(replicaId, options.presenceTtlMs, (room) => this.subscriptions.room(room), (event) => void this.bridge.publish(event));
-    this.subscriptions = new Subscriptions({ messages, historyPageSize: options.historyPageSize, maxRoomsPerSocket: options.maxRoomsPerSocket ?? 500, presence: this.presenceGlue, counters, reject, log });
+    this.subscriptions = new Subscriptions({ messages, historyPageSize: options.historyPageSize, maxRoomsPerSocket: options.maxRoomsPerSocket ?? 500, presence: this.presenceGlue, counters, reject, log, metrics });
     this.bridge = new ClusterBridge(replicaId, bus, this.subscriptions, messages, counters, log);
-    this.commands = new MessageCommands({ options, messages, subscriptions: this.subscriptions, stats: this.replicaStats, publish: (e) => this.bridge.publish(e), reject, log });
+    this.commands = new MessageCommands({ options, messages, subscriptions: this.subscriptions, stats: this.replicaStats, publish: (e) => this.bridge.publish(e), reject, log, metrics });
     const applier = new ControlApplier({
       store: controlStore, messages, subscriptions: this.subscriptions, commands: this.commands,
       userConnections: (uid) => this.byUser.get(uid) ?? [], allConnections: () => this.connections.values(), log,
     });
     this.control = new ControlPlane(controlStore, applier, options.controlPollMs ?? 500, log);
-    this.router = new FrameRouter({ maxFrameBytes: options.maxFrameBytes, subscriptions: this.subscriptions, commands: this.commands, reject });
+    this.router = new FrameRouter({ maxFrameBytes: options.maxFrameBytes, subscriptions: this.subscriptions, commands: this.commands, reject, metrics });
     this.bridge.listen({
       typing: (e) => this.commands.deliverTyping(e),
       presence: (e) => this.presenceGlue.applyRemote(e),
@@ -270,6 +274,7 @@ export class Hub implements ConnectionHost {
 
   private reject(conn: Connection, code: ErrorCodeT, message: string, extra: ErrorExtra = {}): void {
     this.counters.framesRejected++;
+    this.metrics?.framesRejected.inc({ code });
     conn.error(code, message, extra);
   }
 

@@ -8,6 +8,8 @@ import type { Connection } from './connection.ts';
 import type { ReplicaStats } from './replica-stats.ts';
 import type { Reject, Subscriptions } from './subscriptions.ts';
 import { TokenBucket } from './token-bucket.ts';
+import type { HubMetrics } from '../metrics.ts';
+import { SendTrace } from './send-trace.ts';
 
 export interface MessageCommandOptions {
   replicaId: string;
@@ -25,6 +27,7 @@ export interface MessageCommandDeps {
   publish: (event: BusEvent) => Promise<void>;
   reject: Reject;
   log: Logger;
+  metrics?: HubMetrics;
 }
 
 export class MessageCommands {
@@ -56,6 +59,7 @@ export class MessageCommands {
    */
   send(conn: Connection, roomId: number, clientId: string, body: string): void {
     const { reject, options, messages, stats, subscriptions, log } = this.deps;
+    const endTimer = this.deps.metrics?.sendAck.startTimer();
     const joined = conn.rooms.get(roomId);
     if (!joined) return reject(conn, ErrorCode.NotJoined, `join room ${roomId} before sending to it`, { ref: clientId, room: roomId });
     const problem = this.bodyProblem(body);
@@ -68,7 +72,10 @@ export class MessageCommands {
     const waitMs = bucket.take();
     if (waitMs > 0) return reject(conn, ErrorCode.RateLimited, `sending too fast; retry in ${waitMs} ms`, { ref: clientId, room: roomId, retryInMs: waitMs });
 
+    // Traced from here (refusals above end no span): frame accepted → COMMIT → ack → fan-out.
+    const traced = SendTrace.start(roomId, conn.id);
     conn.inflight++;
+    traced?.storing();
     messages.store({ roomId, authorId: conn.user.id, clientId, body }).then(
       ({ message, duplicate }) => {
         if (message.roomId !== roomId) {
@@ -76,13 +83,20 @@ export class MessageCommands {
         }
         // Ack first: it must not wait for the fan-out (which, in a big room, runs over several turns).
         conn.send({ type: 'ack', room: roomId, clientId, seq: message.seq, id: message.id, createdAt: message.createdAt, duplicate });
+        endTimer?.();
+        traced?.committed(message.seq, duplicate);
         if (!duplicate) {
           stats.messageStored();
-          this.queuePublish(message);
-          subscriptions.room(roomId)?.committed(message.seq, message);
+          const fanOut = () => {
+            this.queuePublish(message);
+            subscriptions.room(roomId)?.committed(message.seq, message);
+          };
+          if (traced) traced.fanout(fanOut);
+          else fanOut();
         }
       },
       (err: unknown) => {
+        traced?.failed(err);
         if (err instanceof RoomArchivedError) return reject(conn, ErrorCode.Archived, 'this room is archived; it is read-only', { ref: clientId, room: roomId });
         if (err instanceof OverloadedError) return reject(conn, ErrorCode.Unavailable, 'the server is overloaded; the message was not stored; retry', { ref: clientId, room: roomId, retryInMs: 1_000 });
         log.error({ err, room: roomId }, 'storing a message failed');
@@ -90,6 +104,7 @@ export class MessageCommands {
       },
     ).finally(() => {
       conn.inflight--;
+      traced?.end();
     });
   }
 

@@ -53,7 +53,13 @@ interface Outgoing {
   seq: number | null;
   frame: Buffer;
   cursor: Iterator<Subscriber> | null;
+  /** For fan-out latency: the message's created_at (ms) and how it reached this replica. */
+  createdAt?: number;
+  path?: FanoutPath;
 }
+
+/** How a committed message reached this replica: committed here, via the bus, or fetched from Postgres. */
+export type FanoutPath = 'local' | 'remote' | 'repair';
 
 export class RoomState {
   readonly subs = new Map<string, Subscriber>();
@@ -72,16 +78,18 @@ export class RoomState {
     public deliveredSeq: number,
     private readonly source: GapSource,
     private readonly onError: (err: unknown) => void,
+    /** Told when a message reached every local subscriber: its path and seconds since its created_at. */
+    private readonly onFanout?: (path: FanoutPath, seconds: number) => void,
   ) {}
 
   /**
    * A message (or, with `message` null, only its seq) is known to be committed. Deliver it now if it is
    * next, otherwise remember it and repair the gap.
    */
-  committed(seq: number, message: ChatMessage | null): void {
+  committed(seq: number, message: ChatMessage | null, path: FanoutPath = 'local'): void {
     if (seq <= this.deliveredSeq) return;
     if (seq === this.deliveredSeq + 1 && message) {
-      this.deliver(message);
+      this.deliver(message, path);
       this.drainPending();
       if (this.pending.size) this.repair();
       return;
@@ -114,14 +122,14 @@ export class RoomState {
     sub.buffer.push(item);
   }
 
-  private deliver(message: ChatMessage): void {
+  private deliver(message: ChatMessage, path: FanoutPath = 'repair'): void {
     this.deliveredSeq = message.seq;
     if (!this.subs.size) return;
-    this.enqueue(message.seq, Buffer.from(messageFrame(this.info.id, message)));
+    this.enqueue(message.seq, Buffer.from(messageFrame(this.info.id, message)), this.onFanout ? { createdAt: Date.parse(message.createdAt), path } : undefined);
   }
 
-  private enqueue(seq: number | null, frame: Buffer): void {
-    this.queue.push({ seq, frame, cursor: null });
+  private enqueue(seq: number | null, frame: Buffer, fanout?: { createdAt: number; path: FanoutPath }): void {
+    this.queue.push({ seq, frame, cursor: null, ...fanout });
     if (!this.delivering) this.drainQueue();
   }
 
@@ -147,6 +155,7 @@ export class RoomState {
           this.onError(err); // one broken socket must not stall the room
         }
       }
+      if (item.path && Number.isFinite(item.createdAt)) this.onFanout?.(item.path, Math.max(0, Date.now() - item.createdAt!) / 1000);
       this.queue[this.queueHead++] = undefined as unknown as Outgoing; // release the frame
       if (this.queueHead >= 1_024 || this.queueHead === this.queue.length) {
         this.queue.splice(0, this.queueHead);

@@ -8,6 +8,7 @@ import type { Connection, ErrorExtra } from './connection.ts';
 import type { PresenceGlue } from './presence-glue.ts';
 import type { HubCounters } from './replica-stats.ts';
 import { RoomState, type Subscriber, messageFrame } from './room-state.ts';
+import type { HubMetrics } from '../metrics.ts';
 
 const INITIAL_HISTORY = 50;
 /**
@@ -26,6 +27,7 @@ export interface SubscriptionDeps {
   counters: HubCounters;
   reject: Reject;
   log: Logger;
+  metrics?: HubMetrics;
 }
 
 export class Subscriptions {
@@ -79,7 +81,7 @@ export class Subscriptions {
         const again = this.rooms.get(roomId);
         if (again) return again;
         // Start at the lower of the two: anything after it arrives by event or is repaired from Postgres.
-        const state = new RoomState(access.room, Math.min(knownLastSeq, access.lastSeq), this.deps.messages, (err) => this.deps.log.error({ err, room: roomId }, 'gap repair failed'));
+        const state = new RoomState(access.room, Math.min(knownLastSeq, access.lastSeq), this.deps.messages, (err) => this.deps.log.error({ err, room: roomId }, 'gap repair failed'), this.deps.metrics && ((path, seconds) => this.deps.metrics!.fanout.observe({ path }, seconds)));
         this.rooms.set(roomId, state);
         return state;
       })().finally(() => this.roomLoads.delete(roomId));
@@ -180,6 +182,7 @@ export class Subscriptions {
    */
   private async replay(conn: Connection, state: RoomState, sub: Subscriber, roomId: number, from: number, sinceVersion: number | undefined): Promise<void> {
     const pageSize = this.deps.historyPageSize;
+    const endTimer = this.deps.metrics?.resume.startTimer();
     const current = () => state.subs.get(conn.id) === sub && !conn.closed;
     // Resume: messages the client already has (at or below the resume point) that were edited or
     // deleted after the version it knows, as `updated` frames (those above it come fresh below).
@@ -234,6 +237,8 @@ export class Subscriptions {
       sub.seq = cursor;
       sub.catchingUp = false;
       conn.send({ type: 'caught_up', room: roomId, seq: cursor });
+      endTimer?.();
+      this.deps.metrics?.resumeMessages.observe(cursor - from);
       return;
     }
   }

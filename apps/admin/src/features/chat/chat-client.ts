@@ -2,6 +2,8 @@
 // INTERNAL_TOKEN, request id passed on): read-only (replica stats, readiness) for the dashboard and
 // health checks. Changes never travel this way: they reach chat as control events in Postgres (see
 // packages/db/src/control-events.ts). Short timeouts: the panel must not hang on a sick chat.
+import { injectTraceHeaders } from '@parley/telemetry';
+
 export interface ChatReplicaStats {
   replica: string;
   connections: number;
@@ -23,7 +25,7 @@ export class ChatInternalClient {
 
   async stats(requestId?: string): Promise<ChatStats> {
     const res = await fetch(`${this.baseUrl}/internal/stats`, {
-      headers: { 'x-internal-token': this.token, ...(requestId ? { 'x-request-id': requestId } : {}) },
+      headers: injectTraceHeaders({ 'x-internal-token': this.token, ...(requestId ? { 'x-request-id': requestId } : {}) }),
       signal: AbortSignal.timeout(this.timeoutMs),
     });
     if (!res.ok) throw new Error(`chat stats failed: HTTP ${res.status}`);
