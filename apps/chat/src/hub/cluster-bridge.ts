@@ -90,8 +90,16 @@ export class ClusterBridge {
           state.reconcile(lastSeq);
         }
       }
+      if (this.reconcileFailures) {
+        this.log.info({ failures: this.reconcileFailures }, 'room reconcile works again');
+        this.reconcileFailures = 0;
+      }
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'room reconcile failed');
+      // Once per outage, not every period (the database's own status line says when it is back).
+      if (this.reconcileFailures++ === 0) this.log.warn({ err: (err as Error).message }, 'room reconcile failed; retrying every period');
     }
   }
+
+  /** Consecutive failed reconciles (a Postgres outage): logged when it starts and when it ends. */
+  private reconcileFailures = 0;
 }

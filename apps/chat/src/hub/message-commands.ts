@@ -3,7 +3,7 @@
 import type { Logger } from '@parley/logging';
 import { type ChatMessage, ErrorCode, utf8Length } from '@parley/protocol';
 import { type BusEvent, type BusEventOf, messagesEvent } from '../bus/index.ts';
-import { type MessageRepository, OverloadedError, RoomArchivedError } from '../messages/message-repository.ts';
+import { AuthorInactiveError, DatabaseUnavailableError, type MessageRepository, OverloadedError, RoomArchivedError } from '../messages/message-repository.ts';
 import type { Connection } from './connection.ts';
 import type { ReplicaStats } from './replica-stats.ts';
 import type { Reject, Subscriptions } from './subscriptions.ts';
@@ -98,6 +98,8 @@ export class MessageCommands {
       (err: unknown) => {
         traced?.failed(err);
         if (err instanceof RoomArchivedError) return reject(conn, ErrorCode.Archived, 'this room is archived; it is read-only', { ref: clientId, room: roomId });
+        if (err instanceof AuthorInactiveError) return reject(conn, ErrorCode.Forbidden, 'your account is not active; the message was not stored', { ref: clientId, room: roomId });
+        if (err instanceof DatabaseUnavailableError) return reject(conn, ErrorCode.Unavailable, 'the database is briefly unavailable; the message was not stored; retry', { ref: clientId, room: roomId, retryInMs: 1_000 });
         if (err instanceof OverloadedError) return reject(conn, ErrorCode.Unavailable, 'the server is overloaded; the message was not stored; retry', { ref: clientId, room: roomId, retryInMs: 1_000 });
         log.error({ err, room: roomId }, 'storing a message failed');
         reject(conn, ErrorCode.Unavailable, 'the message was not stored; retry', { ref: clientId, room: roomId, retryInMs: 1_000 });

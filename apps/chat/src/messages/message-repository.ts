@@ -4,7 +4,7 @@ import { type Pool, recordControlEvent, withTransaction } from '@parley/db';
 import type { ChatMessage, RoomInfo } from '@parley/protocol';
 import { type MessageRow, type NewMessage, type StoreResult, type WriterOptions, MessageWriter, toChatMessage } from './message-writer.ts';
 
-export { RoomArchivedError, OverloadedError, DatabaseUnavailableError, toChatMessage, type NewMessage, type StoreResult } from './message-writer.ts';
+export { AuthorInactiveError, RoomArchivedError, OverloadedError, DatabaseUnavailableError, toChatMessage, type NewMessage, type StoreResult } from './message-writer.ts';
 
 export interface RoomAccess {
   room: RoomInfo;

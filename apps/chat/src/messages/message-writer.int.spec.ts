@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, type Pool } from '@parley/db';
 import { createTestDatabase, type TestDatabase } from '@parley/devtools';
-import { DatabaseUnavailableError, MessageWriter, RoomArchivedError, type StoreResult } from './message-writer.ts';
+import { AuthorInactiveError, DatabaseUnavailableError, MessageWriter, RoomArchivedError, type StoreResult } from './message-writer.ts';
 
 let db: TestDatabase;
 let poolB: Pool;
@@ -146,6 +146,30 @@ describe('MessageWriter (group commit)', () => {
     expect(await seqsOf(archived!)).toEqual([]);
     const { rows } = await db.pool.query<{ last_seq: number }>('SELECT last_seq FROM rooms WHERE id = $1', [archived]);
     expect(rows[0]!.last_seq).toBe(0);
+  });
+
+  it('stores nothing from an author banned before the batch, in the batch and the one-by-one path; the rest commits gap-free', async () => {
+    const [room] = await makeRooms(1);
+    const { rows } = await db.pool.query<{ id: number }>(
+      `INSERT INTO users (email, handle, display_name, password_hash, status) VALUES ('banned@example.test', 'writer_banned', 'Banned', 'x', 'banned') RETURNING id`,
+    );
+    const banned = rows[0]!.id;
+    const writer = new MessageWriter(db.pool, { concurrency: 1, maxBatch: 50 });
+    const results = await Promise.allSettled([
+      writer.store({ roomId: room!, authorId: authors[0]!, clientId: 'ok-1', body: 'before' }),
+      writer.store({ roomId: room!, authorId: banned, clientId: 'banned-1', body: 'spam' }),
+      writer.store({ roomId: room!, authorId: authors[1]!, clientId: 'ok-2', body: 'after' }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(AuthorInactiveError);
+    expect(await seqsOf(room!)).toEqual([1, 2]);
+    const client = await db.pool.connect();
+    try {
+      await expect(writer.storeOne(client, { roomId: room!, authorId: banned, clientId: 'banned-2', body: 'spam' })).rejects.toBeInstanceOf(AuthorInactiveError);
+    } finally {
+      client.release();
+    }
+    expect(await seqsOf(room!)).toEqual([1, 2]);
   });
 
   it('fails fast when the queue is full instead of growing without bound', async () => {

@@ -30,6 +30,17 @@ export interface NewMessage {
 
 export type StoreResult = { message: ChatMessage; duplicate: boolean };
 
+/**
+ * The author is no longer active (banned or deactivated). Checked in the storing statement itself, so
+ * a send that arrives after a ban committed is never stored, even in the moment before the ban's
+ * control event closes the socket.
+ */
+export class AuthorInactiveError extends Error {
+  constructor() {
+    super('author is not active');
+  }
+}
+
 export class RoomArchivedError extends Error {
   constructor() {
     super('room is archived');
@@ -97,6 +108,7 @@ const BATCH_INSERT = `
     SELECT req.*, row_number() OVER (PARTITION BY req.room_id ORDER BY req.ord) AS idx
     FROM req
     WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e.author_id = req.author_id AND e.client_msg_id = req.client_msg_id)
+      AND EXISTS (SELECT 1 FROM users u WHERE u.id = req.author_id AND u.status = 'active')
   ),
   counts AS (SELECT room_id, count(*)::int AS k FROM fresh GROUP BY room_id),
   locked AS (
@@ -319,7 +331,7 @@ export class MessageWriter {
     }
     // A named (prepared) statement: parsed and planned once per connection, not once per batch.
     const { rows } = await client.query<MessageRow & { dup: boolean }>({
-      name: 'parley_batch_insert_v1',
+      name: 'parley_batch_insert_v2',
       text: BATCH_INSERT,
       values: [
         toStore.map((i) => i.msg.roomId),
@@ -337,17 +349,26 @@ export class MessageWriter {
     this.stats.batches++;
     this.stats.batchedMessages += inserted;
     this.stats.largestBatch = Math.max(this.stats.largestBatch, inserted);
-    // Resolve in queue order (= seq order per room). A missing row: the room is archived or gone.
+    // Resolve in queue order (= seq order per room). A missing row: the author is no longer active, or
+    // the room is archived or gone (asked only in that rare case, after COMMIT).
+    const missing = toStore.filter((item) => !results.has(item.key));
+    const inactive = missing.length ? await this.inactiveAuthors(client, missing.map((i) => i.msg.authorId)) : new Set<number>();
+    const notStored = (item: Item) => (inactive.has(item.msg.authorId) ? new AuthorInactiveError() : new RoomArchivedError());
     for (const item of toStore) {
       const r = results.get(item.key);
       if (r) item.resolve(r);
-      else item.reject(new RoomArchivedError());
+      else item.reject(notStored(item));
     }
     for (const [item, first] of followers) {
       const r = results.get(first.key);
       if (r) item.resolve({ message: r.message, duplicate: true });
-      else item.reject(new RoomArchivedError());
+      else item.reject(notStored(first));
     }
+  }
+
+  private async inactiveAuthors(client: PoolClient, authorIds: number[]): Promise<Set<number>> {
+    const { rows } = await client.query<{ id: number }>("SELECT id FROM users WHERE id = ANY($1::bigint[]) AND status <> 'active'", [authorIds]);
+    return new Set(rows.map((r) => Number(r.id)));
   }
 
   /** One message in its own transaction (the fallback path). */
@@ -366,6 +387,9 @@ export class MessageWriter {
       );
       const seq = seqRes.rows[0]?.last_seq;
       if (seq === undefined) throw new RoomArchivedError();
+      // Under the room's row lock, after any ban that committed before it: a banned author stores nothing.
+      const active = await client.query("SELECT 1 FROM users WHERE id = $1 AND status = 'active'", [msg.authorId]);
+      if (!active.rowCount) throw new AuthorInactiveError();
       const { rows } = await client.query<MessageRow>(
         `WITH ins AS (
            INSERT INTO messages (room_id, seq, author_id, client_msg_id, body) VALUES ($1, $2, $3, $4, $5)
