@@ -174,5 +174,8 @@ describe('abuse limits on a real replica', () => {
     expect(counts.sent ?? 0).toBeGreaterThan(FRAME_BURST); // it really flooded
     expect((counts.refused ?? 0) + (counts.closedByServer ?? 0)).toBeGreaterThan(0); // and hit the limits
     expect(p99(loaded)).toBeLessThanOrEqual(2 * p99(unloaded));
-  }, 300_000);
+    // Up to three attempts: on this shared 2-core machine one stray spike (another test's browser or
+    // Postgres burst) can land in a loaded round's top 1 %. The unfairness this guards against is ~50×
+    // (p99 53 → 2,599 ms with the budget disabled) and fails every attempt.
+  }, { timeout: 300_000, retry: 2 });
 });
