@@ -289,6 +289,18 @@ describe('chat protocol on a real replica', () => {
     expect((await s.next('pong')).ref).toBe('alive');
   });
 
+  it('a socket ends when its session reaches its absolute lifetime (from the token), while another stays', async () => {
+    const [ending, stays] = await Promise.all([createChatUser(db.pool, 'absend'), createChatUser(db.pool, 'absstay')]);
+    const e = await TestSocket.open(chat().wsUrl, chatTokenFor(ending!, stack.secrets.CHAT_TOKEN_SECRET, undefined, 300, Date.now() + 2_000));
+    sockets.push(e);
+    await e.next('hello');
+    const s = await open(stays!);
+    expect(await e.waitClose(30_000)).toMatchObject({ code: 4001, reason: 'your session ended; log in again' });
+    s.send({ type: 'ping', ref: 'still-here' });
+    expect((await s.next('pong')).ref).toBe('still-here');
+    await expect(TestSocket.open(chat().wsUrl, chatTokenFor(ending!, stack.secrets.CHAT_TOKEN_SECRET, undefined, 300, Date.now() - 1_000))).rejects.toMatchObject({ status: 401 });
+  });
+
   it('control events: moderator delete, mute/unmute, session revoke, role change and ban act on open sockets and at upgrade', async () => {
     const [mod, ann, bob, cat] = await Promise.all([createChatUser(db.pool, 'mod', 'moderator'), createChatUser(db.pool, 'kann'), createChatUser(db.pool, 'kbob'), createChatUser(db.pool, 'kcat')]);
     const room = await createChatRoom(db.pool, { members: [ann!, bob!, cat!] });

@@ -21,4 +21,10 @@ describe('chat tokens', () => {
     expect(verifyChatToken(token, secret, 1_061_000)).toEqual({ ok: false, reason: 'expired' });
     expect(verifyChatToken(`${payload}`, secret)).toEqual({ ok: false, reason: 'malformed' });
   });
+
+  it('refuses a token after its session\'s absolute end (sexp), even while the token itself is fresh', () => {
+    const token = signChatToken({ ...claims, sexp: 1_030 }, secret, 60, 1_000_000);
+    expect(verifyChatToken(token, secret, 1_029_000).ok).toBe(true);
+    expect(verifyChatToken(token, secret, 1_030_000)).toEqual({ ok: false, reason: 'expired' });
+  });
 });

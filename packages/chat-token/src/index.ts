@@ -13,6 +13,11 @@ export interface ChatTokenClaims {
   handle: string;
   name: string;
   role: 'user' | 'moderator' | 'admin';
+  /**
+   * When the admin session reaches its absolute lifetime (SESSION_ABSOLUTE_HOURS), epoch seconds: the
+   * token is refused after it, and chat closes sockets opened with it then (however active they are).
+   */
+  sexp?: number;
   /** issued at, epoch seconds */
   iat: number;
   /** expires at, epoch seconds */
@@ -46,5 +51,6 @@ export function verifyChatToken(token: string, secret: string, now = Date.now())
   }
   if (typeof claims.uid !== 'number' || typeof claims.sid !== 'string' || typeof claims.exp !== 'number') return { ok: false, reason: 'malformed' };
   if (claims.exp * 1000 <= now) return { ok: false, reason: 'expired' };
+  if (claims.sexp !== undefined && (typeof claims.sexp !== 'number' || claims.sexp * 1000 <= now)) return { ok: false, reason: 'expired' };
   return { ok: true, claims };
 }

@@ -35,8 +35,9 @@ export async function createChatRoom(pool: Pool, opts: { kind?: 'public' | 'priv
 }
 
 /** A chat token for `user`, as admin mints them (session id random unless given). */
-export function chatTokenFor(user: ChatTestUser, secret: string, sessionId = randomBytes(8).toString('hex'), ttlSeconds = 300): string {
-  return signChatToken({ uid: user.id, sid: sessionId, handle: user.handle, name: user.displayName, role: user.role }, secret, ttlSeconds);
+export function chatTokenFor(user: ChatTestUser, secret: string, sessionId = randomBytes(8).toString('hex'), ttlSeconds = 300, sessionEndsAt?: number): string {
+  const sexp = sessionEndsAt === undefined ? {} : { sexp: Math.floor(sessionEndsAt / 1000) };
+  return signChatToken({ uid: user.id, sid: sessionId, handle: user.handle, name: user.displayName, role: user.role, ...sexp }, secret, ttlSeconds);
 }
 
 /** Every stored message of a room, in seq order. */

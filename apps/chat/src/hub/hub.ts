@@ -302,8 +302,14 @@ export class Hub implements ConnectionHost {
     this.revalidating = true;
     const keyOf = (k: SessionKey) => `${k.uid}|${k.role}|${k.sid}`;
     try {
+      // Sessions past their absolute lifetime end here whatever Postgres says (the token carries it).
+      const nowSec = Date.now() / 1000;
+      for (const conn of [...this.connections.values()]) {
+        if (conn.claims.sexp !== undefined && conn.claims.sexp <= nowSec) conn.close(CloseCode.SessionRevoked, 'your session ended; log in again');
+      }
       const unique = new Map<string, SessionKey>();
       for (const conn of this.connections.values()) {
+        if (conn.closed) continue;
         const key = { uid: conn.claims.uid, sid: conn.claims.sid, role: conn.claims.role };
         unique.set(keyOf(key), key);
       }
