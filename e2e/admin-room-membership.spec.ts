@@ -146,6 +146,8 @@ describe('live room membership across 2 chat replicas', () => {
     const ownerPage = await pageFor(ownerUser, `${stack.adminUrl}/rooms/${roomId}`);
     expect(await ownerPage.locator('#message-input').isDisabled()).toBe(false);
     const ownerLocal = await joinedSocket(0, ownerPanel, roomId);
+    ownerSock.send({ type: 'send', room: roomId, clientId: 'to-edit-later', body: 'before the archive' });
+    const toEdit = await ownerSock.next('ack', (f) => f.clientId === 'to-edit-later');
 
     const started = Date.now();
     const res = await adminPanel.postForm(`/admin/rooms/${roomId}/archive`, { archived: '1' }, '/admin/rooms');
@@ -159,6 +161,12 @@ describe('live room membership across 2 chat replicas', () => {
     expect(await ownerPage.locator('#message-input').getAttribute('placeholder')).toBe('This room is archived');
     ownerSock.send({ type: 'send', room: roomId, clientId: 'while-archived', body: 'anyone?' });
     expect((await ownerSock.next('error', (f) => f.ref === 'while-archived')).code).toBe('archived');
+    // Edits and deletes are refused too: an archived room is read-only.
+    ownerSock.send({ type: 'edit', room: roomId, seq: toEdit.seq, body: 'rewritten after the archive' });
+    expect((await ownerSock.next('error', (f) => f.ref === undefined && f.room === roomId)).code).toBe('archived');
+    ownerSock.clear();
+    ownerSock.send({ type: 'delete', room: roomId, seq: toEdit.seq });
+    expect((await ownerSock.next('error', (f) => f.ref === undefined && f.room === roomId)).code).toBe('archived');
 
     ownerSock.clear();
     const reopened = await adminPanel.postForm(`/admin/rooms/${roomId}/archive`, { archived: '0' }, '/admin/rooms');
