@@ -6,7 +6,7 @@ import type { UserRef } from '@parley/protocol';
 import { ChatStore, displayName, type Conversation, type UserInfo } from './store.ts';
 import { createRenderer } from './markdown.ts';
 import { Sidebar } from './ui/sidebar.tsx';
-import { ConversationView } from './ui/conversation.tsx';
+import { ConversationView, STATE_TEXT } from './ui/conversation.tsx';
 import { Details } from './ui/details.tsx';
 import { QuickSwitcher } from './ui/switcher.tsx';
 import { showNotification } from './ui/notifications.tsx';
@@ -155,7 +155,7 @@ function App() {
               ? <p class="notice">This conversation is not in your list: it may be archived (archived rooms take no new members) or you were removed from it.</p>
               : null}
             {store.loaded && store.rooms.size === 0 ? <p>You are not in any conversation yet. <a href="/rooms">Find a room</a> or message someone from the sidebar.</p> : null}
-            <span id="conn-state" class="conn-state" role="status" data-state={store.state}>{store.state}</span>
+            <span id="conn-state" class="conn-state" role="status" data-state={store.state}>{STATE_TEXT[store.state] ?? store.state}</span>
           </section>
         )}
       </div>

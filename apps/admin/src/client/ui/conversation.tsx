@@ -9,13 +9,14 @@ import { MessageList, type MessageActions } from './message-list.tsx';
 import { plural } from './format.ts';
 import { Icon } from './icons.tsx';
 
-const STATE_TEXT = {
+/** What each connection state says to people (data-state keeps the machine value). */
+export const STATE_TEXT: Record<string, string> = {
   connecting: 'Connecting…',
   open: 'Connected',
   reconnecting: 'Reconnecting…',
   revoked: 'Disconnected',
   'signed-out': 'Signed out',
-} as const;
+};
 
 interface Props {
   store: ChatStore;
