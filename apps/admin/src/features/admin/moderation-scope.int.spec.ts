@@ -138,3 +138,27 @@ describe('moderation scope', () => {
     expect(await deletedAt(rooms.secret)).not.toBeNull();
   });
 });
+
+describe('audit of a moderator delete', () => {
+  it('records the first 80 characters of the message and shows them escaped, with a link to the room', async () => {
+    const body = `<script>alert("x")</script> & ${'long words '.repeat(20)}`;
+    await db.pool.query('UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1', [rooms.pub]);
+    const { rows: [message] } = await db.pool.query<{ seq: number }>(
+      `INSERT INTO messages (room_id, seq, author_id, client_msg_id, body) VALUES ($1, (SELECT last_seq FROM rooms WHERE id = $1), $2, 'c-excerpt', $3) RETURNING seq`,
+      [rooms.pub, people.owner.id, body],
+    );
+    expect((await form(people.moderator, '/admin/moderation/delete', { room: String(rooms.pub), seq: String(message!.seq) })).statusCode).toBe(303);
+
+    const { rows } = await db.pool.query(`SELECT details FROM audit_log WHERE action = 'message.deleted' AND target_id = $1`, [`${rooms.pub}:${message!.seq}`]);
+    const excerpt = rows[0].details.excerpt as string;
+    expect([...excerpt]).toHaveLength(80);
+    expect(excerpt).toMatch(/^<script>alert\("x"\)<\/script> & long words .*…$/);
+
+    const audit = await app.inject({ method: 'GET', url: '/admin/audit?action=message.deleted', headers: { cookie: people.admin.cookie, accept: 'text/html' } });
+    expect(audit.statusCode).toBe(200);
+    expect(audit.body).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; long words');
+    expect(audit.body).not.toContain('<script>alert');
+    expect(audit.body).toContain(`<a href="/admin/rooms/${rooms.pub}">`);
+    expect(audit.body).toContain(`<a href="/admin/moderation?room=${rooms.pub}">message ${message!.seq}</a>`);
+  });
+});

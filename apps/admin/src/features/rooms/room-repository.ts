@@ -263,9 +263,10 @@ export class RoomRepository {
   }
 
   /** Locks a message that is not deleted yet (moderator delete); false when there is none. */
-  async lockLiveMessage(db: Queryable, roomId: number, seq: number): Promise<boolean> {
-    const { rows } = await db.query('SELECT 1 FROM messages WHERE room_id = $1 AND seq = $2 AND deleted_at IS NULL FOR UPDATE', [roomId, seq]);
-    return rows.length > 0;
+  /** Locks a message that is not deleted and returns its body; null when it is missing or deleted. */
+  async lockLiveMessage(db: Queryable, roomId: number, seq: number): Promise<{ body: string } | null> {
+    const { rows } = await db.query<{ body: string }>('SELECT body FROM messages WHERE room_id = $1 AND seq = $2 AND deleted_at IS NULL FOR UPDATE', [roomId, seq]);
+    return rows[0] ?? null;
   }
 
   /** Soft-deletes a message as a moderator; `version` is the id of its message_updated control event. */
