@@ -53,6 +53,9 @@ export function usersPage(o: Shell & { users: User[]; total: number; page: numbe
   const isAdmin = o.user.role === 'admin';
   const pages = Math.max(1, Math.ceil(o.total / o.pageSize));
   const params = { q: o.q, role: o.role, status: o.status };
+  // The list as it is now (search, filters, page): each form returns here after its change.
+  const listQuery = new URLSearchParams(Object.entries({ ...params, page: o.page > 1 ? String(o.page) : '' }).filter(([, v]) => v)).toString();
+  const backField = html`<input type="hidden" name="back" value="${listQuery ? `/admin/users?${listQuery}` : '/admin/users'}">`;
   return shell(o, 'users', 'Users', html`<section class="card">
   <div class="card-head"><h1>Users <span class="muted small">${o.total} found</span></h1></div>
   <form method="get" action="/admin/users" class="filters" role="search">
@@ -75,7 +78,7 @@ export function usersPage(o: Shell & { users: User[]; total: number; page: numbe
       <td data-label="Person"><strong>${u.displayName}</strong><br><span class="muted small">@${u.handle}</span></td>
       <td data-label="Email">${u.email}</td>
       <td data-label="Role">${isAdmin && !self
-        ? html`<form method="post" action="/admin/users/${u.id}/role" class="row" data-role-current="${u.role}" data-confirm-action="Change role" data-confirm-demote="Make @${u.handle} a {role}? They lose their current rights and are signed out everywhere at once.">${csrf(o.csrfToken)}
+        ? html`<form method="post" action="/admin/users/${u.id}/role" class="row" data-role-current="${u.role}" data-confirm-action="Change role" data-confirm-demote="Make @${u.handle} a {role}? They lose their current rights and are signed out everywhere at once.">${csrf(o.csrfToken)}${backField}
             <label class="visually-hidden" for="role-${u.id}">Role of @${u.handle}</label>
             <select id="role-${u.id}" name="role">${(['user', 'moderator', 'admin'] as Role[]).map((r) => html`<option value="${r}"${r === u.role ? ' selected' : ''}>${r}</option>`)}</select>
             <button type="submit" class="small">Save</button></form>`
@@ -86,10 +89,10 @@ export function usersPage(o: Shell & { users: User[]; total: number; page: numbe
         ? html`<td class="actions-cell" data-label="Actions">${self
             ? html`<span class="muted small">—</span>`
             : html`${u.status === 'active'
-                ? html`<form method="post" action="/admin/users/${u.id}/status" class="inline" data-confirm="Ban @${u.handle} (${u.displayName})? They are signed out everywhere, disconnected from chat and cannot log in until reactivated." data-confirm-action="Ban @${u.handle}">${csrf(o.csrfToken)}<input type="hidden" name="status" value="banned"><button type="submit" class="small danger" aria-label="Ban @${u.handle}">Ban</button></form>
-                  <form method="post" action="/admin/users/${u.id}/status" class="inline" data-confirm="Deactivate @${u.handle} (${u.displayName})? They are signed out everywhere and cannot log in until reactivated." data-confirm-action="Deactivate">${csrf(o.csrfToken)}<input type="hidden" name="status" value="deactivated"><button type="submit" class="small" aria-label="Deactivate @${u.handle}">Deactivate</button></form>`
-                : html`<form method="post" action="/admin/users/${u.id}/status" class="inline">${csrf(o.csrfToken)}<input type="hidden" name="status" value="active"><button type="submit" class="small" aria-label="Reactivate @${u.handle}">Reactivate</button></form>`}
-              <form method="post" action="/admin/users/${u.id}/sessions/revoke" class="inline" data-confirm="Sign @${u.handle} out on every device? Their open chat tabs disconnect now." data-confirm-action="Sign out everywhere">${csrf(o.csrfToken)}<button type="submit" class="small" aria-label="Sign out everywhere: @${u.handle}">Sign out everywhere</button></form>`}</td>`
+                ? html`<form method="post" action="/admin/users/${u.id}/status" class="inline" data-confirm="Ban @${u.handle} (${u.displayName})? They are signed out everywhere, disconnected from chat and cannot log in until reactivated." data-confirm-action="Ban @${u.handle}">${csrf(o.csrfToken)}${backField}<input type="hidden" name="status" value="banned"><button type="submit" class="small danger" aria-label="Ban @${u.handle}">Ban</button></form>
+                  <form method="post" action="/admin/users/${u.id}/status" class="inline" data-confirm="Deactivate @${u.handle} (${u.displayName})? They are signed out everywhere and cannot log in until reactivated." data-confirm-action="Deactivate">${csrf(o.csrfToken)}${backField}<input type="hidden" name="status" value="deactivated"><button type="submit" class="small" aria-label="Deactivate @${u.handle}">Deactivate</button></form>`
+                : html`<form method="post" action="/admin/users/${u.id}/status" class="inline">${csrf(o.csrfToken)}${backField}<input type="hidden" name="status" value="active"><button type="submit" class="small" aria-label="Reactivate @${u.handle}">Reactivate</button></form>`}
+              <form method="post" action="/admin/users/${u.id}/sessions/revoke" class="inline" data-confirm="Sign @${u.handle} out on every device? Their open chat tabs disconnect now." data-confirm-action="Sign out everywhere">${csrf(o.csrfToken)}${backField}<button type="submit" class="small" aria-label="Sign out everywhere: @${u.handle}">Sign out everywhere</button></form>`}</td>`
         : ''}
     </tr>`;
     })}
