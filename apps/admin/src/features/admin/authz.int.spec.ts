@@ -164,3 +164,41 @@ describe('authorization of every registered route', () => {
     expect(rows[0].details).toMatchObject({ from: 'admin', to: 'user', sessionsEnded: 1 });
   });
 });
+
+describe('user list after a change', () => {
+  const post = (url: string, fields: Record<string, string>) => app.inject({
+    method: 'POST', url, headers: { cookie: people.admin.cookie, 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+    payload: new URLSearchParams({ _csrf: people.admin.csrf, ...fields }).toString(),
+  });
+
+  it('a role change returns to the same search, filters and page (carried in the form)', async () => {
+    const users = new UserRepository(db.pool);
+    for (let i = 0; i < 30; i++) {
+      await users.create({ email: `crowd${i}@example.test`, handle: `crowd_${i}`, displayName: `Crowd ${i}`, password: 'a password of some length', role: 'user' });
+    }
+    const list = await call('GET', '/admin/users?q=crowd&role=user&page=2', people.admin);
+    expect(list.statusCode).toBe(200);
+    const form = /<form method="post" action="\/admin\/users\/(\d+)\/role"[\s\S]*?name="back" value="([^"]+)"/.exec(list.body);
+    expect(form).not.toBeNull();
+    const back = form![2]!.replaceAll('&amp;', '&');
+    expect(back).toBe('/admin/users?q=crowd&role=user&page=2');
+
+    const res = await post(`/admin/users/${form![1]}/role`, { role: 'moderator', back });
+    expect(res.statusCode).toBe(303);
+    expect(res.headers.location).toBe('/admin/users?q=crowd&role=user&page=2&done=role');
+    expect((await db.pool.query('SELECT role FROM users WHERE id = $1', [form![1]])).rows[0].role).toBe('moderator');
+  });
+
+  it('never redirects off the user list, whatever `back` says', async () => {
+    const target = (await db.pool.query(`SELECT id FROM users WHERE handle = 'crowd_0'`)).rows[0].id as number;
+    const attempts = [
+      'https://evil.example/admin/users', '//evil.example/admin/users?q=x', '/\\evil.example', '/admin/users@evil.example',
+      '/admin/rooms?q=x', '/admin/users/../rooms', 'javascript:alert(1)', '/admin/users?q=x&next=https://evil.example',
+    ];
+    for (const back of attempts) {
+      const res = await post(`/admin/users/${target}/role`, { role: 'user', back });
+      expect(res.statusCode, back).toBe(303);
+      expect(res.headers.location, back).toMatch(/^\/admin\/users(\?q=x)?[?&]done=role$/);
+    }
+  });
+});

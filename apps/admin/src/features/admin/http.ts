@@ -43,5 +43,27 @@ export const flashOf = (req: FastifyRequest) => FLASH[str((req.query as Record<s
 export const page = (reply: FastifyReply, body: string, status = 200) =>
   reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
 
+const USERS_LIST = '/admin/users';
+const USERS_LIST_PARAMS = ['q', 'role', 'status', 'page'] as const;
+
+/**
+ * Where a form on the user list returns to: its `back` field, accepted only as a relative
+ * /admin/users?… URL and rebuilt from the list's own parameters (anything else, another path, another
+ * host, `//evil.example`, yields the plain list), so it can never redirect off the panel.
+ */
+export function usersListReturn(v: unknown): string {
+  const raw = str(v, 500);
+  if (raw !== USERS_LIST && !raw.startsWith(`${USERS_LIST}?`)) return USERS_LIST;
+  const base = 'http://panel.invalid';
+  const url = new URL(raw, base);
+  if (url.origin !== base || url.pathname !== USERS_LIST) return USERS_LIST;
+  const kept = new URLSearchParams();
+  for (const key of USERS_LIST_PARAMS) {
+    const value = str(url.searchParams.get(key), 100);
+    if (value) kept.set(key, value);
+  }
+  return kept.size ? `${USERS_LIST}?${kept.toString()}` : USERS_LIST;
+}
+
 /** Post/redirect/get back to a page with a flash message. */
 export const back = (reply: FastifyReply, url: string, done: string) => reply.redirect(`${url}${url.includes('?') ? '&' : '?'}done=${done}`, 303);

@@ -1,15 +1,17 @@
 // /admin/moderation (page forms) and /admin/api (the room page's moderator actions, CSRF token in
-// X-CSRF-Token): read a room's messages, delete one for everyone, mute and unmute. The scope rule and
+// X-CSRF-Token): read a room's messages (filtered, a page at a time), delete one for everyone, mute
+// and unmute. The scope rule and
 // the changes live in ModerationService.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { AdminServices } from '../../app.ts';
 import { actorOf } from '../audit/audit-repository.ts';
-import type { Room } from '../rooms/room-repository.ts';
+import type { ModerationFilter, Room } from '../rooms/room-repository.ts';
 import { sendError } from '../../plugins/errors.ts';
 import { fieldErrors } from '../auth/routes.ts';
 import { Refusal } from '../refusal.ts';
-import { STAFF, back, bodyOf, flashOf, handleInput, id, page, str } from './http.ts';
+import { PAGE_SIZE, STAFF, back, bodyOf, flashOf, handleInput, id, page } from './http.ts';
+import { NO_FILTER, moderationFilterOf, moderationUrl } from './moderation-filter.ts';
 import { moderationPage } from './views.ts';
 
 const minutesField = z.coerce.number().int().min(1).max(60 * 24 * 30);
@@ -17,9 +19,11 @@ const muteFormSchema = z.object({ room: id, handle: handleInput, minutes: minute
 const messageRef = z.object({ room: id, seq: id });
 
 export async function moderationRoutes(app: FastifyInstance, s: AdminServices) {
-  const pageData = async (room: Room, q = '') => {
-    const [messages, members, mutes] = await Promise.all([s.rooms.recentMessages(room.id, { q, limit: 100 }), s.rooms.members(room.id), s.rooms.mutes(room.id)]);
-    return { messages, members, mutes };
+  const pageData = async (room: Room, filter: ModerationFilter = NO_FILTER) => {
+    const [{ messages, more }, members, mutes] = await Promise.all([
+      s.rooms.moderationMessages(room.id, { ...filter, limit: PAGE_SIZE }), s.rooms.members(room.id), s.rooms.mutes(room.id),
+    ]);
+    return { messages, more, members, mutes };
   };
 
   // Moderators see public rooms and private rooms they belong to; admins every public and private
@@ -30,9 +34,9 @@ export async function moderationRoutes(app: FastifyInstance, s: AdminServices) {
     const wanted = id.safeParse(q.room);
     const room = (wanted.success ? rooms.find((r) => r.id === wanted.data) : rooms[0]) ?? null;
     if (wanted.success && !room) return sendError(req, reply, 404, 'No such room, or not one you moderate.');
-    const text = str(q.q, 100);
-    const data = room ? await pageData(room, text) : { messages: [], members: [], mutes: [] };
-    return page(reply, moderationPage({ user: req.user!, csrfToken: reply.generateCsrf(), flash: flashOf(req), rooms, room, q: text, ...data }));
+    const filter = moderationFilterOf(q);
+    const data = room ? await pageData(room, filter) : { messages: [], more: false, members: [], mutes: [] };
+    return page(reply, moderationPage({ user: req.user!, csrfToken: reply.generateCsrf(), flash: flashOf(req), rooms, room, filter, ...data }));
   });
 
   app.post('/admin/moderation/delete', STAFF, async (req, reply) => {
@@ -41,8 +45,7 @@ export async function moderationRoutes(app: FastifyInstance, s: AdminServices) {
     if (!(await s.moderation.deleteMessage(actorOf(req), req.user!, body.data.room, body.data.seq))) {
       return sendError(req, reply, 404, 'That message does not exist or is already deleted.');
     }
-    const q = str(bodyOf(req).q, 100);
-    return back(reply, `/admin/moderation?room=${body.data.room}${q ? `&q=${encodeURIComponent(q)}` : ''}`, 'deleted');
+    return back(reply, moderationUrl(body.data.room, moderationFilterOf(bodyOf(req))), 'deleted');
   });
 
   app.post('/admin/moderation/mute', STAFF, async (req, reply) => {
@@ -53,7 +56,7 @@ export async function moderationRoutes(app: FastifyInstance, s: AdminServices) {
     if (room.kind === 'direct') return sendError(req, reply, 404, 'No such room.');
     const render = async (errors: Record<string, string>, status: number) =>
       page(reply, moderationPage({
-        user: req.user!, csrfToken: reply.generateCsrf(), rooms: await s.rooms.listModeratable(req.user!), room, q: '', ...(await pageData(room)), muteErrors: errors, muteValues: body,
+        user: req.user!, csrfToken: reply.generateCsrf(), rooms: await s.rooms.listModeratable(req.user!), room, filter: NO_FILTER, ...(await pageData(room)), muteErrors: errors, muteValues: body,
       }), status);
     const parsed = muteFormSchema.safeParse(body);
     if (!parsed.success) return render(fieldErrors(parsed.error), 400);
@@ -65,7 +68,7 @@ export async function moderationRoutes(app: FastifyInstance, s: AdminServices) {
       if (err instanceof Refusal) return render({ handle: err.message }, err.statusCode);
       throw err;
     }
-    return back(reply, `/admin/moderation?room=${room.id}`, 'muted');
+    return back(reply, moderationUrl(room.id), 'muted');
   });
 
   app.post('/admin/moderation/unmute', STAFF, async (req, reply) => {
@@ -75,7 +78,7 @@ export async function moderationRoutes(app: FastifyInstance, s: AdminServices) {
     const target = await s.users.findById(body.data.userId);
     if (!target) return sendError(req, reply, 404, 'No such user.');
     await s.moderation.setMute(actorOf(req), req.user!, room, target, null);
-    return back(reply, `/admin/moderation?room=${room.id}`, 'unmuted');
+    return back(reply, moderationUrl(room.id), 'unmuted');
   });
 
   const jsonError = (reply: FastifyReply, status: number, error: string) => reply.code(status).send({ error });

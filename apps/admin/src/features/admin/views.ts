@@ -2,9 +2,10 @@
 import { html, lockIcon, type SafeHtml } from '../../views/html.ts';
 import { fieldError, invalidAttrs, layout, type ViewUser } from '../../views/layout.ts';
 import type { Role, User, UserStatus } from '../users/user-repository.ts';
-import type { ModerationMessage, MutedPerson, Room, RoomMember } from '../rooms/room-repository.ts';
+import type { ModerationFilter, ModerationMessage, MutedPerson, Room, RoomMember } from '../rooms/room-repository.ts';
 import type { AuditEntry } from '../audit/audit-repository.ts';
 import { dashboardBody, type DashboardData } from '../dashboard/view.ts';
+import { moderationUrl } from './moderation-filter.ts';
 
 export type AdminTab = 'users' | 'rooms' | 'moderation' | 'audit' | 'dashboard';
 
@@ -53,6 +54,9 @@ export function usersPage(o: Shell & { users: User[]; total: number; page: numbe
   const isAdmin = o.user.role === 'admin';
   const pages = Math.max(1, Math.ceil(o.total / o.pageSize));
   const params = { q: o.q, role: o.role, status: o.status };
+  // The list as it is now (search, filters, page): each form returns here after its change.
+  const listQuery = new URLSearchParams(Object.entries({ ...params, page: o.page > 1 ? String(o.page) : '' }).filter(([, v]) => v)).toString();
+  const backField = html`<input type="hidden" name="back" value="${listQuery ? `/admin/users?${listQuery}` : '/admin/users'}">`;
   return shell(o, 'users', 'Users', html`<section class="card">
   <div class="card-head"><h1>Users <span class="muted small">${o.total} found</span></h1></div>
   <form method="get" action="/admin/users" class="filters" role="search">
@@ -75,7 +79,7 @@ export function usersPage(o: Shell & { users: User[]; total: number; page: numbe
       <td data-label="Person"><strong>${u.displayName}</strong><br><span class="muted small">@${u.handle}</span></td>
       <td data-label="Email">${u.email}</td>
       <td data-label="Role">${isAdmin && !self
-        ? html`<form method="post" action="/admin/users/${u.id}/role" class="row" data-role-current="${u.role}" data-confirm-action="Change role" data-confirm-demote="Make @${u.handle} a {role}? They lose their current rights and are signed out everywhere at once.">${csrf(o.csrfToken)}
+        ? html`<form method="post" action="/admin/users/${u.id}/role" class="row" data-role-current="${u.role}" data-confirm-action="Change role" data-confirm-demote="Make @${u.handle} a {role}? They lose their current rights and are signed out everywhere at once.">${csrf(o.csrfToken)}${backField}
             <label class="visually-hidden" for="role-${u.id}">Role of @${u.handle}</label>
             <select id="role-${u.id}" name="role">${(['user', 'moderator', 'admin'] as Role[]).map((r) => html`<option value="${r}"${r === u.role ? ' selected' : ''}>${r}</option>`)}</select>
             <button type="submit" class="small">Save</button></form>`
@@ -86,10 +90,10 @@ export function usersPage(o: Shell & { users: User[]; total: number; page: numbe
         ? html`<td class="actions-cell" data-label="Actions">${self
             ? html`<span class="muted small">—</span>`
             : html`${u.status === 'active'
-                ? html`<form method="post" action="/admin/users/${u.id}/status" class="inline" data-confirm="Ban @${u.handle} (${u.displayName})? They are signed out everywhere, disconnected from chat and cannot log in until reactivated." data-confirm-action="Ban @${u.handle}">${csrf(o.csrfToken)}<input type="hidden" name="status" value="banned"><button type="submit" class="small danger" aria-label="Ban @${u.handle}">Ban</button></form>
-                  <form method="post" action="/admin/users/${u.id}/status" class="inline" data-confirm="Deactivate @${u.handle} (${u.displayName})? They are signed out everywhere and cannot log in until reactivated." data-confirm-action="Deactivate">${csrf(o.csrfToken)}<input type="hidden" name="status" value="deactivated"><button type="submit" class="small" aria-label="Deactivate @${u.handle}">Deactivate</button></form>`
-                : html`<form method="post" action="/admin/users/${u.id}/status" class="inline">${csrf(o.csrfToken)}<input type="hidden" name="status" value="active"><button type="submit" class="small" aria-label="Reactivate @${u.handle}">Reactivate</button></form>`}
-              <form method="post" action="/admin/users/${u.id}/sessions/revoke" class="inline" data-confirm="Sign @${u.handle} out on every device? Their open chat tabs disconnect now." data-confirm-action="Sign out everywhere">${csrf(o.csrfToken)}<button type="submit" class="small" aria-label="Sign out everywhere: @${u.handle}">Sign out everywhere</button></form>`}</td>`
+                ? html`<form method="post" action="/admin/users/${u.id}/status" class="inline" data-confirm="Ban @${u.handle} (${u.displayName})? They are signed out everywhere, disconnected from chat and cannot log in until reactivated." data-confirm-action="Ban @${u.handle}">${csrf(o.csrfToken)}${backField}<input type="hidden" name="status" value="banned"><button type="submit" class="small danger" aria-label="Ban @${u.handle}">Ban</button></form>
+                  <form method="post" action="/admin/users/${u.id}/status" class="inline" data-confirm="Deactivate @${u.handle} (${u.displayName})? They are signed out everywhere and cannot log in until reactivated." data-confirm-action="Deactivate">${csrf(o.csrfToken)}${backField}<input type="hidden" name="status" value="deactivated"><button type="submit" class="small" aria-label="Deactivate @${u.handle}">Deactivate</button></form>`
+                : html`<form method="post" action="/admin/users/${u.id}/status" class="inline">${csrf(o.csrfToken)}${backField}<input type="hidden" name="status" value="active"><button type="submit" class="small" aria-label="Reactivate @${u.handle}">Reactivate</button></form>`}
+              <form method="post" action="/admin/users/${u.id}/sessions/revoke" class="inline" data-confirm="Sign @${u.handle} out on every device? Their open chat tabs disconnect now." data-confirm-action="Sign out everywhere">${csrf(o.csrfToken)}${backField}<button type="submit" class="small" aria-label="Sign out everywhere: @${u.handle}">Sign out everywhere</button></form>`}</td>`
         : ''}
     </tr>`;
     })}
@@ -202,25 +206,32 @@ export function roomAdminPage(o: Shell & { room: Room; members: RoomMember[]; er
 </section>`);
 }
 
-export function moderationPage(o: Shell & { rooms: Room[]; room: Room | null; messages: ModerationMessage[]; q: string; members: RoomMember[]; mutes?: MutedPerson[]; muteErrors?: Record<string, string>; muteValues?: Record<string, string> }): string {
+export function moderationPage(o: Shell & { rooms: Room[]; room: Room | null; messages: ModerationMessage[]; more: boolean; filter: ModerationFilter; members: RoomMember[]; mutes?: MutedPerson[]; muteErrors?: Record<string, string>; muteValues?: Record<string, string> }): string {
   const e = o.muteErrors;
   const mv = o.muteValues ?? {};
   // Mutes in force, members or not (a public room's mute may name someone who has not joined it).
   const muted = o.mutes ?? o.members.filter((m) => m.mutedUntil && m.mutedUntil.getTime() > Date.now());
+  const f = o.filter;
+  const filtered = Boolean(f.q || f.author || f.state);
+  const oldest = o.messages.at(-1);
   return shell(o, 'moderation', 'Moderation', html`<section class="card">
   <h1>Moderation</h1>
   <form method="get" action="/admin/moderation" class="filters" role="search">
     <div><label for="room">Room</label><select id="room" name="room">
       ${o.rooms.map((r) => html`<option value="${r.id}"${o.room?.id === r.id ? ' selected' : ''}>${r.kind === 'private' ? '' : '# '}${r.name}${r.kind === 'private' ? ' (private)' : ''}${r.archivedAt ? ' (archived)' : ''}</option>`)}
     </select></div>
-    <div><label for="q">Text or @handle</label><input id="q" name="q" type="search" value="${o.q}"></div>
+    <div><label for="q">Text or @handle</label><input id="q" name="q" type="search" value="${f.q}"></div>
+    <div><label for="author">Author</label><input id="author" name="author" value="${f.author ? `@${f.author}` : ''}" placeholder="@handle"></div>
+    <div><label for="state">Messages</label><select id="state" name="state">
+      ${[['', 'all'], ['live', 'not deleted'], ['deleted', 'deleted']].map(([v, l]) => html`<option value="${v}"${v === f.state ? ' selected' : ''}>${l}</option>`)}
+    </select></div>
     <div><button type="submit">Show</button></div>
   </form>
 </section>
 ${o.room
   ? html`<div class="grid-2">
 <section class="card">
-  <h2>Latest messages in ${o.room.name}</h2>
+  <h2>${f.before ? 'Older messages' : 'Latest messages'} in ${o.room.name}${filtered ? html` <span class="muted small">(filtered)</span>` : ''}</h2>
   <div class="table-wrap">
   <table id="mod-messages">
     <thead><tr><th scope="col">#</th><th scope="col">Author</th><th scope="col">Message</th><th scope="col">Sent</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
@@ -230,12 +241,18 @@ ${o.room
       <td class="msg-body" data-label="Message" dir="auto">${m.deletedAt ? html`<em class="muted">deleted</em> <s>${m.body}</s>` : m.body}</td>
       <td data-label="Sent">${when(m.createdAt)}</td>
       <td>${m.deletedAt ? '' : html`<form method="post" action="/admin/moderation/delete" class="inline" data-confirm="Delete message ${m.seq} by @${m.author.handle} for everyone? “${m.body.length > 80 ? `${m.body.slice(0, 79)}…` : m.body}”" data-confirm-action="Delete">${csrf(o.csrfToken)}
-        <input type="hidden" name="room" value="${o.room!.id}"><input type="hidden" name="seq" value="${m.seq}"><input type="hidden" name="q" value="${o.q}">
+        <input type="hidden" name="room" value="${o.room!.id}"><input type="hidden" name="seq" value="${m.seq}"><input type="hidden" name="q" value="${f.q}"><input type="hidden" name="author" value="${f.author}"><input type="hidden" name="state" value="${f.state}">${f.before ? html`<input type="hidden" name="before" value="${f.before}">` : ''}
         <button type="submit" class="small danger" aria-label="Delete message ${m.seq} by @${m.author.handle}">Delete</button></form>`}</td>
     </tr>`)}</tbody>
   </table>
   </div>
-  ${o.messages.length ? '' : html`<p class="muted">No messages.</p>`}
+  ${o.messages.length ? '' : html`<p class="muted">${filtered ? 'No messages match.' : 'No messages.'}</p>`}
+  ${f.before || o.more
+    ? html`<nav class="pager" aria-label="Pages">
+    ${f.before ? html`<a href="${moderationUrl(o.room.id, { ...f, before: null })}" rel="first">← Newest</a>` : html`<span class="muted">← Newest</span>`}
+    ${o.more && oldest ? html`<a href="${moderationUrl(o.room.id, { ...f, before: oldest.seq })}" rel="next">Older →</a>` : html`<span class="muted">Older →</span>`}
+  </nav>`
+    : ''}
 </section>
 <div class="stack">
 <section class="card">

@@ -16,6 +16,14 @@ export interface ModerationServiceDeps {
 
 export type Staff = Pick<User, 'id' | 'role'>;
 
+export const EXCERPT_LENGTH = 80;
+
+/** The first EXCERPT_LENGTH characters (code points, never half a surrogate pair), whitespace folded. */
+export function excerptOf(body: string): string {
+  const chars = [...body.replace(/\s+/g, ' ').trim()];
+  return chars.length > EXCERPT_LENGTH ? `${chars.slice(0, EXCERPT_LENGTH - 1).join('')}…` : chars.join('');
+}
+
 export class ModerationService {
   constructor(private readonly d: ModerationServiceDeps) {}
 
@@ -34,8 +42,10 @@ export class ModerationService {
   async deleteMessage(actor: Actor, staff: Staff, roomId: number, seq: number): Promise<boolean> {
     await this.moderatableRoom(staff, roomId);
     return withTransaction(this.d.pool, async (tx) => {
-      if (!(await this.d.rooms.lockLiveMessage(tx, roomId, seq))) return false;
-      await this.d.audit.write(tx, actor, 'message.deleted', 'message', `${roomId}:${seq}`, { room: roomId, seq });
+      const message = await this.d.rooms.lockLiveMessage(tx, roomId, seq);
+      if (!message) return false;
+      // The audit log keeps what was deleted (briefly), so the entry still makes sense afterwards.
+      await this.d.audit.write(tx, actor, 'message.deleted', 'message', `${roomId}:${seq}`, { room: roomId, seq, excerpt: excerptOf(message.body) });
       const version = await recordControlEvent(tx, { kind: 'message_updated', userId: staff.id, roomId, seq, payload: { deleted: true, by: 'moderator' } });
       await this.d.rooms.markDeleted(tx, roomId, seq, staff.id, version);
       return true;

@@ -263,9 +263,10 @@ export class RoomRepository {
   }
 
   /** Locks a message that is not deleted yet (moderator delete); false when there is none. */
-  async lockLiveMessage(db: Queryable, roomId: number, seq: number): Promise<boolean> {
-    const { rows } = await db.query('SELECT 1 FROM messages WHERE room_id = $1 AND seq = $2 AND deleted_at IS NULL FOR UPDATE', [roomId, seq]);
-    return rows.length > 0;
+  /** Locks a message that is not deleted and returns its body; null when it is missing or deleted. */
+  async lockLiveMessage(db: Queryable, roomId: number, seq: number): Promise<{ body: string } | null> {
+    const { rows } = await db.query<{ body: string }>('SELECT body FROM messages WHERE room_id = $1 AND seq = $2 AND deleted_at IS NULL FOR UPDATE', [roomId, seq]);
+    return rows[0] ?? null;
   }
 
   /** Soft-deletes a message as a moderator; `version` is the id of its message_updated control event. */
@@ -273,20 +274,39 @@ export class RoomRepository {
     await db.query('UPDATE messages SET deleted_at = now(), deleted_by = $3, version = $4 WHERE room_id = $1 AND seq = $2', [roomId, seq, deletedBy, version]);
   }
 
-  /** The latest messages of a room for moderators (deleted ones included, marked). */
-  async recentMessages(roomId: number, opts: { q?: string; limit: number }): Promise<ModerationMessage[]> {
+  /**
+   * A room's messages for moderators, newest first (deleted ones included, marked), filtered and paged
+   * by keyset: `before` is the seq the page ends under, so pages stay put while people keep talking.
+   * `more` says whether older messages match too.
+   */
+  async moderationMessages(roomId: number, f: ModerationFilter & { limit: number }): Promise<{ messages: ModerationMessage[]; more: boolean }> {
     const { rows } = await this.pool.query<{ seq: number; body: string; created_at: Date; deleted_at: Date | null; author_id: number; handle: string; display_name: string }>(
       `SELECT m.seq, m.body, m.created_at, m.deleted_at, u.id AS author_id, u.handle, u.display_name
        FROM messages m JOIN users u ON u.id = m.author_id
-       WHERE m.room_id = $1 AND ($2 = '' OR m.body ILIKE '%' || $2 || '%' OR u.handle ILIKE '%' || $2 || '%')
-       ORDER BY m.seq DESC LIMIT $3`,
-      [roomId, opts.q ?? '', opts.limit],
+       WHERE m.room_id = $1
+         AND ($2 = '' OR m.body ILIKE '%' || $2 || '%' OR u.handle ILIKE '%' || $2 || '%')
+         AND ($3 = '' OR u.handle = $3)
+         AND ($4 = '' OR (m.deleted_at IS NOT NULL) = ($4 = 'deleted'))
+         AND ($5::bigint IS NULL OR m.seq < $5::bigint)
+       ORDER BY m.seq DESC LIMIT $6`,
+      [roomId, f.q, f.author, f.state, f.before, f.limit + 1],
     );
-    return rows.map((r) => ({
-      seq: r.seq, body: r.body, createdAt: r.created_at, deletedAt: r.deleted_at,
-      author: { id: r.author_id, handle: r.handle, displayName: r.display_name },
-    }));
+    return {
+      messages: rows.slice(0, f.limit).map((r) => ({
+        seq: Number(r.seq), body: r.body, createdAt: r.created_at, deletedAt: r.deleted_at,
+        author: { id: r.author_id, handle: r.handle, displayName: r.display_name },
+      })),
+      more: rows.length > f.limit,
+    };
   }
+}
+
+/** What the moderation page lists: text or handle contains `q`, written by `author`, live or deleted, older than `before`. */
+export interface ModerationFilter {
+  q: string;
+  author: string;
+  state: '' | 'live' | 'deleted';
+  before: number | null;
 }
 
 export interface DirectRoom {
