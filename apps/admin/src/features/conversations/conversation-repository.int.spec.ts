@@ -40,27 +40,49 @@ describe('ConversationRepository', () => {
     await post(general, ann, 'my own message does not count');
     const mention = await post(general, bob, 'hey @ann, look');
     await post(general, bob, '@annabel is not @ann_ but @ANN counts');
-    await post(general, bob, 'email ann@x.test is no mention; @room is');
+    await post(general, bob, 'email ann@x.test is no mention; @room from a plain user is none either');
     await post(general, bob, '@ann deleted', true);
     await post(dm, bob, 'psst');
 
     const list = await conversations.list({ id: ann, handle: 'ann' });
     expect(list.map((c) => c.name).sort()).toEqual(['General', `dm ${Math.min(ann, bob)}:${Math.max(ann, bob)}`].sort());
     const g = list.find((c) => c.id === general)!;
-    expect(g).toMatchObject({ kind: 'public', lastSeq: 6, lastReadSeq: 0, unread: 4, mentionSeqs: [mention, mention + 1, mention + 2], notificationsMuted: false, peer: null });
+    expect(g).toMatchObject({ kind: 'public', lastSeq: 6, lastReadSeq: 0, unread: 4, mentionSeqs: [mention, mention + 1], notificationsMuted: false, peer: null, peers: [] });
     expect(g.lastActivityAt).not.toBeNull();
     const d = list.find((c) => c.id === dm)!;
-    expect(d).toMatchObject({ kind: 'direct', unread: 1, mentionSeqs: [], peer: { id: bob, handle: 'bob', displayName: 'BOB' } });
+    expect(d).toMatchObject({ kind: 'direct', unread: 1, mentionSeqs: [], peer: { id: bob, handle: 'bob', displayName: 'BOB' }, peers: [{ id: bob, handle: 'bob', displayName: 'BOB' }] });
 
     // The read pointer moves: counts follow, and survive a reload (they come from Postgres).
     await db.pool.query('UPDATE room_members SET last_read_seq = $3 WHERE room_id = $1 AND user_id = $2', [general, ann, mention]);
     const after = (await conversations.list({ id: ann, handle: 'ann' }, general))[0]!;
-    expect(after).toMatchObject({ lastReadSeq: mention, unread: 2, mentionSeqs: [mention + 1, mention + 2] });
+    expect(after).toMatchObject({ lastReadSeq: mention, unread: 2, mentionSeqs: [mention + 1] });
 
     expect(await conversations.setNotificationsMuted(general, ann, true)).toBe(true);
     expect((await conversations.list({ id: ann, handle: 'ann' }, general))[0]!.notificationsMuted).toBe(true);
     expect(await conversations.setNotificationsMuted(general, annabel, true)).toBe(false); // not a member
     expect((await conversations.mentionable(general, ann)).map((u) => u.handle)).toEqual(['ann', 'bob']);
     expect(await conversations.mentionable(general, annabel)).toEqual([]);
+  });
+
+  it('@room is a mention only when a moderator or admin wrote it', async () => {
+    const { ann, bob } = users as { ann: number; bob: number };
+    const mods: Record<string, number> = {};
+    for (const [h, role] of [['modi', 'moderator'], ['adam', 'admin']] as const) {
+      const { rows } = await db.pool.query(`INSERT INTO users (email, handle, display_name, password_hash, role) VALUES ($1, $2, $3, 'x', $4) RETURNING id`, [`${h}@x.test`, h, h, role]);
+      mods[h] = Number(rows[0].id);
+    }
+    const room = (await rooms.create({ name: 'Everyone', topic: '', kind: 'public', createdBy: bob })).id;
+    await db.pool.query('INSERT INTO room_members (room_id, user_id) VALUES ($1, $2)', [room, ann]);
+    await post(room, bob, '@room lunch?');
+    const byMod = await post(room, mods.modi!, 'heads up @room');
+    const byAdmin = await post(room, mods.adam!, '@ROOM: maintenance at 6');
+    await post(room, bob, 'hey @room, @roomy is someone else');
+    const byBobToAnn = await post(room, bob, '@room and @ann');
+
+    const conv = (await conversations.list({ id: ann, handle: 'ann' }, room))[0]!;
+    expect(conv).toMatchObject({ unread: 5, mentionSeqs: [byMod, byAdmin, byBobToAnn] });
+    // The author's role now decides: a demoted moderator's @room stops counting.
+    await db.pool.query(`UPDATE users SET role = 'user' WHERE id = $1`, [mods.modi]);
+    expect((await conversations.list({ id: ann, handle: 'ann' }, room))[0]!.mentionSeqs).toEqual([byAdmin, byBobToAnn]);
   });
 });

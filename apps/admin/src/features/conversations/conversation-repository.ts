@@ -18,13 +18,15 @@ export interface Conversation {
   lastReadSeq: number;
   /** Unread messages by other people (deleted ones not counted). */
   unread: number;
-  /** Seqs of unread messages that mention you (@handle or @room), oldest first. */
+  /** Seqs of unread messages that mention you (@handle, or @room written by a moderator or admin), oldest first. */
   mentionSeqs: number[];
   /** When the latest message was written (null: no messages yet). */
   lastActivityAt: string | null;
   notificationsMuted: boolean;
-  /** Direct messages: the other person. */
+  /** Direct messages: the other person (group conversations: the first of them by id). */
   peer: { id: number; handle: string; displayName: string } | null;
+  /** Direct messages: everyone else in it, by id (more than one: a group conversation). Empty for rooms. */
+  peers: Array<{ id: number; handle: string; displayName: string }>;
 }
 
 interface ConversationRow {
@@ -42,12 +44,16 @@ interface ConversationRow {
   peer_id: number | null;
   peer_handle: string | null;
   peer_display_name: string | null;
+  peers: Array<{ id: number; handle: string; displayName: string }> | null;
 }
 
-/** A Postgres regex that matches a mention of `handle` (or @room) as a whole word. */
-export function mentionPattern(handle: string): string {
-  return `(^|[^A-Za-z0-9_])@(${handle}|room)([^A-Za-z0-9_]|$)`;
+/** A Postgres regex that matches a mention of `handle` (or, with `room`, @room) as a whole word. */
+export function mentionPattern(handle: string, room = true): string {
+  return `(^|[^A-Za-z0-9_])@(${handle}${room ? '|room' : ''})([^A-Za-z0-9_]|$)`;
 }
+
+/** Only moderators and admins can mention everyone: anyone else's "@room" is plain text. */
+export const ROOM_MENTION_ROLES = ['moderator', 'admin'];
 
 export class ConversationRepository {
   constructor(private readonly pool: Pool) {}
@@ -57,13 +63,13 @@ export class ConversationRepository {
       `SELECT r.id, r.kind, r.name, r.topic, r.archived_at, r.last_seq, m.last_read_seq, m.notifications_muted,
               (SELECT lm.created_at FROM messages lm WHERE lm.room_id = r.id AND lm.seq = r.last_seq) AS last_activity_at,
               u.count AS unread, u.mention_seqs,
-              peer.id AS peer_id, peer.handle AS peer_handle, peer.display_name AS peer_display_name
+              peer.id AS peer_id, peer.handle AS peer_handle, peer.display_name AS peer_display_name, grp.peers
        FROM room_members m
        JOIN rooms r ON r.id = m.room_id
        CROSS JOIN LATERAL (
          SELECT count(*)::int AS count,
-                (array_agg(x.seq ORDER BY x.seq) FILTER (WHERE x.body ~* $3))[1:${MENTION_LIST_LIMIT}] AS mention_seqs
-         FROM messages x
+                (array_agg(x.seq ORDER BY x.seq) FILTER (WHERE x.body ~* $3 OR (x.body ~* $4 AND xa.role = ANY($5::text[]))))[1:${MENTION_LIST_LIMIT}] AS mention_seqs
+         FROM messages x JOIN users xa ON xa.id = x.author_id
          WHERE x.room_id = r.id AND x.seq > greatest(m.last_read_seq, r.last_seq - ${UNREAD_SCAN_LIMIT})
            AND x.author_id <> $1 AND x.deleted_at IS NULL
        ) u
@@ -71,9 +77,14 @@ export class ConversationRepository {
          SELECT pu.id, pu.handle, pu.display_name FROM room_members pm JOIN users pu ON pu.id = pm.user_id
          WHERE r.kind = 'direct' AND pm.room_id = r.id AND pm.user_id <> $1 ORDER BY pu.id LIMIT 1
        ) peer ON true
+       LEFT JOIN LATERAL (
+         SELECT json_agg(json_build_object('id', gu.id, 'handle', gu.handle, 'displayName', gu.display_name) ORDER BY gu.id) AS peers
+         FROM room_members gm JOIN users gu ON gu.id = gm.user_id
+         WHERE r.kind = 'direct' AND gm.room_id = r.id AND gm.user_id <> $1
+       ) grp ON true
        WHERE m.user_id = $1 AND ($2::bigint IS NULL OR r.id = $2)
        ORDER BY r.id`,
-      [user.id, roomId ?? null, mentionPattern(user.handle)],
+      [user.id, roomId ?? null, mentionPattern(user.handle, false), '(^|[^A-Za-z0-9_])@room([^A-Za-z0-9_]|$)', ROOM_MENTION_ROLES],
     );
     return rows.map((r) => ({
       id: Number(r.id), kind: r.kind, name: r.name, topic: r.topic, archived: r.archived_at !== null,
@@ -81,6 +92,7 @@ export class ConversationRepository {
       mentionSeqs: (r.mention_seqs ?? []).map(Number), lastActivityAt: r.last_activity_at?.toISOString() ?? null,
       notificationsMuted: r.notifications_muted,
       peer: r.peer_id === null ? null : { id: Number(r.peer_id), handle: r.peer_handle!, displayName: r.peer_display_name! },
+      peers: (r.peers ?? []).map((p) => ({ id: Number(p.id), handle: p.handle, displayName: p.displayName })),
     }));
   }
 

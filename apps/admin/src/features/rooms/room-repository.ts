@@ -153,6 +153,35 @@ export class RoomRepository {
     return { id, created: inserted.rows.length > 0, added: rows.map((r) => Number(r.user_id)) };
   }
 
+  /**
+   * With the caller's transaction client: the direct room of exactly these people (2 to 8 ids; the key
+   * is the sorted ids), created if needed, with all of them as members; says whether the room is new
+   * and who became a member just now.
+   */
+  async ensureGroup(db: Queryable, createdBy: number, userIds: number[]): Promise<{ id: number; created: boolean; added: number[] }> {
+    const ids = [...new Set(userIds)].sort((x, y) => x - y);
+    const key = ids.join(':');
+    const inserted = await db.query<{ id: number }>(
+      `INSERT INTO rooms (name, kind, created_by, direct_key) VALUES ($1, 'direct', $2, $3) ON CONFLICT (direct_key) DO NOTHING RETURNING id`,
+      [`dm ${key}`, createdBy, key],
+    );
+    const id = inserted.rows[0]?.id ?? (await db.query<{ id: number }>('SELECT id FROM rooms WHERE direct_key = $1', [key])).rows[0]!.id;
+    const { rows } = await db.query<{ user_id: number }>(
+      'INSERT INTO room_members (room_id, user_id) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING RETURNING user_id',
+      [id, ids],
+    );
+    return { id: Number(id), created: inserted.rows.length > 0, added: rows.map((r) => Number(r.user_id)).sort((x, y) => x - y) };
+  }
+
+  /** Active users by handle (case-insensitive); handles nobody active has are left out. */
+  async activeUsersByHandles(handles: string[]): Promise<Array<{ id: number; handle: string }>> {
+    const { rows } = await this.pool.query<{ id: number; handle: string }>(
+      `SELECT id, handle FROM users WHERE lower(handle) = ANY($1::text[]) AND status = 'active'`,
+      [handles.map((h) => h.toLowerCase())],
+    );
+    return rows.map((r) => ({ id: Number(r.id), handle: r.handle }));
+  }
+
   /** Adds a member; false when they already were one. */
   async addMember(roomId: number, userId: number, db: Queryable = this.pool): Promise<boolean> {
     const { rowCount } = await db.query('INSERT INTO room_members (room_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [roomId, userId]);

@@ -4,6 +4,7 @@ import type { AdminServices } from '../../app.ts';
 import { requireUser } from '../../plugins/session.ts';
 import { sendError } from '../../plugins/errors.ts';
 import { fieldErrors } from '../auth/routes.ts';
+import { Refusal } from '../refusal.ts';
 import { DuplicateRoomError } from './room-repository.ts';
 import { actorOf } from '../audit/audit-repository.ts';
 import { roomPage, roomsPage } from './views.ts';
@@ -85,7 +86,7 @@ export async function roomRoutes(app: FastifyInstance, s: AdminServices) {
     return reply.redirect(`/rooms/${room.id}?invited=1`, 303);
   });
 
-  // Direct messages: one room per pair of people, both members.
+  // Direct messages: one room per pair of people, both members; several handles open a group conversation.
   app.post('/direct', { preHandler: requireUser }, async (req, reply) => {
     const raw = String((req.body as Record<string, unknown> | undefined)?.handle ?? '');
     const renderWith = async (error: string, status: number) =>
@@ -95,6 +96,20 @@ export async function roomRoutes(app: FastifyInstance, s: AdminServices) {
           errors: { dmHandle: error }, values: { dmHandle: raw },
         }),
       );
+    const words = raw.split(/[\s,]+/).filter(Boolean);
+    if (words.length > 1) {
+      // Several handles: a group conversation (the service names unknown handles and enforces the size).
+      const handles = words.map((w) => handleField.safeParse(w));
+      const bad = handles.find((h) => !h.success);
+      if (bad && !bad.success) return renderWith(bad.error.issues[0]?.message ?? 'Enter handles like @ann @bob.', 400);
+      try {
+        const roomId = await s.roomService.openGroup(actorOf(req), req.user!, handles.map((h) => h.data!));
+        return reply.redirect(`/rooms/${roomId}`, 303);
+      } catch (err) {
+        if (err instanceof Refusal) return renderWith(err.message, err.statusCode);
+        throw err;
+      }
+    }
     const handle = handleField.safeParse(raw);
     if (!handle.success) return renderWith(handle.error.issues[0]?.message ?? 'Enter a handle.', 400);
     const other = await s.users.findByHandle(handle.data);

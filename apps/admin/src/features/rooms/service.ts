@@ -8,6 +8,9 @@ import type { User } from '../users/user-repository.ts';
 import { Refusal } from '../refusal.ts';
 import type { NewRoom, Room, RoomRepository } from './room-repository.ts';
 
+/** Most people in one group conversation, its creator included. */
+export const GROUP_DM_LIMIT = 8;
+
 export interface RoomServiceDeps {
   pool: Pool;
   rooms: RoomRepository;
@@ -78,6 +81,28 @@ export class RoomService {
     if (room.archivedAt) return;
     await withTransaction(this.d.pool, async (tx) => {
       if (await this.d.rooms.addMember(room.id, userId, tx)) await recordControlEvent(tx, { kind: 'member_added', userId, roomId: room.id });
+    });
+  }
+
+  /**
+   * A group conversation of the actor and the people named by `handles` (at most GROUP_DM_LIMIT people
+   * in all), created on first use or reopened when exactly this set of people already has one; every
+   * new member gets member_added (their sidebars update live). One other person: the plain DM.
+   */
+  async openGroup(actor: Actor, from: User, handles: string[]): Promise<number> {
+    const wanted = [...new Set(handles.map((h) => h.replace(/^@/, '').toLowerCase()))].filter((h) => h !== from.handle.toLowerCase());
+    if (wanted.length === 0) throw new Refusal(400, 'Pick someone other than yourself.');
+    if (wanted.length + 1 > GROUP_DM_LIMIT) throw new Refusal(400, `A group conversation has at most ${GROUP_DM_LIMIT} people (you and ${GROUP_DM_LIMIT - 1} others); you named ${wanted.length} others.`);
+    const found = await this.d.rooms.activeUsersByHandles(wanted);
+    const known = new Set(found.map((u) => u.handle.toLowerCase()));
+    const unknown = wanted.filter((h) => !known.has(h));
+    if (unknown.length) throw new Refusal(404, `Nobody is called ${unknown.map((h) => `@${h}`).join(', ')}.`);
+    const userIds = [from.id, ...found.map((u) => u.id)];
+    return withTransaction(this.d.pool, async (tx) => {
+      const { id, created, added } = await this.d.rooms.ensureGroup(tx, from.id, userIds);
+      if (created) await this.d.audit.write(tx, actor, 'room.direct_opened', 'room', id, { userIds: [...userIds].sort((a, b) => a - b) });
+      for (const userId of added) await recordControlEvent(tx, { kind: 'member_added', userId, roomId: id });
+      return id;
     });
   }
 

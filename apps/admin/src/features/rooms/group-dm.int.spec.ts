@@ -1,0 +1,76 @@
+// Group conversations (RoomService.openGroup): created once per set of people and reopened for the same
+// set, at most 8 people, unknown handles named, and the room, its members, the audit entry and every
+// member_added event commit together or not at all. Real Postgres.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '@parley/devtools';
+import { actor, eventsSince, failInsertsInto, lastControlEventId, person, servicesFor, snapshot, type TestServices } from '../control/service-test-kit.ts';
+import { ConversationRepository } from '../conversations/conversation-repository.ts';
+import { GROUP_DM_LIMIT } from './service.ts';
+
+let db: TestDatabase;
+let s: TestServices;
+beforeAll(async () => {
+  db = await createTestDatabase('admin_group_dm');
+  s = servicesFor(db.pool);
+});
+afterAll(async () => db?.drop());
+
+describe('RoomService.openGroup', () => {
+  it('creates one group per set of people, announces every member, audits once, and reopens it for the same set', async () => {
+    const [ann, bob, cat] = [await person(s), await person(s), await person(s)];
+    const before = await lastControlEventId(db.pool);
+    const id = await s.roomService.openGroup(actor(ann), ann, [`@${bob.handle}`, cat.handle.toUpperCase()]);
+
+    const events = await eventsSince(db.pool, before);
+    expect(events.map((e) => [e.kind, e.userId, e.roomId]).sort()).toEqual([ann, bob, cat].map((u) => ['member_added', u.id, id]).sort());
+    const { rows: room } = await db.pool.query('SELECT kind, direct_key FROM rooms WHERE id = $1', [id]);
+    expect(room).toEqual([{ kind: 'direct', direct_key: [ann.id, bob.id, cat.id].sort((a, b) => a - b).join(':') }]);
+    const { rows: audit } = await db.pool.query(`SELECT action, actor_id, details FROM audit_log WHERE target_id = $1::text`, [id]);
+    expect(audit).toEqual([{ action: 'room.direct_opened', actor_id: ann.id, details: { userIds: [ann.id, bob.id, cat.id].sort((a, b) => a - b) } }]);
+
+    // Same people, another order, another opener: the same room, nothing written.
+    const snap = await snapshot(db.pool);
+    expect(await s.roomService.openGroup(actor(cat), cat, [bob.handle, ann.handle, cat.handle])).toBe(id);
+    expect(await snapshot(db.pool)).toEqual(snap);
+
+    // A different set is a different room; two people is the plain DM of the pair.
+    expect(await s.roomService.openGroup(actor(ann), ann, [bob.handle])).toBe(await s.roomService.openDirect(actor(bob), bob, ann));
+    expect(await s.roomService.openGroup(actor(ann), ann, [bob.handle])).not.toBe(id);
+
+    // Everyone's sidebar lists it as a direct conversation with the others' names.
+    const [forBob] = await new ConversationRepository(db.pool).list(bob, id);
+    expect(forBob).toMatchObject({ kind: 'direct', peers: [ann, cat].map((u) => ({ id: u.id, handle: u.handle, displayName: u.displayName })) });
+  });
+
+  it('refuses more than 8 people and unknown handles, naming them, without writing anything', async () => {
+    const opener = await person(s);
+    const others = [];
+    for (let i = 0; i < GROUP_DM_LIMIT; i++) others.push(await person(s));
+    const snap = await snapshot(db.pool);
+    await expect(s.roomService.openGroup(actor(opener), opener, others.map((u) => u.handle)))
+      .rejects.toMatchObject({ statusCode: 400, message: expect.stringMatching(/at most 8 people/) });
+    await expect(s.roomService.openGroup(actor(opener), opener, [others[0]!.handle, 'nobody_here', 'ghost_two']))
+      .rejects.toMatchObject({ statusCode: 404, message: 'Nobody is called @nobody_here, @ghost_two.' });
+    await expect(s.roomService.openGroup(actor(opener), opener, [opener.handle])).rejects.toMatchObject({ statusCode: 400 });
+    expect(await snapshot(db.pool)).toEqual(snap);
+
+    // Exactly 8 (the opener and 7 others) is fine.
+    const id = await s.roomService.openGroup(actor(opener), opener, others.slice(0, GROUP_DM_LIMIT - 1).map((u) => u.handle));
+    const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM room_members WHERE room_id = $1', [id]);
+    expect(rows[0].n).toBe(GROUP_DM_LIMIT);
+  });
+
+  it('writes the room, its members, the audit entry and the events in one transaction', async () => {
+    const [ann, bob, cat] = [await person(s), await person(s), await person(s)];
+    for (const table of ['audit_log', 'control_events'] as const) {
+      const before = await snapshot(db.pool);
+      const restore = await failInsertsInto(db.pool, table);
+      try {
+        await expect(s.roomService.openGroup(actor(ann), ann, [bob.handle, cat.handle]), `failing in ${table}`).rejects.toThrow(/forced failure/);
+      } finally {
+        await restore();
+      }
+      expect(await snapshot(db.pool), `nothing changed when ${table} failed`).toEqual(before);
+    }
+  });
+});
