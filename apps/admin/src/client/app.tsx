@@ -25,8 +25,8 @@ const invite = data.inviteError ? { error: data.inviteError, value: data.inviteV
 const LAST_ROOM = `parley.lastRoom.${me.id}`;
 if (data.initial) {
   try {
-    const initial = JSON.parse(data.initial) as { conversations: Conversation[]; members: UserRef[] | null };
-    store.seed(initial.conversations, initialRoom, initial.members);
+    const initial = JSON.parse(data.initial) as { conversations: Conversation[]; members: UserRef[] | null; roomMentioners?: number[] };
+    store.seed(initial.conversations, initialRoom, initial.members, initial.roomMentioners);
     if (initialRoom !== null && store.rooms.has(initialRoom)) store.open(initialRoom);
   } catch {
     // fall back to fetching the list

@@ -23,7 +23,8 @@ function mentionRule(state: StateInline, silent: boolean): boolean {
   return true;
 }
 
-export function createRenderer(myHandle: string): (body: string) => string {
+/** `roomMentionsMe`: the author may mention everyone (a moderator or admin); anyone else's @room is plain text. */
+export function createRenderer(myHandle: string): (body: string, roomMentionsMe?: boolean) => string {
   const md = new MarkdownIt('zero', { html: false, linkify: true, breaks: true });
   md.enable([
     'paragraph', 'blockquote', 'code', 'fence', 'list', 'newline', 'escape', 'backticks',
@@ -31,8 +32,9 @@ export function createRenderer(myHandle: string): (body: string) => string {
   ]);
   md.inline.ruler.before('emphasis', 'mention', mentionRule);
   const me = myHandle.toLowerCase();
-  md.renderer.rules.mention = (tokens, idx) => {
+  md.renderer.rules.mention = (tokens, idx, _options, env: { roomMentionsMe?: boolean }) => {
     const handle = tokens[idx]!.content;
+    if (handle === 'room' && !env.roomMentionsMe) return '@room';
     const mine = handle === me || handle === 'room';
     return `<span class="mention${mine ? ' mention-me' : ''}" data-handle="${md.utils.escapeHtml(handle)}">@${md.utils.escapeHtml(handle)}</span>`;
   };
@@ -43,12 +45,13 @@ export function createRenderer(myHandle: string): (body: string) => string {
     return defaultLink(tokens, idx, options, env, self);
   };
 
-  return (body: string) => {
-    const tokens = md.parse(body, {});
+  return (body: string, roomMentionsMe = false) => {
+    const env = { roomMentionsMe };
+    const tokens = md.parse(body, env);
     // A one-paragraph message (most of them) renders without the <p>: plain text stays plain.
     const html = tokens.length === 3 && tokens[0]!.type === 'paragraph_open' && tokens[1]!.type === 'inline'
-      ? md.renderer.renderInline(tokens[1]!.children ?? [], md.options, {})
-      : md.renderer.render(tokens, md.options, {});
+      ? md.renderer.renderInline(tokens[1]!.children ?? [], md.options, env)
+      : md.renderer.render(tokens, md.options, env);
     return DOMPurify.sanitize(html, { ALLOWED_TAGS, ALLOWED_ATTR, ALLOW_DATA_ATTR: false });
   };
 }

@@ -17,6 +17,8 @@ export interface Conversation {
   lastActivityAt: string | null;
   notificationsMuted: boolean;
   peer: UserRef | null;
+  /** Direct messages: everyone else in it (more than one: a group conversation). */
+  peers?: UserRef[];
 }
 
 export interface PendingSend {
@@ -59,10 +61,23 @@ export type Listener = () => void;
 export const DEFAULT_MAX_MESSAGE_BYTES = 4096;
 
 export function mentionRegex(handle: string): RegExp {
-  return new RegExp(`(^|[^A-Za-z0-9_])@(${handle}|room)(?![A-Za-z0-9_])`, 'i');
+  return new RegExp(`(^|[^A-Za-z0-9_])@(${handle})(?![A-Za-z0-9_])`, 'i');
+}
+
+const ROOM_MENTION = /(^|[^A-Za-z0-9_])@room(?![A-Za-z0-9_])/i;
+
+/** A group conversation: a direct conversation with more than one other person. */
+export function isGroup(conv: Conversation): boolean {
+  return conv.kind === 'direct' && (conv.peers?.length ?? 0) > 1;
+}
+
+/** The other people's names, for a group conversation's title. */
+export function groupNames(conv: Conversation): string {
+  return (conv.peers ?? []).map((p) => p.displayName).join(', ');
 }
 
 export function displayName(conv: Conversation): string {
+  if (isGroup(conv)) return (conv.peers ?? []).map((p) => `@${p.handle}`).join(', ');
   if (conv.kind === 'direct') return conv.peer ? `@${conv.peer.handle}` : 'Direct message';
   return conv.name;
 }
@@ -99,6 +114,8 @@ export class ChatStore {
   private readonly listeners = new Set<Listener>();
   private readonly roomListeners = new Map<number, Set<(event: RoomEvent) => void>>();
   private readonly mention: RegExp;
+  /** Users whose @room is a mention (moderators and admins, from the panel). */
+  private roomMentioners = new Set<number>();
   private scheduled = false;
   private refreshing: Promise<void> | null = null;
 
@@ -153,7 +170,12 @@ export class ChatStore {
   }
 
   mentionsMe(message: ChatMessage): boolean {
-    return !message.deletedAt && this.mention.test(message.body);
+    return !message.deletedAt && (this.mention.test(message.body) || (this.canMentionRoom(message.author) && ROOM_MENTION.test(message.body)));
+  }
+
+  /** Only moderators' and admins' @room mentions everyone; anyone else's is plain text. */
+  canMentionRoom(author: { id: number }): boolean {
+    return this.roomMentioners.has(author.id);
   }
 
   /** Load the conversation list (unless the page embedded it) and watch every conversation on the one socket. */
@@ -163,7 +185,8 @@ export class ChatStore {
   }
 
   /** The list the page embedded (and the open conversation's members): the first render needs no request. */
-  seed(conversations: Conversation[], roomId: number | null, members: UserRef[] | null): void {
+  seed(conversations: Conversation[], roomId: number | null, members: UserRef[] | null, roomMentioners: number[] = []): void {
+    this.roomMentioners = new Set(roomMentioners);
     this.apply(conversations);
     this.loaded = true;
     const room = roomId === null ? undefined : this.rooms.get(roomId);
@@ -174,7 +197,8 @@ export class ChatStore {
   refresh(): Promise<void> {
     this.refreshing ??= (async () => {
       try {
-        const { conversations } = await api<{ conversations: Conversation[] }>('/api/conversations');
+        const { conversations, roomMentioners } = await api<{ conversations: Conversation[]; roomMentioners?: number[] }>('/api/conversations');
+        if (roomMentioners) this.roomMentioners = new Set(roomMentioners);
         this.apply(conversations);
         this.loadError = null;
       } catch (err) {

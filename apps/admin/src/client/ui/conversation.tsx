@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { ChatMessage } from '@parley/protocol';
 import type { ChatStore, RoomState } from '../store.ts';
-import { displayName } from '../store.ts';
+import { displayName, groupNames, isGroup } from '../store.ts';
 import { Composer } from './composer.tsx';
 import { MessageList, type MessageActions } from './message-list.tsx';
 import { plural } from './format.ts';
@@ -21,7 +21,7 @@ export const STATE_TEXT: Record<string, string> = {
 interface Props {
   store: ChatStore;
   room: RoomState;
-  renderBody: (body: string) => string;
+  renderBody: (body: string, roomMentionsMe?: boolean) => string;
   detailsOpen: boolean;
   onToggleDetails: () => void;
 }
@@ -124,7 +124,7 @@ export function ConversationView({ store, room, renderBody, detailsOpen, onToggl
     : room.mutedUntil ? 'You are muted in this room'
     : null;
   const title = displayName(room.conv);
-  const subtitle = room.conv.kind === 'direct' ? room.conv.peer?.displayName ?? '' : room.conv.topic;
+  const subtitle = isGroup(room.conv) ? groupNames(room.conv) : room.conv.kind === 'direct' ? room.conv.peer?.displayName ?? '' : room.conv.topic;
   const shownNotice = notice ?? room.notice ?? (room.conv.archived ? 'This room is archived: it is read-only now.' : null);
   const typing = [...room.typing.values()].map((t) => t.user.displayName);
   const pending = store.connection.pendingCount();

@@ -1,6 +1,7 @@
 // The details column: about, who is online, members (and invitations in private rooms), and the
 // per-conversation notification setting.
 import type { ChatStore, RoomState } from '../store.ts';
+import { groupNames, isGroup } from '../store.ts';
 import { Avatar } from './avatar.tsx';
 
 interface Props {
@@ -23,10 +24,12 @@ export function Details({ store, room, open, onClose, invite }: Props) {
       </div>
       <section class="details-section" aria-labelledby="about-h">
         <h3 id="about-h">About</h3>
-        {conv.kind === 'direct'
+        {isGroup(conv)
+          ? <p>Group conversation with {groupNames(conv)}</p>
+          : conv.kind === 'direct'
           ? <p>Direct messages with {conv.peer?.displayName ?? 'someone'} <span class="muted">@{conv.peer?.handle}</span></p>
           : <p dir="auto">{conv.topic || <span class="muted">No topic.</span>}</p>}
-        <p class="muted small">{conv.kind === 'public' ? 'Public room: anyone can join.' : conv.kind === 'private' ? 'Private room: members only, by invitation.' : 'Only the two of you can read this.'}</p>
+        <p class="muted small">{conv.kind === 'public' ? 'Public room: anyone can join.' : conv.kind === 'private' ? 'Private room: members only, by invitation.' : isGroup(conv) ? 'Only the people in it can read this.' : 'Only the two of you can read this.'}</p>
       </section>
       <section class="details-section presence" aria-labelledby="online-h">
         <h3 id="online-h">Online</h3>

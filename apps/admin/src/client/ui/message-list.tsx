@@ -28,7 +28,7 @@ interface Props {
   room: RoomState;
   dividerSeq: number | null;
   editingSeq: number | null;
-  renderBody: (body: string) => string;
+  renderBody: (body: string, roomMentionsMe?: boolean) => string;
   actions: MessageActions;
   onEditDone: () => void;
   editor: (message: ChatMessage) => preact.JSX.Element;
@@ -264,6 +264,7 @@ export function MessageList(props: Props) {
         grouped={grouped}
         mine={store.isMe(message.author)}
         mentionsMe={store.mentionsMe(message) && !store.isMe(message.author)}
+        roomMention={store.canMentionRoom(message.author)}
         tabbable={message.seq === focusable}
         editing={props.editingSeq === message.seq}
         renderBody={props.renderBody}
@@ -298,18 +299,20 @@ interface RowProps {
   grouped: boolean;
   mine: boolean;
   mentionsMe: boolean;
+  /** The author is a moderator or admin: their @room mentions everyone. */
+  roomMention: boolean;
   tabbable: boolean;
   editing: boolean;
-  renderBody: (body: string) => string;
+  renderBody: (body: string, roomMentionsMe?: boolean) => string;
   actions: MessageActions;
   editor?: (message: ChatMessage) => preact.JSX.Element;
   onFocus: (seq: number) => void;
 }
 
-const MessageRow = memo(function MessageRow({ message, grouped, mine, mentionsMe, tabbable, editing, renderBody, actions, editor, onFocus }: RowProps) {
+const MessageRow = memo(function MessageRow({ message, grouped, mine, mentionsMe, roomMention, tabbable, editing, renderBody, actions, editor, onFocus }: RowProps) {
   const date = new Date(message.createdAt);
   const deleted = Boolean(message.deletedAt);
-  const html = useMemo(() => (deleted ? '' : renderBody(message.body)), [message.body, deleted, renderBody]);
+  const html = useMemo(() => (deleted ? '' : renderBody(message.body, roomMention)), [message.body, deleted, renderBody, roomMention]);
   const canDelete = !deleted && (mine || actions.canModerate);
   const authorId = `m-${message.seq}-author`;
   return (

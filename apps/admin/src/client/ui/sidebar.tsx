@@ -2,6 +2,7 @@
 // its unread count and mention badge, bold while unread. Links are real links (/chat/:id): the app
 // intercepts plain clicks and switches without a page load.
 import type { ChatStore, RoomState } from '../store.ts';
+import { groupNames, isGroup } from '../store.ts';
 import { countBadge, formatActivity } from './format.ts';
 import { Avatar } from './avatar.tsx';
 import { NotificationPrompt } from './notifications.tsx';
@@ -10,6 +11,7 @@ import { Icon } from './icons.tsx';
 function Item({ room, active }: { room: RoomState; active: boolean }) {
   const conv = room.conv;
   const unread = conv.unread > 0;
+  const group = isGroup(conv);
   return (
     <li>
       <a
@@ -18,11 +20,14 @@ function Item({ room, active }: { room: RoomState; active: boolean }) {
         data-room-id={conv.id}
         aria-current={active ? 'page' : undefined}
       >
-        {conv.kind === 'direct' && conv.peer
+        {group
+          ? <span class="conv-icon conv-group" aria-hidden="true">{(conv.peers?.length ?? 0) + 1}</span>
+          : conv.kind === 'direct' && conv.peer
           ? <Avatar user={conv.peer} size="sm" />
           : <span class="conv-icon"><Icon name={conv.kind === 'private' ? 'lock' : 'hash'} label={conv.kind === 'private' ? 'Private room' : 'Room'} /></span>}
         <span class="conv-name">
-          {conv.kind === 'direct' ? <><span class="visually-hidden">Direct message with </span>{conv.peer?.displayName ?? 'someone'}</> : conv.name}
+          {group ? <><span class="visually-hidden">Group conversation with </span>{groupNames(conv)}</>
+            : conv.kind === 'direct' ? <><span class="visually-hidden">Direct message with </span>{conv.peer?.displayName ?? 'someone'}</> : conv.name}
           {conv.archived ? <span class="visually-hidden"> (archived)</span> : null}
         </span>
         {conv.notificationsMuted ? <span class="conv-muted" title="Notifications muted"><Icon name="bellOff" label="notifications muted" /></span> : null}
@@ -72,8 +77,8 @@ function NewDirectMessage() {
   return (
     <form method="post" action="/direct" class="new-dm" autocomplete="off">
       <input type="hidden" name="_csrf" value={csrf} />
-      <label for="sidebar-dm-handle" class="visually-hidden">Message someone by handle</label>
-      <input id="sidebar-dm-handle" name="handle" placeholder="Message @handle" required />
+      <label for="sidebar-dm-handle" class="visually-hidden">Message someone by handle, or several people (@ann @bob)</label>
+      <input id="sidebar-dm-handle" name="handle" placeholder="Message @handle" title="Several handles (up to 7, e.g. @ann @bob) open a group conversation" required />
       <button type="submit" class="small">Open</button>
     </form>
   );

@@ -104,6 +104,12 @@ export class ConversationRepository {
     return (rowCount ?? 0) > 0;
   }
 
+  /** Who can mention everyone with @room (the client highlights and notifies by the same rule). */
+  async roomMentioners(): Promise<number[]> {
+    const { rows } = await this.pool.query<{ id: number }>('SELECT id FROM users WHERE role = ANY($1::text[]) ORDER BY id', [ROOM_MENTION_ROLES]);
+    return rows.map((r) => Number(r.id));
+  }
+
   /** People the user can mention in a room: its members (public rooms: members too, i.e. people who joined). */
   async mentionable(roomId: number, userId: number): Promise<Array<{ id: number; handle: string; displayName: string }>> {
     const { rows } = await this.pool.query<{ id: number; handle: string; display_name: string }>(

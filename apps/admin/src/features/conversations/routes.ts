@@ -31,8 +31,8 @@ export async function conversationRoutes(app: FastifyInstance, s: AdminServices)
   });
 
   app.get('/api/conversations', { preHandler: requireUser }, async (req, reply) => {
-    const list = await conversations.list(req.user!);
-    return reply.header('cache-control', 'no-store').send({ conversations: list });
+    const [list, roomMentioners] = await Promise.all([conversations.list(req.user!), conversations.roomMentioners()]);
+    return reply.header('cache-control', 'no-store').send({ conversations: list, roomMentioners });
   });
 
   app.get('/api/conversations/:id', { preHandler: requireUser }, async (req, reply) => {

@@ -6,13 +6,16 @@ import { ConversationRepository, type Conversation } from './conversation-reposi
 export interface ChatShellData {
   conversations: Conversation[];
   members: Array<{ id: number; handle: string; displayName: string }> | null;
+  /** Users whose @room is a mention (moderators and admins). */
+  roomMentioners: number[];
 }
 
 export async function chatShellData(pool: Pool, user: { id: number; handle: string }, roomId: number | null): Promise<ChatShellData> {
   const repo = new ConversationRepository(pool);
-  const [conversations, members] = await Promise.all([
+  const [conversations, members, roomMentioners] = await Promise.all([
     repo.list(user),
     roomId === null ? null : repo.mentionable(roomId, user.id),
+    repo.roomMentioners(),
   ]);
-  return { conversations, members };
+  return { conversations, members, roomMentioners };
 }
