@@ -394,4 +394,41 @@ describe('web client (issue 9)', () => {
       expect(overflow, path).toBeLessThanOrEqual(0);
     }
   });
+
+  it('a group DM from the sidebar: Bob sees it appear live with everyone\'s names and reads Ann\'s message; a plain user\'s @room is plain text', async () => {
+    const cat = newUser('cat');
+    const catPage = await newPage();
+    await signUp(catPage, stack.adminUrl, cat);
+    await bobPage.goto(`/chat/${lobby}`);
+    await waitConnected(bobPage);
+    const bobDmsBefore = await bobPage.locator('#sidebar-dm-list a.conv').count();
+
+    await annPage.goto(`/chat/${lobby}`);
+    await waitConnected(annPage);
+    await annPage.fill('#sidebar-dm-handle', `@${bob.handle} @${cat.handle}`);
+    await Promise.all([annPage.waitForURL(/\/rooms\/\d+$/), annPage.press('#sidebar-dm-handle', 'Enter')]);
+    const group = Number(/\/rooms\/(\d+)$/.exec(annPage.url())![1]);
+    await waitConnected(annPage);
+    expect(await annPage.locator('#conversation-title').textContent()).toContain(`@${bob.handle}`);
+
+    // Bob did not reload: the conversation frame puts it in his sidebar, under Direct messages.
+    const bobItem = bobPage.locator(`#sidebar-dm-list a.conv[data-room-id="${group}"]`);
+    await bobItem.waitFor({ timeout: 10_000 });
+    expect(await bobPage.locator('#sidebar-dm-list a.conv').count()).toBe(bobDmsBefore + 1);
+    const name = await bobItem.locator('.conv-name').textContent();
+    expect(name).toContain(ann.displayName);
+    expect(name).toContain(cat.displayName);
+
+    await say(annPage, 'hello both of you');
+    await say(annPage, '@room is only a mention from moderators');
+    await expect.poll(() => unreadBadge(bobPage, group).textContent(), { timeout: 10_000 }).toBe('2, 2 unread');
+    expect(await mentionBadge(bobPage, group).count()).toBe(0);
+    await bobItem.click();
+    await bobPage.waitForURL(`**/chat/${group}`);
+    await waitConnected(bobPage);
+    await expect.poll(() => bobPage.locator('#messages li[data-seq] .body').allTextContents(), { timeout: 10_000 })
+      .toEqual(['hello both of you', '@room is only a mention from moderators']);
+    expect(await bobPage.locator('#messages .mention').count()).toBe(0);
+    expect(await bobPage.locator('#messages li.mentions-me').count()).toBe(0);
+  });
 });
