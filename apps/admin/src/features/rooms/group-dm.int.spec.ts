@@ -40,6 +40,9 @@ describe('RoomService.openGroup', () => {
     // Everyone's sidebar lists it as a direct conversation with the others' names.
     const [forBob] = await new ConversationRepository(db.pool).list(bob, id);
     expect(forBob).toMatchObject({ kind: 'direct', peers: [ann, cat].map((u) => ({ id: u.id, handle: u.handle, displayName: u.displayName })) });
+    // The /rooms page lists it once, with both other people.
+    const listed = (await s.rooms.listDirect(bob.id)).filter((d) => d.id === id);
+    expect(listed.map((d) => d.others.map((o) => o.handle))).toEqual([[ann, cat].sort((x, y) => x.id - y.id).map((u) => u.handle)]);
   });
 
   it('refuses more than 8 people and unknown handles, naming them, without writing anything', async () => {

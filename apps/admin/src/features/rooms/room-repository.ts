@@ -104,19 +104,24 @@ export class RoomRepository {
     return rows[0] ? toRoom(rows[0]) : null;
   }
 
-  /** A user's direct conversations, each with the other person. */
+  /** A user's direct conversations (one row each, group conversations too), with the other people by id. */
   async listDirect(userId: number): Promise<DirectRoom[]> {
-    const { rows } = await this.pool.query<{ id: number; last_seq: number; other_id: number; handle: string; display_name: string }>(
-      `SELECT r.id, r.last_seq, u.id AS other_id, u.handle, u.display_name
+    const { rows } = await this.pool.query<{ id: number; last_seq: number; others: Array<{ id: number; handle: string; displayName: string }> }>(
+      `SELECT r.id, r.last_seq,
+              json_agg(json_build_object('id', u.id, 'handle', u.handle, 'displayName', u.display_name) ORDER BY u.id) AS others
        FROM rooms r
        JOIN room_members me ON me.room_id = r.id AND me.user_id = $1
        JOIN room_members them ON them.room_id = r.id AND them.user_id <> $1
        JOIN users u ON u.id = them.user_id
        WHERE r.kind = 'direct'
-       ORDER BY r.last_seq DESC, lower(u.display_name)`,
+       GROUP BY r.id
+       ORDER BY r.last_seq DESC, lower(min(u.display_name))`,
       [userId],
     );
-    return rows.map((r) => ({ id: r.id, lastSeq: r.last_seq, other: { id: r.other_id, handle: r.handle, displayName: r.display_name } }));
+    return rows.map((r) => {
+      const others = r.others.map((o) => ({ id: Number(o.id), handle: o.handle, displayName: o.displayName }));
+      return { id: r.id, lastSeq: r.last_seq, other: others[0]!, others };
+    });
   }
 
   /** The other member of a direct room (for its title). */
@@ -341,7 +346,10 @@ export interface ModerationFilter {
 export interface DirectRoom {
   id: number;
   lastSeq: number;
+  /** The other person (group conversations: the first of them by id). */
   other: { id: number; handle: string; displayName: string };
+  /** Everyone else in it, by id (more than one: a group conversation). */
+  others: Array<{ id: number; handle: string; displayName: string }>;
 }
 
 export interface RoomMember {

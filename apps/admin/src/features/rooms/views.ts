@@ -53,7 +53,7 @@ export function roomsPage(opts: {
   <section class="card" aria-labelledby="dm-h">
     <h2 id="dm-h">Direct messages</h2>
     ${directs.length
-      ? html`<ul class="room-list compact" id="dm-list">${directs.map((d) => html`<li><a class="room-link" href="/rooms/${d.id}">@${d.other.handle}</a> <span class="muted">${d.other.displayName}</span></li>`)}</ul>`
+      ? html`<ul class="room-list compact" id="dm-list">${directs.map((d) => html`<li><a class="room-link" href="/rooms/${d.id}">${d.others.map((o) => `@${o.handle}`).join(', ')}</a> <span class="muted">${d.others.map((o) => o.displayName).join(', ')}</span></li>`)}</ul>`
       : html`<p class="muted small">No conversations yet.</p>`}
     <form method="post" action="/direct" novalidate id="start-dm">
       <input type="hidden" name="_csrf" value="${opts.csrfToken}">
