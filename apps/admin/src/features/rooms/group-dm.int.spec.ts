@@ -2,18 +2,25 @@
 // set, at most 8 people, unknown handles named, and the room, its members, the audit entry and every
 // member_added event commit together or not at all. Real Postgres.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
 import { createTestDatabase, type TestDatabase } from '@parley/devtools';
 import { actor, eventsSince, failInsertsInto, lastControlEventId, person, servicesFor, snapshot, type TestServices } from '../control/service-test-kit.ts';
 import { ConversationRepository } from '../conversations/conversation-repository.ts';
+import { buildTestApp, InjectClient, person as signUpFields } from '../../testing/inject-client.ts';
 import { GROUP_DM_LIMIT } from './service.ts';
 
 let db: TestDatabase;
 let s: TestServices;
+let app: FastifyInstance;
 beforeAll(async () => {
   db = await createTestDatabase('admin_group_dm');
   s = servicesFor(db.pool);
+  app = await buildTestApp({ pool: db.pool, databaseUrl: db.url, env: { DM_CREATE_RATE_PER_USER: '100' } });
 });
-afterAll(async () => db?.drop());
+afterAll(async () => {
+  await app?.close();
+  await db?.drop();
+});
 
 describe('RoomService.openGroup', () => {
   it('creates one group per set of people, announces every member, audits once, and reopens it for the same set', async () => {
@@ -75,5 +82,28 @@ describe('RoomService.openGroup', () => {
       }
       expect(await snapshot(db.pool), `nothing changed when ${table} failed`).toEqual(before);
     }
+  });
+
+  it('the "Message @handle" form: several handles open the group; errors say which handles and how many', async () => {
+    const client = new InjectClient(app, '198.51.100.40');
+    const me = signUpFields('grp');
+    expect((await client.post('/signup', me)).statusCode).toBe(303);
+    expect((await client.logIn(me.email, me.password)).statusCode).toBe(303);
+    const others = [];
+    for (let i = 0; i < GROUP_DM_LIMIT; i++) others.push(await person(s));
+
+    const opened = await client.post('/direct', { handle: `@${others[0]!.handle} @${others[1]!.handle},${others[2]!.handle}` }, '/rooms');
+    expect(opened.statusCode).toBe(303);
+    const id = Number(/\/rooms\/(\d+)$/.exec(String(opened.headers.location))![1]);
+    expect((await s.rooms.members(id)).map((m) => m.handle).sort()).toEqual([me.handle, ...others.slice(0, 3).map((u) => u.handle)].sort());
+    const again = await client.post('/direct', { handle: `${others[2]!.handle} ${others[0]!.handle} ${others[1]!.handle}` }, '/rooms');
+    expect(again.headers.location).toBe(`/rooms/${id}`);
+
+    const unknown = await client.post('/direct', { handle: `@${others[0]!.handle} @nobody_zz` }, '/rooms');
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.body).toContain('Nobody is called @nobody_zz.');
+    const tooMany = await client.post('/direct', { handle: others.map((u) => `@${u.handle}`).join(' ') }, '/rooms');
+    expect(tooMany.statusCode).toBe(400);
+    expect(tooMany.body).toContain('at most 8 people');
   });
 });
