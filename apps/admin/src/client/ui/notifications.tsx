@@ -3,7 +3,7 @@
 import { useState } from 'preact/hooks';
 import type { ChatMessage } from '@parley/protocol';
 import type { Conversation } from '../store.ts';
-import { displayName } from '../store.ts';
+import { displayName, isGroup } from '../store.ts';
 
 const ASKED = 'parley.notifications.asked';
 
@@ -43,7 +43,7 @@ export function NotificationPrompt() {
 
 export function showNotification(conv: Conversation, message: ChatMessage, open: (roomId: number) => void): void {
   if (!supported() || Notification.permission !== 'granted') return;
-  const where = conv.kind === 'direct' ? message.author.displayName : `${message.author.displayName} in ${displayName(conv)}`;
+  const where = conv.kind === 'direct' && !isGroup(conv) ? message.author.displayName : `${message.author.displayName} in ${displayName(conv)}`;
   const body = message.body.length > 140 ? `${message.body.slice(0, 139)}…` : message.body;
   const notification = new Notification(where, { body, tag: `parley-room-${conv.id}` });
   notification.onclick = () => {

@@ -1,7 +1,7 @@
 // Ctrl/Cmd-K: jump to any conversation by typing part of its name (unread ones first).
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ChatStore } from '../store.ts';
-import { displayName } from '../store.ts';
+import { displayName, groupNames, isGroup } from '../store.ts';
 import { Icon } from './icons.tsx';
 
 export function QuickSwitcher({ store, onClose, onOpen }: { store: ChatStore; onClose: () => void; onOpen: (roomId: number) => void }) {
@@ -17,7 +17,7 @@ export function QuickSwitcher({ store, onClose, onOpen }: { store: ChatStore; on
   const q = query.trim().toLowerCase().replace(/^[#@]/, '');
   const matches = [...store.rooms.values()]
     .filter((r) => !r.removed)
-    .map((r) => ({ id: r.conv.id, name: displayName(r.conv), detail: r.conv.kind === 'direct' ? r.conv.peer?.displayName ?? '' : r.conv.topic, unread: r.conv.unread, kind: r.conv.kind }))
+    .map((r) => ({ id: r.conv.id, name: displayName(r.conv), detail: isGroup(r.conv) ? groupNames(r.conv) : r.conv.kind === 'direct' ? r.conv.peer?.displayName ?? '' : r.conv.topic, unread: r.conv.unread, kind: r.conv.kind }))
     .filter((r) => !q || r.name.toLowerCase().replace(/^@/, '').includes(q) || r.detail.toLowerCase().includes(q))
     .sort((a, b) => Number(b.unread > 0) - Number(a.unread > 0) || a.name.localeCompare(b.name))
     .slice(0, 12);
