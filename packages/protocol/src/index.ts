@@ -1,51 +1,12 @@
 // The Parley chat protocol, version 1: the one definition shared by the chat server, the browser
 // client and the tests. Client frames are validated with zod on the server; server frames are plain
-// types (the browser bundle imports types only, so zod never ships to the browser).
+// types. The browser bundle imports types from here and values from `@parley/protocol/wire` (wire.ts,
+// re-exported below), so zod never ships to the browser.
 // docs/protocol.md describes the same frames for people.
 import { z } from 'zod';
 
-export const PROTOCOL_VERSION = 1;
-/** Sec-WebSocket-Protocol offered by clients; the auth token rides in a second entry `token.<jwt-like>`. */
-export const SUBPROTOCOL = 'parley.v1';
-export const TOKEN_SUBPROTOCOL_PREFIX = 'token.';
-export const SOCKET_PATH = '/socket';
-
-export const CloseCode = {
-  Normal: 1000,
-  GoingAway: 1001,
-  PolicyViolation: 1008,
-  MessageTooBig: 1009,
-  InternalError: 1011,
-  ServiceRestart: 1012,
-  TryAgainLater: 1013,
-  /** The session was revoked, the user banned or kicked: do not reconnect with the same session. */
-  SessionRevoked: 4001,
-  /** The auth token expired or is invalid: fetch a new token, then reconnect. */
-  TokenInvalid: 4002,
-  /** The client did not read fast enough; its send buffer overflowed. Reconnect and resume. */
-  SlowConsumer: 4008,
-  /** The user has too many sockets open on this replica (MAX_SOCKETS_PER_USER). Close another first. */
-  TooManyConnections: 4029,
-} as const;
-export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
-
-export const ErrorCode = {
-  BadJson: 'bad_json',
-  BadFrame: 'bad_frame',
-  UnknownType: 'unknown_type',
-  TooLarge: 'too_large',
-  RateLimited: 'rate_limited',
-  NotFound: 'not_found',
-  Forbidden: 'forbidden',
-  NotJoined: 'not_joined',
-  Muted: 'muted',
-  Archived: 'archived',
-  Internal: 'internal',
-  Unavailable: 'unavailable',
-  /** The socket has joined MAX_ROOMS_PER_SOCKET rooms: leave one first. */
-  TooManyRooms: 'too_many_rooms',
-} as const;
-export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+export * from './wire.ts';
+import type { ErrorCode } from './wire.ts';
 
 // ---- client -> server ---------------------------------------------------------------------------
 
@@ -141,8 +102,3 @@ export type ServerFrame =
   | { type: 'error'; code: ErrorCode; message: string; ref?: string; room?: number; retryInMs?: number };
 
 export type ServerFrameType = ServerFrame['type'];
-
-/** Byte length of a UTF-8 string, as the server counts message size limits. */
-export function utf8Length(text: string): number {
-  return new TextEncoder().encode(text).length;
-}

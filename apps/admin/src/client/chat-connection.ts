@@ -9,7 +9,7 @@
 // and with `pingEveryMs` an application ping finds a silent socket within ~2 × pingEveryMs.
 // Also runs under Node (tests) with `options.WebSocketImpl` (the `ws` package) and `options.fetchToken`.
 import type { ChatMessage, ClientFrame, RoomInfo, ServerFrame, UserRef } from '@parley/protocol';
-import { CloseCode, SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX, SOCKET_PATH } from './wire.ts';
+import { CloseCode, SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX, SOCKET_PATH } from '@parley/protocol/wire';
 
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'revoked' | 'signed-out';
 

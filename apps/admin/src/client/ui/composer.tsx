@@ -4,7 +4,7 @@
 // across reloads.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { UserRef } from '@parley/protocol';
-import { utf8Length } from '../wire.ts';
+import { utf8Length } from '@parley/protocol/wire';
 import type { ChatStore, RoomState } from '../store.ts';
 import { displayName } from '../store.ts';
 import { loadDraft, saveDraft } from './drafts.ts';
