@@ -3,7 +3,7 @@
 // changes (including joins that race with them).
 import type { Logger } from '@parley/logging';
 import { type ServerFrame, CloseCode, ErrorCode } from '@parley/protocol';
-import type { MessageRepository } from '../messages/message-repository.ts';
+import type { MessageRepository, RoomAccess } from '../messages/message-repository.ts';
 import type { Connection, ErrorExtra } from './connection.ts';
 import type { PresenceGlue } from './presence-glue.ts';
 import type { HubCounters } from './replica-stats.ts';
@@ -32,7 +32,6 @@ export interface SubscriptionDeps {
 
 export class Subscriptions {
   private readonly rooms = new Map<number, RoomState>();
-  private readonly roomLoads = new Map<number, Promise<RoomState | null>>();
   /**
    * Access removals seen lately ("room:user" → removal number and time), so a join that checked access
    * just before a removal arrived does not subscribe after it (see join).
@@ -70,24 +69,14 @@ export class Subscriptions {
     for (const [key, c] of this.muteChanges) if (c.at + 60_000 < now) this.muteChanges.delete(key);
   }
 
-  private async roomState(roomId: number, knownLastSeq: number): Promise<RoomState | null> {
+  /** The room's state on this replica, made from the joiner's own access read (no second query). */
+  private roomState(roomId: number, access: RoomAccess): RoomState {
     const existing = this.rooms.get(roomId);
     if (existing) return existing;
-    let loading = this.roomLoads.get(roomId);
-    if (!loading) {
-      loading = (async () => {
-        const access = await this.deps.messages.roomAccess(roomId, 0);
-        if (!access) return null;
-        const again = this.rooms.get(roomId);
-        if (again) return again;
-        // Start at the lower of the two: anything after it arrives by event or is repaired from Postgres.
-        const state = new RoomState(access.room, Math.min(knownLastSeq, access.lastSeq), this.deps.messages, (err) => this.deps.log.error({ err, room: roomId }, 'gap repair failed'), this.deps.metrics && ((path, seconds) => this.deps.metrics!.fanout.observe({ path }, seconds)));
-        this.rooms.set(roomId, state);
-        return state;
-      })().finally(() => this.roomLoads.delete(roomId));
-      this.roomLoads.set(roomId, loading);
-    }
-    return loading;
+    // Starts at the room's last seq as read: anything after it arrives by event or is repaired from Postgres.
+    const state = new RoomState(access.room, access.lastSeq, this.deps.messages, (err) => this.deps.log.error({ err, room: roomId }, 'gap repair failed'), this.deps.metrics && ((path, seconds) => this.deps.metrics!.fanout.observe({ path }, seconds)));
+    this.rooms.set(roomId, state);
+    return state;
   }
 
   private releaseIfEmpty(roomId: number, state: RoomState): void {
@@ -113,9 +102,7 @@ export class Subscriptions {
     }
     if (conn.closed) return;
     if (conn.rooms.has(roomId)) this.unsubscribe(conn, roomId);
-    const state = await this.roomState(roomId, access.lastSeq);
-    if (!state) return reject(conn, ErrorCode.NotFound, `room ${roomId} does not exist or you are not a member`, { room: roomId });
-    if (conn.closed) return this.releaseIfEmpty(roomId, state);
+    const state = this.roomState(roomId, access);
     // Access was taken away while the checks above were in flight: the removal found no subscription
     // to end, so refuse here (synchronously with subscribing, so no later removal can slip between).
     const removal = this.removals.get(`${roomId}:${conn.user.id}`);
