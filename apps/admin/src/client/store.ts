@@ -2,24 +2,12 @@
 // loaded messages, unsent messages, read pointer, unread and mention counts. UI-free: components read
 // it and subscribe; all network traffic goes through ChatConnection and the panel's JSON API.
 import type { ChatMessage, RoomInfo, ServerFrame, UserRef } from '@parley/protocol';
+import type { Conversation } from '../features/conversations/conversation-repository.ts';
 import { ChatConnection, type ConnectionState, type StateDetail } from './chat-connection.ts';
 
-export interface Conversation {
-  id: number;
-  kind: 'public' | 'private' | 'direct';
-  name: string;
-  topic: string;
-  archived: boolean;
-  lastSeq: number;
-  lastReadSeq: number;
-  unread: number;
-  mentionSeqs: number[];
-  lastActivityAt: string | null;
-  notificationsMuted: boolean;
-  peer: UserRef | null;
-  /** Direct messages: everyone else in it (more than one: a group conversation). */
-  peers?: UserRef[];
-}
+// The sidebar's conversation, as the panel's JSON API sends it (a type only: nothing of the server
+// module reaches the bundle).
+export type { Conversation };
 
 export interface PendingSend {
   clientId: string;
@@ -218,10 +206,12 @@ export class ChatStore {
       seen.add(conv.id);
       const room = this.rooms.get(conv.id);
       if (room) {
-        // Live counters are ahead of (or equal to) the list: keep the higher read pointer and last seq.
+        // Live counters are ahead of (or equal to) the list: keep the higher read pointer and last seq,
+        // and take the server's counts only when it has read further (another device) or before live.
+        const serverReadFurther = conv.lastReadSeq > room.conv.lastReadSeq;
         const lastReadSeq = Math.max(room.conv.lastReadSeq, conv.lastReadSeq);
         room.conv = { ...conv, lastReadSeq, lastSeq: Math.max(room.conv.lastSeq, conv.lastSeq), unread: room.conv.unread, mentionSeqs: room.conv.mentionSeqs };
-        if (conv.lastReadSeq > room.conv.lastReadSeq || !room.ready) {
+        if (serverReadFurther || !room.ready) {
           room.conv.unread = conv.unread;
           room.conv.mentionSeqs = conv.mentionSeqs;
         }
@@ -498,16 +488,6 @@ export class ChatStore {
       room.error = 'The notification setting was not saved. Try again.';
       this.changed();
     }
-  }
-
-  /** Conversations with something unread that notifies (DMs and mentions), for the title badge. */
-  totalAlerts(): number {
-    let n = 0;
-    for (const room of this.rooms.values()) {
-      if (room.conv.notificationsMuted) continue;
-      n += room.conv.kind === 'direct' ? room.conv.unread : room.conv.mentionSeqs.length;
-    }
-    return n;
   }
 }
 
