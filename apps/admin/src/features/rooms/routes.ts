@@ -50,15 +50,10 @@ export async function roomRoutes(app: FastifyInstance, s: AdminServices) {
     const room = params.success ? await s.rooms.findVisible(params.data.id, req.user!.id) : null;
     if (!room) return sendError(req, reply, 404, 'This room does not exist or you are not a member.');
     if (room.kind === 'public' && !room.isMember) await s.roomService.join(req.user!.id, room);
-    const [peer, mutedUntil, members] = await Promise.all([
-      room.kind === 'direct' ? s.rooms.directPeer(room.id, req.user!.id) : null,
-      s.rooms.mutedUntil(room.id, req.user!.id),
-      room.kind === 'private' ? s.rooms.members(room.id) : [],
-    ]);
     const q = req.query as Record<string, unknown>;
     const flash = q.invited ? 'Invitation sent: they can open this room now.' : null;
     return reply.type('text/html; charset=utf-8').send(
-      roomPage({ user: req.user!, csrfToken: reply.generateCsrf(), room, chatUrl: s.config.CHAT_PUBLIC_URL, peer, mutedUntil, members, flash, initial: await chatShellData(s.pool, req.user!, room.id) }),
+      roomPage({ user: req.user!, csrfToken: reply.generateCsrf(), room, chatUrl: s.config.CHAT_PUBLIC_URL, flash, initial: await chatShellData(s.pool, req.user!, room.id) }),
     );
   });
 
@@ -70,8 +65,7 @@ export async function roomRoutes(app: FastifyInstance, s: AdminServices) {
     const renderWith = async (error: string, status: number) =>
       reply.code(status).type('text/html; charset=utf-8').send(
         roomPage({
-          user: req.user!, csrfToken: reply.generateCsrf(), room, chatUrl: s.config.CHAT_PUBLIC_URL, peer: null,
-          mutedUntil: await s.rooms.mutedUntil(room.id, req.user!.id), members: await s.rooms.members(room.id),
+          user: req.user!, csrfToken: reply.generateCsrf(), room, chatUrl: s.config.CHAT_PUBLIC_URL,
           inviteError: error, inviteValue: String((req.body as Record<string, unknown> | undefined)?.handle ?? ''), initial: await chatShellData(s.pool, req.user!, room.id),
         }),
       );

@@ -2,7 +2,7 @@ import { html, lockIcon } from '../../views/html.ts';
 import { fieldError, invalidAttrs, layout, type ViewUser } from '../../views/layout.ts';
 import { chatPage } from '../conversations/views.ts';
 import type { ChatShellData } from '../conversations/shell-data.ts';
-import type { DirectRoom, Room, RoomMember } from './room-repository.ts';
+import type { DirectRoom, Room } from './room-repository.ts';
 
 export function roomsPage(opts: {
   user: ViewUser; csrfToken: string; rooms: Room[]; directs?: DirectRoom[]; errors?: Record<string, string>; values?: Record<string, string>;
@@ -77,7 +77,6 @@ export function roomsPage(opts: {
  */
 export function roomPage(opts: {
   user: ViewUser & { id: number }; csrfToken: string; room: Room; chatUrl: string;
-  peer?: { handle: string; displayName: string } | null; mutedUntil?: Date | null; members?: RoomMember[];
   inviteError?: string; inviteValue?: string; flash?: string | null; initial?: ChatShellData;
 }): string {
   return chatPage({
