@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, dropRedisPrefix, startStack, testRedisPrefix, TEST_REDIS_URL, type Stack, type TestDatabase } from '@parley/devtools';
 import { chatTokenFor, createChatRoom, createChatUser, type ChatTestUser } from '../packages/devtools/src/chat-fixtures.ts';
-import { TestSocket } from './support/ws-client.ts';
+import { TestSocket, waitFor } from './support/ws-client.ts';
 
 const MAX_SOCKETS_PER_USER = 5;
 const MAX_ROOMS_PER_SOCKET = 10;
@@ -56,11 +56,6 @@ async function open(user: ChatTestUser, sessionId?: string): Promise<TestSocket>
 async function joined(s: TestSocket, room: number): Promise<void> {
   s.send({ type: 'join', room });
   await s.next('caught_up', (f) => f.room === room);
-}
-
-async function waitForOutput(read: () => string, text: string): Promise<void> {
-  for (let i = 0; i < 300 && !read().includes(text); i++) await new Promise((r) => setTimeout(r, 50));
-  if (!read().includes(text)) throw new Error(`the flood process never said ${text}`);
 }
 
 function p99(samples: number[]): number {
@@ -154,7 +149,7 @@ describe('abuse limits on a real replica', () => {
     const unloaded: number[] = [];
     const loaded: number[] = [];
     try {
-      await waitForOutput(() => report, 'ready');
+      await waitFor(() => report.includes('ready'), 'the flood process to say ready', 15_000, 50);
       // Alternate unloaded and loaded rounds, so the shared machine's own load drifts into both alike.
       for (let round = 0; round < 5; round++) {
         unloaded.push(...(await sendAckLatencies(v, room, `unloaded-${round}`, 30)));
@@ -175,7 +170,8 @@ describe('abuse limits on a real replica', () => {
     expect((counts.refused ?? 0) + (counts.closedByServer ?? 0)).toBeGreaterThan(0); // and hit the limits
     expect(p99(loaded)).toBeLessThanOrEqual(2 * p99(unloaded));
     // Up to three attempts: on this shared 2-core machine one stray spike (another test's browser or
-    // Postgres burst) can land in a loaded round's top 1 %. The unfairness this guards against is ~50×
-    // (p99 53 → 2,599 ms with the budget disabled) and fails every attempt.
+    // Postgres burst) can land in a loaded round's top 1 %. The unfairness this guards against is far
+    // larger: measured once by hand during development with the budget disabled, p99 went 53 → 2,599 ms
+    // (not re-measured by this test).
   });
 });

@@ -56,9 +56,3 @@ export function addMember(pool: Pool, roomId: number, userId: number): Promise<n
   });
 }
 
-export function archiveRoom(pool: Pool, roomId: number, archived: boolean): Promise<number> {
-  return withTransaction(pool, async (c) => {
-    await c.query(`UPDATE rooms SET archived_at = ${archived ? 'now()' : 'NULL'} WHERE id = $1`, [roomId]);
-    return recordControlEvent(c, { kind: 'room_archived', roomId, payload: { archived } });
-  });
-}

@@ -4,7 +4,7 @@
 // docs/operations.md documents each series and what to do when it moves.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { CLIENT_FRAME_TYPES, ErrorCode } from '@parley/protocol';
-import { httpRequestHistogram, type HttpHistogram } from '@parley/telemetry';
+import { DEPENDENCY_UP, httpRequestHistogram, type HttpHistogram } from '@parley/telemetry';
 
 /** Why an upgrade ended the way it did (bounded). */
 export const UPGRADE_OUTCOMES = ['accepted', 'not_found', 'draining', 'starting', 'forbidden_origin', 'bad_subprotocol', 'unauthenticated', 'bad_token', 'revoked', 'cooldown', 'too_many_connections', 'error'] as const;
@@ -91,7 +91,7 @@ export function registerChatGauges(registry: Registry, s: ChatGaugeSources): voi
   counterFromTotal(registry, 'parley_chat_slow_consumers_closed_total', 'Sockets closed with 4008 (reader too far behind)', () => s.hubCounters().slowConsumersClosed);
   counterFromTotal(registry, 'parley_chat_dead_peers_dropped_total', 'Sockets terminated for missing heartbeat pongs', () => s.hubCounters().deadPeersDropped);
   new Gauge({ name: 'parley_chat_bus_up', help: '1 when the fan-out bus is subscribed and can publish', registers: r, collect() { this.set(s.busUp() ? 1 : 0); } });
-  new Gauge({ name: 'parley_dependency_up', help: '1 when the dependency answered the last check', labelNames: ['dependency'] as const, registers: r, collect() {
+  new Gauge({ name: DEPENDENCY_UP, help: '1 when the dependency answered the last check', labelNames: ['dependency'] as const, registers: r, collect() {
     this.set({ dependency: 'postgres' }, s.databaseUp() ? 1 : 0);
     this.set({ dependency: 'fanout' }, s.busUp() ? 1 : 0);
   } });
@@ -106,10 +106,4 @@ export function counterFromTotal(registry: Registry, name: string, help: string,
     if (now > seen) this.inc(now - seen);
     seen = Math.max(seen, now);
   } });
-}
-
-/** A stopwatch: call the result to get the seconds elapsed since startTimer(). */
-export function startTimer(): () => number {
-  const start = process.hrtime.bigint();
-  return () => Number(process.hrtime.bigint() - start) / 1e9;
 }

@@ -5,7 +5,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { httpLabels, httpRequestHistogram, type HttpHistogram } from '@parley/telemetry';
+import { DEPENDENCY_UP, httpLabels, httpRequestHistogram, type HttpHistogram } from '@parley/telemetry';
 import type { SessionStore } from '../sessions/session-store.ts';
 
 export const LOGIN_FAILURE_REASONS = ['bad_credentials', 'locked_out', 'invalid_input'] as const;
@@ -43,7 +43,7 @@ export function registerAdminGauges(registry: Registry, checks: { postgres: () =
   const check = () => (inFlight ??= Promise.all([withTimeout(checks.postgres()), withTimeout(checks.sessions())])
     .then(([postgres, sessions]) => ({ postgres, sessions }))
     .finally(() => setImmediate(() => { inFlight = null; })));
-  new Gauge({ name: 'parley_dependency_up', help: '1 when the dependency answered the last check', labelNames: ['dependency'] as const, registers: [registry], async collect() {
+  new Gauge({ name: DEPENDENCY_UP, help: '1 when the dependency answered the last check', labelNames: ['dependency'] as const, registers: [registry], async collect() {
     const { postgres, sessions } = await check();
     this.set({ dependency: 'postgres' }, postgres ? 1 : 0);
     if (checks.sessionsKind === 'redis') this.set({ dependency: 'redis' }, sessions ? 1 : 0);

@@ -135,10 +135,6 @@ export class Hub implements ConnectionHost {
     return this.options.maxBufferedBytes;
   }
 
-  get startedAt(): string {
-    return this.replicaStats.startedAt;
-  }
-
   slowConsumerClosed(): void {
     this.counters.slowConsumersClosed++;
   }
