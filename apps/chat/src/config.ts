@@ -3,7 +3,6 @@ import { httpUrl, positiveInt, serviceBaseSchema, z } from '@parley/config';
 export const chatConfigSchema = serviceBaseSchema.extend({
   /** Extra allowed Origins, comma-separated (e.g. the edge's https://chat.example.com). */
   ALLOWED_ORIGINS: z.string().default(''),
-  ADMIN_INTERNAL_URL: httpUrl('http://admin:8080'),
   /** Name shown in stats and logs; Kubernetes sets it to the pod name. */
   REPLICA_ID: z.string().min(1).max(100).optional(),
   MAX_MESSAGE_BYTES: positiveInt(4096, 'a number of bytes'),
