@@ -90,7 +90,7 @@ const SECRET_NAMES = new Set<string>();
  * Values published in this repository's examples (deploy/k8s secrets.env.example and friends). Anyone
  * can read them, so they are refused as real secrets in every environment.
  */
-export function isPublishedExample(value: string): boolean {
+function isPublishedExample(value: string): boolean {
   return /change-?me|replace-?me|your-?secret|example-?secret/i.test(value);
 }
 

@@ -9,4 +9,4 @@ export { createTestDatabase, testRedisPrefix, dropRedisPrefix, TEST_PG_URL, TEST
 export { startStack, type Stack, type StackOptions } from './stack.ts';
 export { serviceEnv, dependencyEnv, listenEnv, type Deployment, type ServiceSecrets, type ProcessSpec, type AdminProcessSpec, type ChatProcessSpec, type MigrateProcessSpec } from './service-env.ts';
 export { keptSecrets, keptServiceSecrets, randomSecret, randomServiceSecrets } from './secrets-file.ts';
-export { missingPrerequisite, prerequisitesRequired } from './prerequisite.ts';
+export { missingPrerequisite } from './prerequisite.ts';
