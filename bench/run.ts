@@ -18,7 +18,7 @@ import WebSocket from 'ws';
 import { createPool, migrate, type Pool } from '@parley/db';
 import { signChatToken } from '@parley/chat-token';
 import { SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from '@parley/protocol';
-import { dropRedisPrefix, freePort, randomSecret, serviceEnv, spawnService, TEST_PG_URL, TEST_REDIS_URL, waitForHttp, type ServiceProcess } from '@parley/devtools';
+import { dropRedisPrefix, freePort, randomSecret, serviceEnv, spawnService, TEST_PG_URL, TEST_REDIS_URL, waitForHttp, type Deployment, type ServiceProcess } from '@parley/devtools';
 import {
   type ChildMsg, type ConnectCmd, type ConnectResult, type PersistCmd, type PersistResult, type PhaseStats, type SystemKind,
   broadcastFrame, cpuSeconds, Histogram, markerBody, median, nowMs, quantile, rssBytes, SYSTEM_LABEL,
@@ -137,7 +137,7 @@ async function startServer(kind: SystemKind, e: Env, extra: Record<string, strin
     proc = spawnService('baseline-sio', resolve(ROOT, 'bench/dist/baseline-sio.js'), { ...base, REDIS_URL: e.redisUrl, REDIS_KEY_PREFIX: `${e.redisPrefix}sio` }, { cwd: ROOT });
     url = `ws://127.0.0.1:${port}/socket.io/`;
   } else {
-    const deployment = {
+    const deployment: Deployment = {
       nodeEnv: 'production',
       logLevel: 'warn',
       databaseUrl: e.dbUrl,
