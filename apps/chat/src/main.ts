@@ -122,7 +122,7 @@ registerChatGauges(registry, {
   hubCounters: () => hub.counters,
 });
 
-const { server, stopAcceptingUpgrades } = createChatServer({
+const { server, stopAcceptingUpgrades } = await createChatServer({
   hub,
   log,
   registry,
