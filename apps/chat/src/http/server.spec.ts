@@ -1,46 +1,19 @@
 // Chat's Fastify half through `inject` (no socket): request ids, the access log line, the RED metric,
 // route schemas, 401/404/413 answers and the 5xx policy, against a real hub on scripted storage.
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
-import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { scriptedHub } from '../hub/hub-test-kit.ts';
-import { createChatMetrics } from '../metrics.ts';
-import { createChatServer, type ServerDeps } from './server.ts';
+import { INTERNAL_TOKEN as TOKEN, startChatHttp } from './server-test-kit.ts';
+import type { ServerDeps } from './server.ts';
 import { MAX_INTERNAL_BODY } from './internal-routes.ts';
 
-const TOKEN = 'internal-token-for-tests';
 const stops: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const stop of stops.splice(0)) await stop();
 });
 
 async function start(overrides: Partial<ServerDeps> = {}) {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      done();
-    },
-  });
-  const { hub } = scriptedHub({ writer: { stats: { batches: 4, batchedMessages: 9, fallbacks: 0, largestBatch: 3, unavailable: 0 }, queued: () => 0 } });
-  const registry = new Registry();
-  const chat = await createChatServer({
-    hub,
-    log: pino({ level: 'debug' }, sink),
-    registry,
-    metrics: createChatMetrics(registry),
-    internalToken: TOKEN,
-    chatTokenSecret: 'chat-token-secret-for-tests',
-    allowedOrigins: new Set(),
-    maxFrameBytes: 16 * 1024,
-    readiness: async () => ({ database: true, fanout: true, accepting: true }),
-    sessions: { check: async () => 'ok', checkMany: async (keys) => keys.map(() => 'ok' as const) },
-    ...overrides,
-  });
-  stops.push(() => chat.app.close());
-  const settled = () => new Promise((r) => setImmediate(r)).then(() => lines);
-  return { app: chat.app, hub, registry, settled };
+  const started = await startChatHttp(overrides);
+  stops.push(started.stop);
+  return started;
 }
 
 const accessLines = (lines: Array<Record<string, unknown>>) => lines.filter((l) => l.msg === 'http request');
