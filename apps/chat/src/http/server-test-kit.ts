@@ -29,8 +29,8 @@ export async function startChatHttp(overrides: Partial<ServerDeps> = {}) {
     chatTokenSecret: CHAT_TOKEN_SECRET,
     allowedOrigins: new Set(['https://chat.example.test']),
     maxFrameBytes: 16 * 1024,
-    readiness: async () => ({ database: true, fanout: true, accepting: true }),
-    sessions: { check: async () => 'ok', checkMany: async (keys) => keys.map(() => 'ok' as const) },
+    readiness: () => Promise.resolve({ database: true, fanout: true, accepting: true }),
+    sessions: { check: () => Promise.resolve('ok'), checkMany: (keys) => Promise.resolve(keys.map(() => 'ok' as const)) },
     ...overrides,
   });
   /** Log lines written so far (after pending writes land). */

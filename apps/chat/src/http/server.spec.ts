@@ -90,7 +90,7 @@ describe('chat HTTP (Fastify)', () => {
 
   it('reports readiness (fan-out does not gate it) and stats through their response schemas without dropping a field', async () => {
     let checks = { database: true, fanout: false, accepting: true };
-    const { app, hub } = await start({ readiness: async () => checks });
+    const { app, hub } = await start({ readiness: () => Promise.resolve(checks) });
     expect((await app.inject({ url: '/readyz' })).json()).toEqual({ status: 'ready', checks });
     checks = { database: false, fanout: true, accepting: true };
     const down = await app.inject({ url: '/readyz' });

@@ -43,8 +43,9 @@ export interface ChatServer {
 
 /** Builds the server, ready to `listen` (no port is opened here). */
 export async function createChatServer(deps: ServerDeps): Promise<ChatServer> {
+  const logger: FastifyBaseLogger = deps.log; // widened, so the app is a plain FastifyInstance
   const app = Fastify({
-    loggerInstance: deps.log as FastifyBaseLogger,
+    loggerInstance: logger,
     // observe.ts writes one access line per request instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     // The edge's X-Request-Id when it looks sane, else a new one (the same rule as the upgrade).
