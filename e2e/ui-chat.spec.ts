@@ -285,6 +285,44 @@ describe('web client (issue 9)', () => {
     await ctx.close();
   });
 
+  it('moves the read pointer only while the window has focus: a message arriving in an unfocused window stays unread until focus returns', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: stack.adminUrl });
+    contexts.push(ctx);
+    // Headless Chromium always reports focus: stub document.hasFocus and drive blur/focus events.
+    await ctx.addInitScript(() => {
+      let focused = true;
+      document.hasFocus = () => focused;
+      (window as unknown as { setFocused: (f: boolean) => void }).setFocused = (f) => {
+        focused = f;
+        window.dispatchEvent(new Event(f ? 'focus' : 'blur'));
+      };
+    });
+    await bobPage.goto(`/chat/${lobby}`);
+    await waitConnected(bobPage);
+    const page = await ctx.newPage();
+    await logIn(page, stack.adminUrl, ann.email, ann.password);
+    await page.goto(`/chat/${lobby}`);
+    await waitConnected(page);
+    const readSeq = async () => Number((await db.pool.query(
+      `SELECT m.last_read_seq FROM room_members m JOIN users u ON u.id = m.user_id WHERE u.handle = $1 AND m.room_id = $2`, [ann.handle, lobby])).rows[0].last_read_seq);
+    const storeReadSeq = () => page.evaluate((id) => (window as unknown as { parleyStore: { rooms: Map<number, { conv: { lastReadSeq: number } }> } }).parleyStore.rooms.get(id)!.conv.lastReadSeq, lobby);
+
+    await page.evaluate(() => (window as unknown as { setFocused: (f: boolean) => void }).setFocused(false));
+    const text = `while you were away ${Date.now()}`;
+    await say(bobPage, text);
+    const row = page.locator('#messages li[data-seq]', { hasText: text });
+    await row.waitFor({ timeout: 10_000 });
+    const seq = Number(await row.getAttribute('data-seq'));
+    // Rendered, on screen, at the bottom: the client would have marked it read by now if focus did not count.
+    expect(await storeReadSeq()).toBeLessThan(seq);
+    expect(await readSeq()).toBeLessThan(seq);
+
+    await page.evaluate(() => (window as unknown as { setFocused: (f: boolean) => void }).setFocused(true));
+    await expect.poll(readSeq, { timeout: 10_000 }).toBe(seq);
+    expect(await storeReadSeq()).toBe(seq);
+    await ctx.close();
+  });
+
   it('500 messages: scrolls back to the first with the reading position kept at every page, and renders a window, not all', async () => {
     const room = await createRoom(bobPage, `History ${Date.now()}`);
     const bobId = (await db.pool.query(`SELECT id FROM users WHERE handle = $1`, [bob.handle])).rows[0].id;

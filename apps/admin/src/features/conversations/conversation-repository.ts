@@ -52,7 +52,10 @@ export function mentionPattern(handle: string, room = true): string {
   return `(^|[^A-Za-z0-9_])@(${handle}${room ? '|room' : ''})([^A-Za-z0-9_]|$)`;
 }
 
-/** Only moderators and admins can mention everyone: anyone else's "@room" is plain text. */
+/**
+ * Only moderators and admins can mention everyone: anyone else's "@room" is plain text. The role is
+ * the author's when they wrote it (messages.author_role, set by the database at insert), not today's.
+ */
 export const ROOM_MENTION_ROLES = ['moderator', 'admin'];
 
 export class ConversationRepository {
@@ -68,8 +71,8 @@ export class ConversationRepository {
        JOIN rooms r ON r.id = m.room_id
        CROSS JOIN LATERAL (
          SELECT count(*)::int AS count,
-                (array_agg(x.seq ORDER BY x.seq) FILTER (WHERE x.body ~* $3 OR (x.body ~* $4 AND xa.role = ANY($5::text[]))))[1:${MENTION_LIST_LIMIT}] AS mention_seqs
-         FROM messages x JOIN users xa ON xa.id = x.author_id
+                (array_agg(x.seq ORDER BY x.seq) FILTER (WHERE x.body ~* $3 OR (x.body ~* $4 AND x.author_role = ANY($5::text[]))))[1:${MENTION_LIST_LIMIT}] AS mention_seqs
+         FROM messages x
          WHERE x.room_id = r.id AND x.seq > greatest(m.last_read_seq, r.last_seq - ${UNREAD_SCAN_LIMIT})
            AND x.author_id <> $1 AND x.deleted_at IS NULL
        ) u

@@ -187,6 +187,17 @@ export class RoomRepository {
     return rows.map((r) => ({ id: Number(r.id), handle: r.handle }));
   }
 
+  /** Makes the user a member of every open public room everyone joins (#general); returns the rooms joined just now. */
+  async joinAutoJoinRooms(db: Queryable, userId: number): Promise<number[]> {
+    const { rows } = await db.query<{ room_id: number }>(
+      `INSERT INTO room_members (room_id, user_id)
+       SELECT id, $1 FROM rooms WHERE auto_join AND kind = 'public' AND archived_at IS NULL
+       ON CONFLICT DO NOTHING RETURNING room_id`,
+      [userId],
+    );
+    return rows.map((r) => Number(r.room_id));
+  }
+
   /** Adds a member; false when they already were one. */
   async addMember(roomId: number, userId: number, db: Queryable = this.pool): Promise<boolean> {
     const { rowCount } = await db.query('INSERT INTO room_members (room_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [roomId, userId]);

@@ -85,6 +85,18 @@ export class RoomService {
   }
 
   /**
+   * A new person joins the rooms everyone is in (#general, see migration 0008), so their chat is not
+   * empty; member_added updates their sidebar if a tab is already open. Idempotent.
+   */
+  async joinAutoJoinRooms(userId: number): Promise<number[]> {
+    return withTransaction(this.d.pool, async (tx) => {
+      const joined = await this.d.rooms.joinAutoJoinRooms(tx, userId);
+      for (const roomId of joined) await recordControlEvent(tx, { kind: 'member_added', userId, roomId });
+      return joined;
+    });
+  }
+
+  /**
    * A group conversation of the actor and the people named by `handles` (at most GROUP_DM_LIMIT people
    * in all), created on first use or reopened when exactly this set of people already has one; every
    * new member gets member_added (their sidebars update live). One other person: the plain DM.
