@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createTestDatabase, dropRedisPrefix, startStack, testRedisPrefix, TEST_REDIS_URL, type Stack, type TestDatabase } from '@parley/devtools';
 import { launchBrowser, logIn, signUp, waitConnected } from './support/browser.ts';
-import { newUser } from './support/http.ts';
+import { newUser, PanelClient } from './support/http.ts';
 
 let db: TestDatabase;
 let stack: Stack;
@@ -468,5 +468,46 @@ describe('web client (issue 9)', () => {
       .toEqual(['hello both of you', '@room is only a mention from moderators']);
     expect(await bobPage.locator('#messages .mention').count()).toBe(0);
     expect(await bobPage.locator('#messages li.mentions-me').count()).toBe(0);
+  });
+
+  it('group DM management: "Add people" opens the conversation of the new set; "Leave conversation" drops it from your sidebar and your name from the others\'', async () => {
+    const dee = newUser('dee');
+    const eli = newUser('eli');
+    for (const u of [dee, eli]) await new PanelClient(stack.adminUrl).signUp(u);
+    const members = async (room: number) => (await db.pool.query(
+      `SELECT u.handle FROM room_members m JOIN users u ON u.id = m.user_id WHERE m.room_id = $1 ORDER BY u.handle`, [room])).rows.map((r: { handle: string }) => r.handle);
+
+    await annPage.goto(`/chat/${lobby}`);
+    await waitConnected(annPage);
+    await annPage.fill('#sidebar-dm-handle', `@${bob.handle} @${dee.handle}`);
+    await Promise.all([annPage.waitForURL(/\/rooms\/\d+$/), annPage.press('#sidebar-dm-handle', 'Enter')]);
+    const first = Number(/\/rooms\/(\d+)$/.exec(annPage.url())![1]);
+    await waitConnected(annPage);
+
+    // Add Eli: a new conversation of the four of them; the first one keeps its three people.
+    await annPage.fill('#add-people-handles', `@${eli.handle}`);
+    await Promise.all([annPage.waitForURL((u) => /\/rooms\/\d+$/.test(u.pathname) && u.pathname !== `/rooms/${first}`), annPage.click('#add-people-form button[type=submit]')]);
+    const second = Number(/\/rooms\/(\d+)$/.exec(annPage.url())![1]);
+    expect(await members(second)).toEqual([ann.handle, bob.handle, dee.handle, eli.handle].sort());
+    expect(await members(first)).toEqual([ann.handle, bob.handle, dee.handle].sort());
+
+    // Bob watches the first conversation while Ann leaves it.
+    await bobPage.goto(`/chat/${first}`);
+    await waitConnected(bobPage);
+    const bobItem = bobPage.locator(`#sidebar-dm-list a.conv[data-room-id="${first}"] .conv-name`);
+    expect(await bobItem.textContent()).toContain(ann.displayName);
+    await annPage.goto(`/chat/${first}`);
+    await waitConnected(annPage);
+    await annPage.click('#leave-conversation');
+    await annPage.click('#leave-confirm');
+    await sidebarItem(annPage, first).waitFor({ state: 'detached', timeout: 10_000 });
+    await annPage.waitForURL((u) => u.pathname !== `/chat/${first}` && u.pathname !== `/rooms/${first}`);
+    expect(await members(first)).toEqual([bob.handle, dee.handle].sort());
+    await expect.poll(() => bobItem.textContent(), { timeout: 10_000 }).not.toContain(ann.displayName);
+    // Durable: a reload does not bring it back.
+    await annPage.reload();
+    await waitConnected(annPage);
+    expect(await sidebarItem(annPage, first).count()).toBe(0);
+    expect(await sidebarItem(annPage, second).count()).toBe(1);
   });
 });

@@ -67,6 +67,13 @@ function App() {
     setFlash(null);
   };
 
+  const leave = async (roomId: number) => {
+    if (!(await store.leave(roomId))) return;
+    const next = [...store.rooms.keys()][0] ?? null;
+    if (next !== null) open(next);
+    else history.pushState({}, '', '/chat');
+  };
+
   useEffect(() => {
     store.notify = (conv, message) => showNotification(conv, message, (id) => open(id));
     void store.start().then(() => {
@@ -159,7 +166,7 @@ function App() {
           </section>
         )}
       </div>
-      {current ? <Details store={store} room={current} open={details} onClose={() => setDetails(false)} invite={current.conv.id === initialRoom ? invite : null} /> : null}
+      {current ? <Details store={store} room={current} open={details} onClose={() => setDetails(false)} invite={current.conv.id === initialRoom ? invite : null} onLeave={leave} /> : null}
       {switcher ? <QuickSwitcher store={store} onClose={() => setSwitcher(false)} onOpen={(id) => open(id)} /> : null}
     </div>
   );

@@ -476,6 +476,24 @@ export class ChatStore {
     }
   }
 
+  /** Leave a group conversation: gone from the list once the server agrees; false (with room.error) otherwise. */
+  async leave(roomId: number): Promise<boolean> {
+    const room = this.rooms.get(roomId);
+    if (!room) return false;
+    try {
+      await api(`/api/conversations/${roomId}/leave`, { method: 'POST', body: {} });
+    } catch (err) {
+      room.error = `You are still in this conversation: ${err instanceof Error ? err.message : String(err)}`;
+      this.changed();
+      return false;
+    }
+    this.connection.unwatch(roomId);
+    this.rooms.delete(roomId);
+    if (this.currentId === roomId) this.currentId = null;
+    this.changed();
+    return true;
+  }
+
   async setNotificationsMuted(roomId: number, muted: boolean): Promise<void> {
     const room = this.rooms.get(roomId);
     if (!room) return;

@@ -178,6 +178,12 @@ export class RoomRepository {
     return { id: Number(id), created: inserted.rows.length > 0, added: rows.map((r) => Number(r.user_id)).sort((x, y) => x - y) };
   }
 
+  /** A direct room of more than two people when it was opened (its key names 3 to 8 ids): one people may leave. */
+  async isGroupConversation(roomId: number, db: Queryable = this.pool): Promise<boolean> {
+    const { rows } = await db.query<{ direct_key: string | null }>(`SELECT direct_key FROM rooms WHERE id = $1 AND kind = 'direct'`, [roomId]);
+    return (rows[0]?.direct_key?.split(':').length ?? 0) > 2;
+  }
+
   /** Active users by handle (case-insensitive); handles nobody active has are left out. */
   async activeUsersByHandles(handles: string[]): Promise<Array<{ id: number; handle: string }>> {
     const { rows } = await this.pool.query<{ id: number; handle: string }>(
