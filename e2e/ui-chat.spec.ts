@@ -70,7 +70,7 @@ describe('web client (issue 9)', () => {
     await annPage.goto(`/chat/${lobby}`);
     await waitConnected(annPage);
     expect(await sidebarItem(annPage, lobby).getAttribute('aria-current')).toBe('page');
-    await expect.poll(() => annPage.locator('#sidebar a.conv').count()).toBe(2);
+    await expect.poll(() => annPage.locator('#sidebar a.conv').count()).toBe(3); // #general (everyone is in it) and these two
     // Switching is client-side: a marker on window survives.
     await annPage.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
     await sidebarItem(annPage, news).click();
@@ -299,6 +299,9 @@ describe('web client (issue 9)', () => {
     });
     await bobPage.goto(`/chat/${lobby}`);
     await waitConnected(bobPage);
+    // Ann's other tab looks elsewhere (it would read the lobby, and the read would sync to this one).
+    await annPage.goto(`/chat/${news}`);
+    await waitConnected(annPage);
     const page = await ctx.newPage();
     await logIn(page, stack.adminUrl, ann.email, ann.password);
     await page.goto(`/chat/${lobby}`);

@@ -41,7 +41,8 @@ async function main(): Promise<void> {
     // People, rooms, a DM, and a conversation with markdown, mentions, an edit and yesterday's messages.
     const panels: Record<keyof typeof people, PanelClient> = { ann: new PanelClient(stack.adminUrl), bob: new PanelClient(stack.adminUrl), cleo: new PanelClient(stack.adminUrl) };
     for (const [key, p] of Object.entries(people)) await panels[key as keyof typeof people].signUp(p);
-    const general = await panels.bob.createRoom('General');
+    // #general exists from the start (migration 0008) and everyone who signs up is in it.
+    const general = Number((await db.pool.query(`SELECT id FROM rooms WHERE auto_join AND lower(name) = 'general'`)).rows[0].id);
     await db.pool.query(`UPDATE rooms SET topic = 'Company-wide chatter and announcements' WHERE id = $1`, [general]);
     const design = await panels.cleo.createRoom('Design reviews');
     const secret = await panels.ann.createRoom('Launch plans', 'private');
