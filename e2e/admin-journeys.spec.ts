@@ -269,7 +269,7 @@ describe('user and admin panel journeys (2 chat replicas)', () => {
     expect(await adminPage.locator('#dash-updated').getAttribute('data-at')).not.toBe(firstStamp);
     expect(Number(await adminPage.locator('#online-users').textContent())).toBeGreaterThanOrEqual(1);
     await screenshot(adminPage, 'admin-dashboard');
-    await adminPage.goto('/admin/moderation');
+    await adminPage.goto(`/admin/moderation?room=${roomPath.split('/').pop()}`); // the Lobby (#general sorts first)
     await screenshot(adminPage, 'admin-moderation');
     // Deleting from the moderation page reaches open tabs too.
     const row = adminPage.locator('#mod-messages tr', { hasText: 'one more for the chart' });
