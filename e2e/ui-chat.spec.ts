@@ -7,6 +7,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createTestDatabase, dropRedisPrefix, startStack, testRedisPrefix, TEST_REDIS_URL, type Stack, type TestDatabase } from '@parley/devtools';
 import { launchBrowser, logIn, signUp, waitConnected } from './support/browser.ts';
 import { newUser, PanelClient } from './support/http.ts';
+import { TestSocket } from './support/ws-client.ts';
 
 let db: TestDatabase;
 let stack: Stack;
@@ -476,7 +477,9 @@ describe('web client (issue 9)', () => {
   it('group DM management: "Add people" opens the conversation of the new set; "Leave conversation" drops it from your sidebar and your name from the others\'', async () => {
     const dee = newUser('dee');
     const eli = newUser('eli');
-    for (const u of [dee, eli]) await new PanelClient(stack.adminUrl).signUp(u);
+    const deePanel = new PanelClient(stack.adminUrl);
+    await deePanel.signUp(dee);
+    await new PanelClient(stack.adminUrl).signUp(eli);
     const members = async (room: number) => (await db.pool.query(
       `SELECT u.handle FROM room_members m JOIN users u ON u.id = m.user_id WHERE m.room_id = $1 ORDER BY u.handle`, [room])).rows.map((r: { handle: string }) => r.handle);
 
@@ -512,5 +515,28 @@ describe('web client (issue 9)', () => {
     await waitConnected(annPage);
     expect(await sidebarItem(annPage, first).count()).toBe(0);
     expect(await sidebarItem(annPage, second).count()).toBe(1);
+
+    // A two-person DM cannot be left but can be closed: out of the sidebar until the next message.
+    await annPage.fill('#sidebar-dm-handle', `@${dee.handle}`);
+    await Promise.all([annPage.waitForURL(/\/rooms\/\d+$/), annPage.press('#sidebar-dm-handle', 'Enter')]);
+    const dm = Number(/\/rooms\/(\d+)$/.exec(annPage.url())![1]);
+    await waitConnected(annPage);
+    expect(await annPage.locator('#leave-conversation').count()).toBe(0);
+    await annPage.click('#hide-conversation');
+    await sidebarItem(annPage, dm).waitFor({ state: 'detached', timeout: 10_000 });
+    await annPage.reload();
+    await waitConnected(annPage);
+    expect(await sidebarItem(annPage, dm).count()).toBe(0);
+    const deeSocket = await TestSocket.open(stack.chats[0]!.wsUrl, await deePanel.chatToken(), { origin: stack.adminUrl });
+    try {
+      await deeSocket.next('hello');
+      deeSocket.send({ type: 'join', room: dm });
+      deeSocket.send({ type: 'send', room: dm, clientId: 'dee-back-1', body: 'are you there?' });
+      await deeSocket.next('ack', (f) => f.clientId === 'dee-back-1');
+    } finally {
+      deeSocket.close();
+    }
+    await sidebarItem(annPage, dm).waitFor({ timeout: 10_000 });
+    expect(await unreadBadge(annPage, dm).textContent()).toBe('1, 1 unread');
   });
 });

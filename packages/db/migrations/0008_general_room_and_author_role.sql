@@ -1,4 +1,4 @@
--- Two things a fresh install and @room need.
+-- Three things: a fresh install's default room, @room by the author's role at the time, and closing a DM.
 --
 -- 1. A default public room: a fresh install has none, so a new person's chat would be empty. Rooms
 --    with auto_join = true are joined by everyone at sign-up (and by the bootstrap admin). Created only
@@ -26,3 +26,7 @@ END;
 $$;
 CREATE TRIGGER messages_author_role BEFORE INSERT ON messages
   FOR EACH ROW EXECUTE FUNCTION messages_set_author_role();
+
+-- 3. Closing a direct conversation from one's sidebar (Slack's "close"): hidden while the room's last
+--    message is at or before this seq; the next message brings it back, and so does opening it again.
+ALTER TABLE room_members ADD COLUMN hidden_through_seq bigint;

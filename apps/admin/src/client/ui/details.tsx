@@ -16,9 +16,11 @@ interface Props {
   invite: { error: string; value: string } | null;
   /** Leave this (group) conversation; resolves once it is gone from the list. */
   onLeave: (roomId: number) => Promise<void>;
+  /** Close this direct conversation in the sidebar (until its next message). */
+  onHide: (roomId: number) => Promise<void>;
 }
 
-export function Details({ store, room, open, onClose, invite, onLeave }: Props) {
+export function Details({ store, room, open, onClose, invite, onLeave, onHide }: Props) {
   const conv = room.conv;
   const csrf = document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')?.content ?? '';
   const more = room.presenceCount - room.presence.length;
@@ -70,6 +72,13 @@ export function Details({ store, room, open, onClose, invite, onLeave }: Props) 
       ) : null}
       {conv.kind === 'direct' && !room.removed ? <AddPeople room={room} csrf={csrf} /> : null}
       {isGroup(conv) && !room.removed ? <LeaveConversation onLeave={() => onLeave(conv.id)} /> : null}
+      {conv.kind === 'direct' && !isGroup(conv) ? (
+        <section class="details-section" aria-labelledby="close-dm-h">
+          <h3 id="close-dm-h">Close</h3>
+          <button type="button" id="hide-conversation" onClick={() => void onHide(conv.id)}>Close this conversation</button>
+          <p class="muted small">It leaves your sidebar and comes back with the next message; nothing is deleted.</p>
+        </section>
+      ) : null}
       <section class="details-section" aria-labelledby="notify-h">
         <h3 id="notify-h">Notifications</h3>
         <label class="checkbox">

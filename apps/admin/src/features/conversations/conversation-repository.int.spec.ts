@@ -91,4 +91,23 @@ describe('ConversationRepository', () => {
     expect((await conversations.list({ id: ann, handle: 'ann' }, room))[0]!.mentionSeqs).toEqual([byMod, byAdmin, byBobToAnn, byBobAsMod]);
     await db.pool.query(`UPDATE users SET role = 'user' WHERE id = $1`, [bob]);
   });
+
+  it('closing a direct conversation hides it until its next message or until it is opened again; rooms cannot be closed', async () => {
+    const { ann, bob } = users as { ann: number; bob: number };
+    const dm = await rooms.openDirect(ann, bob);
+    const hidden = async () => (await conversations.list({ id: ann, handle: 'ann' }, dm))[0]!.hiddenThroughSeq;
+    const seq = await post(dm, bob, 'before closing');
+    expect(await conversations.hide(dm, ann)).toBe(true);
+    expect(await hidden()).toBe(seq);
+    // Only for the one who closed it.
+    expect((await conversations.list({ id: bob, handle: 'bob' }, dm))[0]!.hiddenThroughSeq).toBeNull();
+    // A new message passes the mark (the client shows it again); opening it again clears the mark.
+    expect(await post(dm, bob, 'after closing')).toBeGreaterThan(seq);
+    expect(await rooms.openDirect(ann, bob)).toBe(dm);
+    expect(await hidden()).toBeNull();
+    // Not a direct conversation, or not a member: nothing to close.
+    const room = (await rooms.create({ name: 'Not closable', topic: '', kind: 'public', createdBy: ann })).id;
+    expect(await conversations.hide(room, ann)).toBe(false);
+    expect(await conversations.hide(dm, users.annabel!)).toBe(false);
+  });
 });

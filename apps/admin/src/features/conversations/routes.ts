@@ -64,6 +64,13 @@ export async function conversationRoutes(app: FastifyInstance, s: AdminServices)
     return reply.send({ ok: true });
   });
 
+  // Close a direct conversation in your sidebar (until its next message, or until you open it again).
+  app.post('/api/conversations/:id/hide', { preHandler: requireUser }, async (req, reply) => {
+    const params = roomIdParam.safeParse(req.params);
+    if (!params.success || !(await conversations.hide(params.data.id, req.user!.id))) return sendError(req, reply, 404, 'No such direct conversation.');
+    return reply.send({ ok: true });
+  });
+
   app.post('/api/conversations/:id/notifications', { preHandler: requireUser }, async (req, reply) => {
     const params = roomIdParam.safeParse(req.params);
     const body = notificationsBody.safeParse(req.body);

@@ -155,6 +155,7 @@ export class RoomRepository {
       'INSERT INTO room_members (room_id, user_id) VALUES ($1, $2), ($1, $3) ON CONFLICT DO NOTHING RETURNING user_id',
       [id, lo, hi],
     );
+    await this.unhide(db, id, a);
     return { id, created: inserted.rows.length > 0, added: rows.map((r) => Number(r.user_id)) };
   }
 
@@ -175,6 +176,7 @@ export class RoomRepository {
       'INSERT INTO room_members (room_id, user_id) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING RETURNING user_id',
       [id, ids],
     );
+    await this.unhide(db, id, createdBy);
     return { id: Number(id), created: inserted.rows.length > 0, added: rows.map((r) => Number(r.user_id)).sort((x, y) => x - y) };
   }
 
@@ -182,6 +184,11 @@ export class RoomRepository {
   async isGroupConversation(roomId: number, db: Queryable = this.pool): Promise<boolean> {
     const { rows } = await db.query<{ direct_key: string | null }>(`SELECT direct_key FROM rooms WHERE id = $1 AND kind = 'direct'`, [roomId]);
     return (rows[0]?.direct_key?.split(':').length ?? 0) > 2;
+  }
+
+  /** Whoever opens a direct conversation again gets it back in their sidebar (see ConversationRepository.hide). */
+  private async unhide(db: Queryable, roomId: number, userId: number): Promise<void> {
+    await db.query('UPDATE room_members SET hidden_through_seq = NULL WHERE room_id = $1 AND user_id = $2 AND hidden_through_seq IS NOT NULL', [roomId, userId]);
   }
 
   /** Active users by handle (case-insensitive); handles nobody active has are left out. */
