@@ -539,4 +539,31 @@ describe('web client (issue 9)', () => {
     await sidebarItem(annPage, dm).waitFor({ timeout: 10_000 });
     expect(await unreadBadge(annPage, dm).textContent()).toBe('1, 1 unread');
   });
+
+  it('every page links the SVG favicon, which loads under the strict CSP: no 404 and no console error', async () => {
+    const page = await newPage();
+    const problems: string[] = [];
+    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+    page.on('response', (r) => { if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`); });
+    await logIn(page, stack.adminUrl, ann.email, ann.password);
+    await waitConnected(page);
+    for (const path of ['/chat', '/rooms', '/profile']) {
+      await page.goto(path);
+      expect(await page.locator('head link[rel=icon]').getAttribute('href'), path).toBe('/static/favicon.svg');
+    }
+    const icon = await page.request.get('/static/favicon.svg');
+    expect(icon.status()).toBe(200);
+    expect(icon.headers()['content-type']).toContain('image/svg+xml');
+    const old = await page.request.get('/favicon.ico', { maxRedirects: 0 });
+    expect([old.status(), old.headers().location]).toEqual([301, '/static/favicon.svg']);
+    // The icon really rendered: the browser fetched it (an <img> of it decodes, under img-src 'self').
+    expect(await page.evaluate(async () => {
+      const img = new Image();
+      img.src = '/static/favicon.svg';
+      await img.decode();
+      return img.naturalWidth > 0;
+    })).toBe(true);
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
 });
