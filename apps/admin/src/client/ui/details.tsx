@@ -113,7 +113,7 @@ function AddPeople({ room, csrf }: { room: RoomState; csrf: string }) {
         <input type="hidden" name="handle" value="" />
         <label for="add-people-handles">Start a new conversation with everyone here and</label>
         <div class="row">
-          <input id="add-people-handles" name="add" placeholder="@handle @handle" required aria-describedby="add-people-hint" />
+          <input id="add-people-handles" name="add" placeholder="@handle" required aria-describedby="add-people-hint" />
           <button type="submit">Open</button>
         </div>
         <p class="muted small" id="add-people-hint">This conversation stays as it is; up to {more} more {more === 1 ? 'person' : 'people'}.</p>
