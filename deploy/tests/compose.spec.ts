@@ -42,7 +42,8 @@ describe('compose.yaml', () => {
       expect(existsSync(join(ROOT, compose.services[s].build.dockerfile)), s).toBe(true);
       expect(compose.services[s].build.context).toBe('.');
     }
-    expect(compose.services.migrate.build.dockerfile).toBe('apps/admin/Dockerfile');
+    expect(compose.services.migrate.build).toEqual(compose.services.admin.build);
+    for (const s of ['admin', 'chat']) expect(compose.services[s].build).toEqual({ context: '.', dockerfile: 'Dockerfile', args: { APP: s } });
     expect(compose.services.migrate.command).toEqual(['node', 'packages/db/dist/migrate.js']);
     for (const s of ['admin', 'chat']) expect(compose.services[s].depends_on.migrate.condition).toBe('service_completed_successfully');
   });
