@@ -78,7 +78,7 @@ afterAll(async () => {
   await admin.end().catch(() => undefined);
   await dropRedisPrefix(prefix).catch(() => undefined);
   log(`timings (ms): ${JSON.stringify(timings)}`);
-}, 180_000);
+}, 480_000);
 
 describe('container images (podman, the real Dockerfile)', () => {
   for (const app of APPS) {
