@@ -37,7 +37,7 @@ describe('compose.yaml', () => {
     expect(() => interpolate(raw, rest)).toThrow(/POSTGRES_PASSWORD/);
   });
 
-  it('builds the app images from the real Dockerfiles and migrates from the admin image', () => {
+  it('builds the app images from the real Dockerfile (APP=admin|chat) and migrates from the admin image', () => {
     for (const s of ['admin', 'chat', 'migrate']) {
       expect(existsSync(join(ROOT, compose.services[s].build.dockerfile)), s).toBe(true);
       expect(compose.services[s].build.context).toBe('.');

@@ -1,4 +1,4 @@
-// Building and running the real Dockerfiles with podman on a machine without a registry: a stand-in
+// Building and running the real Dockerfile with podman on a machine without a registry: a stand-in
 // for the official Node base image is made locally (debootstrap + the real Node binary from the npm
 // registry) and tagged with the exact name the Dockerfile's FROM uses. Recipe: /work/shared/TOOLCHAIN.md.
 // Everything podman keeps (images, containers, layers) lives under one directory of ours, selected
