@@ -10,9 +10,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { DockerfileParser } from 'dockerfile-ast';
 import { createTestDatabase, dependencyEnv, dropRedisPrefix, freePort, listenEnv, spawnService, testRedisPrefix, waitForHttp, TEST_PG_URL, TEST_REDIS_URL, type ServiceProcess, type TestDatabase } from '@parley/devtools';
 import { kustomize, resolveEnv, ROOT, scratchCopy, type K8sObject } from './support/manifests.ts';
+import { appImageCmd } from './support/dockerfile.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 let objects: K8sObject[] = [];
@@ -36,11 +36,7 @@ afterAll(async () => {
 });
 
 function imageCmd(app: string): string[] {
-  const doc = DockerfileParser.parse(readFileSync(join(ROOT, `apps/${app}/Dockerfile`), 'utf8'));
-  const cmd = doc.getCMDs().at(-1);
-  if (!cmd) throw new Error(`apps/${app}/Dockerfile has no CMD`);
-  const args = cmd.getArguments().map((a) => a.getValue());
-  return JSON.parse(args.join(' ')) as string[];
+  return appImageCmd(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'), app);
 }
 
 describe.each(['admin', 'chat'])('%s as its rendered Deployment runs it', (app) => {
