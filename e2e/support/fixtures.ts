@@ -1,0 +1,53 @@
+// The set-up every end-to-end spec repeated, as vitest fixtures scoped to the spec file: its own
+// database (a copy of the migrated template), its own key prefix on the shared Redis, the built
+// services (admin + chat replicas) started against both, and Chromium. Each is made only when a spec
+// uses it, once per file, and taken down after the file's last test (and its afterAll hooks), in the
+// reverse order: browser and services first, then the database and the Redis keys.
+//
+//   const test = e2eTest({ label: 'chat_protocol', stack: { admin: false, chatEnv: { ... } } });
+//   test.beforeAll(({ stack, db }) => { ... });        // suite hooks see file-scoped fixtures
+//   test('...', async ({ stack, db, browser }) => { ... });
+import { test as base } from 'vitest';
+import type { Browser } from 'playwright-core';
+import {
+  createTestDatabase, dropRedisPrefix, startStack, testRedisPrefix, TEST_REDIS_URL,
+  type Stack, type StackOptions, type TestDatabase,
+} from '@parley/devtools';
+import { launchBrowser } from './browser.ts';
+
+export interface E2eSetup {
+  /** Names the database (`parley_<label>_<random>`) and the Redis prefix, so leftovers say whose they are. */
+  label: string;
+  /** How to start the services; where their data lives is the fixtures' business. */
+  stack?: Omit<StackOptions, 'databaseUrl' | 'redisUrl' | 'redisPrefix'>;
+  /** false: the services run with no Redis at all (the embedded, single-process mode). */
+  redis?: boolean;
+}
+
+export function e2eTest(setup: E2eSetup) {
+  return base
+    .extend('setup', { scope: 'file' }, setup)
+    .extend('db', { scope: 'file' }, async ({ setup }, { onCleanup }): Promise<TestDatabase> => {
+      const db = await createTestDatabase(setup.label);
+      onCleanup(() => db.drop());
+      return db;
+    })
+    .extend('redisPrefix', { scope: 'file' }, ({ setup }, { onCleanup }): string => {
+      const prefix = testRedisPrefix(setup.label);
+      onCleanup(() => dropRedisPrefix(prefix));
+      return prefix;
+    })
+    .extend('stack', { scope: 'file' }, async ({ setup, db, redisPrefix }, { onCleanup }): Promise<Stack> => {
+      const redis = setup.redis === false ? {} : { redisUrl: TEST_REDIS_URL, redisPrefix };
+      const stack = await startStack({ ...setup.stack, databaseUrl: db.url, ...redis });
+      onCleanup(() => stack.stop());
+      return stack;
+    })
+    // vitest reads a fixture's dependencies from its first parameter, which must be a destructuring.
+    // eslint-disable-next-line no-empty-pattern
+    .extend('browser', { scope: 'file' }, async ({}, { onCleanup }): Promise<Browser> => {
+      const browser = await launchBrowser();
+      onCleanup(() => browser.close());
+      return browser;
+    });
+}
