@@ -1,8 +1,9 @@
 // The set-up every end-to-end spec repeated, as vitest fixtures scoped to the spec file: its own
 // database (a copy of the migrated template), its own key prefix on the shared Redis, the built
-// services (admin + chat replicas) started against both, and Chromium. Each is made only when a spec
-// uses it, once per file, and taken down after the file's last test (and its afterAll hooks), in the
-// reverse order: browser and services first, then the database and the Redis keys.
+// services (admin + chat replicas) started against both, the test sockets opened to them, and
+// Chromium. Each is made only when a spec uses it, once per file, and taken down after the file's
+// last test (and its afterAll hooks) in the reverse order: sockets, browser and services first, then
+// the database and the Redis keys.
 //
 //   const test = e2eTest({ label: 'chat_protocol', stack: { admin: false, chatEnv: { ... } } });
 //   test.beforeAll(({ stack, db }) => { ... });        // suite hooks see file-scoped fixtures
@@ -14,6 +15,7 @@ import {
   type Stack, type StackOptions, type TestDatabase,
 } from '@parley/devtools';
 import { launchBrowser } from './browser.ts';
+import { SocketJar } from './sockets.ts';
 
 export interface E2eSetup {
   /** Names the database (`parley_<label>_<random>`) and the Redis prefix, so leftovers say whose they are. */
@@ -42,6 +44,11 @@ export function e2eTest(setup: E2eSetup) {
       const stack = await startStack({ ...setup.stack, databaseUrl: db.url, ...redis });
       onCleanup(() => stack.stop());
       return stack;
+    })
+    .extend('sockets', { scope: 'file' }, ({ stack }, { onCleanup }): SocketJar => {
+      const jar = new SocketJar(stack);
+      onCleanup(() => jar.closeAll());
+      return jar;
     })
     // vitest reads a fixture's dependencies from its first parameter, which must be a destructuring.
     // eslint-disable-next-line no-empty-pattern
