@@ -5,25 +5,28 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { createTestDatabase, dropRedisPrefix, freePort, startStack, testRedisPrefix, TEST_REDIS_URL, type Stack, type TestDatabase } from '@parley/devtools';
+import { freePort, type Stack, type TestDatabase } from '@parley/devtools';
 import { chatTokenFor, createChatRoom, createChatUser } from '../packages/devtools/src/chat-fixtures.ts';
+import { e2eTest } from './support/fixtures.ts';
 import { newUser, PanelClient } from './support/http.ts';
 import { TestSocket, waitFor } from './support/ws-client.ts';
 
 interface ReceivedSpan { service: string; traceId: string; spanId: string; parentSpanId: string; name: string }
 
+const receiverPort = await freePort();
+const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${receiverPort}`, OTEL_BSP_SCHEDULE_DELAY: '100' };
+const test = e2eTest({ label: 'tracing', stack: { adminEnv: otel, chatEnv: otel } });
 let db: TestDatabase;
 let stack: Stack;
 let receiver: Server;
 const spans: ReceivedSpan[] = [];
 const contentTypes = new Set<string>();
-const prefix = testRedisPrefix('tracing');
 
 /** OTLP/JSON ids are hex; accept base64 too (the protobuf-JSON mapping). */
 const hexId = (v: string | undefined) => (!v ? '' : /^[0-9a-f]+$/i.test(v) ? v.toLowerCase() : Buffer.from(v, 'base64').toString('hex'));
 
+// The receiver first: this hook runs before the one below, whose fixtures start the services.
 beforeAll(async () => {
-  const port = await freePort();
   receiver = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -39,16 +42,15 @@ beforeAll(async () => {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
-  await new Promise<void>((r) => receiver.listen(port, '127.0.0.1', r));
-  db = await createTestDatabase('tracing');
-  const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_BSP_SCHEDULE_DELAY: '100' };
-  stack = await startStack({ databaseUrl: db.url, redisUrl: TEST_REDIS_URL, redisPrefix: prefix, adminEnv: otel, chatEnv: otel });
+  await new Promise<void>((r) => receiver.listen(receiverPort, '127.0.0.1', r));
+});
+
+test.beforeAll(({ db: d, stack: s }) => {
+  db = d;
+  stack = s;
 });
 
 afterAll(async () => {
-  await stack?.stop();
-  await db?.drop();
-  await dropRedisPrefix(prefix);
   await new Promise((r) => receiver?.close(r));
 });
 

@@ -35,6 +35,7 @@ export function e2eTest(setup: E2eSetup) {
       return db;
     })
     .extend('redisPrefix', { scope: 'file' }, ({ setup }, { onCleanup }): string => {
+      if (setup.redis === false) return ''; // nothing to clean on a Redis the services never use
       const prefix = testRedisPrefix(setup.label);
       onCleanup(() => dropRedisPrefix(prefix));
       return prefix;
