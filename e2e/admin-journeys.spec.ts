@@ -3,7 +3,7 @@
 // out), so every live effect below crosses replicas: the main admin's pages connect to replica 1, a
 // second admin process (same database and Redis) serves pages that connect to replica 0.
 import { describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { Stack, TestDatabase } from '@parley/devtools';
 import { logIn, screenshot, signUp, waitConnected } from './support/browser.ts';
 import { e2eTest } from './support/fixtures.ts';
@@ -28,7 +28,6 @@ const test = e2eTest({
 let db: TestDatabase;
 let stack: Stack;
 let browser: Browser;
-const contexts: BrowserContext[] = [];
 
 const panels = new Map<Page, string>();
 
@@ -36,7 +35,6 @@ const panels = new Map<Page, string>();
 async function newPage(replica: 0 | 1): Promise<Page> {
   const baseURL = replica === 0 ? stack.extraAdmins[0]!.url : stack.adminUrl;
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 }, baseURL });
-  contexts.push(ctx);
   const page = await ctx.newPage();
   panels.set(page, baseURL);
   return page;
@@ -47,15 +45,8 @@ function panel(page: Page): string {
   return panels.get(page)!;
 }
 
-test.beforeAll(({ db: d, stack: s, browser: b }) => {
-  db = d;
-  stack = s;
-  browser = b;
-});
-
-test.afterAll(async () => {
-  for (const ctx of contexts) await ctx.close().catch(() => undefined);
-});
+// Module-level helpers read the file's fixtures through these.
+test.beforeAll(({ db: d, stack: s, browser: b }) => void ([db, stack, browser] = [d, s, b]));
 
 describe('user and admin panel journeys (2 chat replicas)', () => {
   const ann = newUser('ann');

@@ -3,7 +3,7 @@
 // transaction; every replica applies it from Postgres). Real processes (admin + two chat replicas),
 // real Postgres and Redis, and Chromium for the room page.
 import { describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { Stack, TestDatabase } from '@parley/devtools';
 import { createChatRoom } from '../packages/devtools/src/chat-fixtures.ts';
 import { addMember } from './support/admin-actions.ts';
@@ -11,6 +11,7 @@ import { logIn, waitConnected } from './support/browser.ts';
 import { e2eTest } from './support/fixtures.ts';
 import { newUser, PanelClient } from './support/http.ts';
 import { framesBefore, SENTINEL_WAIT_MS } from './support/ordering.ts';
+import type { SocketJar } from './support/sockets.ts';
 import { TestSocket } from './support/ws-client.ts';
 
 const ADMIN = { email: 'membership-admin@example.test', password: 'admin password for tests 2' };
@@ -27,20 +28,10 @@ const test = e2eTest({
 let db: TestDatabase;
 let stack: Stack;
 let browser: Browser;
-const contexts: BrowserContext[] = [];
-const sockets: TestSocket[] = [];
+let sockets: SocketJar;
 
-test.beforeAll(({ db: d, stack: s, browser: b }) => {
-  db = d;
-  stack = s;
-  browser = b;
-});
-
-// Before the fixtures stop the services: close what this file opened.
-test.afterAll(async () => {
-  for (const s of sockets) s.close();
-  for (const ctx of contexts) await ctx.close().catch(() => undefined);
-});
+// Module-level helpers read the file's fixtures through these.
+test.beforeAll(({ db: d, stack: s, browser: b, sockets: j }) => void ([db, stack, browser, sockets] = [d, s, b, j]));
 
 /**
  * A later control event for `userId` (added to a fresh room): every replica applies control events in
@@ -54,7 +45,7 @@ async function controlSentinel(userId: number): Promise<number> {
 
 async function joinedSocket(replica: number, panel: PanelClient, roomId: number): Promise<TestSocket> {
   const sock = await TestSocket.open(stack.chats[replica]!.wsUrl, await panel.chatToken());
-  sockets.push(sock);
+  sockets.keep(sock);
   await sock.next('hello');
   sock.send({ type: 'join', room: roomId });
   await sock.next('caught_up', (f) => f.room === roomId);
@@ -63,7 +54,6 @@ async function joinedSocket(replica: number, panel: PanelClient, roomId: number)
 
 async function pageFor(user: { email: string; password: string }, url: string): Promise<Page> {
   const ctx = await browser.newContext();
-  contexts.push(ctx);
   const page = await ctx.newPage();
   await logIn(page, stack.adminUrl, user.email, user.password);
   await page.goto(url);

@@ -35,11 +35,8 @@ let db: TestDatabase;
 let stack: Stack;
 let sockets: SocketJar;
 
-test.beforeAll(({ db: d, stack: s, sockets: j }) => {
-  db = d;
-  stack = s;
-  sockets = j;
-});
+// Module-level helpers read the file's fixtures through these.
+test.beforeAll(({ db: d, stack: s, sockets: j }) => void ([db, stack, sockets] = [d, s, j]));
 
 const chat = () => stack.chats[0]!;
 const open = (user: ChatTestUser): Promise<TestSocket> => sockets.open(user);

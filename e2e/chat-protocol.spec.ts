@@ -33,11 +33,8 @@ let db: TestDatabase;
 let stack: Stack;
 let sockets: SocketJar;
 
-test.beforeAll(({ db: d, stack: s, sockets: j }) => {
-  db = d;
-  stack = s;
-  sockets = j;
-});
+// Module-level helpers read the file's fixtures through these.
+test.beforeAll(({ db: d, stack: s, sockets: j }) => void ([db, stack, sockets] = [d, s, j]));
 
 const chat = () => stack.chats[0]!;
 const open = (user: ChatTestUser, sessionId?: string): Promise<TestSocket> => sockets.open(user, { sessionId });

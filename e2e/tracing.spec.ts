@@ -2,10 +2,10 @@
 // admin with a W3C traceparent (as the edge forwards it) continues that trace in admin, and admin's call
 // to chat's internal API (the dashboard's replica stats) continues it in chat; every log line of the request in both services carries
 // the trace id; a chat `send` is one trace from the frame through COMMIT to the fan-out.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { freePort, type Stack, type TestDatabase } from '@parley/devtools';
+import { freePort } from '@parley/devtools';
 import { chatTokenFor, createChatRoom, createChatUser } from '../packages/devtools/src/chat-fixtures.ts';
 import { e2eTest } from './support/fixtures.ts';
 import { newUser, PanelClient } from './support/http.ts';
@@ -16,8 +16,6 @@ interface ReceivedSpan { service: string; traceId: string; spanId: string; paren
 const receiverPort = await freePort();
 const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${receiverPort}`, OTEL_BSP_SCHEDULE_DELAY: '100' };
 const test = e2eTest({ label: 'tracing', stack: { adminEnv: otel, chatEnv: otel } });
-let db: TestDatabase;
-let stack: Stack;
 let receiver: Server;
 const spans: ReceivedSpan[] = [];
 const contentTypes = new Set<string>();
@@ -25,7 +23,7 @@ const contentTypes = new Set<string>();
 /** OTLP/JSON ids are hex; accept base64 too (the protobuf-JSON mapping). */
 const hexId = (v: string | undefined) => (!v ? '' : /^[0-9a-f]+$/i.test(v) ? v.toLowerCase() : Buffer.from(v, 'base64').toString('hex'));
 
-// The receiver first: this hook runs before the one below, whose fixtures start the services.
+// The receiver first: hooks run before tests, and the tests' fixtures start the services.
 beforeAll(async () => {
   receiver = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -45,17 +43,12 @@ beforeAll(async () => {
   await new Promise<void>((r) => receiver.listen(receiverPort, '127.0.0.1', r));
 });
 
-test.beforeAll(({ db: d, stack: s }) => {
-  db = d;
-  stack = s;
-});
-
 afterAll(async () => {
   await new Promise((r) => receiver?.close(r));
 });
 
 describe('OpenTelemetry tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
-  it('continues the edge\'s traceparent through admin into chat\'s internal API, and tags every log line of the request', async () => {
+  test('continues the edge\'s traceparent through admin into chat\'s internal API, and tags every log line of the request', async ({ db, stack }) => {
     const client = new PanelClient(stack.adminUrl);
     const user = newUser('tracer');
     await client.signUp(user);
@@ -84,7 +77,7 @@ describe('OpenTelemetry tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     }
   });
 
-  it('traces a chat send from the frame through COMMIT to the fan-out', async () => {
+  test('traces a chat send from the frame through COMMIT to the fan-out', async ({ db, stack }) => {
     const ann = await createChatUser(db.pool, 'ann');
     const room = await createChatRoom(db.pool, { members: [ann] });
     const s = await TestSocket.open(stack.chats[0]!.wsUrl, chatTokenFor(ann, stack.secrets.CHAT_TOKEN_SECRET));

@@ -22,11 +22,8 @@ let bobPage: Page;
 let lobby = 0; // both are in it; Ann looks at it while Bob writes elsewhere
 let news = 0; // where Bob writes
 
-test.beforeAll(({ db: d, stack: s, browser: b }) => {
-  db = d;
-  stack = s;
-  browser = b;
-});
+// Module-level helpers read the file's fixtures through these.
+test.beforeAll(({ db: d, stack: s, browser: b }) => void ([db, stack, browser] = [d, s, b]));
 
 test.afterAll(async () => {
   for (const ctx of contexts) await ctx.close().catch(() => undefined);
