@@ -7,7 +7,7 @@ import { TestSocket } from './support/ws-client.ts';
 
 const test = e2eTest({
   label: 'chat_embedded',
-  redis: false,
+  redis: 'none',
   stack: { chatReplicas: 2, admin: false, chatEnv: { LOG_LEVEL: 'warn', SEND_RATE_PER_SEC: '500', SEND_BURST: '100' } },
 });
 
