@@ -2,36 +2,21 @@
 // it can be restarted), no load balancer stickiness: clients go to whichever replica their URL function
 // gives them. Each scenario checks the full received seq list of every client against Postgres, so a
 // lost, duplicated or reordered message fails it.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createTestDatabase, freePort, startRedisServer, startStack, testRedisPrefix, waitForPortFree,
-  type RedisServer, type Stack, type TestDatabase,
-} from '@parley/devtools';
+import { describe, expect, it } from 'vitest';
+import { waitForPortFree, type RedisServer, type Stack, type TestDatabase } from '@parley/devtools';
 import { chatTokenFor, createChatRoom, createChatUser, roomMessages, type ChatTestUser } from '../packages/devtools/src/chat-fixtures.ts';
 import { ResilientClient, TestSocket, waitFor } from './support/ws-client.ts';
 import { addMember, banUser, moderatorDelete, muteMember, removeMember } from './support/admin-actions.ts';
+import { e2eTest } from './support/fixtures.ts';
 
 const PRESENCE_TTL_MS = 1_500;
 const DRAIN_DELAY_MS = 1_000; // long enough to observe the draining state on a loaded machine
 const SHUTDOWN_TIMEOUT_MS = 5_000;
 
-let db: TestDatabase;
-let redis: RedisServer;
-let redisPort: number;
-let stack: Stack;
-const clients: ResilientClient[] = [];
-const sockets: TestSocket[] = [];
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-beforeAll(async () => {
-  db = await createTestDatabase('chat_replicas');
-  redisPort = await freePort();
-  redis = await startRedisServer(redisPort);
-  stack = await startStack({
-    databaseUrl: db.url,
-    redisUrl: redis.url,
-    redisPrefix: testRedisPrefix('chat-replicas'),
+const test = e2eTest({
+  label: 'chat_replicas',
+  redis: { own: {} },
+  stack: {
     chatReplicas: 2,
     admin: false,
     chatEnv: {
@@ -44,15 +29,23 @@ beforeAll(async () => {
       HISTORY_PAGE_SIZE: '20', // resumes cross several pages
       LOG_LEVEL: 'warn',
     },
-  });
+  },
 });
+let db: TestDatabase;
+let redis: RedisServer;
+let stack: Stack;
+const clients: ResilientClient[] = [];
+const sockets: TestSocket[] = [];
 
-afterAll(async () => {
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// Module-level helpers read the file's fixtures through these.
+test.beforeAll(({ db: d, ownRedis: r, stack: s }) => void ([db, redis, stack] = [d, r!, s]));
+
+// Before the fixtures stop the services.
+test.afterAll(() => {
   for (const c of clients) c.stop();
   for (const s of sockets) s.close();
-  await stack?.stop();
-  await redis?.stop();
-  await db?.drop();
 });
 
 function token(user: ChatTestUser): string {
@@ -331,7 +324,7 @@ describe('chat across replicas', () => {
       await s.next('caught_up');
     }
     await redis.stop(); // pub/sub (and the whole bus) is gone
-    await waitForPortFree(redisPort);
+    await waitForPortFree(redis.port);
     try {
       const t0 = Date.now();
       await banUser(db.pool, ban!.id);
@@ -347,7 +340,7 @@ describe('chat across replicas', () => {
       expect((await other.next('ack')).duplicate).toBe(false);
       expect(other.closed).toBeNull();
     } finally {
-      redis = await startRedisServer(redisPort);
+      await redis.start();
     }
   });
 
@@ -463,7 +456,7 @@ describe('chat across replicas', () => {
         const before = readers[0]!.delivered.length;
         await sleep(1_200);
         deliveredDuringOutage = readers[0]!.delivered.length - before;
-        redis = await startRedisServer(redisPort);
+        await redis.start();
       },
     });
     await verify(room, senders, [...senders, ...readers]);
