@@ -8,6 +8,7 @@ import { chatTokenFor, createChatRoom, createChatUser, roomMessages, type ChatTe
 import { ResilientClient, TestSocket, waitFor } from './support/ws-client.ts';
 import { addMember, banUser, moderatorDelete, muteMember, removeMember } from './support/admin-actions.ts';
 import { e2eTest } from './support/fixtures.ts';
+import { framesBefore, SENTINEL_WAIT_MS } from './support/ordering.ts';
 
 const PRESENCE_TTL_MS = 1_500;
 const DRAIN_DELAY_MS = 1_000; // long enough to observe the draining state on a loaded machine
@@ -357,16 +358,23 @@ describe('chat across replicas', () => {
     q.send({ type: 'join', room });
     const both = (f: { users: Array<{ id: number }> }) => f.users.some((u) => u.id === pam.id) && f.users.some((u) => u.id === quin.id);
     await q.next('presence', both);
+    q.clear();
     await p.next('presence', both);
     const propagationMs = Date.now() - joinedAt;
-    // No flapping while both are alive: after two TTLs pam is still there.
+    // No flapping while both are alive: for two TTLs (a missed refresh would have lapsed), then a
+    // sentinel: sam joins on pam's replica, and no presence frame before his lacked pam.
     await sleep(PRESENCE_TTL_MS * 2);
+    const sam = await createChatUser(db.pool, 'sam');
+    (await open(0, sam)).send({ type: 'join', room });
+    const beforeSam = await framesBefore(q, 'presence', (f) => f.users.some((u) => u.id === sam.id));
+    const flaps = beforeSam.filter((f) => f.type === 'presence' && !f.users.some((u) => u.id === pam.id));
+    expect(flaps).toEqual([]);
     expect(q.all('presence').at(-1)!.users.map((u) => u.id)).toContain(pam.id);
 
     q.clear();
     const killedAt = Date.now();
     stack.chats[0]!.process.child.kill('SIGKILL');
-    await q.next('presence', (f) => !f.users.some((u) => u.id === pam.id), PRESENCE_TTL_MS * 4);
+    await q.next('presence', (f) => !f.users.some((u) => u.id === pam.id), SENTINEL_WAIT_MS);
     const took = Date.now() - killedAt;
     // By design: the last announcement was at most ttl/3 before the kill and the view lapses a TTL
     // after it; then one propagation (measured above, three allowed) to reach the socket.
