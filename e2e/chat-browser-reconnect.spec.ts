@@ -8,6 +8,8 @@ import { e2eTest } from './support/fixtures.ts';
 import { newUser } from './support/http.ts';
 
 const test = e2eTest({ label: 'chat_browser', stack: { chatEnv: { LOG_LEVEL: 'warn' } } });
+// Start them in a hook (hook timeout) rather than inside the first test's time.
+test.beforeAll(({ stack, browser }) => void [stack, browser]);
 
 describe('browser chat client across a chat restart', () => {
   test('shows the state, resumes, resends what was typed offline, and shows every message once in order', async ({ db, stack, browser }) => {

@@ -10,6 +10,8 @@ const test = e2eTest({
   redis: 'none',
   stack: { chatReplicas: 2, admin: false, chatEnv: { LOG_LEVEL: 'warn', SEND_RATE_PER_SEC: '500', SEND_BURST: '100' } },
 });
+// Start them in a hook (hook timeout) rather than inside the first test's time.
+test.beforeAll(({ stack }) => void stack);
 
 describe('chat without Redis (Postgres LISTEN/NOTIFY fan-out)', () => {
   test('delivers messages and edits from replica A to replica B in order, big payloads included', async ({ db, stack, sockets }) => {

@@ -23,7 +23,7 @@ const contentTypes = new Set<string>();
 /** OTLP/JSON ids are hex; accept base64 too (the protobuf-JSON mapping). */
 const hexId = (v: string | undefined) => (!v ? '' : /^[0-9a-f]+$/i.test(v) ? v.toLowerCase() : Buffer.from(v, 'base64').toString('hex'));
 
-// The receiver first: hooks run before tests, and the tests' fixtures start the services.
+// The receiver first: beforeAll hooks run in order, and the one further down starts the services.
 beforeAll(async () => {
   receiver = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -46,6 +46,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await new Promise((r) => receiver?.close(r));
 });
+
+// The services start here, after the receiver, in a hook (hook timeout) rather than in the first test's time.
+test.beforeAll(({ stack }) => void stack);
 
 describe('OpenTelemetry tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
   test('continues the edge\'s traceparent through admin into chat\'s internal API, and tags every log line of the request', async ({ db, stack }) => {

@@ -8,6 +8,8 @@ import { newUser, PanelClient } from './support/http.ts';
 import { TestSocket } from './support/ws-client.ts';
 
 const test = e2eTest({ label: 'skeleton' });
+// Start them in a hook (hook timeout) rather than inside the first test's time.
+test.beforeAll(({ stack, browser }) => void [stack, browser]);
 
 describe('walking skeleton', () => {
   test('two people in two browsers see each other\'s messages live', async ({ db, stack, browser }) => {
