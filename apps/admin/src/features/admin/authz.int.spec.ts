@@ -21,6 +21,8 @@ const SIGNED_IN = new Set([
   'GET /profile', 'POST /profile', 'POST /profile/password', 'POST /profile/sessions/revoke', 'POST /profile/sessions/revoke-others',
   // The web client's single-page chat and its conversation API (webclient branch).
   'GET /chat', 'GET /chat/:id', 'GET /api/conversations', 'GET /api/conversations/:id', 'POST /api/conversations/:id/notifications',
+  // Message search (search branch): only what the person may read.
+  'GET /api/search',
 ]);
 
 let db: TestDatabase;

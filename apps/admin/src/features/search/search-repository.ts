@@ -10,7 +10,7 @@ export const SEARCH_PAGE_SIZE = 20;
 const CONFIG = `'parley_search'::regconfig`;
 const START = '\u0002';
 const STOP = '\u0003';
-const HEADLINE_OPTIONS = `StartSel=${START}, StopSel=${STOP}, MaxWords=30, MinWords=12, ShortWord=2, MaxFragments=2, FragmentDelimiter=" … "`;
+const HEADLINE_OPTIONS = `StartSel=${START}, StopSel=${STOP}, MaxWords=35, MinWords=15, ShortWord=2`;
 const PLAIN_EXCERPT_CHARS = 240;
 // ts_headline drops anything its parser takes for an XML tag (`<b>`, `<div class=x>`): angle brackets
 // go through it as two private-use characters and come back afterwards. The sentinels and those two
