@@ -104,7 +104,7 @@ async function seed(pool: Pool, s: SearchSettings, log: (line: string) => void):
     // one message every 2 s back from now.
     await pool.query(
       `INSERT INTO messages (room_id, seq, author_id, client_msg_id, body, created_at)
-       SELECT 1 + g % $3, g / $3 + 1, 1 + (g * 7919) % $4, 'sb' || g,
+       SELECT 1 + g % $3, g / $3 + 1, 1 + (g::bigint * 7919) % $4, 'sb' || g,
               (SELECT string_agg(($5::text[])[1 + least($6 - 1, floor(exp(random() * ln($6)))::int - 1)], ' ')
                  FROM generate_series(1, 5 + (g * 31) % 12) k),
               now() - make_interval(secs => 2 * ($7 - g))

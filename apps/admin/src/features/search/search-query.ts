@@ -42,9 +42,9 @@ export function parseSearchQuery(input: string): SearchQuery {
     }
     const word = token!;
     const filter = /^(in|from|before|after):(.+)$/i.exec(word);
-    if (filter) {
-      const [, key, value] = filter as unknown as [string, string, string];
-      const name = key.toLowerCase();
+    if (filter?.[1] && filter[2]) {
+      const name = filter[1].toLowerCase();
+      const value = filter[2];
       if (name === 'in') { query.rooms.push(value.replace(/^#/, '')); continue; }
       if (name === 'from') { query.authors.push(value.replace(/^@/, '').toLowerCase()); continue; }
       if (isDate(value)) { query[name as 'before' | 'after'] = value; continue; }
