@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createTestDatabase, dropRedisPrefix, startStack, testRedisPrefix, TEST_REDIS_URL, type Stack, type TestDatabase } from '@parley/devtools';
-import { launchBrowser, signUp, waitConnected } from './support/browser.ts';
+import { launchBrowser, screenshot, signUp, waitConnected } from './support/browser.ts';
 import { newUser } from './support/http.ts';
 
 const MESSAGES = 600;
@@ -91,6 +91,7 @@ describe('message search in the web client', () => {
     await expect.poll(() => result.count()).toBe(1);
     expect(await result.locator('mark').textContent()).toBe('quetzal');
     expect(await result.locator('.search-excerpt').textContent()).toBe('a resplendent quetzal flew past');
+    await screenshot(annPage, 'search-results');
     await annPage.keyboard.press('ArrowDown');
     expect(await annPage.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.seq)).toBe(String(TARGET));
     await annPage.keyboard.press('Enter');
@@ -111,6 +112,7 @@ describe('message search in the web client', () => {
     expect(around).toEqual([...around].sort((a, b) => a - b));
     expect(around.at(-1)).toBeLessThan(MESSAGES); // an older window, not the live end
     expect(await annPage.locator('#jump-latest').count()).toBe(1);
+    await screenshot(annPage, 'search-opened-at-result');
 
     // Scroll down: newer pages come in below until the live end; never a gap or a duplicate.
     for (let round = 0; round < 80; round++) {

@@ -287,7 +287,8 @@ export function MessageList(props: Props) {
     target.querySelector<HTMLButtonElement>('.actions button')?.focus();
   };
 
-  const newer = lastVisible ? messages.filter((m) => m.seq > lastVisible && !store.isMe(m.author)).length : 0;
+  // Reading an older window (a search result), the messages below are not new: the button says "Jump to latest".
+  const newer = lastVisible && !room.gapAfter ? messages.filter((m) => m.seq > lastVisible && !store.isMe(m.author)).length : 0;
   const showJump = (!stick.current || endSeq !== null) && (endSeq !== null || newer > 0 || lastVisible < (messages.at(-1)?.seq ?? 0));
 
   const items: preact.JSX.Element[] = [];
