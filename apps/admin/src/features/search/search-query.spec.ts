@@ -15,6 +15,10 @@ describe('parseSearchQuery', () => {
     });
   });
 
+  it('reads a quoted room name with spaces', () => {
+    expect(parseSearchQuery('in:"#Ops Team" outage IN:"lobby"')).toMatchObject({ rooms: ['Ops Team', 'lobby'], words: ['outage'], phrases: [] });
+  });
+
   it('treats what it does not recognise as words (a bad date, a lone dash or star, an empty phrase)', () => {
     const query = parseSearchQuery('before:2026-02-30 after:soon - * "" from:');
     expect(query).toMatchObject({ words: ['before:2026-02-30', 'after:soon', '-', '*', 'from:'], before: null, after: null, phrases: [] });

@@ -1,5 +1,5 @@
 // The search box's little language: words, "exact phrases", prefix*, -excluded, and the filters
-// in:#room, from:@handle, before:YYYY-MM-DD and after:YYYY-MM-DD. Anything unrecognised is a word, so
+// in:#room (in:"#room name" with spaces), from:@handle, before:YYYY-MM-DD and after:YYYY-MM-DD. Anything unrecognised is a word, so
 // no input is an error.
 
 export interface SearchQuery {
@@ -21,7 +21,8 @@ export interface SearchQuery {
   after: string | null;
 }
 
-const TOKEN = /(-?)"([^"]*)"?|(\S+)/g;
+/** `in:"#Room name"` (a room name with spaces), `-"phrase"` / `"phrase"`, or one word. */
+const TOKEN = /in:"#?([^"]*)"?|(-?)"([^"]*)"?|(\S+)/gi;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 function isDate(value: string): boolean {
@@ -33,7 +34,11 @@ function isDate(value: string): boolean {
 export function parseSearchQuery(input: string): SearchQuery {
   const query: SearchQuery = { words: [], phrases: [], prefixes: [], excluded: [], rooms: [], authors: [], before: null, after: null };
   for (const match of input.slice(0, 500).matchAll(TOKEN)) {
-    const [, minus, phrase, token] = match;
+    const [, quotedRoom, minus, phrase, token] = match;
+    if (quotedRoom !== undefined) {
+      if (quotedRoom.trim()) query.rooms.push(quotedRoom.trim());
+      continue;
+    }
     if (phrase !== undefined) {
       if (!phrase.trim()) continue;
       if (minus) query.excluded.push(phrase.trim());

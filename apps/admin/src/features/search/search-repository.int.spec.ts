@@ -103,6 +103,7 @@ describe('SearchRepository', () => {
     expect(where(await find(eve, 'pelican after:2026-02-10'))).toEqual([`${general}:${c}`]);
     expect(where(await find(eve, 'pelican after:2026-02-09 before:2026-02-11'))).toEqual([`${ops}:${b}`]);
     expect(where(await find(eve, `from:@${ann.handle} after:2026-01-09 before:2026-01-11`))).toEqual([`${ops}:${a}`]);
+    expect(where(await find(eve, 'pelican in:"#ops team"'))).toEqual([`${ops}:${b}`, `${ops}:${a}`]);
     const [named] = await find(eve, 'pelican in:#general');
     expect(named).toMatchObject({ roomId: general, roomName: 'General', roomKind: 'public', author: { id: bob.id, handle: bob.handle } });
   });
