@@ -988,7 +988,7 @@ type Results = {
 
 const ratio = (a: number | null | undefined, b: number | null | undefined) => (a != null && b != null && b !== 0 ? a / b : null);
 const fmt = (v: number | null | undefined, digits = 1) => (v == null || !Number.isFinite(v) ? '–' : v >= 1000 ? Math.round(v).toLocaleString('en-US') : v.toFixed(digits));
-const fx = (v: number | null | undefined) => (v == null ? '–' : `${v.toFixed(2)}×`);
+const fx = (v: number | null | undefined) => (v == null ? '–' : `${v > 0 && v < 0.1 ? v.toPrecision(2) : v.toFixed(2)}×`);
 
 function computeTargets(r: Results): void {
   const b = r.broadcast;
