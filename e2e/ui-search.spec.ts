@@ -139,6 +139,22 @@ describe('message search in the web client', () => {
     expect(await last.locator('.body').textContent()).toBe('live after the search');
   });
 
+  it('a result in a public room one has not joined opens it (the page joins it) at that message', async () => {
+    const cat = newUser('cat');
+    const catPage = await newPage();
+    await signUp(catPage, stack.adminUrl, cat);
+    await catPage.goto('/chat');
+    await catPage.locator('#search-input').waitFor();
+    await catPage.fill('#search-input', 'resplendent');
+    await catPage.press('#search-input', 'Enter');
+    const result = catPage.locator('#search-results a.search-result');
+    await expect.poll(() => result.count()).toBe(1);
+    await Promise.all([catPage.waitForURL(`**/chat/${room}`), result.click()]);
+    await catPage.locator(`#messages li.search-hit[data-seq="${TARGET}"]`).waitFor();
+    await waitConnected(catPage);
+    expect(await catPage.locator(`#sidebar a.conv[data-room-id="${room}"]`).count()).toBe(1);
+  });
+
   it('Escape closes the results and returns to the box; a non-member finds nothing in a private room', async () => {
     await annPage.fill('#search-input', 'filler');
     await annPage.press('#search-input', 'Enter');
