@@ -132,7 +132,7 @@ describe('SearchRepository', () => {
   it('matches the GIN index expression (so the index serves the queries)', async () => {
     const client = await db.pool.connect();
     try {
-      // On a table this small the planner prefers any other partial index: leave it only this one.
+      // On a table this small the planner prefers the (smaller) author index: leave it only this one.
       await client.query('BEGIN');
       await client.query('DROP INDEX messages_author_created_idx');
       await client.query('SET LOCAL enable_seqscan = off');
