@@ -58,6 +58,15 @@ describe('npm run bench (quick mode)', () => {
     for (const key of ['cpuPerDeliveryVsWs', 'cpuPerDeliveryVsSio', 'deliveriesPerSecVsWs', 'p99VsWs', 'idleBytesVsWs', 'persistVsOneRowPerTx']) {
       expect(num(json.ratios[key]), key).toBe(true);
     }
-    expect(json.targets.length).toBeGreaterThanOrEqual(7);
+    // Search: every case timed for full-text and the ILIKE baseline; rare words find something.
+    expect(json.search.messages).toBe(json.config.searchMessages);
+    for (const key of ['common', 'rare', 'from']) {
+      const c = json.search.cases[key];
+      for (const v of [c.p50Ms, c.p99Ms, c.baseline.p50Ms, c.baseline.p99Ms]) expect(num(v) && v > 0, `search ${key} ${JSON.stringify(c)}`).toBe(true);
+      expect(c.count, key).toBe(json.config.searchIterations);
+    }
+    expect(json.search.cases.rare.hitsMedian).toBeGreaterThan(0);
+    expect(r.stdout).toContain("| query | full-text p50 (ms) | full-text p99 (ms) | ILIKE '%word%' p50 (ms)");
+    expect(json.targets.length).toBeGreaterThanOrEqual(8);
   }, 180_000);
 });

@@ -6,7 +6,9 @@
 // comes from forked client processes (bench/dist/client.js) spread over several 127.0.0.x source
 // addresses. Results: JSON under bench/results/ and a markdown table on stdout (progress on stderr).
 // Environment: BENCH_QUICK=1 (small N, for smoke tests), BENCH_SUBSCRIBERS, BENCH_IDLE_CONNECTIONS,
-// BENCH_SCENARIOS, ... (see `config` below and bench/README.md).
+// BENCH_SCENARIOS, ... (see `config` below and bench/README.md). `--only a,b` on the command line
+// (`npm run bench -- --only search`) picks scenarios like BENCH_SCENARIOS.
+// The search scenario (bench/search.ts) has its own database of 1,000,000 messages.
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -23,6 +25,7 @@ import {
   type ChildMsg, type ConnectCmd, type ConnectResult, type PersistCmd, type PersistResult, type PhaseStats, type SystemKind,
   broadcastFrame, cpuSeconds, Histogram, markerBody, median, nowMs, quantile, rssBytes, SYSTEM_LABEL,
 } from './common.ts';
+import { searchScenario, type SearchResult } from './search.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const log = (line: string) => process.stderr.write(`[bench ${((nowMs() - T0) / 1000).toFixed(1).padStart(5)}s] ${line}\n`);
@@ -40,9 +43,15 @@ const int = (name: string, quick: number, full: number) => {
   return Math.floor(n);
 };
 const FD_LIMIT = 20_000;
+/** `--only search,persist`: the scenarios to run (overrides BENCH_SCENARIOS). */
+function onlyArgument(): string | null {
+  const i = process.argv.indexOf('--only');
+  if (i >= 0) return process.argv[i + 1] ?? '';
+  return process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length) ?? null;
+}
 const config = {
   quick: QUICK,
-  scenarios: (env.BENCH_SCENARIOS ?? 'idle,broadcast,join,persist').split(',').map((s) => s.trim()).filter(Boolean),
+  scenarios: (onlyArgument() ?? env.BENCH_SCENARIOS ?? 'idle,broadcast,join,persist,search').split(',').map((s) => s.trim()).filter(Boolean),
   systems: (env.BENCH_SYSTEMS ?? 'ws,sio,parley').split(',').map((s) => s.trim()) as SystemKind[],
   subscribers: int('BENCH_SUBSCRIBERS', 200, 10_000),
   /** Distinct users among Parley's broadcast subscribers (see the presence note in the report). */
@@ -69,7 +78,15 @@ const config = {
   sourceAddresses: int('BENCH_SOURCE_ADDRESSES', 4, 8),
   connsPerProcess: int('BENCH_CONNS_PER_PROCESS', 7_000, 7_000),
   timeoutMs: int('BENCH_TIMEOUT_MS', 240_000, 570_000),
+  searchMessages: int('BENCH_SEARCH_MESSAGES', 20_000, 1_000_000),
+  searchRooms: int('BENCH_SEARCH_ROOMS', 100, 1_000),
+  searchIterations: int('BENCH_SEARCH_ITERATIONS', 40, 400),
+  searchBaselineIterations: int('BENCH_SEARCH_BASELINE_ITERATIONS', 10, 30),
 };
+const KNOWN_SCENARIOS = ['idle', 'broadcast', 'join', 'persist', 'search'];
+for (const s of config.scenarios) if (!KNOWN_SCENARIOS.includes(s)) throw new Error(`unknown scenario ${JSON.stringify(s)}; expected some of ${KNOWN_SCENARIOS.join(', ')}`);
+// Seeding and indexing a million messages takes minutes of its own.
+if (!env.BENCH_TIMEOUT_MS && config.scenarios.includes('search')) config.timeoutMs += QUICK ? 60_000 : 480_000;
 if (!config.window) config.window = Math.min(32, Math.max(3, Math.ceil(30_000 / Math.max(1, config.subscribers))));
 /** Seconds left before the time limit, minus what later scenarios need: rounds stop early when short. */
 const budgetLeft = (reserveSec: number) => (config.timeoutMs - (nowMs() - T0)) / 1000 - reserveSec;
@@ -960,6 +977,7 @@ type Results = {
   broadcast: Partial<Record<SystemKind, BroadcastResult>>;
   join: Partial<Record<SystemKind, JoinResult>>;
   persist: PersistResultAll | null;
+  search: SearchResult | null;
   ratios: Record<string, number | null>;
   targets: Array<{ name: string; measured: number | null; target: string; met: boolean | null }>;
   notes: string[];
@@ -970,7 +988,7 @@ type Results = {
 
 const ratio = (a: number | null | undefined, b: number | null | undefined) => (a != null && b != null && b !== 0 ? a / b : null);
 const fmt = (v: number | null | undefined, digits = 1) => (v == null || !Number.isFinite(v) ? '–' : v >= 1000 ? Math.round(v).toLocaleString('en-US') : v.toFixed(digits));
-const fx = (v: number | null | undefined) => (v == null ? '–' : `${v.toFixed(2)}×`);
+const fx = (v: number | null | undefined) => (v == null ? '–' : `${v > 0 && v < 0.1 ? v.toPrecision(2) : v.toFixed(2)}×`);
 
 function computeTargets(r: Results): void {
   const b = r.broadcast;
@@ -990,6 +1008,7 @@ function computeTargets(r: Results): void {
     joinCpuVsWs: ratio(r.join.parley?.serverCpuSeconds, r.join.ws?.serverCpuSeconds),
     joinCpuVsSio: ratio(r.join.parley?.serverCpuSeconds, r.join.sio?.serverCpuSeconds),
     persistVsOneRowPerTx: ratio(r.persist?.window.ackedPerSecMedian, r.persist?.baselinePool.rowsPerSecMedian),
+    searchRareP99VsIlike: ratio(r.search?.cases.rare.p99Ms, r.search?.cases.rare.baseline?.p99Ms),
   };
   const t = (name: string, measured: number | null, target: string, ok: (v: number) => boolean) => r.targets.push({ name, measured, target, met: measured == null ? null : ok(measured) });
   t('broadcast server CPU/delivery vs raw ws', r.ratios.cpuPerDeliveryVsWs ?? null, '≤ 1.25×', (v) => v <= 1.25);
@@ -998,6 +1017,7 @@ function computeTargets(r: Results): void {
   t(`p99 at ${config.broadcastRate} broadcasts/s vs raw ws`, r.ratios.p99VsWs ?? null, '≤ 1.3×', (v) => v <= 1.3);
   t(`persisted msgs/s vs one-row-per-tx on ${config.persistPool} connections`, r.ratios.persistVsOneRowPerTx ?? null, '≥ 5×', (v) => v >= 5);
   t(`p99 ack at ${config.persistRate} msgs/s (ms)`, r.persist?.rate.p99Ms ?? null, '≤ 25 ms', (v) => v <= 25);
+  t(`search p99, rare words, ${fmt(config.searchMessages, 0)} messages (ms)`, r.search?.cases.rare.p99Ms ?? null, '≤ 50 ms', (v) => v <= 50);
   t('idle RSS/connection vs raw ws', r.ratios.idleBytesVsWs ?? null, '≤ 1.5×', (v) => v <= 1.5);
 }
 
@@ -1006,8 +1026,10 @@ function markdown(r: Results): string {
   const lines: string[] = [];
   const row = (cells: string[]) => lines.push(`| ${cells.join(' | ')} |`);
   lines.push(`## Parley benchmark (${config.quick ? 'quick mode' : 'full'}; ${r.meta.cpus} cores; load generator on the same machine)`, '');
-  row(['metric', ...sys.map((k) => SYSTEM_LABEL[k]), 'Parley / raw ws', 'Parley / Socket.IO']);
-  row(['---', '---:', '---:', '---:', '---:', '---:']);
+  if (Object.keys(r.broadcast).length + Object.keys(r.idle).length + Object.keys(r.join).length) {
+    row(['metric', ...sys.map((k) => SYSTEM_LABEL[k]), 'Parley / raw ws', 'Parley / Socket.IO']);
+    row(['---', '---:', '---:', '---:', '---:', '---:']);
+  }
   const metric = (name: string, get: (k: SystemKind) => number | null | undefined, digits = 1) => {
     const v = (k: SystemKind) => get(k) ?? null;
     row([name, ...sys.map((k) => fmt(v(k), digits)), fx(ratio(v('parley'), v('ws'))), fx(ratio(v('parley'), v('sio')))]);
@@ -1060,6 +1082,17 @@ function markdown(r: Results): string {
     row([`one-row-INSERT-per-transaction (pg), ${p.pool} connections: rows/s (median of ${p.baselinePool.rowsPerSecSlots.length} slots)`, fmt(base, 0), '1.00×']);
     row(['acked but not in the database', String(p.ackedButNotStored), '']);
   }
+  const sr = r.search;
+  if (sr) {
+    lines.push('', `### Search (${fmt(sr.messages, 0)} messages in ${fmt(sr.rooms, 0)} rooms; seeded in ${fmt(sr.seedSeconds)} s, GIN index built in ${fmt(sr.indexSeconds)} s, ${fmt(sr.indexBytes / 2 ** 20)} MB for a ${fmt(sr.tableBytes / 2 ** 20)} MB table)`, '');
+    row(['query', 'full-text p50 (ms)', 'full-text p99 (ms)', `ILIKE '%word%' p50 (ms)`, 'ILIKE p99 (ms)', 'p99 full-text / ILIKE', 'hits on page 1 (median)']);
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:']);
+    const labels = { common: 'common word (ranks 6–15)', rare: 'rare word (last fifth of the vocabulary)', from: 'from:@author + common word' } as const;
+    for (const key of ['common', 'rare', 'from'] as const) {
+      const c = sr.cases[key];
+      row([`${labels[key]} (${c.count} / ${c.baseline?.count ?? 0} queries)`, fmt(c.p50Ms, 2), fmt(c.p99Ms, 2), fmt(c.baseline?.p50Ms, 2), fmt(c.baseline?.p99Ms, 2), fx(ratio(c.p99Ms, c.baseline?.p99Ms)), fmt(c.hitsMedian, 0)]);
+    }
+  }
   lines.push('', '### Targets', '');
   row(['target', 'measured', 'goal', 'met']);
   row(['---', '---:', '---', '---']);
@@ -1086,6 +1119,7 @@ const results: Results = {
   broadcast: {},
   join: {},
   persist: null,
+  search: null,
   ratios: {},
   targets: [],
   notes: [],
@@ -1105,12 +1139,37 @@ function finish(): void {
   process.stdout.write(`${markdown(results)}\n\nResults: ${out}\n`);
 }
 
+/** The search scenario in its own database; a failure is reported, not thrown. */
+async function runSearch(): Promise<SearchResult | null> {
+  try {
+    return await searchScenario(ROOT, runId, {
+      messages: config.searchMessages,
+      rooms: config.searchRooms,
+      users: QUICK ? 200 : 2_000,
+      vocabulary: QUICK ? 5_000 : 50_000,
+      iterations: config.searchIterations,
+      baselineIterations: config.searchBaselineIterations,
+    }, log, cleanups);
+  } catch (err) {
+    const msg = `search: ${(err as Error).message.split('\n').slice(0, 6).join(' | ')}`;
+    log(`FAILED ${msg}`);
+    results.errors.push(msg);
+    return null;
+  }
+}
+
 async function main(): Promise<number> {
   if (config.idleConnections > FD_LIMIT - 150) {
     results.notes.push(`BENCH_IDLE_CONNECTIONS=${config.idleConnections} is above what one server process can hold under the ${FD_LIMIT} open-file limit; expect failures.`);
   }
   log(`run ${runId}: ${config.quick ? 'QUICK mode' : 'full mode'}; scenarios ${config.scenarios.join(', ')}; systems ${config.systems.join(', ')}`);
 
+  if (config.scenarios.every((s) => s === 'search')) {
+    results.search = await runSearch();
+    finish();
+    log(`done in ${((nowMs() - T0) / 1000).toFixed(1)} s`);
+    return results.errors.length ? 1 : 0;
+  }
   const db = await setupDatabase();
   const redisPrefix = `parley-bench:${runId}:`;
   cleanups.push(() => dropRedisPrefix(redisPrefix, TEST_REDIS_URL));
@@ -1160,6 +1219,8 @@ async function main(): Promise<number> {
   } else if (config.scenarios.includes('persist') && config.systems.includes('parley')) {
     results.persist = await attempt('persist', () => persistScenario(e, db.pool, { firstUser, rooms: persistRooms }));
   }
+
+  if (config.scenarios.includes('search')) results.search = await runSearch();
 
   // Kept up = the last subscriber got the last broadcast soon after it was sent; a backlog shows as slots
   // that last much longer than their sending time.

@@ -179,6 +179,42 @@ describe('chat protocol on a real replica', () => {
     expect(older).toEqual(Array.from({ length: 80 }, (_, i) => i + 1));
   });
 
+  it('opens a window around a seq, then pages newer messages up to the live end', async () => {
+    const u = await createChatUser(db.pool, 'around');
+    const room = await createChatRoom(db.pool);
+    await seedMessages(room, u, 120);
+    const s = await open(u);
+    await joined(s, room);
+    s.clear();
+    s.send({ type: 'history', room, aroundSeq: 30, limit: 20 });
+    const window = await s.next('history');
+    expect(window).toMatchObject({ aroundSeq: 30, hasMore: true, hasNewer: true });
+    expect(window.messages.map((m) => m.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 21));
+    // Near the first message: the window is cut there and says so.
+    s.clear();
+    s.send({ type: 'history', room, aroundSeq: 2, limit: 20 });
+    const start = await s.next('history');
+    expect(start.messages.map((m) => m.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    expect(start).toMatchObject({ hasMore: false, hasNewer: true });
+    // Forward paging reaches the end, which says hasNewer: false.
+    let after = window.messages.at(-1)!.seq;
+    const newer: number[] = [];
+    for (let guard = 0; guard < 10; guard++) {
+      s.clear();
+      s.send({ type: 'history', room, afterSeq: after, limit: 40 });
+      const page = await s.next('history');
+      expect(page.afterSeq).toBe(after);
+      newer.push(...page.messages.map((m) => m.seq));
+      if (!page.hasNewer) break;
+      after = page.messages.at(-1)!.seq;
+    }
+    expect(newer).toEqual(Array.from({ length: 80 }, (_, i) => i + 41));
+    // Two anchors are one too many.
+    s.clear();
+    s.send({ type: 'history', room, aroundSeq: 5, afterSeq: 5 });
+    expect(await s.next('error')).toMatchObject({ code: 'bad_frame' });
+  });
+
   it('has no gap or duplicate at the join seam while messages keep arriving', async () => {
     const [writer, reader] = await Promise.all([createChatUser(db.pool, 'seamw'), createChatUser(db.pool, 'seamr')]);
     const room = await createChatRoom(db.pool);

@@ -33,6 +33,7 @@ import { chatTokenRoutes } from './features/chat/routes.ts';
 import { profileRoutes } from './features/profile/routes.ts';
 import { adminRoutes } from './features/admin/routes.ts';
 import { conversationRoutes } from './features/conversations/routes.ts';
+import { searchRoutes } from './features/search/routes.ts';
 import { AuditRepository } from './features/audit/audit-repository.ts';
 import { SessionRevoker } from './features/account/session-revoker.ts';
 import { AccountService } from './features/account/service.ts';
@@ -227,5 +228,6 @@ export async function buildApp(deps: AdminDeps): Promise<FastifyInstance> {
   await app.register(profileRoutes, services);
   await app.register(adminRoutes, services);
   await app.register(conversationRoutes, services);
+  await app.register(searchRoutes, services);
   return app;
 }

@@ -2,5 +2,6 @@ export { createPool, waitForDatabase, describeDbError, isRetryableDbError, isCon
 export { checkout, withClient, type Checkout } from './checkout.ts';
 export { migrate, MIGRATIONS_DIR, type MigrationResult } from './migrate.ts';
 export { migrateConfigSchema } from './migrate-config.ts';
+export { parseMigration, NO_TRANSACTION_HEADER, type MigrationFile } from './migration-file.ts';
 export { withTransaction } from './tx.ts';
 export { recordControlEvent, controlEventsAfter, lastControlEventId, type ControlEvent, type ControlEventKind, type NewControlEvent } from './control-events.ts';

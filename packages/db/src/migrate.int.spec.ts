@@ -63,6 +63,36 @@ describe('migrate', () => {
     await pool.end();
   });
 
+  it('runs a no-transaction file statement by statement, and rebuilds an index a crashed concurrent build left INVALID', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parley-mig-'));
+    for (const f of readdirSync(MIGRATIONS_DIR)) copyFileSync(join(MIGRATIONS_DIR, f), join(dir, f));
+    const pool = createPool(url, { max: 2 });
+    // What an interrupted CREATE INDEX CONCURRENTLY leaves: an index marked invalid (here: a failed unique build).
+    await pool.query(`CREATE TABLE concurrent_t (v int); INSERT INTO concurrent_t VALUES (1), (1)`);
+    await expect(pool.query('CREATE UNIQUE INDEX CONCURRENTLY concurrent_t_v_key ON concurrent_t (v)')).rejects.toMatchObject({ code: '23505' });
+    const validity = async () => (await pool.query(`SELECT i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'concurrent_t_v_key'`)).rows[0]?.valid as boolean | undefined;
+    expect(await validity()).toBe(false);
+    await pool.query('DELETE FROM concurrent_t');
+    writeFileSync(join(dir, '9998_concurrent.sql'), [
+      '-- parley:no-transaction',
+      'CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS concurrent_t_v_key ON concurrent_t (v);',
+      'CREATE INDEX CONCURRENTLY IF NOT EXISTS concurrent_t_v_idx ON concurrent_t (v);',
+      '',
+    ].join('\n'));
+    const result = await migrate(pool, dir);
+    expect(result.applied).toEqual(['9998_concurrent.sql']);
+    expect(await validity()).toBe(true);
+    // Rebuilt, not kept: the unique index now refuses duplicates.
+    await pool.query('INSERT INTO concurrent_t VALUES (2)');
+    await expect(pool.query('INSERT INTO concurrent_t VALUES (2)')).rejects.toMatchObject({ code: '23505' });
+    // A failing no-transaction file is not recorded, and its finished statements stay (idempotent rerun).
+    writeFileSync(join(dir, '9999_fails.sql'), '-- parley:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS half_idx ON concurrent_t (v);\nSELECT no_such_function();\n');
+    await expect(migrate(pool, dir)).rejects.toThrow(/9999_fails\.sql failed \(it runs without a transaction/);
+    const { rows } = await pool.query(`SELECT name FROM schema_migrations WHERE name LIKE '999%' ORDER BY name`);
+    expect(rows.map((r: { name: string }) => r.name)).toEqual(['9998_concurrent.sql']);
+    await pool.end();
+  });
+
   it('keeps room sequences and client ids unique', async () => {
     const pool = createPool(url, { max: 1 });
     const { rows: [user] } = await pool.query(`INSERT INTO users (email, handle, display_name, password_hash) VALUES ('a@x.test', 'aaa', 'A', 'x') RETURNING id`);

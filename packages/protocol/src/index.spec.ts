@@ -8,6 +8,8 @@ describe('clientFrameSchema', () => {
       { type: 'join', room: 1, sinceSeq: 10 },
       { type: 'send', room: 1, clientId: 'abc_1', body: 'hi' },
       { type: 'history', room: 2, beforeSeq: 100, limit: 50 },
+      { type: 'history', room: 2, afterSeq: 100 },
+      { type: 'history', room: 2, aroundSeq: 7, limit: 200 },
       { type: 'typing', room: 3 },
     ]) {
       expect(clientFrameSchema.safeParse(frame).success).toBe(true);
@@ -19,5 +21,15 @@ describe('clientFrameSchema', () => {
     expect(clientFrameSchema.safeParse({ type: 'send', room: 1, clientId: 'has space', body: 'x' }).success).toBe(false);
     expect(clientFrameSchema.safeParse({ type: 'join', room: '1' }).success).toBe(false);
     expect(clientFrameSchema.safeParse({ type: 'join', room: -4 }).success).toBe(false);
+  });
+
+  it('wants exactly one anchor in a history frame', () => {
+    const issue = (frame: object) => {
+      const result = clientFrameSchema.safeParse(frame);
+      return result.success ? null : result.error.issues[0]?.message;
+    };
+    expect(issue({ type: 'history', room: 2 })).toMatch(/exactly one of beforeSeq, afterSeq, aroundSeq/);
+    expect(issue({ type: 'history', room: 2, beforeSeq: 5, aroundSeq: 3 })).toMatch(/exactly one/);
+    expect(issue({ type: 'history', room: 2, aroundSeq: -1 })).not.toBeNull();
   });
 });

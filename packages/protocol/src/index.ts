@@ -25,7 +25,17 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('send'), room: roomId, clientId: clientIdSchema, body: z.string() }),
   z.object({ type: z.literal('edit'), room: roomId, seq: seq, body: z.string() }),
   z.object({ type: z.literal('delete'), room: roomId, seq: seq }),
-  z.object({ type: z.literal('history'), room: roomId, beforeSeq: seq, limit: z.number().int().min(1).max(200).optional() }),
+  /**
+   * A page of stored messages, oldest first; exactly one anchor: `beforeSeq` (the page just before it),
+   * `afterSeq` (the page just after it) or `aroundSeq` (a window: that message, about half the page
+   * before it and the rest after it; for opening a room at a search result).
+   */
+  z.object({
+    type: z.literal('history'), room: roomId, beforeSeq: seq.optional(), afterSeq: seq.optional(), aroundSeq: seq.optional(),
+    limit: z.number().int().min(1).max(200).optional(),
+  }).refine((f) => [f.beforeSeq, f.afterSeq, f.aroundSeq].filter((anchor) => anchor !== undefined).length === 1, {
+    message: 'needs exactly one of beforeSeq, afterSeq, aroundSeq',
+  }),
   z.object({ type: z.literal('typing'), room: roomId }),
   z.object({ type: z.literal('ping'), ref: z.string().max(64).optional() }),
   /** The user has seen the room up to `seq`: moves their read pointer (never backwards). */
@@ -73,7 +83,11 @@ export type ServerFrame =
   /** The client has everything up to `seq`; live messages follow. Sent after a join's backlog. */
   | { type: 'caught_up'; room: number; seq: number }
   | { type: 'updated'; room: number; message: ChatMessage }
-  | { type: 'history'; room: number; messages: ChatMessage[]; hasMore: boolean }
+  /**
+   * Answer to `history`, echoing its anchor. `hasMore`: older messages exist before the first one;
+   * `hasNewer` (afterSeq/aroundSeq answers): newer messages exist after the last one.
+   */
+  | { type: 'history'; room: number; messages: ChatMessage[]; hasMore: boolean; hasNewer?: boolean; beforeSeq?: number; afterSeq?: number; aroundSeq?: number }
   | { type: 'ack'; room: number; clientId: string; seq: number; id: number; createdAt: string; duplicate: boolean }
   /**
    * Who is online in the room (all replicas): the first users by handle (at most 100) and, from servers

@@ -10,6 +10,7 @@ import { ConversationView, STATE_TEXT } from './ui/conversation.tsx';
 import { Details } from './ui/details.tsx';
 import { QuickSwitcher } from './ui/switcher.tsx';
 import { showNotification } from './ui/notifications.tsx';
+import { jumpFromLocation, SearchBar } from './ui/search.tsx';
 
 const root = document.getElementById('app') as HTMLElement;
 const data = root.dataset;
@@ -89,8 +90,10 @@ function App() {
         first = store.rooms.has(saved) ? saved : [...store.rooms.keys()][0] ?? null;
         if (first !== null) history.replaceState({ roomId: first }, '', `/chat/${first}`);
       }
-      if (first !== null && store.rooms.has(first)) store.open(first);
-      else store.changed();
+      if (first !== null && store.rooms.has(first)) {
+        jumpFromLocation(store, first);
+        store.open(first);
+      } else store.changed();
     });
     const onPop = () => {
       const id = roomFromPath(location.pathname);
@@ -157,6 +160,10 @@ function App() {
       {drawer ? <div class="drawer-backdrop" onClick={() => setDrawer(false)} aria-hidden="true" /> : null}
       <div class="main-column">
         {flash ? <p class="flash" role="status">{flash}</p> : null}
+        <SearchBar store={store} onOpenAt={(roomId, seq) => {
+          store.jumpTo(roomId, seq);
+          open(roomId);
+        }} />
         {current ? (
           <ConversationView key={current.conv.id} store={store} room={current} renderBody={renderBody}
             detailsOpen={details} onToggleDetails={() => setDetails((d) => !d)} />

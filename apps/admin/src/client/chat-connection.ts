@@ -26,7 +26,8 @@ export interface RoomHandlers {
   message?(message: ChatMessage, live: boolean): void;
   caughtUp?(seq: number): void;
   updated?(message: ChatMessage): void;
-  history?(messages: ChatMessage[], hasMore: boolean): void;
+  /** `frame`: the whole answer (its anchor: beforeSeq, afterSeq or aroundSeq; hasNewer). */
+  history?(messages: ChatMessage[], hasMore: boolean, frame: Extract<ServerFrame, { type: 'history' }>): void;
   ack?(clientId: string, seq: number): void;
   presence?(users: UserRef[], count: number): void;
   typing?(user: UserRef): void;
@@ -208,6 +209,16 @@ export class ChatConnection {
 
   loadOlder(roomId: number, beforeSeq: number, limit = 50): void {
     this.transmit({ type: 'history', room: roomId, beforeSeq, limit });
+  }
+
+  /** The page just after `afterSeq` (paging forward from an older window towards the live end). */
+  loadNewer(roomId: number, afterSeq: number, limit = 50): void {
+    this.transmit({ type: 'history', room: roomId, afterSeq, limit });
+  }
+
+  /** A window of `limit` messages around `seq` (opening a room at a search result). */
+  loadAround(roomId: number, seq: number, limit = 100): void {
+    this.transmit({ type: 'history', room: roomId, aroundSeq: seq, limit });
   }
 
   /** Mark a room read up to `seq` (the server never moves it backwards; re-sent after a reconnect). */
@@ -471,7 +482,7 @@ export class ChatConnection {
         const room = this.rooms.get(frame.room);
         if (!room) return;
         for (const m of frame.messages) this.noteVersion(room, m);
-        room.handlers.history?.(frame.messages, frame.hasMore);
+        room.handlers.history?.(frame.messages, frame.hasMore, frame);
         return;
       }
       case 'presence':

@@ -1,4 +1,4 @@
-// Shared scaffolding for the web client's unit specs (chat-client, chat-connection): a scripted
+// Shared scaffolding for the web client's unit specs (chat-client, chat-connection, store-window): a scripted
 // stand-in for the browser's WebSocket, so the client's logic runs with no server.
 import type { ClientFrame, ServerFrame } from '@parley/protocol';
 

@@ -23,6 +23,14 @@ export interface RoomState {
   /** Older messages exist before messages[0]. */
   hasMore: boolean;
   loadingOlder: boolean;
+  /**
+   * Newer messages exist after messages' last one that are not loaded: the list shows an older window
+   * (opened at a search result) and pages forward (`loadNewer`) until it meets the live end.
+   */
+  gapAfter: boolean;
+  loadingNewer: boolean;
+  /** A message to bring into view and highlight (a search result); the message list takes it once loaded. */
+  jump: number | null;
   /** Sends not yet stored, in the order they were written. */
   pending: PendingSend[];
   presence: UserRef[];
@@ -245,13 +253,18 @@ export class ChatStore {
         if (!room) return;
         const first = !room.ready;
         room.ready = true;
+        if (room.jump !== null) this.fetchJump(room);
         // A failed send that the server stored after all (a resend) is no longer pending.
         room.pending = room.pending.filter((p) => p.status === 'failed' || this.connection.isPending(p.clientId));
         this.changed();
         this.emit(roomId, { type: first ? 'ready' : 'resumed' });
       },
       updated: (m) => this.onUpdated(roomId, m),
-      history: (messages, hasMore) => this.onHistory(roomId, messages, hasMore),
+      history: (messages, hasMore, frame) => {
+        if (frame.aroundSeq !== undefined) this.onWindow(roomId, messages, hasMore, frame.hasNewer ?? false);
+        else if (frame.afterSeq !== undefined) this.onNewer(roomId, frame.afterSeq, messages, frame.hasNewer ?? false);
+        else this.onHistory(roomId, messages, hasMore);
+      },
       ack: () => this.changed(),
       presence: (users, count) => {
         const room = this.rooms.get(roomId);
@@ -301,7 +314,7 @@ export class ChatStore {
     if (!room) return;
     const last = room.messages.at(-1);
     if (!last || message.seq === last.seq + 1) room.messages.push(message);
-    else if (message.seq > last.seq) {
+    else if (message.seq > last.seq && !room.gapAfter) {
       // A fresh join after a long absence: the stream starts far after what we had. Start over.
       room.messages = [message];
       room.hasMore = message.seq > 1;
@@ -312,6 +325,8 @@ export class ChatStore {
     const wasKnown = message.seq <= room.conv.lastSeq;
     room.conv.lastSeq = Math.max(room.conv.lastSeq, message.seq);
     room.conv.lastActivityAt = message.createdAt;
+    // Showing an older window: a live message only counts; it closes the gap once it is the next one.
+    if (room.gapAfter) room.gapAfter = (room.messages.at(-1)?.seq ?? 0) < room.conv.lastSeq;
     if (this.isMe(message.author)) {
       // Writing in a conversation means having read it.
       this.markRead(roomId, message.seq);
@@ -354,6 +369,77 @@ export class ChatStore {
     room.hasMore = hasMore && (room.messages[0]?.seq ?? 1) > 1;
     this.changed();
     this.emit(roomId, { type: 'history', count: older.length });
+  }
+
+  /** A window around a seq (aroundSeq): it replaces what was loaded; the live end may be far below. */
+  private onWindow(roomId: number, messages: ChatMessage[], hasMore: boolean, hasNewer: boolean): void {
+    const room = this.rooms.get(roomId);
+    if (!room) return;
+    room.loadingOlder = false;
+    room.loadingNewer = false;
+    if (!messages.length) {
+      room.jump = null; // the message is gone (or never was): stay where we are
+      return void this.changed();
+    }
+    room.messages = messages;
+    room.hasMore = hasMore && messages[0]!.seq > 1;
+    room.gapAfter = hasNewer || messages.at(-1)!.seq < room.conv.lastSeq;
+    this.changed();
+    this.emit(roomId, { type: 'window' });
+  }
+
+  /** A forward page (afterSeq): appended when it starts right after what we have. */
+  private onNewer(roomId: number, afterSeq: number, messages: ChatMessage[], hasNewer: boolean): void {
+    const room = this.rooms.get(roomId);
+    if (!room) return;
+    room.loadingNewer = false;
+    const last = room.messages.at(-1);
+    if (!last || last.seq !== afterSeq || !room.gapAfter) return void this.changed();
+    const newer = messages.filter((m) => m.seq > last.seq);
+    room.messages.push(...newer);
+    const end = room.messages.at(-1)!.seq;
+    room.conv.lastSeq = Math.max(room.conv.lastSeq, end);
+    // A message committed while the page was read came as a live frame (and was only counted): page again.
+    room.gapAfter = hasNewer || end < room.conv.lastSeq;
+    this.changed();
+    this.emit(roomId, { type: 'newer', count: newer.length });
+  }
+
+  /** Open the room at `seq` (a search result): load a window around it unless it is loaded already. */
+  jumpTo(roomId: number, seq: number): void {
+    const room = this.rooms.get(roomId);
+    if (!room) return;
+    room.jump = seq;
+    this.fetchJump(room);
+    this.changed();
+  }
+
+  private fetchJump(room: RoomState): void {
+    const seq = room.jump;
+    const first = room.messages[0];
+    const last = room.messages.at(-1);
+    if (seq === null || (first && last && first.seq <= seq && seq <= last.seq)) return;
+    // Before the room's first caught_up the socket has not joined it: caughtUp calls this again.
+    if (!room.ready) return;
+    this.connection.loadAround(room.conv.id, seq, 100);
+  }
+
+  /** Page forward from an older window towards the live end. */
+  loadNewer(roomId: number): void {
+    const room = this.rooms.get(roomId);
+    const last = room?.messages.at(-1);
+    if (!room || !last || !room.gapAfter || room.loadingNewer) return;
+    room.loadingNewer = true;
+    this.connection.loadNewer(roomId, last.seq, 100);
+    this.changed();
+  }
+
+  /** Leave an older window for the latest messages (Jump to latest, sending, reopening the room). */
+  returnToLive(roomId: number): void {
+    const room = this.rooms.get(roomId);
+    if (!room?.gapAfter) return;
+    room.jump = null;
+    this.connection.loadAround(roomId, room.conv.lastSeq, 100);
   }
 
   private onRead(roomId: number, seq: number): void {
@@ -417,6 +503,8 @@ export class ChatStore {
     this.currentId = roomId;
     const room = roomId === null ? null : this.rooms.get(roomId);
     if (room) room.error = null;
+    // Reopened after reading an older window: back to the latest messages (unless opened at a result).
+    if (room?.gapAfter && room.jump === null) this.returnToLive(room.conv.id);
     this.changed();
   }
 
@@ -430,6 +518,7 @@ export class ChatStore {
   send(roomId: number, body: string): string {
     const room = this.rooms.get(roomId)!;
     const clientId = this.connection.send(roomId, body);
+    this.returnToLive(roomId);
     room.pending.push({ clientId, body, status: 'sending' });
     room.error = null;
     this.changed();
@@ -536,11 +625,15 @@ export type RoomEvent =
   | { type: 'resumed' }
   | { type: 'message'; message: ChatMessage; mine: boolean }
   | { type: 'history'; count: number }
+  /** A window around a seq replaced the loaded messages. */
+  | { type: 'window' }
+  /** `count` newer messages were appended to an older window. */
+  | { type: 'newer'; count: number }
   | { type: 'sent' };
 
 function newRoom(conv: Conversation): RoomState {
   return {
-    conv, messages: [], hasMore: conv.lastSeq > 0, loadingOlder: false, pending: [], presence: [], presenceCount: 0,
+    conv, messages: [], hasMore: conv.lastSeq > 0, loadingOlder: false, gapAfter: false, loadingNewer: false, jump: null, pending: [], presence: [], presenceCount: 0,
     typing: new Map(), mutedUntil: null, removed: false, ready: false, members: null, notice: null, error: null,
   };
 }

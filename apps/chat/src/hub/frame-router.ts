@@ -2,7 +2,7 @@
 // command that handles it.
 import { type ClientFrame, CLIENT_FRAME_TYPES, ErrorCode, clientFrameSchema } from '@parley/protocol';
 import type { Connection } from './connection.ts';
-import type { MessageCommands } from './message-commands.ts';
+import type { HistoryAnchor, MessageCommands } from './message-commands.ts';
 import type { Reject, Subscriptions } from './subscriptions.ts';
 import type { HubMetrics } from '../metrics.ts';
 
@@ -67,10 +67,17 @@ export class FrameRouter {
       case 'send': return commands.send(conn, frame.room, frame.clientId, frame.body);
       case 'edit': return commands.edit(conn, frame.room, frame.seq, frame.body);
       case 'delete': return commands.remove(conn, frame.room, frame.seq);
-      case 'history': return commands.history(conn, frame.room, frame.beforeSeq, frame.limit ?? 50);
+      case 'history': return commands.history(conn, frame.room, historyAnchor(frame), frame.limit ?? 50);
       case 'typing': return commands.typing(conn, frame.room);
       case 'ping': return conn.send(frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref });
       case 'read': return commands.read(conn, frame.room, frame.seq);
     }
   }
+}
+
+/** The one anchor of a validated history frame. */
+function historyAnchor(frame: Extract<ClientFrame, { type: 'history' }>): HistoryAnchor {
+  if (frame.afterSeq !== undefined) return { afterSeq: frame.afterSeq };
+  if (frame.aroundSeq !== undefined) return { aroundSeq: frame.aroundSeq };
+  return { beforeSeq: frame.beforeSeq ?? 0 };
 }

@@ -11,6 +11,9 @@ import { TokenBucket } from './token-bucket.ts';
 import type { HubMetrics } from '../metrics.ts';
 import { SendTrace } from './send-trace.ts';
 
+/** Where a `history` page is anchored (exactly one; the schema checks it). */
+export type HistoryAnchor = { beforeSeq: number } | { afterSeq: number } | { aroundSeq: number };
+
 export interface MessageCommandOptions {
   replicaId: string;
   maxMessageBytes: number;
@@ -152,10 +155,21 @@ export class MessageCommands {
     this.deps.subscriptions.room(message.roomId)?.broadcast(JSON.stringify({ type: 'updated', room: message.roomId, message }));
   }
 
-  async history(conn: Connection, roomId: number, beforeSeq: number, limit: number): Promise<void> {
+  /** A page of a joined room's messages before or after a seq, or a window around one (echoing the anchor). */
+  async history(conn: Connection, roomId: number, anchor: HistoryAnchor, limit: number): Promise<void> {
     if (!conn.rooms.has(roomId)) return this.deps.reject(conn, ErrorCode.NotJoined, `join room ${roomId} first`, { room: roomId });
-    const page = await this.deps.messages.before(roomId, beforeSeq, limit);
-    conn.send({ type: 'history', room: roomId, messages: page.messages, hasMore: page.hasMore });
+    const { messages } = this.deps;
+    if ('beforeSeq' in anchor) {
+      const page = await messages.before(roomId, anchor.beforeSeq, limit);
+      conn.send({ type: 'history', room: roomId, messages: page.messages, hasMore: page.hasMore, beforeSeq: anchor.beforeSeq });
+    } else if ('afterSeq' in anchor) {
+      const page = await messages.after(roomId, anchor.afterSeq, limit + 1);
+      // Anything at or below afterSeq is older (seqs start at 1).
+      conn.send({ type: 'history', room: roomId, messages: page.slice(0, limit), hasMore: anchor.afterSeq > 0, hasNewer: page.length > limit, afterSeq: anchor.afterSeq });
+    } else {
+      const page = await messages.around(roomId, anchor.aroundSeq, limit);
+      conn.send({ type: 'history', room: roomId, messages: page.messages, hasMore: page.hasMore, hasNewer: page.hasNewer, aroundSeq: anchor.aroundSeq });
+    }
   }
 
   async typing(conn: Connection, roomId: number): Promise<void> {

@@ -68,6 +68,28 @@ export class MessageRepository {
     return { messages: rows.slice(0, limit).reverse().map(toVersioned), hasMore };
   }
 
+  /**
+   * A window of `limit` messages around `seq`: it and up to half the window before it, the rest after.
+   * Both halves come from the (room_id, seq) index in one round trip.
+   */
+  async around(roomId: number, seq: number, limit: number): Promise<{ messages: ChatMessage[]; hasMore: boolean; hasNewer: boolean }> {
+    const upTo = Math.max(1, Math.ceil(limit / 2));
+    const after = Math.max(0, limit - upTo);
+    const { rows } = await this.pool.query<VersionedRow>(
+      `(${SELECT_VERSIONED} WHERE m.room_id = $1 AND m.seq <= $2 ORDER BY m.seq DESC LIMIT $3)
+       UNION ALL
+       (${SELECT_VERSIONED} WHERE m.room_id = $1 AND m.seq > $2 ORDER BY m.seq LIMIT $4)`,
+      [roomId, seq, upTo + 1, after + 1],
+    );
+    const older = rows.filter((r) => Number(r.seq) <= seq);
+    const newer = rows.filter((r) => Number(r.seq) > seq);
+    return {
+      messages: [...older.slice(0, upTo).reverse(), ...newer.slice(0, after)].map(toVersioned),
+      hasMore: older.length > upTo,
+      hasNewer: newer.length > after,
+    };
+  }
+
   async bySeq(roomId: number, seq: number): Promise<ChatMessage | null> {
     const { rows } = await this.pool.query<VersionedRow>(`${SELECT_VERSIONED} WHERE m.room_id = $1 AND m.seq = $2`, [roomId, seq]);
     return rows[0] ? toVersioned(rows[0]) : null;

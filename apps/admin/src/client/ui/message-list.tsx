@@ -15,6 +15,8 @@ const MAX_ROWS = 240;
 const STEP = 60;
 const EDGE_PX = 600;
 const GROUP_MS = 5 * 60_000;
+/** Rows shown below a search result opened in the room (the rest of the window is above it). */
+const JUMP_CONTEXT_BELOW = 20;
 
 export interface MessageActions {
   edit(message: ChatMessage): void;
@@ -54,6 +56,9 @@ export function MessageList(props: Props) {
   const stick = useRef(true);
   const anchor = useRef<Anchor | null>(null);
   const initialScrollDone = useRef(false);
+  /** A search result opened here: highlighted, and scrolled to the middle once rendered. */
+  const [highlightSeq, setHighlightSeq] = useState<number | null>(null);
+  const scrollToSeq = useRef<number | null>(null);
 
   const messages = room.messages;
   // Recomputed every render: the store edits messages in place (updates), and a slice is cheap.
@@ -85,6 +90,22 @@ export function MessageList(props: Props) {
     if (event.type === 'sent') {
       stick.current = true;
       setEndSeq(null);
+    } else if (event.type === 'window' && room.jump === null) {
+      // Back to the latest messages (Jump to latest, a send, reopening the room).
+      stick.current = true;
+      setEndSeq(null);
+      setSize(MIN_ROWS);
+      setHighlightSeq(null);
+    } else if (event.type === 'newer') {
+      // Newer messages came in below an older window: keep what is in view, and extend the window down.
+      captureAnchor();
+      const last = room.messages.at(-1)?.seq ?? 0;
+      setEndSeq((e) => {
+        if (e === null) return null;
+        const next = e + Math.min(event.count, STEP);
+        // Met the live end: follow it again (new messages show below).
+        return !room.gapAfter && next >= last ? null : Math.min(next, last);
+      });
     } else if (event.type === 'history') {
       captureAnchor();
       // Show what arrived: grow the window, or slide it up once it is at its largest.
@@ -132,6 +153,31 @@ export function MessageList(props: Props) {
   useLayoutEffect(() => {
     const el = scroller.current;
     if (!el) return;
+    const jump = room.jump;
+    const last = messages.at(-1)?.seq ?? 0;
+    if (jump !== null && messages[0] && messages[0].seq <= jump && jump <= last) {
+      // Opened at a search result: show it with context above and below, highlighted; this re-renders.
+      room.jump = null;
+      initialScrollDone.current = true;
+      stick.current = false;
+      setSize(MIN_ROWS);
+      setEndSeq(Math.min(last, jump + JUMP_CONTEXT_BELOW));
+      setHighlightSeq(jump);
+      setFocusSeq(jump);
+      scrollToSeq.current = jump;
+      return;
+    }
+    if (scrollToSeq.current !== null) {
+      const li = el.querySelector<HTMLElement>(`li[data-seq="${scrollToSeq.current}"]`);
+      if (li) {
+        const rect = li.getBoundingClientRect();
+        el.scrollTop += rect.top - el.getBoundingClientRect().top - Math.max(0, (el.clientHeight - rect.height) / 2);
+        scrollToSeq.current = null;
+        anchor.current = null;
+        markSeen();
+        return;
+      }
+    }
     if (!initialScrollDone.current && room.ready) {
       initialScrollDone.current = true;
       const divider = props.dividerSeq !== null ? el.querySelector<HTMLElement>('.new-divider') : null;
@@ -166,14 +212,18 @@ export function MessageList(props: Props) {
         store.loadOlder(roomId);
       }
     } else if (fromBottom < EDGE_PX && endSeq !== null) {
-      captureAnchor();
       const last = messages.at(-1)?.seq ?? 0;
+      // An older window ends here but the room goes on: fetch the next page (the list grows on 'newer').
+      if (room.gapAfter && endSeq >= last) return store.loadNewer(roomId);
+      captureAnchor();
       const next = endSeq + STEP;
-      setEndSeq(next >= last ? null : next);
+      setEndSeq(next >= last ? (room.gapAfter ? last : null) : next);
     }
   };
 
   const jumpToLatest = () => {
+    store.returnToLive(roomId);
+    setHighlightSeq(null);
     stick.current = true;
     setEndSeq(null);
     setSize(MIN_ROWS);
@@ -244,7 +294,8 @@ export function MessageList(props: Props) {
     target.querySelector<HTMLButtonElement>('.actions button')?.focus();
   };
 
-  const newer = lastVisible ? messages.filter((m) => m.seq > lastVisible && !store.isMe(m.author)).length : 0;
+  // Reading an older window (a search result), the messages below are not new: the button says "Jump to latest".
+  const newer = lastVisible && !room.gapAfter ? messages.filter((m) => m.seq > lastVisible && !store.isMe(m.author)).length : 0;
   const showJump = (!stick.current || endSeq !== null) && (endSeq !== null || newer > 0 || lastVisible < (messages.at(-1)?.seq ?? 0));
 
   const items: preact.JSX.Element[] = [];
@@ -273,6 +324,7 @@ export function MessageList(props: Props) {
         mentionsMe={store.mentionsMe(message) && !store.isMe(message.author)}
         roomMention={store.canMentionRoom(message.author)}
         tabbable={message.seq === focusable}
+        highlighted={message.seq === highlightSeq}
         editing={props.editingSeq === message.seq}
         renderBody={props.renderBody}
         actions={props.actions}
@@ -281,6 +333,9 @@ export function MessageList(props: Props) {
       />,
     );
     previous = message;
+  }
+  if (room.gapAfter && view.end === messages.length && room.ready) {
+    items.push(<li class="history-edge" key="newer-edge">{room.loadingNewer ? 'Loading newer messages…' : 'Scroll down for newer messages'}</li>);
   }
   if (endSeq === null) for (const p of room.pending) items.push(<PendingRow key={p.clientId} pending={p} store={store} roomId={roomId} />);
 
@@ -309,6 +364,8 @@ interface RowProps {
   /** The author is a moderator or admin: their @room mentions everyone. */
   roomMention: boolean;
   tabbable: boolean;
+  /** The search result the room was opened at. */
+  highlighted: boolean;
   editing: boolean;
   renderBody: (body: string, roomMentionsMe?: boolean) => string;
   actions: MessageActions;
@@ -316,7 +373,7 @@ interface RowProps {
   onFocus: (seq: number) => void;
 }
 
-const MessageRow = memo(function MessageRow({ message, grouped, mine, mentionsMe, roomMention, tabbable, editing, renderBody, actions, editor, onFocus }: RowProps) {
+const MessageRow = memo(function MessageRow({ message, grouped, mine, mentionsMe, roomMention, tabbable, highlighted, editing, renderBody, actions, editor, onFocus }: RowProps) {
   const date = new Date(message.createdAt);
   const deleted = Boolean(message.deletedAt);
   const html = useMemo(() => (deleted ? '' : renderBody(message.body, roomMention)), [message.body, deleted, renderBody, roomMention]);
@@ -324,7 +381,7 @@ const MessageRow = memo(function MessageRow({ message, grouped, mine, mentionsMe
   const authorId = `m-${message.seq}-author`;
   return (
     <li
-      class={`message${grouped ? ' grouped' : ''}${mine ? ' mine' : ''}${deleted ? ' deleted' : ''}${mentionsMe ? ' mentions-me' : ''}`}
+      class={`message${grouped ? ' grouped' : ''}${mine ? ' mine' : ''}${deleted ? ' deleted' : ''}${mentionsMe ? ' mentions-me' : ''}${highlighted ? ' search-hit' : ''}`}
       data-seq={message.seq}
       data-client-id={message.clientId}
       tabIndex={tabbable ? 0 : -1}

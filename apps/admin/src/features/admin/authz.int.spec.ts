@@ -22,6 +22,8 @@ const SIGNED_IN = new Set([
   // The web client's single-page chat and its conversation API (webclient branch).
   'GET /chat', 'GET /chat/:id', 'GET /api/conversations', 'GET /api/conversations/:id', 'POST /api/conversations/:id/notifications',
   'POST /api/conversations/:id/leave', 'POST /api/conversations/:id/hide',
+  // Message search: only what the person may read.
+  'GET /api/search',
 ]);
 
 let db: TestDatabase;
