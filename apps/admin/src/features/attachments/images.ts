@@ -1,0 +1,49 @@
+// Images: what the server decodes itself decides whether a file is an image (never the name or the
+// type the browser claimed), and its thumbnail is made here with sharp: EXIF orientation applied,
+// and no metadata (EXIF, GPS, XMP, ICC comments) copied into the output.
+import type { Readable } from 'node:stream';
+import sharp from 'sharp';
+
+/** Types served inline (as <img>): raster formats browsers never run script from. Never SVG. */
+export const INLINE_IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
+
+const FORMAT_TYPES: Record<string, string> = { png: 'image/png', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp' };
+
+export const THUMBNAIL_MAX_PX = 480;
+export const THUMBNAIL_TYPE = 'image/webp';
+// Refuse decompression bombs: 50 megapixels is far beyond any photo a chat needs to preview.
+const MAX_INPUT_PIXELS = 50_000_000;
+
+export interface ImageFacts {
+  contentType: string;
+  /** As displayed: after the EXIF orientation is applied. */
+  width: number;
+  height: number;
+  thumbnail: Buffer;
+}
+
+/**
+ * The image facts and a thumbnail of the stream's bytes, or null when they are not a PNG, JPEG, GIF or
+ * WebP image sharp can decode (the file is then an ordinary attachment).
+ */
+export async function describeImage(body: Readable): Promise<ImageFacts | null> {
+  // Buffered: at most ATTACHMENT_MAX_BYTES, and sharp decodes from memory anyway.
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk as Buffer);
+  const bytes = Buffer.concat(chunks);
+  try {
+    const meta = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).metadata();
+    const contentType = meta.format ? FORMAT_TYPES[meta.format] : undefined;
+    if (!contentType || !meta.width || !meta.height) return null;
+    const thumbnail = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' })
+      .rotate()
+      .resize({ width: THUMBNAIL_MAX_PX, height: THUMBNAIL_MAX_PX, fit: 'inside', withoutEnlargement: true })
+      .webp({ quality: 80 })
+      .toBuffer();
+    // Orientations 5-8 swap width and height.
+    const swapped = (meta.orientation ?? 1) >= 5;
+    return { contentType, width: swapped ? meta.height : meta.width, height: swapped ? meta.width : meta.height, thumbnail };
+  } catch {
+    return null;
+  }
+}
