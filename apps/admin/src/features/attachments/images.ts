@@ -1,6 +1,7 @@
 // Images: what the server decodes itself decides whether a file is an image (never the name or the
-// type the browser claimed), and its thumbnail is made here with sharp: EXIF orientation applied,
-// and no metadata (EXIF, GPS, XMP, ICC comments) copied into the output.
+// type the browser claimed). The full-size image is re-encoded and its thumbnail made here with sharp:
+// EXIF orientation applied, and no metadata (EXIF with GPS positions, XMP, IPTC, comments) copied
+// into either, so a photo never tells where it was taken.
 import type { Readable } from 'node:stream';
 import sharp from 'sharp';
 
@@ -19,6 +20,8 @@ export interface ImageFacts {
   /** As displayed: after the EXIF orientation is applied. */
   width: number;
   height: number;
+  /** The full-size image in its own format, upright, without metadata: what is stored and served. */
+  full: Buffer;
   thumbnail: Buffer;
 }
 
@@ -35,14 +38,18 @@ export async function describeImage(body: Readable): Promise<ImageFacts | null> 
     const meta = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).metadata();
     const contentType = meta.format ? FORMAT_TYPES[meta.format] : undefined;
     if (!contentType || !meta.width || !meta.height) return null;
-    const thumbnail = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' })
-      .rotate()
+    const animated = (meta.pages ?? 1) > 1;
+    const upright = (input: sharp.Sharp) => ((meta.orientation ?? 1) > 1 ? input.rotate() : input);
+    const full = await upright(sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, animated }))
+      .toFormat(meta.format as 'png' | 'jpeg' | 'gif' | 'webp', meta.format === 'jpeg' || meta.format === 'webp' ? { quality: 90 } : {})
+      .toBuffer();
+    const thumbnail = await upright(sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }))
       .resize({ width: THUMBNAIL_MAX_PX, height: THUMBNAIL_MAX_PX, fit: 'inside', withoutEnlargement: true })
       .webp({ quality: 80 })
       .toBuffer();
     // Orientations 5-8 swap width and height.
     const swapped = (meta.orientation ?? 1) >= 5;
-    return { contentType, width: swapped ? meta.height : meta.width, height: swapped ? meta.width : meta.height, thumbnail };
+    return { contentType, width: swapped ? meta.height : meta.width, height: swapped ? meta.width : meta.height, full, thumbnail };
   } catch {
     return null;
   }

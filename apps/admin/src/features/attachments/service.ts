@@ -130,6 +130,9 @@ export class AttachmentService {
     await this.d.attachments.insert({ id, roomId, uploaderId: user.id, storageKey: keys.original, name: cleanFileName(file.name), contentType, sizeBytes: 0 });
     const limit = new SizeLimit(this.d.maxBytes);
     file.body.on('error', (err) => limit.destroy(err));
+    // The store's consumer sees the error through its own pipeline; this listener keeps a second
+    // emission (after that pipeline has let go) from becoming an uncaught exception.
+    limit.on('error', () => undefined);
     try {
       await this.d.store.put(keys.original, file.body.pipe(limit), { contentType });
     } catch (err) {
@@ -176,7 +179,12 @@ export class AttachmentService {
     const keys = AttachmentService.keysFor(roomId, id);
     const body = await this.d.store.get(keys.original);
     const image = body ? await describeImage(body) : null;
-    if (image) await this.d.store.put(keys.thumbnail, Readable.from([image.thumbnail]), { contentType: THUMBNAIL_TYPE });
+    if (image) {
+      // The upright, metadata-free image replaces the upload (same key: a put replaces it whole).
+      await this.d.store.put(keys.original, Readable.from([image.full]), { contentType: image.contentType });
+      await this.d.store.put(keys.thumbnail, Readable.from([image.thumbnail]), { contentType: THUMBNAIL_TYPE });
+      size = image.full.length;
+    }
     // A file claiming to be an image that does not decode as one is an ordinary download.
     const contentType = image ? image.contentType : declaredType.startsWith('image/') ? 'application/octet-stream' : declaredType;
     await this.d.attachments.markReady(id, {
