@@ -3,7 +3,7 @@
 // EXIF orientation applied, and no metadata (EXIF with GPS positions, XMP, IPTC, comments) copied
 // into either, so a photo never tells where it was taken.
 import type { Readable } from 'node:stream';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 
 /** Types served inline (as <img>): raster formats browsers never run script from. Never SVG. */
 export const INLINE_IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
@@ -39,7 +39,7 @@ export async function describeImage(body: Readable): Promise<ImageFacts | null> 
     const contentType = meta.format ? FORMAT_TYPES[meta.format] : undefined;
     if (!contentType || !meta.width || !meta.height) return null;
     const animated = (meta.pages ?? 1) > 1;
-    const upright = (input: sharp.Sharp) => ((meta.orientation ?? 1) > 1 ? input.rotate() : input);
+    const upright = (input: Sharp) => ((meta.orientation ?? 1) > 1 ? input.rotate() : input);
     const full = await upright(sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, animated }))
       .toFormat(meta.format as 'png' | 'jpeg' | 'gif' | 'webp', meta.format === 'jpeg' || meta.format === 'webp' ? { quality: 90 } : {})
       .toBuffer();
