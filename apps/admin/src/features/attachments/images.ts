@@ -41,7 +41,7 @@ export async function describeImage(body: Readable): Promise<ImageFacts | null> 
     const animated = (meta.pages ?? 1) > 1;
     const upright = (input: Sharp) => ((meta.orientation ?? 1) > 1 ? input.rotate() : input);
     const full = await upright(sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, animated }))
-      .toFormat(meta.format as 'png' | 'jpeg' | 'gif' | 'webp', meta.format === 'jpeg' || meta.format === 'webp' ? { quality: 90 } : {})
+      .toFormat(meta.format, meta.format === 'jpeg' || meta.format === 'webp' ? { quality: 90 } : {})
       .toBuffer();
     const thumbnail = await upright(sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }))
       .resize({ width: THUMBNAIL_MAX_PX, height: THUMBNAIL_MAX_PX, fit: 'inside', withoutEnlargement: true })
