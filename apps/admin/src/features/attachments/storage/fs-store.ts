@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ObjectStore, PresignedUpload, StoredObject } from './storage.ts';
+import type { ObjectStore, PresignedUpload, PutOptions, StoredObject } from './storage.ts';
 
 const KEY_SHAPE = /^[a-z0-9][a-z0-9/_.-]*$/i;
 
@@ -25,7 +25,7 @@ export class FsObjectStore implements ObjectStore {
     return path;
   }
 
-  async put(key: string, body: Readable): Promise<void> {
+  async put(key: string, body: Readable, _opts?: PutOptions): Promise<void> {
     const path = this.pathOf(key);
     await mkdir(dirname(path), { recursive: true });
     const partial = join(dirname(path), `.partial-${randomUUID()}`);
