@@ -21,6 +21,9 @@ const SIGNED_IN = new Set([
   'GET /profile', 'POST /profile', 'POST /profile/password', 'POST /profile/sessions/revoke', 'POST /profile/sessions/revoke-others',
   // The web client's single-page chat and its conversation API (webclient branch).
   'GET /chat', 'GET /chat/:id', 'GET /api/conversations', 'GET /api/conversations/:id', 'POST /api/conversations/:id/notifications',
+  // Attachments: the service checks the room (post or read access) on every request.
+  'POST /api/rooms/:id/attachments', 'POST /api/rooms/:id/attachments/direct', 'POST /api/attachments/:id/complete',
+  'GET /api/attachments/:id', 'GET /api/attachments/:id/info', 'GET /api/attachments/:id/thumbnail', 'DELETE /api/attachments/:id',
 ]);
 
 let db: TestDatabase;
