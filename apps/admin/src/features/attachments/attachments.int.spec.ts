@@ -22,6 +22,7 @@ import { actor, person, say, servicesFor, type TestServices } from '../control/s
 import { objectStoreFromConfig } from './storage/from-config.ts';
 import type { ObjectStore } from './storage/storage.ts';
 import { sweepAttachments } from './sweeper.ts';
+import { AttachmentService } from './service.ts';
 
 const MAX_BYTES = 64 * 1024;
 
@@ -271,6 +272,23 @@ for (const backend of ['fs', 's3'] as const) {
         payload: JSON.stringify({ name: 'big.bin', size: MAX_BYTES + 1 }),
       });
       expect(tooBig.statusCode).toBe(413);
+    });
+    it(backend === 's3' ? 'with S3_PRESIGNED_DOWNLOADS, redirects readers to a short-lived URL that serves the file as a download' : 'streams downloads even when presigned downloads are asked for (the folder cannot sign)', async () => {
+      const redirecting = new AttachmentService({ rooms: s.rooms, attachments: s.attachments, store, maxBytes: MAX_BYTES, urlTtlSeconds: 60, presignedUploads: true, presignedDownloads: true });
+      const bytes = Buffer.from('<html>not to be rendered</html>');
+      const { id } = await sent(who.owner, privateRoom, 'page.html', 'text/html', bytes);
+      await expect(redirecting.download({ id: who.outsider.userId }, id, 'original')).rejects.toMatchObject({ statusCode: 403 });
+      const d = await redirecting.download({ id: who.member.userId }, id, 'original');
+      if (backend === 'fs') {
+        expect(d.kind).toBe('stream');
+        return;
+      }
+      if (d.kind !== 'redirect') throw new Error('expected a redirect');
+      expect(d.url).toContain('X-Amz-Expires=60');
+      const res = await fetch(d.url);
+      expect(res.status).toBe(200);
+      expect(Buffer.from(await res.arrayBuffer()).equals(bytes)).toBe(true);
+      expect(res.headers.get('content-disposition')).toBe(`attachment; filename="page.html"; filename*=UTF-8''page.html`);
     });
   });
 }
