@@ -33,7 +33,7 @@ afterAll(async () => {
 /** Uploads a file into the room and sends it in a message (the way chat's send path will link it). */
 async function sendFile(client: PanelClient, roomId: number, name: string, type: string, bytes: Buffer): Promise<string> {
   const form = new FormData();
-  form.append('file', new Blob([bytes], { type }), name);
+  form.append('file', new Blob([new Uint8Array(bytes)], { type }), name);
   const res = await client.request(`/api/rooms/${roomId}/attachments`, { method: 'POST', headers: { 'x-csrf-token': await client.csrf('/rooms') }, body: form });
   if (res.status !== 201) throw new Error(`upload of ${name}: HTTP ${res.status} ${await res.text()}`);
   const { id } = (await res.json()) as { id: string };

@@ -15,6 +15,13 @@ export const THUMBNAIL_TYPE = 'image/webp';
 // Refuse decompression bombs: 50 megapixels is far beyond any photo a chat needs to preview.
 const MAX_INPUT_PIXELS = 50_000_000;
 
+/** The signatures of the four raster formats (WebP: "RIFF", 4 bytes of size, "WEBP"). */
+export function looksLikeImage(head: Buffer): boolean {
+  const starts = (sig: number[], at = 0) => sig.every((b, i) => head[at + i] === b);
+  return starts([0x89, 0x50, 0x4e, 0x47]) || starts([0xff, 0xd8, 0xff]) || starts([0x47, 0x49, 0x46, 0x38])
+    || (starts([0x52, 0x49, 0x46, 0x46]) && starts([0x57, 0x45, 0x42, 0x50], 8));
+}
+
 export interface ImageFacts {
   contentType: string;
   /** As displayed: after the EXIF orientation is applied. */
@@ -30,10 +37,24 @@ export interface ImageFacts {
  * WebP image sharp can decode (the file is then an ordinary attachment).
  */
 export async function describeImage(body: Readable): Promise<ImageFacts | null> {
-  // Buffered: at most ATTACHMENT_MAX_BYTES, and sharp decodes from memory anyway.
+  // Buffered (at most ATTACHMENT_MAX_BYTES; sharp decodes from memory anyway), but only once the first
+  // bytes say PNG, JPEG, GIF or WebP: other files are not read further.
   const chunks: Buffer[] = [];
-  for await (const chunk of body) chunks.push(chunk as Buffer);
+  let length = 0;
+  let checked = false;
+  for await (const chunk of body) {
+    chunks.push(chunk as Buffer);
+    length += (chunk as Buffer).length;
+    if (!checked && length >= 12) {
+      checked = true;
+      if (!looksLikeImage(Buffer.concat(chunks).subarray(0, 12))) {
+        body.destroy();
+        return null;
+      }
+    }
+  }
   const bytes = Buffer.concat(chunks);
+  if (!looksLikeImage(bytes.subarray(0, 12))) return null;
   try {
     const meta = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).metadata();
     const contentType = meta.format ? FORMAT_TYPES[meta.format] : undefined;

@@ -1,6 +1,8 @@
-// The small rules behind file responses: names, declared types, Content-Disposition, inline images.
+// The small rules behind file responses: names, declared types, Content-Disposition, inline images,
+// and which uploads are worth decoding as images.
 import { describe, expect, it } from 'vitest';
 import { cleanContentType, cleanFileName, contentDisposition, isInlineImage } from './service.ts';
+import { looksLikeImage } from './images.ts';
 
 describe('attachment names and types', () => {
   it('keeps the base name only, without control characters or quotes, at most 255 characters', () => {
@@ -32,5 +34,18 @@ describe('attachment names and types', () => {
     expect(isInlineImage({ contentType: 'image/png', imageWidth: null })).toBe(false);
     expect(isInlineImage({ contentType: 'image/svg+xml', imageWidth: 10 })).toBe(false);
     expect(isInlineImage({ contentType: 'text/html', imageWidth: 10 })).toBe(false);
+  });
+});
+
+describe('image signatures', () => {
+  it('recognizes PNG, JPEG, GIF and WebP by their first bytes only', () => {
+    const head = (...bytes: Array<number | string>) => Buffer.concat(bytes.map((b) => (typeof b === 'string' ? Buffer.from(b, 'latin1') : Buffer.from([b]))));
+    expect(looksLikeImage(head(0x89, 'PNG\r\n\u001a\n', 0, 0, 0, 0))).toBe(true);
+    expect(looksLikeImage(head(0xff, 0xd8, 0xff, 0xe0, 'JFIF\u0000\u0001\u0001'))).toBe(true);
+    expect(looksLikeImage(head('GIF89a', 1, 0, 1, 0, 0, 0))).toBe(true);
+    expect(looksLikeImage(head('RIFF', 1, 2, 3, 4, 'WEBP'))).toBe(true);
+    expect(looksLikeImage(head('RIFF', 1, 2, 3, 4, 'WAVE'))).toBe(false);
+    expect(looksLikeImage(head('<svg xmlns="h'))).toBe(false);
+    expect(looksLikeImage(head('%PDF-1.7\n%abc'))).toBe(false);
   });
 });

@@ -175,7 +175,7 @@ export class AttachmentService {
   }
 
   /** Decodes images (the thumbnail, the real type and dimensions) and marks the row ready. */
-  private async finish(id: string, roomId: number, size: number, declaredType: string): Promise<Attachment> {
+  private async finish(id: string, roomId: number, uploadedSize: number, declaredType: string): Promise<Attachment> {
     const keys = AttachmentService.keysFor(roomId, id);
     const body = await this.d.store.get(keys.original);
     const image = body ? await describeImage(body) : null;
@@ -183,8 +183,8 @@ export class AttachmentService {
       // The upright, metadata-free image replaces the upload (same key: a put replaces it whole).
       await this.d.store.put(keys.original, Readable.from([image.full]), { contentType: image.contentType });
       await this.d.store.put(keys.thumbnail, Readable.from([image.thumbnail]), { contentType: THUMBNAIL_TYPE });
-      size = image.full.length;
     }
+    const size = image ? image.full.length : uploadedSize;
     // A file claiming to be an image that does not decode as one is an ordinary download.
     const contentType = image ? image.contentType : declaredType.startsWith('image/') ? 'application/octet-stream' : declaredType;
     await this.d.attachments.markReady(id, {
@@ -196,8 +196,8 @@ export class AttachmentService {
 
   /**
    * An attachment this person may read now: its room is public or they are a member (checked on every
-   * request, so someone removed from a private room loses access at once); unsent uploads only for
-   * their uploader. Anything else is 404, so ids of private files reveal nothing.
+   * request, so someone removed from a private room loses access at once: 403); unsent uploads only for
+   * their uploader (404 for everyone else, as for ids that do not exist).
    */
   async readable(user: Pick<User, 'id'>, id: string): Promise<Attachment> {
     const a = /^[0-9a-f-]{36}$/i.test(id) ? await this.d.attachments.find(id) : null;
