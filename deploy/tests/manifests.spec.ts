@@ -8,6 +8,7 @@ import {
   allViolations, crossRefViolations, kustomize, OVERLAYS, podOwners, restrictedViolations, ROOT, schemaViolations, scoreViolations,
   scratchCopy, serviceViolations, unknownFields, type K8sObject,
 } from './support/manifests.ts';
+import { adminConfigSchema } from '../../apps/admin/src/config.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 let scratch: ReturnType<typeof scratchCopy>;
@@ -26,6 +27,7 @@ const find = (objs: K8sObject[], kind: string, name: string) => {
 };
 const container = (objs: K8sObject[], kind: string, name: string) => find(objs, kind, name).spec.template.spec.containers[0];
 const envOf = (c: any, name: string) => c.env.find((e: any) => e.name === name);
+const objs = (all: K8sObject[], kind: string) => all.filter((o) => o.kind === kind);
 
 describe.each(OVERLAYS)('kustomize %s', (overlay) => {
   const objs = () => rendered[overlay]!;
@@ -140,6 +142,38 @@ describe('overlay specifics', () => {
       expect(envOf(c, 'POSTGRES_PASSWORD')).toBeUndefined();
     }
     expect(find(objs, 'Certificate', 'parley-tls').spec.secretName).toBe('parley-tls');
+  });
+
+  it('attachments: durable in every overlay (local: a PVC; production: the S3 bucket), settings admin accepts', () => {
+    const configOf = (objs: K8sObject[]) => objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('parley-config'))!.data as Record<string, string>;
+    const local = rendered['overlays/local']!;
+    const localAdmin = find(local, 'Deployment', 'admin').spec.template.spec;
+    const volume = localAdmin.volumes.find((v: any) => v.name === 'attachments');
+    expect(volume).toEqual({ name: 'attachments', persistentVolumeClaim: { claimName: 'admin-attachments' } });
+    expect(find(local, 'PersistentVolumeClaim', 'admin-attachments').spec.accessModes).toEqual(['ReadWriteOnce']);
+    const mount = localAdmin.containers[0].volumeMounts.find((m: any) => m.name === 'attachments').mountPath;
+    expect(configOf(local)).toMatchObject({ STORAGE_BACKEND: 'fs', STORAGE_DIR: mount });
+
+    const prod = rendered['overlays/production']!;
+    const cfg = configOf(prod);
+    expect(cfg).toMatchObject({ STORAGE_BACKEND: 's3', S3_BUCKET: expect.any(String), S3_PRESIGNED_UPLOADS: 'true' });
+    const c = container(prod, 'Deployment', 'admin');
+    for (const key of ['S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY']) expect(envOf(c, key).valueFrom.secretKeyRef).toEqual({ name: 'parley-s3', key });
+    // What admin would be started with (config values; secrets as the example's shape) parses.
+    const env: Record<string, string> = { DATABASE_URL: 'postgres://u:p@db/parley', INTERNAL_TOKEN: 'i'.repeat(40), CHAT_TOKEN_SECRET: 'c'.repeat(40), SESSION_SECRET: 's'.repeat(40) };
+    for (const e of c.env) {
+      const ref = e.valueFrom?.configMapKeyRef;
+      if (ref && e.name.match(/^(S3_(?!ACCESS|SECRET)|STORAGE_|ATTACHMENT_)/)) env[e.name] = cfg[ref.key]!;
+    }
+    env.S3_ACCESS_KEY_ID = 'AKIAEXAMPLE';
+    env.S3_SECRET_ACCESS_KEY = 'x'.repeat(40);
+    const parsed = adminConfigSchema.parse(env);
+    expect(parsed).toMatchObject({ STORAGE_BACKEND: 's3', S3_BUCKET: cfg.S3_BUCKET });
+    // The edge's upload limit covers admin's file limit (plus multipart framing).
+    const edge = readFileSync(join(ROOT, 'deploy/nginx/parley.conf.template'), 'utf8');
+    const uploadLimit = /location ~ \^\/api\/rooms\/\[0-9\]\+\/attachments\$ \{[^}]*client_max_body_size (\d+)m;/.exec(edge);
+    expect(Number(uploadLimit?.[1]) * 1024 * 1024).toBeGreaterThan(Number(configOf(rendered.base!).ATTACHMENT_MAX_BYTES));
+    expect(objs(prod, 'NetworkPolicy').some((o) => o.metadata.name === 'admin-object-store')).toBe(true);
   });
 
   it('base has no violations at all with the full rule set', () => {

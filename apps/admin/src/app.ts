@@ -41,6 +41,12 @@ import { UserService } from './features/users/service.ts';
 import { RoomService } from './features/rooms/service.ts';
 import { ModerationService } from './features/moderation/service.ts';
 import { startControlEventPruner } from './features/control/retention.ts';
+import { AttachmentRepository } from './features/attachments/attachment-repository.ts';
+import { AttachmentService } from './features/attachments/service.ts';
+import { attachmentRoutes } from './features/attachments/routes.ts';
+import { startAttachmentSweeper } from './features/attachments/sweeper.ts';
+import { objectStoreFromConfig } from './features/attachments/storage/from-config.ts';
+import type { ObjectStore } from './features/attachments/storage/storage.ts';
 import { requireRole } from './plugins/session.ts';
 import type { Role } from './features/users/user-repository.ts';
 
@@ -62,6 +68,8 @@ export interface AdminDeps {
   registry: Registry;
   /** Made on `registry` when not given (main passes its own: the session store records into it too). */
   metrics?: AdminMetrics;
+  /** Where attachments are kept; made from the configuration when not given. */
+  storage?: ObjectStore;
 }
 
 export interface AdminServices extends AdminDeps {
@@ -73,6 +81,9 @@ export interface AdminServices extends AdminDeps {
   userAdmin: UserService;
   roomService: RoomService;
   moderation: ModerationService;
+  attachments: AttachmentRepository;
+  attachmentService: AttachmentService;
+  storage: ObjectStore;
 }
 
 function buildServices(deps: AdminDeps): AdminServices {
@@ -80,12 +91,19 @@ function buildServices(deps: AdminDeps): AdminServices {
   const rooms = new RoomRepository(deps.pool);
   const audit = new AuditRepository(deps.pool);
   const revoker = new SessionRevoker(deps.pool, deps.sessions);
+  const attachments = new AttachmentRepository(deps.pool);
+  const storage = deps.storage ?? objectStoreFromConfig(deps.config);
+  const c = deps.config;
   return {
-    ...deps, users, rooms, audit,
+    ...deps, users, rooms, audit, attachments, storage,
     account: new AccountService({ pool: deps.pool, users, audit, revoker }),
     userAdmin: new UserService({ pool: deps.pool, users, audit, revoker }),
     roomService: new RoomService({ pool: deps.pool, rooms, audit }),
-    moderation: new ModerationService({ pool: deps.pool, rooms, audit }),
+    moderation: new ModerationService({ pool: deps.pool, rooms, audit, attachments }),
+    attachmentService: new AttachmentService({
+      rooms, attachments, store: storage, maxBytes: c.ATTACHMENT_MAX_BYTES, urlTtlSeconds: c.ATTACHMENT_URL_TTL_SECONDS,
+      presignedUploads: c.S3_PRESIGNED_UPLOADS, presignedDownloads: c.S3_PRESIGNED_DOWNLOADS,
+    }),
   };
 }
 
@@ -197,6 +215,9 @@ export async function buildApp(deps: AdminDeps): Promise<FastifyInstance> {
   // lifetime), then pruned; every admin instance may prune (the DELETE is idempotent).
   const pruner = startControlEventPruner(deps.pool, deps.log, { retentionMs: config.CONTROL_EVENT_RETENTION_HOURS * 3600_000, everyMs: 15 * 60_000 });
   app.addHook('onClose', async () => pruner.stop());
+  // Objects of deleted attachments leave the store shortly after their rows are marked (any replica).
+  const sweeper = startAttachmentSweeper(services.attachments, services.storage, deps.log, { unsentMs: config.ATTACHMENT_UNSENT_HOURS * 3600_000, everyMs: 60_000 });
+  app.addHook('onClose', async () => sweeper.stop());
   await app.register(sessionPlugin, services);
 
   // Authorization, before CSRF and body parsing: the matched route's declared roles (never the raw URL,
@@ -229,5 +250,6 @@ export async function buildApp(deps: AdminDeps): Promise<FastifyInstance> {
   await app.register(adminRoutes, services);
   await app.register(conversationRoutes, services);
   await app.register(searchRoutes, services);
+  await app.register(attachmentRoutes, services);
   return app;
 }

@@ -18,3 +18,18 @@ describe('admin config: chat token lifetime and control event retention', () => 
     expect(() => parseConfig(adminConfigSchema, { ...base, CONTROL_EVENT_RETENTION_HOURS: '0' })).toThrow(ConfigError);
   });
 });
+
+describe('admin config: attachments', () => {
+  it('keeps files in a folder, up to 25 MB, unless told otherwise', () => {
+    const c = parseConfig(adminConfigSchema, base);
+    expect([c.STORAGE_BACKEND, c.STORAGE_DIR, c.ATTACHMENT_MAX_BYTES, c.S3_PRESIGNED_UPLOADS, c.S3_PRESIGNED_DOWNLOADS]).toEqual(['fs', '.data/attachments', 25 * 1024 * 1024, true, false]);
+  });
+
+  it('needs a bucket for s3, and both halves of an access key or neither', () => {
+    expect(() => parseConfig(adminConfigSchema, { ...base, STORAGE_BACKEND: 's3' })).toThrow(/S3_BUCKET must be set when STORAGE_BACKEND is s3/);
+    expect(parseConfig(adminConfigSchema, { ...base, STORAGE_BACKEND: 's3', S3_BUCKET: 'files' }).S3_BUCKET).toBe('files');
+    expect(() => parseConfig(adminConfigSchema, { ...base, STORAGE_BACKEND: 's3', S3_BUCKET: 'files', S3_ACCESS_KEY_ID: 'AKIA' })).toThrow(/S3_SECRET_ACCESS_KEY must be set together/);
+    expect(() => parseConfig(adminConfigSchema, { ...base, STORAGE_BACKEND: 'gcs' })).toThrow(/STORAGE_BACKEND must be fs or s3/);
+    expect(() => parseConfig(adminConfigSchema, { ...base, S3_ENDPOINT: 'minio:9000' })).toThrow(/S3_ENDPOINT/);
+  });
+});

@@ -8,7 +8,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, sta
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { Namespace, ServiceAccount, Service, ConfigMap, Secret } from 'kubernetes-models/v1';
+import { Namespace, ServiceAccount, Service, ConfigMap, Secret, PersistentVolumeClaim } from 'kubernetes-models/v1';
 import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { Job } from 'kubernetes-models/batch/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
@@ -72,6 +72,7 @@ const MODELS: Record<string, Model> = {
   'v1/Service': Service as unknown as Model,
   'v1/ConfigMap': ConfigMap as unknown as Model,
   'v1/Secret': Secret as unknown as Model,
+  'v1/PersistentVolumeClaim': PersistentVolumeClaim as unknown as Model,
   'apps/v1/Deployment': Deployment as unknown as Model,
   'apps/v1/StatefulSet': StatefulSet as unknown as Model,
   'batch/v1/Job': Job as unknown as Model,

@@ -42,6 +42,23 @@ export interface AdminProcessSpec {
   trustProxy?: string;
   /** The first admin account, created at start if missing. */
   firstAdmin?: { email: string; password: string };
+  /** Where attachments are kept (unset: admin's default folder, `.data/attachments` under its cwd). */
+  storage?: AttachmentStorage;
+}
+
+/** A folder (one admin, or several on one machine), or an S3-compatible bucket (any number of admins). */
+export type AttachmentStorage =
+  | { dir: string }
+  | { s3: { endpoint: string; bucket: string; accessKeyId: string; secretAccessKey: string; forcePathStyle: boolean; presignedUploads: boolean } };
+
+function storageEnv(storage: AttachmentStorage | undefined): Record<string, string> {
+  if (!storage) return {};
+  if ('dir' in storage) return { STORAGE_BACKEND: 'fs', STORAGE_DIR: storage.dir };
+  const s3 = storage.s3;
+  return {
+    STORAGE_BACKEND: 's3', S3_ENDPOINT: s3.endpoint, S3_BUCKET: s3.bucket, S3_ACCESS_KEY_ID: s3.accessKeyId, S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    S3_FORCE_PATH_STYLE: String(s3.forcePathStyle), S3_PRESIGNED_UPLOADS: String(s3.presignedUploads),
+  };
 }
 
 export interface ChatProcessSpec {
@@ -102,6 +119,7 @@ export function serviceEnv(d: Deployment, spec: ProcessSpec): Record<string, str
       CHAT_PUBLIC_URL: spec.chatPublicUrl,
       ...(spec.trustProxy === undefined ? {} : { TRUST_PROXY: spec.trustProxy }),
       ...(spec.firstAdmin ? { PARLEY_ADMIN_EMAIL: spec.firstAdmin.email, PARLEY_ADMIN_PASSWORD: spec.firstAdmin.password } : {}),
+      ...storageEnv(spec.storage),
     };
   }
   return {

@@ -1,10 +1,11 @@
 // Starts the built services as real processes (admin + N chat replicas) on free ports, for end-to-end
 // tests and benchmarks. Requires `npm run build` first (npm test does it).
 import { resolve } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { spawnService, type ServiceProcess } from './service.ts';
 import { randomServiceSecrets } from './secrets-file.ts';
-import { serviceEnv, type Deployment, type ServiceSecrets } from './service-env.ts';
+import { serviceEnv, type AttachmentStorage, type Deployment, type ServiceSecrets } from './service-env.ts';
 import { freePort, waitForHttp } from './wait.ts';
 
 const DEFAULT_ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../..');
@@ -18,6 +19,8 @@ export interface StackOptions {
   chatReplicas?: number;
   /** Start admin (default true). */
   admin?: boolean;
+  /** Where the admins keep attachments (default: a new temp folder shared by this stack's admins). */
+  storage?: AttachmentStorage;
   adminEnv?: Record<string, string>;
   chatEnv?: Record<string, string>;
   /** Which chat replica the browser is told to use (default 0). */
@@ -116,6 +119,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   };
   const browserChat = chatPorts[opts.browserChatReplica ?? 0]!;
   let admin: ServiceProcess | null = null;
+  const storage = opts.storage ?? { dir: mkdtempSync(resolve(tmpdir(), 'parley-stack-files-')) };
   const spawnAdmin = (name: string, port: number, chatPort: number, env: Record<string, string> = {}) =>
     spawnService(name, resolve(ROOT, 'apps/admin/dist/main.js'), {
       ...serviceEnv(deployment, {
@@ -124,6 +128,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         publicUrl: `http://127.0.0.1:${port}`,
         chatInternalUrl: `http://127.0.0.1:${chatPorts[0]}`,
         chatPublicUrl: `ws://127.0.0.1:${chatPort}/socket`,
+        storage,
       }),
       // Every test client is 127.0.0.1: per-IP budgets sized for one person would trip over each
       // other. Specs that test the limits set their own (adminEnv wins).

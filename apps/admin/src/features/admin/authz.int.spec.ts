@@ -24,6 +24,9 @@ const SIGNED_IN = new Set([
   'POST /api/conversations/:id/leave', 'POST /api/conversations/:id/hide',
   // Message search: only what the person may read.
   'GET /api/search',
+  // Attachments: the service checks the room (post or read access) on every request.
+  'POST /api/rooms/:id/attachments', 'POST /api/rooms/:id/attachments/direct', 'POST /api/attachments/:id/complete',
+  'GET /api/attachments/:id', 'GET /api/attachments/:id/info', 'GET /api/attachments/:id/thumbnail', 'DELETE /api/attachments/:id',
 ]);
 
 let db: TestDatabase;

@@ -12,6 +12,7 @@ import { UserService } from '../users/service.ts';
 import { RoomService } from '../rooms/service.ts';
 import { ModerationService } from '../moderation/service.ts';
 import { RoomRepository } from '../rooms/room-repository.ts';
+import { AttachmentRepository } from '../attachments/attachment-repository.ts';
 import { type Role, type User, UserRepository } from '../users/user-repository.ts';
 
 export function servicesFor(pool: Pool, sessions: SessionStore = new PgSessionStore(pool, { idleMs: 3_600_000, absoluteMs: 24 * 3_600_000 })) {
@@ -19,12 +20,13 @@ export function servicesFor(pool: Pool, sessions: SessionStore = new PgSessionSt
   const rooms = new RoomRepository(pool);
   const audit = new AuditRepository(pool);
   const revoker = new SessionRevoker(pool, sessions);
+  const attachments = new AttachmentRepository(pool);
   return {
-    pool, sessions, users, rooms, audit,
+    pool, sessions, users, rooms, audit, attachments,
     account: new AccountService({ pool, users, audit, revoker }),
     userAdmin: new UserService({ pool, users, audit, revoker }),
     roomService: new RoomService({ pool, rooms, audit }),
-    moderation: new ModerationService({ pool, rooms, audit }),
+    moderation: new ModerationService({ pool, rooms, audit, attachments }),
   };
 }
 export type TestServices = ReturnType<typeof servicesFor>;

@@ -7,11 +7,13 @@ import type { Actor, AuditRepository } from '../audit/audit-repository.ts';
 import type { User } from '../users/user-repository.ts';
 import type { Room, RoomRepository } from '../rooms/room-repository.ts';
 import { Refusal } from '../refusal.ts';
+import type { AttachmentRepository } from '../attachments/attachment-repository.ts';
 
 export interface ModerationServiceDeps {
   pool: Pool;
   rooms: RoomRepository;
   audit: AuditRepository;
+  attachments: AttachmentRepository;
 }
 
 export type Staff = Pick<User, 'id' | 'role'>;
@@ -48,6 +50,8 @@ export class ModerationService {
       await this.d.audit.write(tx, actor, 'message.deleted', 'message', `${roomId}:${seq}`, { room: roomId, seq, excerpt: excerptOf(message.body) });
       const version = await recordControlEvent(tx, { kind: 'message_updated', userId: staff.id, roomId, seq, payload: { deleted: true, by: 'moderator' } });
       await this.d.rooms.markDeleted(tx, roomId, seq, staff.id, version);
+      // Its files go with it: marked here, removed from the store by the attachment sweeper.
+      await this.d.attachments.markDeletedForMessage(tx, roomId, seq);
       return true;
     });
   }

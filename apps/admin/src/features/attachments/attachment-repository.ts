@@ -1,0 +1,160 @@
+// The SQL of attachments: rows, their link to a message, deletion marks for the sweeper, and usage.
+import type { Pool } from '@parley/db';
+import type { Queryable } from '../audit/audit-repository.ts';
+
+export interface Attachment {
+  id: string;
+  roomId: number;
+  uploaderId: number | null;
+  messageSeq: number | null;
+  storageKey: string;
+  name: string;
+  contentType: string;
+  sizeBytes: number;
+  imageWidth: number | null;
+  imageHeight: number | null;
+  thumbnailKey: string | null;
+  state: 'pending' | 'ready';
+  createdAt: Date;
+}
+
+interface AttachmentRow {
+  id: string; room_id: string; uploader_id: string | null; message_seq: string | null; storage_key: string; name: string; content_type: string;
+  size_bytes: string; image_width: number | null; image_height: number | null; thumbnail_key: string | null; state: 'pending' | 'ready'; created_at: Date;
+}
+
+const toAttachment = (r: AttachmentRow): Attachment => ({
+  id: r.id, roomId: Number(r.room_id), uploaderId: r.uploader_id === null ? null : Number(r.uploader_id), messageSeq: r.message_seq === null ? null : Number(r.message_seq),
+  storageKey: r.storage_key, name: r.name, contentType: r.content_type, sizeBytes: Number(r.size_bytes), imageWidth: r.image_width, imageHeight: r.image_height,
+  thumbnailKey: r.thumbnail_key, state: r.state, createdAt: r.created_at,
+});
+
+export interface NewAttachment {
+  id: string;
+  roomId: number;
+  uploaderId: number;
+  storageKey: string;
+  name: string;
+  contentType: string;
+  sizeBytes: number;
+}
+
+export interface ReadyFacts {
+  sizeBytes: number;
+  contentType: string;
+  image: { width: number; height: number; thumbnailKey: string; thumbnailBytes: number } | null;
+}
+
+export interface DoomedObjects {
+  id: string;
+  keys: string[];
+}
+
+export interface UsageRow {
+  id: number;
+  label: string;
+  files: number;
+  bytes: number;
+}
+
+export class AttachmentRepository {
+  constructor(private readonly pool: Pool) {}
+
+  async insert(a: NewAttachment, db: Queryable = this.pool): Promise<void> {
+    await db.query(
+      `INSERT INTO attachments (id, room_id, uploader_id, storage_key, name, content_type, size_bytes) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [a.id, a.roomId, a.uploaderId, a.storageKey, a.name, a.contentType, a.sizeBytes],
+    );
+  }
+
+  /** A live (not deleted) attachment. */
+  async find(id: string): Promise<Attachment | null> {
+    const { rows } = await this.pool.query<AttachmentRow>('SELECT * FROM attachments WHERE id = $1 AND deleted_at IS NULL', [id]);
+    return rows[0] ? toAttachment(rows[0]) : null;
+  }
+
+  async markReady(id: string, f: ReadyFacts): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE attachments SET state = 'ready', size_bytes = $2, content_type = $3, image_width = $4, image_height = $5, thumbnail_key = $6, thumbnail_bytes = $7
+       WHERE id = $1 AND state = 'pending' AND deleted_at IS NULL`,
+      [id, f.sizeBytes, f.contentType, f.image?.width ?? null, f.image?.height ?? null, f.image?.thumbnailKey ?? null, f.image?.thumbnailBytes ?? 0],
+    );
+    return rowCount === 1;
+  }
+
+  /**
+   * Links the uploader's ready, unsent attachments to their message (the chat send path will call this
+   * in the message's transaction). Returns how many were linked: fewer than asked means some were
+   * not the sender's, not ready, in another room or already sent.
+   */
+  async linkToMessage(db: Queryable, ids: string[], roomId: number, seq: number, uploaderId: number): Promise<number> {
+    const { rowCount } = await db.query(
+      `UPDATE attachments SET message_seq = $3
+       WHERE id = ANY($1::uuid[]) AND room_id = $2 AND uploader_id = $4 AND state = 'ready' AND message_seq IS NULL AND deleted_at IS NULL`,
+      [ids, roomId, seq, uploaderId],
+    );
+    return rowCount ?? 0;
+  }
+
+  /** Marks the attachments of one message deleted (in the message delete's transaction). */
+  async markDeletedForMessage(db: Queryable, roomId: number, seq: number): Promise<number> {
+    const { rowCount } = await db.query('UPDATE attachments SET deleted_at = now() WHERE room_id = $1 AND message_seq = $2 AND deleted_at IS NULL', [roomId, seq]);
+    return rowCount ?? 0;
+  }
+
+  async markDeleted(id: string, db: Queryable = this.pool): Promise<boolean> {
+    const { rowCount } = await db.query('UPDATE attachments SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL', [id]);
+    return rowCount === 1;
+  }
+
+  /**
+   * Marks deleted what no longer has a reason to exist: attachments of messages deleted elsewhere (chat
+   * deletes its own messages without admin) and uploads never sent within `unsentMs`.
+   */
+  async markOrphansDeleted(unsentMs: number): Promise<number> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE attachments a SET deleted_at = now()
+       WHERE a.deleted_at IS NULL AND (
+         (a.message_seq IS NULL AND a.created_at < now() - make_interval(secs => $1 / 1000.0))
+         OR EXISTS (SELECT 1 FROM messages m WHERE m.room_id = a.room_id AND m.seq = a.message_seq AND m.deleted_at IS NOT NULL))`,
+      [unsentMs],
+    );
+    return rowCount ?? 0;
+  }
+
+  /** Deleted rows whose objects the sweeper still has to remove. */
+  async doomed(limit: number): Promise<DoomedObjects[]> {
+    const { rows } = await this.pool.query<{ id: string; storage_key: string; thumbnail_key: string | null }>(
+      'SELECT id, storage_key, thumbnail_key FROM attachments WHERE deleted_at IS NOT NULL ORDER BY deleted_at LIMIT $1',
+      [limit],
+    );
+    return rows.map((r) => ({ id: r.id, keys: [r.storage_key, ...(r.thumbnail_key ? [r.thumbnail_key] : [])] }));
+  }
+
+  /** Forgets a deleted row once its objects are gone. */
+  async forget(id: string): Promise<void> {
+    await this.pool.query('DELETE FROM attachments WHERE id = $1 AND deleted_at IS NOT NULL', [id]);
+  }
+
+  /** Storage used (files and thumbnails) per uploader, largest first. */
+  async usageByUser(limit = 100): Promise<UsageRow[]> {
+    const { rows } = await this.pool.query<{ id: string; label: string; files: string; bytes: string }>(
+      `SELECT u.id, u.handle AS label, count(*) AS files, sum(a.size_bytes + a.thumbnail_bytes) AS bytes
+       FROM attachments a JOIN users u ON u.id = a.uploader_id
+       WHERE a.deleted_at IS NULL GROUP BY u.id, u.handle ORDER BY bytes DESC, u.id LIMIT $1`,
+      [limit],
+    );
+    return rows.map((r) => ({ id: Number(r.id), label: r.label, files: Number(r.files), bytes: Number(r.bytes) }));
+  }
+
+  /** Storage used per room, largest first (direct conversations are labelled by kind, not by members). */
+  async usageByRoom(limit = 100): Promise<UsageRow[]> {
+    const { rows } = await this.pool.query<{ id: string; label: string; files: string; bytes: string }>(
+      `SELECT r.id, CASE WHEN r.kind = 'direct' THEN 'direct conversation' ELSE r.name END AS label, count(*) AS files, sum(a.size_bytes + a.thumbnail_bytes) AS bytes
+       FROM attachments a JOIN rooms r ON r.id = a.room_id
+       WHERE a.deleted_at IS NULL GROUP BY r.id ORDER BY bytes DESC, r.id LIMIT $1`,
+      [limit],
+    );
+    return rows.map((r) => ({ id: Number(r.id), label: r.label, files: Number(r.files), bytes: Number(r.bytes) }));
+  }
+}

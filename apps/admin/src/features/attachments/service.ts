@@ -1,0 +1,235 @@
+// The rules of attachments: who may upload into a room (people who may post there), who may download
+// (people who may read the room, checked again on every request), what is an inline image, and how
+// deleted files leave the store (marked in Postgres first, removed by the sweeper).
+import { randomUUID } from 'node:crypto';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import type { User } from '../users/user-repository.ts';
+import type { Room, RoomRepository } from '../rooms/room-repository.ts';
+import { Refusal } from '../refusal.ts';
+import type { Attachment, AttachmentRepository } from './attachment-repository.ts';
+import type { ObjectStore, PresignedUpload } from './storage/storage.ts';
+import { describeImage, INLINE_IMAGE_TYPES, THUMBNAIL_TYPE } from './images.ts';
+
+export interface AttachmentServiceDeps {
+  rooms: RoomRepository;
+  attachments: AttachmentRepository;
+  store: ObjectStore;
+  maxBytes: number;
+  urlTtlSeconds: number;
+  presignedUploads: boolean;
+  presignedDownloads: boolean;
+}
+
+/** A file larger than ATTACHMENT_MAX_BYTES (answered 413). */
+export class TooLargeError extends Error {
+  readonly statusCode = 413;
+  constructor(readonly maxBytes: number) {
+    super(`Files can be at most ${formatBytes(maxBytes)}.`);
+    this.name = 'TooLargeError';
+  }
+}
+
+export function formatBytes(n: number): string {
+  if (n >= 1024 * 1024) return `${Math.round((n / (1024 * 1024)) * 10) / 10} MB`;
+  if (n >= 1024) return `${Math.round((n / 1024) * 10) / 10} KB`;
+  return `${n} bytes`;
+}
+
+/** The name shown and offered on download: no folders, no control characters, at most 255 characters. */
+export function cleanFileName(raw: string): string {
+  const base = raw.split(/[\\/]/).pop() ?? '';
+  // eslint-disable-next-line no-control-regex
+  const cleaned = [...base.replace(/[\u0000-\u001f\u007f"]/g, '').trim()].slice(0, 255).join('');
+  return cleaned === '' || cleaned === '.' || cleaned === '..' ? 'file' : cleaned;
+}
+
+/** A declared media type if it is well formed, else application/octet-stream. */
+export function cleanContentType(raw: string | undefined): string {
+  const type = (raw ?? '').split(';')[0]!.trim().toLowerCase();
+  return /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/.test(type) && type.length <= 127 ? type : 'application/octet-stream';
+}
+
+/** `attachment` (or `inline`) with an ASCII fallback name and the exact name in RFC 5987 form. */
+export function contentDisposition(kind: 'inline' | 'attachment', name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]/g, '_').replace(/[\\"]/g, '_');
+  return `${kind}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
+}
+
+/** Shown inline only when the server decoded it as one of the raster types browsers never run. */
+export const isInlineImage = (a: Pick<Attachment, 'contentType' | 'imageWidth'>) => a.imageWidth !== null && INLINE_IMAGE_TYPES.has(a.contentType);
+
+/** Counts bytes through, and fails the stream as soon as there are more than `max`. */
+class SizeLimit extends Transform {
+  bytes = 0;
+  constructor(private readonly max: number) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.max) return done(new TooLargeError(this.max));
+    done(null, chunk);
+  }
+}
+
+export interface AttachmentView {
+  id: string;
+  roomId: number;
+  name: string;
+  contentType: string;
+  size: number;
+  image: { width: number; height: number; thumbnailUrl: string } | null;
+  url: string;
+  state: 'pending' | 'ready';
+}
+
+export function viewOf(a: Attachment): AttachmentView {
+  return {
+    id: a.id, roomId: a.roomId, name: a.name, contentType: a.contentType, size: a.sizeBytes, state: a.state,
+    image: isInlineImage(a) && a.thumbnailKey ? { width: a.imageWidth!, height: a.imageHeight!, thumbnailUrl: `/api/attachments/${a.id}/thumbnail` } : null,
+    url: `/api/attachments/${a.id}`,
+  };
+}
+
+export type Download =
+  | { kind: 'stream'; body: Readable; contentType: string; disposition: string; size: number | null }
+  | { kind: 'redirect'; url: string };
+
+export class AttachmentService {
+  constructor(private readonly d: AttachmentServiceDeps) {}
+
+  get maxBytes(): number {
+    return this.d.maxBytes;
+  }
+
+  /** The room if this person may post in it now: may read it, it is not archived, they are not muted. */
+  async postableRoom(user: Pick<User, 'id'>, roomId: number): Promise<Room> {
+    const room = await this.d.rooms.findVisible(roomId, user.id);
+    if (!room) throw new Refusal(404, 'This room does not exist or you are not a member.');
+    if (room.archivedAt) throw new Refusal(403, 'This room is archived; it is read-only.');
+    const muted = await this.d.rooms.mutedUntil(roomId, user.id);
+    if (muted) throw new Refusal(403, `You are muted in this room until ${muted.toISOString()}.`);
+    return room;
+  }
+
+  private static keysFor(roomId: number, id: string) {
+    return { original: `rooms/${roomId}/${id}`, thumbnail: `rooms/${roomId}/${id}.thumb.webp` };
+  }
+
+  /** Streams one uploaded file into the store (through admin), then checks it. */
+  async upload(user: Pick<User, 'id'>, roomId: number, file: { name: string; contentType: string | undefined; body: Readable }): Promise<Attachment> {
+    try {
+      await this.postableRoom(user, roomId);
+    } catch (err) {
+      file.body.resume(); // drain, so the reply can be sent
+      throw err;
+    }
+    const id = randomUUID();
+    const keys = AttachmentService.keysFor(roomId, id);
+    const contentType = cleanContentType(file.contentType);
+    // The row first: if we crash while the bytes are being stored, the sweeper finds and removes them.
+    await this.d.attachments.insert({ id, roomId, uploaderId: user.id, storageKey: keys.original, name: cleanFileName(file.name), contentType, sizeBytes: 0 });
+    const limit = new SizeLimit(this.d.maxBytes);
+    file.body.on('error', (err) => limit.destroy(err));
+    // The store's consumer sees the error through its own pipeline; this listener keeps a second
+    // emission (after that pipeline has let go) from becoming an uncaught exception.
+    limit.on('error', () => undefined);
+    try {
+      await this.d.store.put(keys.original, file.body.pipe(limit), { contentType });
+    } catch (err) {
+      await this.d.attachments.markDeleted(id);
+      throw err;
+    }
+    return this.finish(id, roomId, limit.bytes, contentType);
+  }
+
+  /**
+   * Starts a direct upload to the store: a pending row and a presigned PUT URL, or null when the store
+   * cannot sign one (or direct uploads are off): the client then uses the multipart route.
+   */
+  async startDirectUpload(user: Pick<User, 'id'>, roomId: number, file: { name: string; contentType: string | undefined; size: number }): Promise<{ attachment: Attachment; upload: PresignedUpload } | null> {
+    if (file.size > this.d.maxBytes) throw new TooLargeError(this.d.maxBytes);
+    await this.postableRoom(user, roomId);
+    if (!this.d.presignedUploads) return null;
+    const id = randomUUID();
+    const keys = AttachmentService.keysFor(roomId, id);
+    const contentType = cleanContentType(file.contentType);
+    const upload = await this.d.store.presignPut(keys.original, { contentType, size: file.size, expiresInSeconds: this.d.urlTtlSeconds });
+    if (!upload) return null;
+    await this.d.attachments.insert({ id, roomId, uploaderId: user.id, storageKey: keys.original, name: cleanFileName(file.name), contentType, sizeBytes: file.size });
+    const attachment = await this.d.attachments.find(id);
+    return { attachment: attachment!, upload };
+  }
+
+  /** The uploader says the direct upload is done: check what the store holds, then make the thumbnail. */
+  async completeDirectUpload(user: Pick<User, 'id'>, id: string): Promise<Attachment> {
+    const a = await this.d.attachments.find(id);
+    if (!a || a.uploaderId !== user.id) throw new Refusal(404, 'There is no such upload.');
+    if (a.state === 'ready') return a;
+    const stored = await this.d.store.head(a.storageKey);
+    if (!stored) throw new Refusal(409, 'The file has not been uploaded yet.');
+    if (stored.size > this.d.maxBytes) {
+      await this.d.attachments.markDeleted(id);
+      throw new TooLargeError(this.d.maxBytes);
+    }
+    return this.finish(id, a.roomId, stored.size, a.contentType);
+  }
+
+  /** Decodes images (the thumbnail, the real type and dimensions) and marks the row ready. */
+  private async finish(id: string, roomId: number, uploadedSize: number, declaredType: string): Promise<Attachment> {
+    const keys = AttachmentService.keysFor(roomId, id);
+    const body = await this.d.store.get(keys.original);
+    const image = body ? await describeImage(body) : null;
+    if (image) {
+      // The upright, metadata-free image replaces the upload (same key: a put replaces it whole).
+      await this.d.store.put(keys.original, Readable.from([image.full]), { contentType: image.contentType });
+      await this.d.store.put(keys.thumbnail, Readable.from([image.thumbnail]), { contentType: THUMBNAIL_TYPE });
+    }
+    const size = image ? image.full.length : uploadedSize;
+    // A file claiming to be an image that does not decode as one is an ordinary download.
+    const contentType = image ? image.contentType : declaredType.startsWith('image/') ? 'application/octet-stream' : declaredType;
+    await this.d.attachments.markReady(id, {
+      sizeBytes: size, contentType,
+      image: image ? { width: image.width, height: image.height, thumbnailKey: keys.thumbnail, thumbnailBytes: image.thumbnail.length } : null,
+    });
+    return (await this.d.attachments.find(id))!;
+  }
+
+  /**
+   * An attachment this person may read now: its room is public or they are a member (checked on every
+   * request, so someone removed from a private room loses access at once: 403); unsent uploads only for
+   * their uploader (404 for everyone else, as for ids that do not exist).
+   */
+  async readable(user: Pick<User, 'id'>, id: string): Promise<Attachment> {
+    const a = /^[0-9a-f-]{36}$/i.test(id) ? await this.d.attachments.find(id) : null;
+    const room = a ? await this.d.rooms.findVisible(a.roomId, user.id) : null;
+    if (!a || !room || a.state !== 'ready' || (a.messageSeq === null && a.uploaderId !== user.id)) {
+      // A private room's file for a non-member: forbidden, without saying more than that.
+      if (a && !room) throw new Refusal(403, 'You cannot open files of this room.');
+      throw new Refusal(404, 'There is no such file.');
+    }
+    return a;
+  }
+
+  async download(user: Pick<User, 'id'>, id: string, variant: 'original' | 'thumbnail'): Promise<Download> {
+    const a = await this.readable(user, id);
+    const key = variant === 'thumbnail' ? a.thumbnailKey : a.storageKey;
+    if (!key) throw new Refusal(404, 'This file has no thumbnail.');
+    const contentType = variant === 'thumbnail' ? THUMBNAIL_TYPE : a.contentType;
+    const inline = variant === 'thumbnail' || isInlineImage(a);
+    const disposition = contentDisposition(inline ? 'inline' : 'attachment', variant === 'thumbnail' ? `${a.name}.webp` : a.name);
+    if (this.d.presignedDownloads) {
+      const url = await this.d.store.presignGet(key, { contentType, contentDisposition: disposition, expiresInSeconds: this.d.urlTtlSeconds });
+      if (url) return { kind: 'redirect', url };
+    }
+    const body = await this.d.store.get(key);
+    if (!body) throw new Refusal(404, 'This file is no longer stored.');
+    return { kind: 'stream', body, contentType, disposition, size: variant === 'thumbnail' ? null : a.sizeBytes };
+  }
+
+  /** The uploader removes an upload not sent yet (the sweeper removes its objects). */
+  async discard(user: Pick<User, 'id'>, id: string): Promise<void> {
+    const a = await this.d.attachments.find(id);
+    if (!a || a.uploaderId !== user.id || a.messageSeq !== null) throw new Refusal(404, 'There is no such upload.');
+    await this.d.attachments.markDeleted(id);
+  }
+}
