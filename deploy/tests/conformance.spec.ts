@@ -62,7 +62,7 @@ describe.each(['admin', 'chat'])('%s as its rendered Deployment runs it', (app) 
     expect(Number(env.PORT ?? 8080), 'the app listens where the probes look').toBe(readyPort);
 
     const local = await freePort();
-    const proc = spawnService(app, join(ROOT, args.at(-1)!), {
+    const proc = spawnService(app, join(ROOT, args.at(-1)), {
       ...env,
       PORT: String(local),
       HOST: '127.0.0.1',

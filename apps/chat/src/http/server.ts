@@ -184,7 +184,7 @@ export function createChatServer(deps: ServerDeps) {
   return {
     server,
     wss,
-    stopAcceptingUpgrades() {
+    stopAcceptingUpgrades: () => {
       acceptingUpgrades = false;
     },
   };
