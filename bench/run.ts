@@ -18,7 +18,7 @@ import WebSocket from 'ws';
 import { createPool, migrate, type Pool } from '@parley/db';
 import { signChatToken } from '@parley/chat-token';
 import { SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from '@parley/protocol';
-import { dropRedisPrefix, freePort, spawnService, TEST_PG_URL, TEST_REDIS_URL, waitForHttp, type ServiceProcess } from '@parley/devtools';
+import { dropRedisPrefix, freePort, randomSecret, serviceEnv, spawnService, TEST_PG_URL, TEST_REDIS_URL, waitForHttp, type Deployment, type ServiceProcess } from '@parley/devtools';
 import {
   type ChildMsg, type ConnectCmd, type ConnectResult, type PersistCmd, type SystemKind,
   broadcastFrame, cpuSeconds, Histogram, markerBody, median, nowMs, quantile, rssBytes, SYSTEM_LABEL,
@@ -125,9 +125,9 @@ interface Env {
 
 async function startServer(kind: SystemKind, e: Env, extra: Record<string, string> = {}): Promise<Server> {
   const port = await freePort();
-  const base: Record<string, string> = { PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'production' };
   // Diagnostics only (e.g. NODE_OPTIONS="--require ./profile-preload.cjs" for a CPU profile): never set by default.
-  if (env.BENCH_SERVER_NODE_OPTIONS) base.NODE_OPTIONS = env.BENCH_SERVER_NODE_OPTIONS;
+  const diagnostics: Record<string, string> = env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: env.BENCH_SERVER_NODE_OPTIONS } : {};
+  const base: Record<string, string> = { PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'production', ...diagnostics };
   let proc: ServiceProcess;
   let url: string;
   if (kind === 'ws') {
@@ -137,19 +137,19 @@ async function startServer(kind: SystemKind, e: Env, extra: Record<string, strin
     proc = spawnService('baseline-sio', resolve(ROOT, 'bench/dist/baseline-sio.js'), { ...base, REDIS_URL: e.redisUrl, REDIS_KEY_PREFIX: `${e.redisPrefix}sio` }, { cwd: ROOT });
     url = `ws://127.0.0.1:${port}/socket.io/`;
   } else {
+    const deployment: Deployment = {
+      nodeEnv: 'production',
+      logLevel: 'warn',
+      databaseUrl: e.dbUrl,
+      redisUrl: e.redisUrl,
+      redisPrefix: e.redisPrefix,
+      publicUrl: 'http://localhost:3000',
+      secrets: { INTERNAL_TOKEN: randomSecret(), CHAT_TOKEN_SECRET: e.secret, SESSION_SECRET: randomSecret() },
+      host: '127.0.0.1',
+      extra: diagnostics,
+    };
     proc = spawnService('parley-chat', resolve(ROOT, 'apps/chat/dist/main.js'), {
-      ...base,
-      LOG_LEVEL: 'warn',
-      DATABASE_URL: e.dbUrl,
-      REDIS_URL: e.redisUrl,
-      REDIS_KEY_PREFIX: e.redisPrefix,
-      INTERNAL_TOKEN: randomBytes(24).toString('hex'),
-      CHAT_TOKEN_SECRET: e.secret,
-      PUBLIC_URL: 'http://localhost:3000',
-      ADMIN_INTERNAL_URL: 'http://127.0.0.1:9',
-      REPLICA_ID: `bench-${runId}`,
-      DRAIN_DELAY_MS: '0',
-      SHUTDOWN_TIMEOUT_MS: '2000',
+      ...serviceEnv(deployment, { service: 'chat', port, replicaId: `bench-${runId}`, drainDelayMs: 0, shutdownTimeoutMs: 2000 }),
       ...extra,
     }, { cwd: ROOT });
     url = `ws://127.0.0.1:${port}/socket`;
@@ -1114,7 +1114,7 @@ async function main(): Promise<number> {
   const db = await setupDatabase();
   const redisPrefix = `parley-bench:${runId}:`;
   cleanups.push(() => dropRedisPrefix(redisPrefix, TEST_REDIS_URL));
-  const e: Env = { dbUrl: db.url, redisUrl: TEST_REDIS_URL, redisPrefix, secret: randomBytes(32).toString('hex') };
+  const e: Env = { dbUrl: db.url, redisUrl: TEST_REDIS_URL, redisPrefix, secret: randomSecret() };
   const userCount = Math.max(config.idleConnections, config.subscriberUsers, config.joinUsers, config.persistSenders) + 1;
   const firstUser = await insertUsers(db.pool, userCount);
   const publisherUser = firstUser + userCount - 1;

@@ -33,6 +33,7 @@ describe('browser chat client across a chat restart', () => {
     const bob = await bobCtx.newPage();
     await signUp(ann, stack.adminUrl, newUser('ann'));
     await signUp(bob, stack.adminUrl, newUser('bob'));
+    await ann.goto(`${stack.adminUrl}/rooms`);
     await ann.fill('#name', `Restart ${Date.now()}`);
     await Promise.all([ann.waitForURL(/\/rooms\/\d+$/), ann.click('form[action="/rooms"] button[type=submit]')]);
     await bob.goto(ann.url());

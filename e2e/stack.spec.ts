@@ -184,6 +184,7 @@ describe('npm run stack (NGINX + 2 admin + 2 chat + Postgres + Redis)', () => {
       const cookie = (await annCtx.cookies()).find((c) => c.httpOnly && c.name !== 'parley_csrf');
       expect(cookie?.secure, 'session cookie is Secure behind the TLS edge (TRUST_PROXY)').toBe(true);
 
+      await annPage.goto(`${base}/rooms`);
       await annPage.fill('#name', 'Edge room');
       await Promise.all([annPage.waitForURL(/\/rooms\/\d+$/), annPage.click('form[action="/rooms"] button[type=submit]')]);
       await bobPage.goto(annPage.url());

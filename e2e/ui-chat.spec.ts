@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createTestDatabase, dropRedisPrefix, startStack, testRedisPrefix, TEST_REDIS_URL, type Stack, type TestDatabase } from '@parley/devtools';
 import { launchBrowser, logIn, signUp, waitConnected } from './support/browser.ts';
-import { newUser } from './support/http.ts';
+import { newUser, PanelClient } from './support/http.ts';
+import { TestSocket } from './support/ws-client.ts';
 
 let db: TestDatabase;
 let stack: Stack;
@@ -70,7 +71,7 @@ describe('web client (issue 9)', () => {
     await annPage.goto(`/chat/${lobby}`);
     await waitConnected(annPage);
     expect(await sidebarItem(annPage, lobby).getAttribute('aria-current')).toBe('page');
-    await expect.poll(() => annPage.locator('#sidebar a.conv').count()).toBe(2);
+    await expect.poll(() => annPage.locator('#sidebar a.conv').count()).toBe(3); // #general (everyone is in it) and these two
     // Switching is client-side: a marker on window survives.
     await annPage.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
     await sidebarItem(annPage, news).click();
@@ -285,6 +286,47 @@ describe('web client (issue 9)', () => {
     await ctx.close();
   });
 
+  it('moves the read pointer only while the window has focus: a message arriving in an unfocused window stays unread until focus returns', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: stack.adminUrl });
+    contexts.push(ctx);
+    // Headless Chromium always reports focus: stub document.hasFocus and drive blur/focus events.
+    await ctx.addInitScript(() => {
+      let focused = true;
+      document.hasFocus = () => focused;
+      (window as unknown as { setFocused: (f: boolean) => void }).setFocused = (f) => {
+        focused = f;
+        window.dispatchEvent(new Event(f ? 'focus' : 'blur'));
+      };
+    });
+    await bobPage.goto(`/chat/${lobby}`);
+    await waitConnected(bobPage);
+    // Ann's other tab looks elsewhere (it would read the lobby, and the read would sync to this one).
+    await annPage.goto(`/chat/${news}`);
+    await waitConnected(annPage);
+    const page = await ctx.newPage();
+    await logIn(page, stack.adminUrl, ann.email, ann.password);
+    await page.goto(`/chat/${lobby}`);
+    await waitConnected(page);
+    const readSeq = async () => Number((await db.pool.query(
+      `SELECT m.last_read_seq FROM room_members m JOIN users u ON u.id = m.user_id WHERE u.handle = $1 AND m.room_id = $2`, [ann.handle, lobby])).rows[0].last_read_seq);
+    const storeReadSeq = () => page.evaluate((id) => (window as unknown as { parleyStore: { rooms: Map<number, { conv: { lastReadSeq: number } }> } }).parleyStore.rooms.get(id)!.conv.lastReadSeq, lobby);
+
+    await page.evaluate(() => (window as unknown as { setFocused: (f: boolean) => void }).setFocused(false));
+    const text = `while you were away ${Date.now()}`;
+    await say(bobPage, text);
+    const row = page.locator('#messages li[data-seq]', { hasText: text });
+    await row.waitFor({ timeout: 10_000 });
+    const seq = Number(await row.getAttribute('data-seq'));
+    // Rendered, on screen, at the bottom: the client would have marked it read by now if focus did not count.
+    expect(await storeReadSeq()).toBeLessThan(seq);
+    expect(await readSeq()).toBeLessThan(seq);
+
+    await page.evaluate(() => (window as unknown as { setFocused: (f: boolean) => void }).setFocused(true));
+    await expect.poll(readSeq, { timeout: 10_000 }).toBe(seq);
+    expect(await storeReadSeq()).toBe(seq);
+    await ctx.close();
+  });
+
   it('500 messages: scrolls back to the first with the reading position kept at every page, and renders a window, not all', async () => {
     const room = await createRoom(bobPage, `History ${Date.now()}`);
     const bobId = (await db.pool.query<{ id: number }>(`SELECT id FROM users WHERE handle = $1`, [bob.handle])).rows[0]!.id;
@@ -430,5 +472,98 @@ describe('web client (issue 9)', () => {
       .toEqual(['hello both of you', '@room is only a mention from moderators']);
     expect(await bobPage.locator('#messages .mention').count()).toBe(0);
     expect(await bobPage.locator('#messages li.mentions-me').count()).toBe(0);
+  });
+
+  it('group DM management: "Add people" opens the conversation of the new set; "Leave conversation" drops it from your sidebar and your name from the others\'', async () => {
+    const dee = newUser('dee');
+    const eli = newUser('eli');
+    const deePanel = new PanelClient(stack.adminUrl);
+    await deePanel.signUp(dee);
+    await new PanelClient(stack.adminUrl).signUp(eli);
+    const members = async (room: number) => (await db.pool.query(
+      `SELECT u.handle FROM room_members m JOIN users u ON u.id = m.user_id WHERE m.room_id = $1 ORDER BY u.handle`, [room])).rows.map((r: { handle: string }) => r.handle);
+
+    await annPage.goto(`/chat/${lobby}`);
+    await waitConnected(annPage);
+    await annPage.fill('#sidebar-dm-handle', `@${bob.handle} @${dee.handle}`);
+    await Promise.all([annPage.waitForURL(/\/rooms\/\d+$/), annPage.press('#sidebar-dm-handle', 'Enter')]);
+    const first = Number(/\/rooms\/(\d+)$/.exec(annPage.url())![1]);
+    await waitConnected(annPage);
+
+    // Add Eli: a new conversation of the four of them; the first one keeps its three people.
+    await annPage.fill('#add-people-handles', `@${eli.handle}`);
+    await Promise.all([annPage.waitForURL((u) => /\/rooms\/\d+$/.test(u.pathname) && u.pathname !== `/rooms/${first}`), annPage.click('#add-people-form button[type=submit]')]);
+    const second = Number(/\/rooms\/(\d+)$/.exec(annPage.url())![1]);
+    expect(await members(second)).toEqual([ann.handle, bob.handle, dee.handle, eli.handle].sort());
+    expect(await members(first)).toEqual([ann.handle, bob.handle, dee.handle].sort());
+
+    // Bob watches the first conversation while Ann leaves it.
+    await bobPage.goto(`/chat/${first}`);
+    await waitConnected(bobPage);
+    const bobItem = bobPage.locator(`#sidebar-dm-list a.conv[data-room-id="${first}"] .conv-name`);
+    expect(await bobItem.textContent()).toContain(ann.displayName);
+    await annPage.goto(`/chat/${first}`);
+    await waitConnected(annPage);
+    await annPage.click('#leave-conversation');
+    await annPage.click('#leave-confirm');
+    await sidebarItem(annPage, first).waitFor({ state: 'detached', timeout: 10_000 });
+    await annPage.waitForURL((u) => u.pathname !== `/chat/${first}` && u.pathname !== `/rooms/${first}`);
+    expect(await members(first)).toEqual([bob.handle, dee.handle].sort());
+    await expect.poll(() => bobItem.textContent(), { timeout: 10_000 }).not.toContain(ann.displayName);
+    // Durable: a reload does not bring it back.
+    await annPage.reload();
+    await waitConnected(annPage);
+    expect(await sidebarItem(annPage, first).count()).toBe(0);
+    expect(await sidebarItem(annPage, second).count()).toBe(1);
+
+    // A two-person DM cannot be left but can be closed: out of the sidebar until the next message.
+    await annPage.fill('#sidebar-dm-handle', `@${dee.handle}`);
+    await Promise.all([annPage.waitForURL(/\/rooms\/\d+$/), annPage.press('#sidebar-dm-handle', 'Enter')]);
+    const dm = Number(/\/rooms\/(\d+)$/.exec(annPage.url())![1]);
+    await waitConnected(annPage);
+    expect(await annPage.locator('#leave-conversation').count()).toBe(0);
+    await annPage.click('#hide-conversation');
+    await sidebarItem(annPage, dm).waitFor({ state: 'detached', timeout: 10_000 });
+    await annPage.reload();
+    await waitConnected(annPage);
+    expect(await sidebarItem(annPage, dm).count()).toBe(0);
+    const deeSocket = await TestSocket.open(stack.chats[0]!.wsUrl, await deePanel.chatToken(), { origin: stack.adminUrl });
+    try {
+      await deeSocket.next('hello');
+      deeSocket.send({ type: 'join', room: dm });
+      deeSocket.send({ type: 'send', room: dm, clientId: 'dee-back-1', body: 'are you there?' });
+      await deeSocket.next('ack', (f) => f.clientId === 'dee-back-1');
+    } finally {
+      deeSocket.close();
+    }
+    await sidebarItem(annPage, dm).waitFor({ timeout: 10_000 });
+    expect(await unreadBadge(annPage, dm).textContent()).toBe('1, 1 unread');
+  });
+
+  it('every page links the SVG favicon, which loads under the strict CSP: no 404 and no console error', async () => {
+    const page = await newPage();
+    const problems: string[] = [];
+    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+    page.on('response', (r) => { if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`); });
+    await logIn(page, stack.adminUrl, ann.email, ann.password);
+    await waitConnected(page);
+    for (const path of ['/chat', '/rooms', '/profile']) {
+      await page.goto(path);
+      expect(await page.locator('head link[rel=icon]').getAttribute('href'), path).toBe('/static/favicon.svg');
+    }
+    const icon = await page.request.get('/static/favicon.svg');
+    expect(icon.status()).toBe(200);
+    expect(icon.headers()['content-type']).toContain('image/svg+xml');
+    const old = await page.request.get('/favicon.ico', { maxRedirects: 0 });
+    expect([old.status(), old.headers().location]).toEqual([301, '/static/favicon.svg']);
+    // The icon really rendered: the browser fetched it (an <img> of it decodes, under img-src 'self').
+    expect(await page.evaluate(async () => {
+      const img = new Image();
+      img.src = '/static/favicon.svg';
+      await img.decode();
+      return img.naturalWidth > 0;
+    })).toBe(true);
+    expect(problems).toEqual([]);
+    await page.context().close();
   });
 });

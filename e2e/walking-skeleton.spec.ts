@@ -36,7 +36,8 @@ describe('walking skeleton', () => {
     await signUp(annPage, stack.adminUrl, ann);
     await signUp(bobPage, stack.adminUrl, bob);
 
-    await annPage.fill('#name', 'General');
+    await annPage.goto(`${stack.adminUrl}/rooms`);
+    await annPage.fill('#name', 'Skeleton');
     await Promise.all([annPage.waitForURL(/\/rooms\/\d+$/), annPage.click('form[action="/rooms"] button[type=submit]')]);
     const roomUrl = annPage.url();
     await bobPage.goto(roomUrl);

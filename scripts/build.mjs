@@ -34,6 +34,7 @@ const targets = {
   bench: { ...server('bench/run.ts', undefined), outfile: undefined, outdir: 'bench/dist', entryPoints: ['bench/run.ts', 'bench/client.ts', 'bench/baseline-ws.ts', 'bench/baseline-sio.ts'] },
   stack: server('scripts/stack.ts', 'dist/stack.js'),
   chaos: server('scripts/chaos.ts', 'dist/chaos.js'),
+  'env-docs': server('scripts/env-docs.ts', 'dist/env-docs.js'),
   // Three levels deep so the bundled devtools find the repository root (their ROOT is ../../..).
   screenshots: server('scripts/screenshots.ts', 'dist/tools/screenshots/screenshots.js'),
   // The chat client (Preact, TSX) and the dashboard: ES modules.

@@ -41,7 +41,8 @@ async function main(): Promise<void> {
     // People, rooms, a DM, and a conversation with markdown, mentions, an edit and yesterday's messages.
     const panels: Record<keyof typeof people, PanelClient> = { ann: new PanelClient(stack.adminUrl), bob: new PanelClient(stack.adminUrl), cleo: new PanelClient(stack.adminUrl) };
     for (const [key, p] of Object.entries(people)) await panels[key as keyof typeof people].signUp(p);
-    const general = await panels.bob.createRoom('General');
+    // #general exists from the start (migration 0008) and everyone who signs up is in it.
+    const general = Number((await db.pool.query(`SELECT id FROM rooms WHERE auto_join AND lower(name) = 'general'`)).rows[0].id);
     await db.pool.query(`UPDATE rooms SET topic = 'Company-wide chatter and announcements' WHERE id = $1`, [general]);
     const design = await panels.cleo.createRoom('Design reviews');
     const secret = await panels.ann.createRoom('Launch plans', 'private');
@@ -51,6 +52,8 @@ async function main(): Promise<void> {
     await panels.cleo.request(`/rooms/${general}`, { headers: { accept: 'text/html' } });
     const dmRes = await panels.bob.postForm('/direct', { handle: 'ann' }, '/rooms');
     const dm = Number(/\/rooms\/(\d+)/.exec(dmRes.headers.get('location') ?? '')?.[1]);
+    const groupRes = await panels.ann.postForm('/direct', { handle: '@bob @cleo' }, '/rooms');
+    const group = Number(/\/rooms\/(\d+)/.exec(groupRes.headers.get('location') ?? '')?.[1]);
 
     const socketFor = async (who: keyof typeof people) => {
       const sock = await TestSocket.open(stack.chats[0]!.wsUrl, await panels[who].chatToken(), { origin: stack.adminUrl });
@@ -76,6 +79,8 @@ async function main(): Promise<void> {
     await say(cleo, general, '> ship it\nAgreed. Code block for reference:\n```\nSELECT count(*) FROM messages;\n```');
     await say(bob, general, 'مرحبا — right-to-left text gets dir="auto".');
     await say(bob, dm, 'Hey Ann, got a minute after standup?');
+    await say(cleo, group, 'Lunch at noon, the three of us?');
+    await say(bob, group, 'Yes — the usual place.');
     await say(cleo, design, 'New mockups are up, feedback welcome ~~by Friday~~ today!');
     await say(bob, secret, 'Launch date moved to the 14th.');
     for (const s of sockets) s.close();
@@ -98,6 +103,11 @@ async function main(): Promise<void> {
       });
       await shoot(page, variant, 'chat-dm', 'Chat: a direct message', `/chat/${dm}`, async () => {
         await page.locator('#conn-state[data-state=open]').waitFor();
+      });
+      await shoot(page, variant, 'chat-group', 'Chat: a group conversation (add people, leave)', `/chat/${group}`, async () => {
+        await page.locator('#conn-state[data-state=open]').waitFor();
+        if (variant === 'mobile') await page.click('.details-toggle');
+        await page.click('#leave-conversation');
       });
       await shoot(page, variant, 'chat-private', 'Chat: a private room with members and invitations', `/chat/${secret}`, async () => {
         await page.locator('#conn-state[data-state=open]').waitFor();

@@ -19,7 +19,7 @@ import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readFile
 import { resolve } from 'node:path';
 import { Agent } from 'node:https';
 import { get } from 'node:https';
-import { freePort, spawnService, startEmbeddedPostgres, startRedisServer, waitForHttp, type EmbeddedPg, type RedisServer, type ServiceProcess } from '@parley/devtools';
+import { freePort, keptSecrets, randomSecret, serviceEnv, spawnService, startEmbeddedPostgres, startRedisServer, waitForHttp, type Deployment, type EmbeddedPg, type RedisServer, type ServiceProcess } from '@parley/devtools';
 import { renderEdgeConfig, upstreamServers } from '../deploy/nginx/render.ts';
 
 const root = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..');
@@ -132,14 +132,15 @@ function fail(message: string): Promise<never> {
   return stopAll(1);
 }
 
-function secrets(): Record<string, string> {
-  const file = resolve(dataDir, 'secrets.json');
-  const saved: Record<string, string> = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>) : {};
-  for (const key of ['INTERNAL_TOKEN', 'CHAT_TOKEN_SECRET', 'SESSION_SECRET']) saved[key] ??= randomBytes(32).toString('hex');
-  saved.PARLEY_ADMIN_EMAIL ??= process.env.PARLEY_ADMIN_EMAIL || 'admin@parley.local';
-  saved.PARLEY_ADMIN_PASSWORD ??= process.env.PARLEY_ADMIN_PASSWORD || randomBytes(12).toString('base64url');
-  writeFileSync(file, JSON.stringify(saved, null, 2), { mode: 0o600 });
-  return saved;
+/** The services' secrets and the first admin's credentials, made once and kept in the data directory. */
+function secrets() {
+  return keptSecrets(resolve(dataDir, 'secrets.json'), {
+    INTERNAL_TOKEN: randomSecret,
+    CHAT_TOKEN_SECRET: randomSecret,
+    SESSION_SECRET: randomSecret,
+    PARLEY_ADMIN_EMAIL: () => process.env.PARLEY_ADMIN_EMAIL || 'admin@parley.local',
+    PARLEY_ADMIN_PASSWORD: () => process.env.PARLEY_ADMIN_PASSWORD || randomBytes(12).toString('base64url'),
+  });
 }
 
 /** A self-signed certificate for localhost, made once (valid 30 days, renewed when older than 25). */
@@ -233,10 +234,23 @@ async function main(): Promise<void> {
   // Persistent like the StatefulSet: sessions survive a Redis restart and a stack restart.
   redis = await startRedisServer(await freePort(), { persistent: true, dir: resolve(dataDir, 'redis') });
 
+  // OpenTelemetry settings of the launcher's environment reach the services (tracing is off without them).
+  const otel = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('OTEL_') && typeof e[1] === 'string'));
+  const deployment: Deployment = {
+    nodeEnv: 'production',
+    logLevel: process.env.LOG_LEVEL ?? 'info',
+    databaseUrl: pg.url,
+    redisUrl: redis.url,
+    publicUrl,
+    secrets: { INTERNAL_TOKEN: s.INTERNAL_TOKEN, CHAT_TOKEN_SECRET: s.CHAT_TOKEN_SECRET, SESSION_SECRET: s.SESSION_SECRET },
+    host: '127.0.0.1',
+    extra: otel,
+  };
+
   step('applying database migrations…');
   const migrated = await new Promise<number | null>((res) => {
     const child = spawn(process.execPath, [resolve(root, 'packages/db/dist/migrate.js')], {
-      env: { PATH: process.env.PATH ?? '', DATABASE_URL: pg!.url, LOG_LEVEL: 'warn' },
+      env: { PATH: process.env.PATH ?? '', ...serviceEnv({ ...deployment, logLevel: 'warn' }, { service: 'migrate' }) },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     child.once('exit', (code) => res(code));
@@ -248,41 +262,25 @@ async function main(): Promise<void> {
   const chatPorts: number[] = [];
   for (let i = 0; i < adminReplicas; i++) adminPorts.push(await freePort());
   for (let i = 0; i < chatReplicas; i++) chatPorts.push(await freePort());
-  // OpenTelemetry settings of the launcher's environment reach the services (tracing is off without them).
-  const otel = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('OTEL_') && typeof e[1] === 'string'));
-  const common = {
-    ...otel,
-    NODE_ENV: 'production',
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
-    HOST: '127.0.0.1',
-    DATABASE_URL: pg.url,
-    REDIS_URL: redis.url,
-    INTERNAL_TOKEN: s.INTERNAL_TOKEN!,
-    CHAT_TOKEN_SECRET: s.CHAT_TOKEN_SECRET!,
-    PUBLIC_URL: publicUrl,
-  };
   adminPorts.forEach((port, i) => {
-    services.push(spawnService(`admin-${i}`, resolve(root, 'apps/admin/dist/main.js'), {
-      ...common,
-      PORT: String(port),
-      SESSION_SECRET: s.SESSION_SECRET!,
-      CHAT_PUBLIC_URL: '', // same origin: wss://localhost:PORT/socket through the edge
-      CHAT_INTERNAL_URL: `http://127.0.0.1:${chatPorts[i % chatPorts.length]}`,
-      TRUST_PROXY: '127.0.0.1', // the edge: req.protocol is https, session cookies are Secure
-      PARLEY_ADMIN_EMAIL: s.PARLEY_ADMIN_EMAIL!,
-      PARLEY_ADMIN_PASSWORD: s.PARLEY_ADMIN_PASSWORD!,
-    }, { echo: tagged(`admin-${i}`) }));
+    services.push(spawnService(`admin-${i}`, resolve(root, 'apps/admin/dist/main.js'), serviceEnv(deployment, {
+      service: 'admin',
+      port,
+      chatPublicUrl: '', // same origin: wss://localhost:PORT/socket through the edge
+      chatInternalUrl: `http://127.0.0.1:${chatPorts[i % chatPorts.length]}`,
+      trustProxy: '127.0.0.1', // the edge: req.protocol is https, session cookies are Secure
+      firstAdmin: { email: s.PARLEY_ADMIN_EMAIL, password: s.PARLEY_ADMIN_PASSWORD },
+    }), { echo: tagged(`admin-${i}`) }));
   });
   chatPorts.forEach((port, i) => {
-    services.push(spawnService(`chat-${i}`, resolve(root, 'apps/chat/dist/main.js'), {
-      ...common,
-      PORT: String(port),
-      ADMIN_INTERNAL_URL: `http://127.0.0.1:${adminPorts[i % adminPorts.length]}`,
-      ALLOWED_ORIGINS: `${publicUrl},https://127.0.0.1:${httpsPort}`,
-      REPLICA_ID: `chat-${i}`,
-      DRAIN_DELAY_MS: '500',
-      SHUTDOWN_TIMEOUT_MS: '5000',
-    }, { echo: tagged(`chat-${i}`) }));
+    services.push(spawnService(`chat-${i}`, resolve(root, 'apps/chat/dist/main.js'), serviceEnv(deployment, {
+      service: 'chat',
+      port,
+      replicaId: `chat-${i}`,
+      allowedOrigins: [publicUrl, `https://127.0.0.1:${httpsPort}`],
+      drainDelayMs: 500,
+      shutdownTimeoutMs: 5000,
+    }), { echo: tagged(`chat-${i}`) }));
   });
   for (const svc of services) {
     void svc.exited.then((code) => {

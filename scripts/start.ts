@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { startEmbeddedPostgres, spawnService, waitForHttp, type EmbeddedPg, type ServiceProcess } from '@parley/devtools';
+import { keptServiceSecrets, serviceEnv, startEmbeddedPostgres, spawnService, waitForHttp, type Deployment, type EmbeddedPg, type ServiceProcess, type ServiceSecrets } from '@parley/devtools';
 
 const root = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..');
 const dataDir = resolve(root, process.env.PARLEY_DATA_DIR ?? '.data');
@@ -29,16 +29,14 @@ const pgPort = portOf('PARLEY_EMBEDDED_PG_PORT', 54329);
 
 mkdirSync(dataDir, { recursive: true });
 
-/** Local secrets, generated once and kept in .data/ (never committed). */
-function localSecrets(): Record<string, string> {
-  const file = resolve(dataDir, 'secrets.json');
-  let saved: Record<string, string> = {};
-  if (existsSync(file)) saved = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
-  for (const key of ['INTERNAL_TOKEN', 'CHAT_TOKEN_SECRET', 'SESSION_SECRET']) saved[key] ??= randomBytes(32).toString('hex');
-  writeFileSync(file, JSON.stringify(saved, null, 2), { mode: 0o600 });
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(saved)) out[k] = process.env[k] || v;
-  return out;
+/** Local secrets, generated once and kept in .data/ (never committed); the environment's win. */
+function localSecrets(): ServiceSecrets {
+  const saved = keptServiceSecrets(resolve(dataDir, 'secrets.json'));
+  return {
+    INTERNAL_TOKEN: process.env.INTERNAL_TOKEN || saved.INTERNAL_TOKEN,
+    CHAT_TOKEN_SECRET: process.env.CHAT_TOKEN_SECRET || saved.CHAT_TOKEN_SECRET,
+    SESSION_SECRET: process.env.SESSION_SECRET || saved.SESSION_SECRET,
+  };
 }
 
 /** The first admin: from PARLEY_ADMIN_EMAIL/PASSWORD, or generated once and saved in .data/. */
@@ -84,39 +82,38 @@ async function main() {
   }
   const redisUrl = process.env.REDIS_URL ?? '';
   const admin = adminCredentials();
-  const common: Record<string, string> = {
-    NODE_ENV: process.env.NODE_ENV ?? 'development',
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
-    DATABASE_URL: databaseUrl,
-    ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
-    ...secrets,
-    PUBLIC_URL: process.env.PUBLIC_URL ?? `http://localhost:${adminPort}`,
+  const deployment: Deployment = {
+    nodeEnv: process.env.NODE_ENV ?? 'development',
+    logLevel: process.env.LOG_LEVEL ?? 'info',
+    databaseUrl,
+    redisUrl: redisUrl || undefined,
+    publicUrl: process.env.PUBLIC_URL ?? `http://localhost:${adminPort}`,
+    secrets,
+    host: '127.0.0.1',
   };
 
   say('applying database migrations…');
   // A local run should not wait long for a database that is not there; Kubernetes keeps the 30 s default.
-  const migrateEnv = { ...process.env, ...common, DB_CONNECT_TIMEOUT_MS: process.env.DB_CONNECT_TIMEOUT_MS ?? '10000' };
+  // A DB_CONNECT_TIMEOUT_MS of the launcher's environment is passed on as it is.
+  const connectTimeoutMs = process.env.DB_CONNECT_TIMEOUT_MS === undefined ? 10_000 : undefined;
+  const migrateEnv = { ...process.env, ...serviceEnv(deployment, { service: 'migrate', connectTimeoutMs }) };
   const migrate = spawnSync(process.execPath, [resolve(root, 'packages/db/dist/migrate.js')], { env: migrateEnv, stdio: 'inherit' });
   if (migrate.status !== 0) await stopAll(1);
 
-  const adminSvc = spawnService('admin', resolve(root, 'apps/admin/dist/main.js'), {
-    ...common,
-    PORT: String(adminPort),
-    HOST: '127.0.0.1',
-    CHAT_INTERNAL_URL: `http://127.0.0.1:${chatPort}`,
-    CHAT_PUBLIC_URL: process.env.CHAT_PUBLIC_URL ?? `ws://localhost:${chatPort}/socket`,
-    PARLEY_ADMIN_EMAIL: admin.email,
-    PARLEY_ADMIN_PASSWORD: admin.password,
-  }, { echo: (line) => process.stdout.write(`${line}\n`) });
-  const chatSvc = spawnService('chat', resolve(root, 'apps/chat/dist/main.js'), {
-    ...common,
-    PORT: String(chatPort),
-    HOST: '127.0.0.1',
-    ADMIN_INTERNAL_URL: `http://127.0.0.1:${adminPort}`,
-    ALLOWED_ORIGINS: `http://127.0.0.1:${adminPort}`,
-    REPLICA_ID: 'chat-local',
-    DRAIN_DELAY_MS: '0',
-  }, { echo: (line) => process.stdout.write(`${line}\n`) });
+  const adminSvc = spawnService('admin', resolve(root, 'apps/admin/dist/main.js'), serviceEnv(deployment, {
+    service: 'admin',
+    port: adminPort,
+    chatInternalUrl: `http://127.0.0.1:${chatPort}`,
+    chatPublicUrl: process.env.CHAT_PUBLIC_URL ?? `ws://localhost:${chatPort}/socket`,
+    firstAdmin: admin,
+  }), { echo: (line) => process.stdout.write(`${line}\n`) });
+  const chatSvc = spawnService('chat', resolve(root, 'apps/chat/dist/main.js'), serviceEnv(deployment, {
+    service: 'chat',
+    port: chatPort,
+    replicaId: 'chat-local',
+    allowedOrigins: [`http://127.0.0.1:${adminPort}`],
+    drainDelayMs: 0,
+  }), { echo: (line) => process.stdout.write(`${line}\n`) });
   services.push(adminSvc, chatSvc);
   for (const svc of services) {
     void svc.exited.then((code) => {

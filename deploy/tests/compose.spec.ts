@@ -37,12 +37,13 @@ describe('compose.yaml', () => {
     expect(() => interpolate(raw, rest)).toThrow(/POSTGRES_PASSWORD/);
   });
 
-  it('builds the app images from the real Dockerfiles and migrates from the admin image', () => {
+  it('builds the app images from the real Dockerfile (APP=admin|chat) and migrates from the admin image', () => {
     for (const s of ['admin', 'chat', 'migrate']) {
       expect(existsSync(join(ROOT, compose.services[s].build.dockerfile)), s).toBe(true);
       expect(compose.services[s].build.context).toBe('.');
     }
-    expect(compose.services.migrate.build.dockerfile).toBe('apps/admin/Dockerfile');
+    expect(compose.services.migrate.build).toEqual(compose.services.admin.build);
+    for (const s of ['admin', 'chat']) expect(compose.services[s].build).toEqual({ context: '.', dockerfile: 'Dockerfile', args: { APP: s } });
     expect(compose.services.migrate.command).toEqual(['node', 'packages/db/dist/migrate.js']);
     for (const s of ['admin', 'chat']) expect(compose.services[s].depends_on.migrate.condition).toBe('service_completed_successfully');
   });

@@ -10,9 +10,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { DockerfileParser } from 'dockerfile-ast';
-import { createTestDatabase, dropRedisPrefix, freePort, spawnService, testRedisPrefix, waitForHttp, TEST_PG_URL, TEST_REDIS_URL, type ServiceProcess, type TestDatabase } from '@parley/devtools';
+import { createTestDatabase, dependencyEnv, dropRedisPrefix, freePort, listenEnv, spawnService, testRedisPrefix, waitForHttp, TEST_PG_URL, TEST_REDIS_URL, type ServiceProcess, type TestDatabase } from '@parley/devtools';
 import { kustomize, resolveEnv, ROOT, scratchCopy, type K8sObject } from './support/manifests.ts';
+import { appImageCmd } from './support/dockerfile.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 let objects: K8sObject[] = [];
@@ -36,11 +36,7 @@ afterAll(async () => {
 });
 
 function imageCmd(app: string): string[] {
-  const doc = DockerfileParser.parse(readFileSync(join(ROOT, `apps/${app}/Dockerfile`), 'utf8'));
-  const cmd = doc.getCMDs().at(-1);
-  if (!cmd) throw new Error(`apps/${app}/Dockerfile has no CMD`);
-  const args = cmd.getArguments().map((a) => a.getValue());
-  return JSON.parse(args.join(' ')) as string[];
+  return appImageCmd(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'), app);
 }
 
 describe.each(['admin', 'chat'])('%s as its rendered Deployment runs it', (app) => {
@@ -62,13 +58,11 @@ describe.each(['admin', 'chat'])('%s as its rendered Deployment runs it', (app) 
     expect(Number(env.PORT ?? 8080), 'the app listens where the probes look').toBe(readyPort);
 
     const local = await freePort();
+    // The manifest's environment, with the launchers' own builders for the parts that differ here.
     const proc = spawnService(app, join(ROOT, args.at(-1)), {
       ...env,
-      PORT: String(local),
-      HOST: '127.0.0.1',
-      DATABASE_URL: db.url,
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_KEY_PREFIX: prefix,
+      ...listenEnv(local, '127.0.0.1'),
+      ...dependencyEnv({ databaseUrl: db.url, redisUrl: TEST_REDIS_URL, redisPrefix: prefix }),
     }, { cwd: ROOT });
     running.push(proc);
     expect(args.slice(0, -1)).toEqual(['--enable-source-maps']); // spawnService adds the same flag

@@ -23,6 +23,9 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return path;
 }
 
+/** Where login lands: the chat client (/chat, which then shows the last or first conversation, /chat/:id). */
+export const LANDING = /\/chat(\/\d+)?$/;
+
 /** Sign up through the real form, then log in (sign-up answers like the login page, see auth routes). */
 export async function signUp(page: Page, baseUrl: string, user: { email: string; handle: string; displayName: string; password: string }): Promise<void> {
   await page.goto(`${baseUrl}/signup`);
@@ -33,14 +36,14 @@ export async function signUp(page: Page, baseUrl: string, user: { email: string;
   await Promise.all([page.waitForURL(/\/login\?signedup=1$/), page.click('button[type=submit]')]);
   await page.fill('#email', user.email);
   await page.fill('#password', user.password);
-  await Promise.all([page.waitForURL(/\/rooms$/), page.click('button[type=submit]')]);
+  await Promise.all([page.waitForURL(LANDING), page.click('button[type=submit]')]);
 }
 
 export async function logIn(page: Page, baseUrl: string, email: string, password: string): Promise<void> {
   await page.goto(`${baseUrl}/login`);
   await page.fill('#email', email);
   await page.fill('#password', password);
-  await Promise.all([page.waitForURL(/\/rooms/), page.click('button[type=submit]')]);
+  await Promise.all([page.waitForURL(LANDING), page.click('button[type=submit]')]);
 }
 
 /** Wait until the room page's chat connection is open. */

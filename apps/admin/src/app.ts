@@ -220,6 +220,8 @@ export async function buildApp(deps: AdminDeps): Promise<FastifyInstance> {
   await app.register(abuseLimits, services);
 
   await app.register(fastifyStatic, { root: staticRoots(), prefix: '/static/', decorateReply: false, maxAge: '1h' });
+  // Pages link /static/favicon.svg; this answers browsers and tools that ask for the old default path.
+  app.get('/favicon.ico', { logLevel: 'warn' }, async (_req, reply) => reply.redirect('/static/favicon.svg', 301));
 
   await app.register(healthRoutes, services);
   await app.register(authRoutes, services);

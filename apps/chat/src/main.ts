@@ -122,7 +122,7 @@ registerChatGauges(registry, {
   hubCounters: () => hub.counters,
 });
 
-const { server, stopAcceptingUpgrades } = createChatServer({
+const { server, stopAcceptingUpgrades } = await createChatServer({
   hub,
   log,
   registry,
@@ -131,7 +131,7 @@ const { server, stopAcceptingUpgrades } = createChatServer({
   chatTokenSecret: config.CHAT_TOKEN_SECRET,
   allowedOrigins: allowedOrigins(config),
   maxFrameBytes: config.MAX_FRAME_BYTES,
-  readiness: async () => ({ database: dbReachedOnce && database.up, fanout: bus.healthy(), accepting: !hub.draining }),
+  readiness: () => Promise.resolve({ database: dbReachedOnce && database.up, fanout: bus.healthy(), accepting: !hub.draining }),
   sessions,
 });
 

@@ -1,6 +1,6 @@
 // Every chat metric in one place, typed, handed to the modules that record them (server, bus, writer,
 // hub). Naming: counters end in _total, durations are _seconds histograms; labels are bounded enums
-// (frame type, outcome, error code, path): never a user, room, connection or request id.
+// (frame type, outcome, error code, path, HTTP route template): never a user, room, connection or request id.
 // docs/operations.md documents each series and what to do when it moves.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { CLIENT_FRAME_TYPES, ErrorCode } from '@parley/protocol';

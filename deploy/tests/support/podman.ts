@@ -1,4 +1,4 @@
-// Building and running the real Dockerfiles with podman on a machine without a registry: a stand-in
+// Building and running the real Dockerfile with podman on a machine without a registry: a stand-in
 // for the official Node base image is made locally (debootstrap + the real Node binary from the npm
 // registry) and tagged with the exact name the Dockerfile's FROM uses. Recipe: /work/shared/TOOLCHAIN.md.
 // Everything podman keeps (images, containers, layers) lives under one directory of ours, selected
@@ -83,7 +83,11 @@ export function podmanAt(dir: string): Podman {
     dir,
     podman: (args, timeoutMs = 120_000) => run('podman', args, { env, timeoutMs }),
     async reset() {
-      await run('podman', ['system', 'reset', '-f'], { env, timeoutMs: 60_000 });
+      // Deleting a few GB of layers takes minutes on a loaded machine; a reset killed half-way leaves
+      // the overlay driver's home mounted, so unmount whatever is still mounted under our directory.
+      await run('podman', ['system', 'reset', '-f'], { env, timeoutMs: 300_000 });
+      const left = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m.startsWith(`${dir}/`));
+      for (const m of left.reverse()) await run('umount', [m], { timeoutMs: 60_000 });
     },
   };
   return self;

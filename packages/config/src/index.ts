@@ -90,7 +90,7 @@ const SECRET_NAMES = new Set<string>();
  * Values published in this repository's examples (deploy/k8s secrets.env.example and friends). Anyone
  * can read them, so they are refused as real secrets in every environment.
  */
-export function isPublishedExample(value: string): boolean {
+function isPublishedExample(value: string): boolean {
   return /change-?me|replace-?me|your-?secret|example-?secret/i.test(value);
 }
 
@@ -177,19 +177,39 @@ function canParseUrl(v: string): boolean {
   }
 }
 
-/** Settings every Parley service reads the same way (each service extends this with its own). */
+/**
+ * Settings every Parley service reads the same way (each service extends this with its own). Every
+ * variable's `.describe()` is its line in README's configuration tables (scripts/env-docs/tables.ts).
+ */
 export const serviceBaseSchema = z.object({
-  NODE_ENV: nodeEnv,
-  PORT: port(8080),
-  HOST: z.string().default('0.0.0.0'),
-  LOG_LEVEL: logLevel,
-  DATABASE_URL: postgresUrl,
-  /** Set: Redis for sessions, rate limits and chat fan-out. Unset (embedded mode): Postgres. */
-  REDIS_URL: redisUrl.optional(),
-  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]*$/, 'must contain only letters, digits, ":", "_" and "-"').default('parley:'),
-  /** The address people use, e.g. https://parley.example.com (its origin may open WebSockets). */
-  PUBLIC_URL: httpUrl('http://localhost:3000'),
-  INTERNAL_TOKEN: secret('INTERNAL_TOKEN'),
-  CHAT_TOKEN_SECRET: secret('CHAT_TOKEN_SECRET'),
-  DB_POOL_MAX: positiveInt(10, 'a positive integer'),
+  DATABASE_URL: postgresUrl.describe('`postgres://user:password@host:port/db`'),
+  REDIS_URL: redisUrl.optional().describe('`redis://host:6379`. Set: sessions, rate limits and chat fan-out in Redis. Unset: Postgres (embedded mode)'),
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]*$/, 'must contain only letters, digits, ":", "_" and "-"').default('parley:')
+    .describe('Prefix for every Redis key and channel'),
+  PORT: port(8080).describe('HTTP port'),
+  HOST: z.string().default('0.0.0.0').describe('Listen address'),
+  LOG_LEVEL: logLevel.describe('`fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent`'),
+  NODE_ENV: nodeEnv.describe('`development`, `production`, `test`'),
+  PUBLIC_URL: httpUrl('http://localhost:3000').describe('The address people use, e.g. `https://parley.example.com` (its origin may open WebSockets)'),
+  INTERNAL_TOKEN: secret('INTERNAL_TOKEN').describe('Shared secret (≥ 32 characters) for the service-to-service API (`/internal/*`)'),
+  CHAT_TOKEN_SECRET: secret('CHAT_TOKEN_SECRET').describe('HMAC key (≥ 32 characters) of the short-lived chat tokens admin mints and chat verifies'),
+  DB_POOL_MAX: positiveInt(10, 'a positive integer').describe('Postgres connections per process'),
 });
+
+/** One environment variable of a schema, as README's tables show it. */
+export interface EnvVarDoc {
+  name: string;
+  /** Parsing fails when it is unset. */
+  required: boolean;
+  /** What an unset variable becomes (undefined: stays unset, or required). */
+  defaultValue: unknown;
+  description: string | undefined;
+}
+
+/** The variables of an environment schema with their default, whether required, and `.describe()` text. */
+export function describeEnv(schema: z.ZodObject): EnvVarDoc[] {
+  return Object.entries(schema.shape).map(([name, field]) => {
+    const unset = (field as z.ZodType).safeParse(undefined);
+    return { name, required: !unset.success, defaultValue: unset.success ? unset.data : undefined, description: (field as z.ZodType).description };
+  });
+}

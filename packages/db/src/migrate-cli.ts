@@ -1,16 +1,11 @@
 // `npm run migrate` and the Kubernetes migration Job: apply pending migrations, then exit.
-import { loadConfig, postgresUrl, positiveInt, z } from '@parley/config';
+import { loadConfig } from '@parley/config';
 import { createLogger } from '@parley/logging';
 import { createPool, describeDbError, waitForDatabase } from './pool.ts';
 import { migrate } from './migrate.ts';
+import { migrateConfigSchema } from './migrate-config.ts';
 
-const config = loadConfig(
-  z.object({
-    DATABASE_URL: postgresUrl,
-    DB_CONNECT_TIMEOUT_MS: positiveInt(30_000, 'a number of milliseconds'),
-    LOG_LEVEL: z.string().default('info'),
-  }),
-);
+const config = loadConfig(migrateConfigSchema);
 const log = createLogger('migrate', config.LOG_LEVEL);
 const pool = createPool(config.DATABASE_URL, { max: 1, applicationName: 'parley-migrate' });
 

@@ -7,4 +7,6 @@ export { spawnService, type ServiceProcess } from './service.ts';
 export { waitForHttp, waitForPortFree, freePort } from './wait.ts';
 export { createTestDatabase, testRedisPrefix, dropRedisPrefix, TEST_PG_URL, TEST_REDIS_URL, type TestDatabase } from './test-env.ts';
 export { startStack, type Stack, type StackOptions } from './stack.ts';
-export { missingPrerequisite, prerequisitesRequired } from './prerequisite.ts';
+export { serviceEnv, dependencyEnv, listenEnv, type Deployment, type ServiceSecrets, type ProcessSpec, type AdminProcessSpec, type ChatProcessSpec, type MigrateProcessSpec } from './service-env.ts';
+export { keptSecrets, keptServiceSecrets, randomSecret, randomServiceSecrets } from './secrets-file.ts';
+export { missingPrerequisite } from './prerequisite.ts';

@@ -3,7 +3,7 @@
 // must have run everything. Running vitest directly (the inner loop) skips with the reason printed.
 // An explicit opt-out (e.g. PARLEY_SKIP_IMAGE_TESTS=1) still skips, and the summary counts it.
 
-export function prerequisitesRequired(env: NodeJS.ProcessEnv = process.env): boolean {
+function prerequisitesRequired(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.PARLEY_REQUIRE_ALL === '1';
 }
 

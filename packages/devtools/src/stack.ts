@@ -1,9 +1,10 @@
 // Starts the built services as real processes (admin + N chat replicas) on free ports, for end-to-end
 // tests and benchmarks. Requires `npm run build` first (npm test does it).
-import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { spawnService, type ServiceProcess } from './service.ts';
+import { randomServiceSecrets } from './secrets-file.ts';
+import { serviceEnv, type Deployment, type ServiceSecrets } from './service-env.ts';
 import { freePort, waitForHttp } from './wait.ts';
 
 const DEFAULT_ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../..');
@@ -61,7 +62,7 @@ export interface Stack {
   /** The admins started for `extraAdmins`, in the same order. */
   extraAdmins: AdminProcess[];
   chats: ChatReplica[];
-  secrets: { INTERNAL_TOKEN: string; CHAT_TOKEN_SECRET: string; SESSION_SECRET: string };
+  secrets: ServiceSecrets;
   /** Start (or restart) chat replica `index` on its port. */
   startChat(index: number): Promise<ChatReplica>;
   stop(): Promise<void>;
@@ -73,11 +74,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   for (const f of ['apps/admin/dist/main.js', 'apps/chat/dist/main.js']) {
     if (!existsSync(resolve(ROOT, f))) throw new Error(`${f} is missing: run npm run build first`);
   }
-  const secrets = {
-    INTERNAL_TOKEN: randomBytes(24).toString('hex'),
-    CHAT_TOKEN_SECRET: randomBytes(24).toString('hex'),
-    SESSION_SECRET: randomBytes(24).toString('hex'),
-  };
+  const secrets = randomServiceSecrets();
   const n = opts.chatReplicas ?? 1;
   const adminPort = await freePort();
   const chatPorts: number[] = [];
@@ -89,26 +86,27 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     extraAdminPorts.push(await freePort());
   }
   if (opts.admin === false && extraAdminPorts.length) throw new Error('extraAdmins needs the main admin (admin: false was given)');
-  const common: Record<string, string> = {
-    NODE_ENV: 'test',
-    LOG_LEVEL: process.env.PARLEY_TEST_LOG_LEVEL ?? 'info',
-    DATABASE_URL: opts.databaseUrl,
-    ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
-    ...(opts.redisPrefix ? { REDIS_KEY_PREFIX: opts.redisPrefix } : {}),
-    ...secrets,
-    PUBLIC_URL: adminUrl,
+  const deployment: Deployment = {
+    nodeEnv: 'test',
+    logLevel: process.env.PARLEY_TEST_LOG_LEVEL ?? 'info',
+    databaseUrl: opts.databaseUrl,
+    redisUrl: opts.redisUrl,
+    redisPrefix: opts.redisPrefix,
+    publicUrl: adminUrl,
+    secrets,
+    host: '127.0.0.1',
   };
   const chats: ChatReplica[] = [];
   const startChat = async (index: number): Promise<ChatReplica> => {
     const port = chatPorts[index]!;
     const proc = spawnService(`chat-${index}`, resolve(ROOT, 'apps/chat/dist/main.js'), {
-      ...common,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      ADMIN_INTERNAL_URL: adminUrl,
-      ALLOWED_ORIGINS: [adminPort, ...extraAdminPorts].flatMap((p) => [`http://localhost:${p}`, `http://127.0.0.1:${p}`]).join(','),
-      REPLICA_ID: `chat-${index}`,
-      DRAIN_DELAY_MS: '200',
+      ...serviceEnv(deployment, {
+        service: 'chat',
+        port,
+        replicaId: `chat-${index}`,
+        allowedOrigins: [adminPort, ...extraAdminPorts].flatMap((p) => [`http://localhost:${p}`, `http://127.0.0.1:${p}`]),
+        drainDelayMs: 200,
+      }),
       ...opts.chatEnv,
     }, { echo: opts.echo, nodePath: opts.nodePath });
     const replica = { index, port, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/socket`, process: proc };
@@ -120,12 +118,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   let admin: ServiceProcess | null = null;
   const spawnAdmin = (name: string, port: number, chatPort: number, env: Record<string, string> = {}) =>
     spawnService(name, resolve(ROOT, 'apps/admin/dist/main.js'), {
-      ...common,
-      PUBLIC_URL: `http://127.0.0.1:${port}`,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      CHAT_INTERNAL_URL: `http://127.0.0.1:${chatPorts[0]}`,
-      CHAT_PUBLIC_URL: `ws://127.0.0.1:${chatPort}/socket`,
+      ...serviceEnv(deployment, {
+        service: 'admin',
+        port,
+        publicUrl: `http://127.0.0.1:${port}`,
+        chatInternalUrl: `http://127.0.0.1:${chatPorts[0]}`,
+        chatPublicUrl: `ws://127.0.0.1:${chatPort}/socket`,
+      }),
       // Every test client is 127.0.0.1: per-IP budgets sized for one person would trip over each
       // other. Specs that test the limits set their own (adminEnv wins).
       SIGNUP_RATE_PER_IP: '1000',

@@ -29,7 +29,7 @@ function withDatabase(url: string, name: string): string {
 const TEMPLATE_LOCK = 0x7074706c; // "ptpl"
 
 /** The template's name: a hash of the migration files, so a changed or added migration gets a new one. */
-export function templateName(dir = MIGRATIONS_DIR): string {
+function templateName(dir = MIGRATIONS_DIR): string {
   const hash = createHash('sha256');
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()) {
     hash.update(file).update('\0').update(readFileSync(join(dir, file))).update('\0');

@@ -10,6 +10,11 @@ describe('acceptRequestId', () => {
     expect(acceptRequestId(undefined, () => 'new')).toBe('new');
     expect(acceptRequestId('x'.repeat(200), () => 'new')).toBe('new');
   });
+  it('applies the edge rule exactly: 64 characters pass, 65 and a colon do not', () => {
+    expect(acceptRequestId('a'.repeat(64), () => 'new')).toBe('a'.repeat(64));
+    expect(acceptRequestId('a'.repeat(65), () => 'new')).toBe('new');
+    expect(acceptRequestId('trace:1', () => 'new')).toBe('new');
+  });
 });
 
 describe('redaction', () => {

@@ -30,10 +30,14 @@ export function createLogger(service: string, level: string = process.env.LOG_LE
   });
 }
 
+/** The edge's rule (deploy/nginx/parley.conf.template): 1-64 of [A-Za-z0-9._-]. The apps apply the same
+ * rule, so a request that bypasses the edge (a probe, a pod-to-pod call) cannot log a longer or odder id. */
+const REQUEST_ID_FORMAT = /^[A-Za-z0-9._-]{1,64}$/;
+
 /** A request id from the edge is kept if it looks sane; otherwise a new one is made. */
 export function acceptRequestId(header: string | string[] | undefined, generate: () => string): string {
   const value = Array.isArray(header) ? header[0] : header;
-  if (value && /^[A-Za-z0-9._:-]{1,128}$/.test(value)) return value;
+  if (value && REQUEST_ID_FORMAT.test(value)) return value;
   return generate();
 }
 export { DependencyStatus } from './dependency-status.ts';

@@ -3,7 +3,7 @@
 import { render } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { UserRef } from '@parley/protocol';
-import { ChatStore, displayName, type Conversation, type UserInfo } from './store.ts';
+import { ChatStore, displayName, isHidden, type Conversation, type UserInfo } from './store.ts';
 import { createRenderer } from './markdown.ts';
 import { Sidebar } from './ui/sidebar.tsx';
 import { ConversationView, STATE_TEXT } from './ui/conversation.tsx';
@@ -65,6 +65,19 @@ function App() {
     setDrawer(false);
     setSwitcher(false);
     setFlash(null);
+  };
+
+  /** After leaving or closing the open conversation: show the first one still listed. */
+  const openAnother = () => {
+    const next = [...store.rooms.values()].find((r) => !r.removed && !isHidden(r.conv))?.conv.id ?? null;
+    if (next !== null) open(next);
+    else history.pushState({}, '', '/chat');
+  };
+  const leave = async (roomId: number) => {
+    if (await store.leave(roomId)) openAnother();
+  };
+  const hide = async (roomId: number) => {
+    if (await store.hide(roomId)) openAnother();
   };
 
   useEffect(() => {
@@ -159,7 +172,7 @@ function App() {
           </section>
         )}
       </div>
-      {current ? <Details store={store} room={current} open={details} onClose={() => setDetails(false)} invite={current.conv.id === initialRoom ? invite : null} /> : null}
+      {current ? <Details store={store} room={current} open={details} onClose={() => setDetails(false)} invite={current.conv.id === initialRoom ? invite : null} onLeave={leave} onHide={hide} /> : null}
       {switcher ? <QuickSwitcher store={store} onClose={() => setSwitcher(false)} onOpen={(id) => open(id)} /> : null}
     </div>
   );

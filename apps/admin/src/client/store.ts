@@ -64,6 +64,11 @@ export function groupNames(conv: Conversation): string {
   return (conv.peers ?? []).map((p) => p.displayName).join(', ');
 }
 
+/** Closed from the sidebar and nothing new since (the next message brings it back). */
+export function isHidden(conv: Conversation): boolean {
+  return conv.hiddenThroughSeq !== null && conv.hiddenThroughSeq !== undefined && conv.lastSeq <= conv.hiddenThroughSeq;
+}
+
 export function displayName(conv: Conversation): string {
   if (isGroup(conv)) return (conv.peers ?? []).map((p) => `@${p.handle}`).join(', ');
   if (conv.kind === 'direct') return conv.peer ? `@${conv.peer.handle}` : 'Direct message';
@@ -474,6 +479,41 @@ export class ChatStore {
     } catch {
       // the details pane shows what it has
     }
+  }
+
+  /** Leave a group conversation: gone from the list once the server agrees; false (with room.error) otherwise. */
+  async leave(roomId: number): Promise<boolean> {
+    const room = this.rooms.get(roomId);
+    if (!room) return false;
+    try {
+      await api(`/api/conversations/${roomId}/leave`, { method: 'POST', body: {} });
+    } catch (err) {
+      room.error = `You are still in this conversation: ${err instanceof Error ? err.message : String(err)}`;
+      this.changed();
+      return false;
+    }
+    this.connection.unwatch(roomId);
+    this.rooms.delete(roomId);
+    if (this.currentId === roomId) this.currentId = null;
+    this.changed();
+    return true;
+  }
+
+  /** Close a direct conversation in the sidebar until its next message; false (with room.error) if the server refused. */
+  async hide(roomId: number): Promise<boolean> {
+    const room = this.rooms.get(roomId);
+    if (!room) return false;
+    try {
+      await api(`/api/conversations/${roomId}/hide`, { method: 'POST', body: {} });
+    } catch (err) {
+      room.error = `The conversation was not closed: ${err instanceof Error ? err.message : String(err)}`;
+      this.changed();
+      return false;
+    }
+    room.conv.hiddenThroughSeq = room.conv.lastSeq;
+    if (this.currentId === roomId) this.currentId = null;
+    this.changed();
+    return true;
   }
 
   async setNotificationsMuted(roomId: number, muted: boolean): Promise<void> {

@@ -44,6 +44,7 @@ export function layout(opts: LayoutOptions, body: SafeHtml): string {
 <meta name="viewport" content="width=device-width, initial-scale=1, interactive-widget=resizes-content">
 <meta name="color-scheme" content="light dark">
 <title>${opts.title} · Parley</title>
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/static/style.css">
 <script src="/static/theme.js"></script>
 ${opts.csrfToken ? html`<meta name="csrf-token" content="${opts.csrfToken}">` : ''}

@@ -1,8 +1,12 @@
 // The details column: about, who is online, members (and invitations in private rooms), and the
 // per-conversation notification setting.
+import { useState } from 'preact/hooks';
 import type { ChatStore, RoomState } from '../store.ts';
 import { groupNames, isGroup } from '../store.ts';
 import { Avatar } from './avatar.tsx';
+
+/** Most people in one group conversation, you included (the server's GROUP_DM_LIMIT). */
+const GROUP_LIMIT = 8;
 
 interface Props {
   store: ChatStore;
@@ -10,9 +14,13 @@ interface Props {
   open: boolean;
   onClose: () => void;
   invite: { error: string; value: string } | null;
+  /** Leave this (group) conversation; resolves once it is gone from the list. */
+  onLeave: (roomId: number) => Promise<void>;
+  /** Close this direct conversation in the sidebar (until its next message). */
+  onHide: (roomId: number) => Promise<void>;
 }
 
-export function Details({ store, room, open, onClose, invite }: Props) {
+export function Details({ store, room, open, onClose, invite, onLeave, onHide }: Props) {
   const conv = room.conv;
   const csrf = document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')?.content ?? '';
   const more = room.presenceCount - room.presence.length;
@@ -62,6 +70,15 @@ export function Details({ store, room, open, onClose, invite }: Props) {
           ) : null}
         </section>
       ) : null}
+      {conv.kind === 'direct' && !room.removed ? <AddPeople room={room} csrf={csrf} /> : null}
+      {isGroup(conv) && !room.removed ? <LeaveConversation onLeave={() => onLeave(conv.id)} /> : null}
+      {conv.kind === 'direct' && !isGroup(conv) ? (
+        <section class="details-section" aria-labelledby="close-dm-h">
+          <h3 id="close-dm-h">Close</h3>
+          <button type="button" id="hide-conversation" onClick={() => void onHide(conv.id)}>Close this conversation</button>
+          <p class="muted small">It leaves your sidebar and comes back with the next message; nothing is deleted.</p>
+        </section>
+      ) : null}
       <section class="details-section" aria-labelledby="notify-h">
         <h3 id="notify-h">Notifications</h3>
         <label class="checkbox">
@@ -72,5 +89,60 @@ export function Details({ store, room, open, onClose, invite }: Props) {
         <p class="muted small">Unread counts still show; no pop-ups and no title badge.</p>
       </section>
     </aside>
+  );
+}
+
+/**
+ * Adding people to a DM or group opens the conversation of the new set of people (as in Slack): the
+ * existing one keeps its members and history. Posts the same form as "Message @handle".
+ */
+function AddPeople({ room, csrf }: { room: RoomState; csrf: string }) {
+  const peers = room.conv.peers?.length ? room.conv.peers : room.conv.peer ? [room.conv.peer] : [];
+  const more = GROUP_LIMIT - 1 - peers.length;
+  if (more <= 0) return null;
+  const onSubmit = (e: Event) => {
+    const form = e.currentTarget as HTMLFormElement;
+    const added = (form.elements.namedItem('add') as HTMLInputElement).value;
+    (form.elements.namedItem('handle') as HTMLInputElement).value = [...peers.map((p) => `@${p.handle}`), added].join(' ');
+  };
+  return (
+    <section class="details-section" aria-labelledby="add-people-h">
+      <h3 id="add-people-h">Add people</h3>
+      <form method="post" action="/direct" id="add-people-form" class="invite-form" autocomplete="off" onSubmit={onSubmit}>
+        <input type="hidden" name="_csrf" value={csrf} />
+        <input type="hidden" name="handle" value="" />
+        <label for="add-people-handles">Start a new conversation with everyone here and</label>
+        <div class="row">
+          <input id="add-people-handles" name="add" placeholder="@handle" required aria-describedby="add-people-hint" />
+          <button type="submit">Open</button>
+        </div>
+        <p class="muted small" id="add-people-hint">This conversation stays as it is; up to {more} more {more === 1 ? 'person' : 'people'}.</p>
+      </form>
+    </section>
+  );
+}
+
+function LeaveConversation({ onLeave }: { onLeave: () => Promise<void> }) {
+  const [asking, setAsking] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const leave = () => {
+    setBusy(true);
+    void onLeave().finally(() => setBusy(false));
+  };
+  return (
+    <section class="details-section" aria-labelledby="leave-h">
+      <h3 id="leave-h">Leave</h3>
+      {asking ? (
+        <div role="group" aria-labelledby="leave-question">
+          <p id="leave-question">Leave this conversation? You stop getting its messages; the others keep it.</p>
+          <div class="row">
+            <button type="button" class="danger" id="leave-confirm" disabled={busy} onClick={leave}>Leave</button>
+            <button type="button" id="leave-cancel" onClick={() => setAsking(false)}>Cancel</button>
+          </div>
+        </div>
+      ) : (
+        <button type="button" id="leave-conversation" onClick={() => setAsking(true)}>Leave conversation</button>
+      )}
+    </section>
   );
 }

@@ -112,13 +112,20 @@ export function MessageList(props: Props) {
       }
     }
     setLastVisible(seen);
-    if (seen > 0 && document.visibilityState === 'visible' && room.ready) store.markRead(roomId, seen);
+    // Seen means on screen for someone looking: the tab visible and the window focused (a chat left open
+    // in a background window, or behind another app, must not clear the badges of what arrives there).
+    if (seen > 0 && document.visibilityState === 'visible' && document.hasFocus() && room.ready) store.markRead(roomId, seen);
   };
 
+  // Coming back (tab shown again, window focused again) marks what is on screen as read.
   useEffect(() => {
-    const onVisible = () => markSeen();
-    document.addEventListener('visibilitychange', onVisible);
-    return () => document.removeEventListener('visibilitychange', onVisible);
+    const onBack = () => markSeen();
+    document.addEventListener('visibilitychange', onBack);
+    window.addEventListener('focus', onBack);
+    return () => {
+      document.removeEventListener('visibilitychange', onBack);
+      window.removeEventListener('focus', onBack);
+    };
   });
 
   // After every render: keep the bottom in view when following, else keep the anchor message in place.

@@ -2,7 +2,7 @@
 // its unread count and mention badge, bold while unread. Links are real links (/chat/:id): the app
 // intercepts plain clicks and switches without a page load.
 import type { ChatStore, RoomState } from '../store.ts';
-import { groupNames, isGroup } from '../store.ts';
+import { groupNames, isGroup, isHidden } from '../store.ts';
 import { countBadge, formatActivity } from './format.ts';
 import { Avatar } from './avatar.tsx';
 import { NotificationPrompt } from './notifications.tsx';
@@ -49,7 +49,7 @@ export function Sidebar({ store, onSwitcher, open }: { store: ChatStore; onSwitc
   const all = [...store.rooms.values()].filter((r) => !r.removed || r.conv.id === store.currentId);
   const rooms = all.filter((r) => r.conv.kind !== 'direct')
     .sort((a, b) => Number(a.conv.archived) - Number(b.conv.archived) || a.conv.name.localeCompare(b.conv.name));
-  const directs = all.filter((r) => r.conv.kind === 'direct')
+  const directs = all.filter((r) => r.conv.kind === 'direct' && (!isHidden(r.conv) || r.conv.id === store.currentId))
     .sort((a, b) => (b.conv.lastActivityAt ?? '').localeCompare(a.conv.lastActivityAt ?? '') || b.conv.id - a.conv.id);
   const mac = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform);
   return (

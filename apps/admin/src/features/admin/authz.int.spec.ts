@@ -14,13 +14,14 @@ import { type Role, UserRepository } from '../users/user-repository.ts';
 import { RoomRepository } from '../rooms/room-repository.ts';
 
 /** Reachable without an account. /metrics is scraped in-cluster; the edge does not route it. */
-const PUBLIC = new Set(['GET /', 'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /login', 'POST /login', 'GET /signup', 'POST /signup', 'POST /logout', 'GET /static/*']);
+const PUBLIC = new Set(['GET /', 'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /login', 'POST /login', 'GET /signup', 'POST /signup', 'POST /logout', 'GET /static/*', 'GET /favicon.ico']);
 /** Any signed-in person (they act on their own data or rooms they may see). */
 const SIGNED_IN = new Set([
   'GET /rooms', 'POST /rooms', 'GET /rooms/:id', 'POST /rooms/:id/invite', 'POST /direct', 'GET /api/chat-token',
   'GET /profile', 'POST /profile', 'POST /profile/password', 'POST /profile/sessions/revoke', 'POST /profile/sessions/revoke-others',
   // The web client's single-page chat and its conversation API (webclient branch).
   'GET /chat', 'GET /chat/:id', 'GET /api/conversations', 'GET /api/conversations/:id', 'POST /api/conversations/:id/notifications',
+  'POST /api/conversations/:id/leave', 'POST /api/conversations/:id/hide',
 ]);
 
 let db: TestDatabase;

@@ -339,6 +339,8 @@ export function auditSentence(a: AuditEntry): SafeHtml {
     case 'room.unarchived': return html`Reopened ${roomLink(a.targetId, d.name)}`;
     case 'room.member_added': return html`Added ${userLink(d.handle)} to ${roomLink(a.targetId, d.name)}`;
     case 'room.member_removed': return html`Removed ${userLink(d.handle)} from ${roomLink(a.targetId, d.name)}`;
+    // Group conversations are private: no link (the admin room pages list no direct conversations).
+    case 'room.member_left': return html`${userLink(d.handle)} left a group conversation`;
     case 'message.deleted': return html`Deleted <a href="/admin/moderation?room=${str(d.room)}">message ${str(d.seq)}</a> in ${roomLink(d.room)}${d.excerpt ? html`: “${str(d.excerpt)}”` : ''}`;
     case 'user.bootstrap_admin': return html`Created the first administrator account at start-up`;
     default: return html`${a.action} on ${a.targetType} ${a.targetId ?? ''}`;

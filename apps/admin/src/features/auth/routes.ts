@@ -45,7 +45,7 @@ export function fieldErrors(error: z.ZodError): Record<string, string> {
 
 /** Only same-site relative paths, so ?next= cannot become an open redirect. */
 export function safeNext(next: unknown): string {
-  return typeof next === 'string' && /^\/(?![/\\])[^\s]*$/.test(next) ? next : '/rooms';
+  return typeof next === 'string' && /^\/(?![/\\])[^\s]*$/.test(next) ? next : '/chat';
 }
 
 const GENERIC_LOGIN_FAILURE = 'Email or password is incorrect.';
@@ -61,10 +61,10 @@ export async function authRoutes(app: FastifyInstance, s: AdminServices) {
     setSessionCookie(req, reply, cookieValue, sessionCookieMs);
   }
 
-  app.get('/', async (req, reply) => reply.redirect(req.user ? '/rooms' : '/login'));
+  app.get('/', async (req, reply) => reply.redirect(req.user ? '/chat' : '/login'));
 
   app.get('/signup', async (req, reply) => {
-    if (req.user) return reply.redirect('/rooms');
+    if (req.user) return reply.redirect('/chat');
     return reply.type('text/html; charset=utf-8').send(signupPage({ csrfToken: reply.generateCsrf() }));
   });
 
@@ -83,6 +83,7 @@ export async function authRoutes(app: FastifyInstance, s: AdminServices) {
     if (await s.users.findByHandle(parsed.data.handle)) return handleTaken();
     try {
       const user = await s.users.create(parsed.data);
+      await s.roomService.joinAutoJoinRooms(user.id);
       req.log.info({ userId: user.id }, 'user signed up');
     } catch (err) {
       if (!(err instanceof DuplicateUserError)) throw err;
@@ -93,7 +94,7 @@ export async function authRoutes(app: FastifyInstance, s: AdminServices) {
   });
 
   app.get('/login', async (req, reply) => {
-    if (req.user) return reply.redirect('/rooms');
+    if (req.user) return reply.redirect('/chat');
     const query = req.query as Record<string, unknown>;
     const next = safeNext(query.next);
     const notice = query.signedup ? SIGNED_UP_NOTICE : undefined;

@@ -32,7 +32,7 @@ afterAll(async () => db?.drop());
 describe('ConversationRepository', () => {
   it('lists the rooms and DMs a person belongs to with unread and mention counts from the read pointer', async () => {
     const { ann, bob, annabel } = users as { ann: number; bob: number; annabel: number };
-    const general = (await rooms.create({ name: 'General', topic: 't', kind: 'public', createdBy: bob })).id;
+    const general = (await rooms.create({ name: 'Town square', topic: 't', kind: 'public', createdBy: bob })).id;
     await db.pool.query('INSERT INTO room_members (room_id, user_id) VALUES ($1, $2)', [general, ann]);
     await rooms.create({ name: 'Not mine', topic: '', kind: 'public', createdBy: bob });
     const dm = await rooms.openDirect(bob, ann);
@@ -45,7 +45,7 @@ describe('ConversationRepository', () => {
     await post(dm, bob, 'psst');
 
     const list = await conversations.list({ id: ann, handle: 'ann' });
-    expect(list.map((c) => c.name).sort()).toEqual(['General', `dm ${Math.min(ann, bob)}:${Math.max(ann, bob)}`].sort());
+    expect(list.map((c) => c.name).sort()).toEqual(['Town square', `dm ${Math.min(ann, bob)}:${Math.max(ann, bob)}`].sort());
     const g = list.find((c) => c.id === general)!;
     expect(g).toMatchObject({ kind: 'public', lastSeq: 6, lastReadSeq: 0, unread: 4, mentionSeqs: [mention, mention + 1], notificationsMuted: false, peer: null, peers: [] });
     expect(g.lastActivityAt).not.toBeNull();
@@ -81,8 +81,33 @@ describe('ConversationRepository', () => {
 
     const conv = (await conversations.list({ id: ann, handle: 'ann' }, room))[0]!;
     expect(conv).toMatchObject({ unread: 5, mentionSeqs: [byMod, byAdmin, byBobToAnn] });
-    // The author's role now decides: a demoted moderator's @room stops counting.
+    // The author's role when they wrote it decides, not today's: demoting the moderator keeps their
+    // @room a mention, and promoting bob does not turn his earlier @room into one.
     await db.pool.query(`UPDATE users SET role = 'user' WHERE id = $1`, [mods.modi]);
-    expect((await conversations.list({ id: ann, handle: 'ann' }, room))[0]!.mentionSeqs).toEqual([byAdmin, byBobToAnn]);
+    await db.pool.query(`UPDATE users SET role = 'moderator' WHERE id = $1`, [bob]);
+    expect((await conversations.list({ id: ann, handle: 'ann' }, room))[0]!.mentionSeqs).toEqual([byMod, byAdmin, byBobToAnn]);
+    // What bob writes as a moderator does count.
+    const byBobAsMod = await post(room, bob, '@room now it counts');
+    expect((await conversations.list({ id: ann, handle: 'ann' }, room))[0]!.mentionSeqs).toEqual([byMod, byAdmin, byBobToAnn, byBobAsMod]);
+    await db.pool.query(`UPDATE users SET role = 'user' WHERE id = $1`, [bob]);
+  });
+
+  it('closing a direct conversation hides it until its next message or until it is opened again; rooms cannot be closed', async () => {
+    const { ann, bob } = users as { ann: number; bob: number };
+    const dm = await rooms.openDirect(ann, bob);
+    const hidden = async () => (await conversations.list({ id: ann, handle: 'ann' }, dm))[0]!.hiddenThroughSeq;
+    const seq = await post(dm, bob, 'before closing');
+    expect(await conversations.hide(dm, ann)).toBe(true);
+    expect(await hidden()).toBe(seq);
+    // Only for the one who closed it.
+    expect((await conversations.list({ id: bob, handle: 'bob' }, dm))[0]!.hiddenThroughSeq).toBeNull();
+    // A new message passes the mark (the client shows it again); opening it again clears the mark.
+    expect(await post(dm, bob, 'after closing')).toBeGreaterThan(seq);
+    expect(await rooms.openDirect(ann, bob)).toBe(dm);
+    expect(await hidden()).toBeNull();
+    // Not a direct conversation, or not a member: nothing to close.
+    const room = (await rooms.create({ name: 'Not closable', topic: '', kind: 'public', createdBy: ann })).id;
+    expect(await conversations.hide(room, ann)).toBe(false);
+    expect(await conversations.hide(dm, users.annabel!)).toBe(false);
   });
 });

@@ -20,6 +20,7 @@ interface ConversationRow {
   last_seq: number;
   last_read_seq: number;
   notifications_muted: boolean;
+  hidden_through_seq: number | null;
   last_activity_at: Date | null;
   unread: number;
   mention_seqs: number[] | null;
@@ -34,7 +35,10 @@ export function mentionPattern(handle: string, room = true): string {
   return `(^|[^A-Za-z0-9_])@(${handle}${room ? '|room' : ''})([^A-Za-z0-9_]|$)`;
 }
 
-/** Only moderators and admins can mention everyone: anyone else's "@room" is plain text. */
+/**
+ * Only moderators and admins can mention everyone: anyone else's "@room" is plain text. The role is
+ * the author's when they wrote it (messages.author_role, set by the database at insert), not today's.
+ */
 export const ROOM_MENTION_ROLES = ['moderator', 'admin'];
 
 export class ConversationRepository {
@@ -42,7 +46,7 @@ export class ConversationRepository {
 
   async list(user: { id: number; handle: string }, roomId?: number): Promise<Conversation[]> {
     const { rows } = await this.pool.query<ConversationRow>(
-      `SELECT r.id, r.kind, r.name, r.topic, r.archived_at, r.last_seq, m.last_read_seq, m.notifications_muted,
+      `SELECT r.id, r.kind, r.name, r.topic, r.archived_at, r.last_seq, m.last_read_seq, m.notifications_muted, m.hidden_through_seq,
               (SELECT lm.created_at FROM messages lm WHERE lm.room_id = r.id AND lm.seq = r.last_seq) AS last_activity_at,
               u.count AS unread, u.mention_seqs,
               peer.id AS peer_id, peer.handle AS peer_handle, peer.display_name AS peer_display_name, grp.peers
@@ -50,8 +54,8 @@ export class ConversationRepository {
        JOIN rooms r ON r.id = m.room_id
        CROSS JOIN LATERAL (
          SELECT count(*)::int AS count,
-                (array_agg(x.seq ORDER BY x.seq) FILTER (WHERE x.body ~* $3 OR (x.body ~* $4 AND xa.role = ANY($5::text[]))))[1:${MENTION_LIST_LIMIT}] AS mention_seqs
-         FROM messages x JOIN users xa ON xa.id = x.author_id
+                (array_agg(x.seq ORDER BY x.seq) FILTER (WHERE x.body ~* $3 OR (x.body ~* $4 AND x.author_role = ANY($5::text[]))))[1:${MENTION_LIST_LIMIT}] AS mention_seqs
+         FROM messages x
          WHERE x.room_id = r.id AND x.seq > greatest(m.last_read_seq, r.last_seq - ${UNREAD_SCAN_LIMIT})
            AND x.author_id <> $1 AND x.deleted_at IS NULL
        ) u
@@ -73,6 +77,7 @@ export class ConversationRepository {
       lastSeq: Number(r.last_seq), lastReadSeq: Number(r.last_read_seq), unread: r.unread,
       mentionSeqs: (r.mention_seqs ?? []).map(Number), lastActivityAt: r.last_activity_at?.toISOString() ?? null,
       notificationsMuted: r.notifications_muted,
+      hiddenThroughSeq: r.hidden_through_seq === null ? null : Number(r.hidden_through_seq),
       peer: r.peer_id === null ? null : { id: Number(r.peer_id), handle: r.peer_handle!, displayName: r.peer_display_name! },
       peers: (r.peers ?? []).map((p) => ({ id: Number(p.id), handle: p.handle, displayName: p.displayName })),
     }));
@@ -82,6 +87,16 @@ export class ConversationRepository {
     const { rowCount } = await this.pool.query(
       'UPDATE room_members SET notifications_muted = $3 WHERE room_id = $1 AND user_id = $2',
       [roomId, userId, muted],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  /** Closes a direct conversation in the user's sidebar until its next message; false if not theirs or not direct. */
+  async hide(roomId: number, userId: number): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE room_members m SET hidden_through_seq = r.last_seq FROM rooms r
+       WHERE r.id = m.room_id AND m.room_id = $1 AND m.user_id = $2 AND r.kind = 'direct'`,
+      [roomId, userId],
     );
     return (rowCount ?? 0) > 0;
   }

@@ -15,6 +15,8 @@ export interface Conversation {
   /** When the latest message was written (null: no messages yet). */
   lastActivityAt: string | null;
   notificationsMuted: boolean;
+  /** Closed from the sidebar while the last message was this seq (shown again once lastSeq passes it); null: shown. */
+  hiddenThroughSeq: number | null;
   /** Direct messages: the other person (group conversations: the first of them by id). */
   peer: { id: number; handle: string; displayName: string } | null;
   /** Direct messages: everyone else in it, by id (more than one: a group conversation). Empty for rooms. */

@@ -7,6 +7,8 @@ import { sendError } from '../../plugins/errors.ts';
 import { ConversationRepository } from './conversation-repository.ts';
 import { chatPage } from './views.ts';
 import { chatShellData } from './shell-data.ts';
+import { actorOf } from '../audit/audit-repository.ts';
+import { Refusal } from '../refusal.ts';
 
 const roomIdParam = z.object({ id: z.coerce.number().int().positive() });
 const notificationsBody = z.object({ muted: z.boolean() });
@@ -45,6 +47,28 @@ export async function conversationRoutes(app: FastifyInstance, s: AdminServices)
       s.rooms.mutedUntil(conversation.id, req.user!.id),
     ]);
     return reply.header('cache-control', 'no-store').send({ conversation, members, mutedUntil: mutedUntil?.toISOString() ?? null });
+  });
+
+  // Leave a group conversation (the sidebar drops it; the others see the name go).
+  app.post('/api/conversations/:id/leave', { preHandler: requireUser }, async (req, reply) => {
+    const params = roomIdParam.safeParse(req.params);
+    const room = params.success ? await s.rooms.findVisible(params.data.id, req.user!.id) : null;
+    if (!room || !room.isMember) return sendError(req, reply, 404, 'No such conversation.');
+    try {
+      await s.roomService.leaveConversation(actorOf(req), room, req.user!);
+    } catch (err) {
+      if (err instanceof Refusal) return sendError(req, reply, err.statusCode, err.message);
+      throw err;
+    }
+    req.log.info({ roomId: room.id }, 'left a group conversation');
+    return reply.send({ ok: true });
+  });
+
+  // Close a direct conversation in your sidebar (until its next message, or until you open it again).
+  app.post('/api/conversations/:id/hide', { preHandler: requireUser }, async (req, reply) => {
+    const params = roomIdParam.safeParse(req.params);
+    if (!params.success || !(await conversations.hide(params.data.id, req.user!.id))) return sendError(req, reply, 404, 'No such direct conversation.');
+    return reply.send({ ok: true });
   });
 
   app.post('/api/conversations/:id/notifications', { preHandler: requireUser }, async (req, reply) => {

@@ -106,4 +106,46 @@ describe('RoomService.openGroup', () => {
     expect(tooMany.statusCode).toBe(400);
     expect(tooMany.body).toContain('at most 8 people');
   });
+
+  it('leaving a group conversation: member_removed for the leaver, room_updated for the rest, audited; a two-person DM cannot be left', async () => {
+    const [ann, bob, cat] = [await person(s), await person(s), await person(s)];
+    const id = await s.roomService.openGroup(actor(ann), ann, [bob.handle, cat.handle]);
+    const room = (await s.rooms.findVisible(id, cat.id))!;
+    const before = await lastControlEventId(db.pool);
+    expect(await s.roomService.leaveConversation(actor(cat), room, cat)).toBe(true);
+    const events = await eventsSince(db.pool, before);
+    expect(events.map((e) => [e.kind, e.userId, e.roomId])).toEqual([['member_removed', cat.id, id], ['room_updated', null, id]]);
+    expect((await s.rooms.members(id)).map((m) => m.id).sort((x, y) => x - y)).toEqual([ann.id, bob.id].sort((x, y) => x - y));
+    const { rows: audit } = await db.pool.query(`SELECT action, actor_id FROM audit_log WHERE target_id = $1::text AND action = 'room.member_left'`, [id]);
+    expect(audit).toEqual([{ action: 'room.member_left', actor_id: cat.id }]);
+    // Gone from their list, still in the others'.
+    expect(await new ConversationRepository(db.pool).list(cat, id)).toEqual([]);
+    expect((await new ConversationRepository(db.pool).list(bob, id))[0]!.peers.map((p) => p.id)).toEqual([ann.id]);
+    // Twice: nothing more happens.
+    expect(await s.roomService.leaveConversation(actor(cat), room, cat)).toBe(false);
+    // Even with two people left, it stays a group (its key), so the next may leave too.
+    expect(await s.rooms.isGroupConversation(id)).toBe(true);
+
+    const dm = await s.roomService.openDirect(actor(ann), ann, bob);
+    const snap = await snapshot(db.pool);
+    await expect(s.roomService.leaveConversation(actor(ann), (await s.rooms.findVisible(dm, ann.id))!, ann)).rejects.toThrow(/Only group conversations/);
+    expect(await snapshot(db.pool)).toEqual(snap);
+  });
+
+  it('POST /api/conversations/:id/leave: members of a group only, with the CSRF token', async () => {
+    const client = new InjectClient(app, '198.51.100.41');
+    const me = signUpFields('leaver');
+    expect((await client.post('/signup', me)).statusCode).toBe(303);
+    expect((await client.logIn(me.email, me.password)).statusCode).toBe(303);
+    const [bob, cat] = [await person(s), await person(s)];
+    const opened = await client.post('/direct', { handle: `@${bob.handle} @${cat.handle}` }, '/rooms');
+    const id = Number(/\/rooms\/(\d+)$/.exec(String(opened.headers.location))![1]);
+    const forged = await app.inject({ method: 'POST', url: `/api/conversations/${id}/leave`, headers: { cookie: [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; '), 'content-type': 'application/json' }, payload: '{}' });
+    expect(forged.statusCode).toBe(403);
+    expect((await s.rooms.members(id)).some((m) => m.handle === me.handle)).toBe(true);
+    expect((await client.post(`/api/conversations/${id}/leave`, {}, '/chat')).statusCode).toBe(200);
+    expect((await s.rooms.members(id)).some((m) => m.handle === me.handle)).toBe(false);
+    // No longer a member: as if it did not exist.
+    expect((await client.post(`/api/conversations/${id}/leave`, {}, '/chat')).statusCode).toBe(404);
+  });
 });

@@ -155,6 +155,7 @@ export class RoomRepository {
       'INSERT INTO room_members (room_id, user_id) VALUES ($1, $2), ($1, $3) ON CONFLICT DO NOTHING RETURNING user_id',
       [id, lo, hi],
     );
+    await this.unhide(db, id, a);
     return { id, created: inserted.rows.length > 0, added: rows.map((r) => Number(r.user_id)) };
   }
 
@@ -175,7 +176,19 @@ export class RoomRepository {
       'INSERT INTO room_members (room_id, user_id) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING RETURNING user_id',
       [id, ids],
     );
+    await this.unhide(db, id, createdBy);
     return { id: Number(id), created: inserted.rows.length > 0, added: rows.map((r) => Number(r.user_id)).sort((x, y) => x - y) };
+  }
+
+  /** A direct room of more than two people when it was opened (its key names 3 to 8 ids): one people may leave. */
+  async isGroupConversation(roomId: number, db: Queryable = this.pool): Promise<boolean> {
+    const { rows } = await db.query<{ direct_key: string | null }>(`SELECT direct_key FROM rooms WHERE id = $1 AND kind = 'direct'`, [roomId]);
+    return (rows[0]?.direct_key?.split(':').length ?? 0) > 2;
+  }
+
+  /** Whoever opens a direct conversation again gets it back in their sidebar (see ConversationRepository.hide). */
+  private async unhide(db: Queryable, roomId: number, userId: number): Promise<void> {
+    await db.query('UPDATE room_members SET hidden_through_seq = NULL WHERE room_id = $1 AND user_id = $2 AND hidden_through_seq IS NOT NULL', [roomId, userId]);
   }
 
   /** Active users by handle (case-insensitive); handles nobody active has are left out. */
@@ -185,6 +198,17 @@ export class RoomRepository {
       [handles.map((h) => h.toLowerCase())],
     );
     return rows.map((r) => ({ id: Number(r.id), handle: r.handle }));
+  }
+
+  /** Makes the user a member of every open public room everyone joins (#general); returns the rooms joined just now. */
+  async joinAutoJoinRooms(db: Queryable, userId: number): Promise<number[]> {
+    const { rows } = await db.query<{ room_id: number }>(
+      `INSERT INTO room_members (room_id, user_id)
+       SELECT id, $1 FROM rooms WHERE auto_join AND kind = 'public' AND archived_at IS NULL
+       ON CONFLICT DO NOTHING RETURNING room_id`,
+      [userId],
+    );
+    return rows.map((r) => Number(r.room_id));
   }
 
   /** Adds a member; false when they already were one. */

@@ -72,6 +72,25 @@ export class RoomService {
   }
 
   /**
+   * Someone leaves a group conversation. Their sockets leave it on every replica (member_removed), and
+   * the people still in it see their sidebar and title lose the name (room_updated, same name and
+   * topic: chat tells the members to re-read the conversation). The room keeps its key (the set of
+   * people it was opened with): opening that same set again, by anyone in it, brings the leaver back,
+   * as in Slack. A two-person DM cannot be left (there is nobody to talk to without them). False when
+   * they were not a member.
+   */
+  async leaveConversation(actor: Actor, room: Room, member: User): Promise<boolean> {
+    return withTransaction(this.d.pool, async (tx) => {
+      if (room.kind !== 'direct' || !(await this.d.rooms.isGroupConversation(room.id, tx))) throw new Refusal(400, 'Only group conversations can be left.');
+      if (!(await this.d.rooms.removeMember(room.id, member.id, tx))) return false;
+      await this.d.audit.write(tx, actor, 'room.member_left', 'room', room.id, { userId: member.id, handle: member.handle });
+      await recordControlEvent(tx, { kind: 'member_removed', userId: member.id, roomId: room.id });
+      await recordControlEvent(tx, { kind: 'room_updated', roomId: room.id, payload: { name: room.name, topic: room.topic } });
+      return true;
+    });
+  }
+
+  /**
    * Someone opens a public room they are not in yet: they become a member (not of an archived room:
    * reading it needs no membership). Not audited (nobody acted on anyone else); the event updates their
    * other tabs' sidebars.
@@ -81,6 +100,18 @@ export class RoomService {
     if (room.archivedAt) return;
     await withTransaction(this.d.pool, async (tx) => {
       if (await this.d.rooms.addMember(room.id, userId, tx)) await recordControlEvent(tx, { kind: 'member_added', userId, roomId: room.id });
+    });
+  }
+
+  /**
+   * A new person joins the rooms everyone is in (#general, see migration 0008), so their chat is not
+   * empty; member_added updates their sidebar if a tab is already open. Idempotent.
+   */
+  async joinAutoJoinRooms(userId: number): Promise<number[]> {
+    return withTransaction(this.d.pool, async (tx) => {
+      const joined = await this.d.rooms.joinAutoJoinRooms(tx, userId);
+      for (const roomId of joined) await recordControlEvent(tx, { kind: 'member_added', userId, roomId });
+      return joined;
     });
   }
 
