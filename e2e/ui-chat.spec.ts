@@ -307,8 +307,8 @@ describe('web client (issue 9)', () => {
     await logIn(page, stack.adminUrl, ann.email, ann.password);
     await page.goto(`/chat/${lobby}`);
     await waitConnected(page);
-    const readSeq = async () => Number((await db.pool.query(
-      `SELECT m.last_read_seq FROM room_members m JOIN users u ON u.id = m.user_id WHERE u.handle = $1 AND m.room_id = $2`, [ann.handle, lobby])).rows[0].last_read_seq);
+    const readSeq = async () => Number((await db.pool.query<{ last_read_seq: number }>(
+      `SELECT m.last_read_seq FROM room_members m JOIN users u ON u.id = m.user_id WHERE u.handle = $1 AND m.room_id = $2`, [ann.handle, lobby])).rows[0]?.last_read_seq);
     const storeReadSeq = () => page.evaluate((id) => (window as unknown as { parleyStore: { rooms: Map<number, { conv: { lastReadSeq: number } }> } }).parleyStore.rooms.get(id)!.conv.lastReadSeq, lobby);
 
     await page.evaluate(() => (window as unknown as { setFocused: (f: boolean) => void }).setFocused(false));
