@@ -2,46 +2,50 @@
 // open sockets and tabs on every chat replica at once (admin records a control event in the change's
 // transaction; every replica applies it from Postgres). Real processes (admin + two chat replicas),
 // real Postgres and Redis, and Chromium for the room page.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { createTestDatabase, dropRedisPrefix, startStack, testRedisPrefix, TEST_REDIS_URL, type Stack, type TestDatabase } from '@parley/devtools';
-import { launchBrowser, logIn, waitConnected } from './support/browser.ts';
+import { describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import type { Stack, TestDatabase } from '@parley/devtools';
+import { createChatRoom } from '../packages/devtools/src/chat-fixtures.ts';
+import { addMember } from './support/admin-actions.ts';
+import { logIn, waitConnected } from './support/browser.ts';
+import { e2eTest } from './support/fixtures.ts';
 import { newUser, PanelClient } from './support/http.ts';
+import { framesBefore, SENTINEL_WAIT_MS } from './support/ordering.ts';
+import type { SocketJar } from './support/sockets.ts';
 import { TestSocket } from './support/ws-client.ts';
 
 const ADMIN = { email: 'membership-admin@example.test', password: 'admin password for tests 2' };
-const LIVE_MS = 2_000;
 
-let db: TestDatabase;
-let stack: Stack;
-let browser: Browser;
-const prefix = testRedisPrefix('admin-membership');
-const contexts: BrowserContext[] = [];
-const sockets: TestSocket[] = [];
-
-beforeAll(async () => {
-  db = await createTestDatabase('admin_membership');
-  stack = await startStack({
-    databaseUrl: db.url, redisUrl: TEST_REDIS_URL, redisPrefix: prefix, chatReplicas: 2,
+const test = e2eTest({
+  label: 'admin_membership',
+  stack: {
+    chatReplicas: 2,
     // Browsers use replica 1; admin's internal calls go to replica 0.
     browserChatReplica: 1,
     adminEnv: { PARLEY_ADMIN_EMAIL: ADMIN.email, PARLEY_ADMIN_PASSWORD: ADMIN.password },
-  });
-  browser = await launchBrowser();
+  },
 });
+let db: TestDatabase;
+let stack: Stack;
+let browser: Browser;
+let sockets: SocketJar;
 
-afterAll(async () => {
-  for (const s of sockets) s.close();
-  for (const ctx of contexts) await ctx.close().catch(() => undefined);
-  await browser?.close();
-  await stack?.stop();
-  await db?.drop();
-  await dropRedisPrefix(prefix);
-});
+// Module-level helpers read the file's fixtures through these.
+test.beforeAll(({ db: d, stack: s, browser: b, sockets: j }) => void ([db, stack, browser, sockets] = [d, s, b, j]));
+
+/**
+ * A later control event for `userId` (added to a fresh room): every replica applies control events in
+ * commit order, so each of the user's sockets must have had the earlier event before this one arrives.
+ */
+async function controlSentinel(userId: number): Promise<number> {
+  const room = await createChatRoom(db.pool, { kind: 'private' });
+  await addMember(db.pool, room, userId);
+  return room;
+}
 
 async function joinedSocket(replica: number, panel: PanelClient, roomId: number): Promise<TestSocket> {
   const sock = await TestSocket.open(stack.chats[replica]!.wsUrl, await panel.chatToken());
-  sockets.push(sock);
+  sockets.keep(sock);
   await sock.next('hello');
   sock.send({ type: 'join', room: roomId });
   await sock.next('caught_up', (f) => f.room === roomId);
@@ -50,7 +54,6 @@ async function joinedSocket(replica: number, panel: PanelClient, roomId: number)
 
 async function pageFor(user: { email: string; password: string }, url: string): Promise<Page> {
   const ctx = await browser.newContext();
-  contexts.push(ctx);
   const page = await ctx.newPage();
   await logIn(page, stack.adminUrl, user.email, user.password);
   await page.goto(url);
@@ -72,7 +75,7 @@ describe('live room membership across 2 chat replicas', () => {
   let roomId = 0;
   let ownerSock: TestSocket;
 
-  it('admin removes a member: their sockets on both replicas and their tab leave the room within 2 s; the rejoin is refused', async () => {
+  it('admin removes a member: their sockets on both replicas leave the room before any later control event, and their tab; the rejoin is refused', async () => {
     ownerPanel = new PanelClient(stack.adminUrl);
     await ownerPanel.signUp(ownerUser);
     memberPanel = new PanelClient(stack.adminUrl);
@@ -83,6 +86,9 @@ describe('live room membership across 2 chat replicas', () => {
     const invited = await ownerPanel.postForm(`/rooms/${roomId}/invite`, { handle: memberUser.handle }, `/rooms/${roomId}`);
     expect(invited.status).toBe(303);
     const memberId = await userId(memberUser.handle);
+    // A public room that owner and member share after the removal: the owner's messages there are the
+    // sentinels that show what did not reach the member.
+    const lobby = await ownerPanel.createRoom(`Lobby ${Date.now()}`, 'public');
 
     // The member: a socket on each replica and a browser tab (replica 1). The owner: replica 1 too, so
     // that replica demonstrably keeps delivering the room to the people who still belong to it.
@@ -90,26 +96,34 @@ describe('live room membership across 2 chat replicas', () => {
     const memberLocal = await joinedSocket(0, memberPanel, roomId);
     ownerSock = await joinedSocket(1, ownerPanel, roomId);
     const memberPage = await pageFor(memberUser, `${stack.adminUrl}/rooms/${roomId}`);
+    for (const sock of [memberOther, memberLocal, ownerSock]) {
+      sock.send({ type: 'join', room: lobby });
+      await sock.next('caught_up', (f) => f.room === lobby);
+    }
     memberOther.clear();
     memberLocal.clear();
 
-    const started = Date.now();
     const res = await adminPanel.postForm(`/admin/rooms/${roomId}/members/${memberId}/remove`, {}, `/admin/rooms/${roomId}`);
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe(`/admin/rooms/${roomId}?done=removed`);
+    const sentinelRoom = await controlSentinel(memberId);
     for (const sock of [memberOther, memberLocal]) {
-      expect(await sock.next('left', (f) => f.room === roomId, LIVE_MS)).toEqual({ type: 'left', room: roomId, reason: 'removed' });
+      const before = await framesBefore(sock, 'conversation', (f) => f.room === sentinelRoom && f.change === 'added');
+      expect(before).toContainEqual({ type: 'left', room: roomId, reason: 'removed' });
     }
-    expect(Date.now() - started).toBeLessThan(LIVE_MS);
-    await memberPage.locator('#conn-state[data-state=removed]').waitFor({ timeout: LIVE_MS });
+    await memberPage.locator('#conn-state[data-state=removed]').waitFor({ timeout: SENTINEL_WAIT_MS });
     expect(await memberPage.locator('#message-input').isDisabled()).toBe(true);
     expect(await memberPage.locator('#moderation-notice').textContent()).toContain('removed from this room');
 
     // The room goes on without them: the owner's message reaches replica 1, but not the member's sockets.
+    // The owner's next message (in the lobby, same socket, so published after it) reaches the member's
+    // sockets; the room's message would have come before it.
     ownerSock.send({ type: 'send', room: roomId, clientId: 'after-removal', body: 'not for the removed member' });
     await ownerSock.next('message', (f) => f.room === roomId && f.message.clientId === 'after-removal');
-    await new Promise((r) => setTimeout(r, 300));
+    ownerSock.send({ type: 'send', room: lobby, clientId: 'lobby-sentinel', body: 'for everyone in the lobby' });
     for (const sock of [memberOther, memberLocal]) {
+      const before = await framesBefore(sock, 'message', (f) => f.room === lobby && f.message.clientId === 'lobby-sentinel');
+      expect(before.filter((f) => f.type === 'message')).toEqual([]);
       expect(sock.all('message').filter((f) => f.room === roomId)).toEqual([]);
       // A send is refused (no longer joined), and so is the rejoin (no longer a member).
       sock.send({ type: 'send', room: roomId, clientId: `late-${sock === memberOther ? 1 : 0}`, body: 'hello?' });
@@ -142,21 +156,22 @@ describe('live room membership across 2 chat replicas', () => {
     expect(ownerSock.all('left')).toEqual([]);
   });
 
-  it('admin archives the room: open sockets and tabs are told within 2 s and sends are refused; unarchive reopens', async () => {
+  it('admin archives the room: open sockets are told before any later control event, tabs too, and sends are refused; unarchive reopens', async () => {
     const ownerPage = await pageFor(ownerUser, `${stack.adminUrl}/rooms/${roomId}`);
     expect(await ownerPage.locator('#message-input').isDisabled()).toBe(false);
     const ownerLocal = await joinedSocket(0, ownerPanel, roomId);
     ownerSock.send({ type: 'send', room: roomId, clientId: 'to-edit-later', body: 'before the archive' });
     const toEdit = await ownerSock.next('ack', (f) => f.clientId === 'to-edit-later');
 
-    const started = Date.now();
+    const ownerId = await userId(ownerUser.handle);
     const res = await adminPanel.postForm(`/admin/rooms/${roomId}/archive`, { archived: '1' }, '/admin/rooms');
     expect(res.headers.get('location')).toBe('/admin/rooms?done=archived');
+    const sentinelRoom = await controlSentinel(ownerId);
     for (const sock of [ownerSock, ownerLocal]) {
-      expect(await sock.next('archived', (f) => f.room === roomId && f.archived, LIVE_MS)).toEqual({ type: 'archived', room: roomId, archived: true });
+      const before = await framesBefore(sock, 'conversation', (f) => f.room === sentinelRoom && f.change === 'added');
+      expect(before).toContainEqual({ type: 'archived', room: roomId, archived: true });
     }
-    await ownerPage.locator('#moderation-notice:not([hidden])', { hasText: 'archived' }).waitFor({ timeout: LIVE_MS });
-    expect(Date.now() - started).toBeLessThan(LIVE_MS + 500);
+    await ownerPage.locator('#moderation-notice:not([hidden])', { hasText: 'archived' }).waitFor({ timeout: SENTINEL_WAIT_MS });
     expect(await ownerPage.locator('#message-input').isDisabled()).toBe(true);
     expect(await ownerPage.locator('#message-input').getAttribute('placeholder')).toBe('This room is archived');
     ownerSock.send({ type: 'send', room: roomId, clientId: 'while-archived', body: 'anyone?' });
@@ -171,8 +186,10 @@ describe('live room membership across 2 chat replicas', () => {
     ownerSock.clear();
     const reopened = await adminPanel.postForm(`/admin/rooms/${roomId}/archive`, { archived: '0' }, '/admin/rooms');
     expect(reopened.headers.get('location')).toBe('/admin/rooms?done=unarchived');
-    expect(await ownerSock.next('archived', (f) => f.room === roomId, LIVE_MS)).toEqual({ type: 'archived', room: roomId, archived: false });
-    await expect.poll(() => ownerPage.locator('#message-input').isDisabled(), { timeout: LIVE_MS }).toBe(false);
+    const reopenedSentinel = await controlSentinel(ownerId);
+    const beforeReopened = await framesBefore(ownerSock, 'conversation', (f) => f.room === reopenedSentinel && f.change === 'added');
+    expect(beforeReopened).toContainEqual({ type: 'archived', room: roomId, archived: false });
+    await expect.poll(() => ownerPage.locator('#message-input').isDisabled(), { timeout: SENTINEL_WAIT_MS }).toBe(false);
     await ownerPage.fill('#message-input', 'open again');
     await ownerPage.press('#message-input', 'Enter');
     await ownerSock.next('message', (f) => f.room === roomId && f.message.body === 'open again');

@@ -3,29 +3,32 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext } from 'playwright-core';
-import { createTestDatabase, dropRedisPrefix, freePort, startStack, testRedisPrefix, TEST_REDIS_URL, type Stack, type TestDatabase } from '@parley/devtools';
-import { LANDING, launchBrowser, logIn, screenshot, signUp } from './support/browser.ts';
+import { freePort, type Stack, type TestDatabase } from '@parley/devtools';
+import { LANDING, logIn, screenshot, signUp } from './support/browser.ts';
+import { e2eTest } from './support/fixtures.ts';
 import { newUser, PanelClient } from './support/http.ts';
 
 const ADMIN = { email: 'sec-admin@example.test', password: 'admin password for tests 2' };
+const test = e2eTest({
+  label: 'admin_security',
+  stack: {
+    // Loopback plays the edge here, so tests can speak for other client IPs with X-Forwarded-For.
+    adminEnv: { PARLEY_ADMIN_EMAIL: ADMIN.email, PARLEY_ADMIN_PASSWORD: ADMIN.password, TRUST_PROXY: '127.0.0.1', LOGIN_RATE_PER_IP: '8', LOGIN_RATE_PER_ACCOUNT: '5', ROOM_CREATE_RATE_PER_USER: '3' },
+  },
+});
 let db: TestDatabase;
 let stack: Stack;
 let browser: Browser;
 let evil: Server;
 let evilOrigin = '';
-const prefix = testRedisPrefix('admin-security');
 const contexts: BrowserContext[] = [];
 
-beforeAll(async () => {
-  db = await createTestDatabase('admin_security');
-  stack = await startStack({
-    databaseUrl: db.url, redisUrl: TEST_REDIS_URL, redisPrefix: prefix,
-    // Loopback plays the edge here, so tests can speak for other client IPs with X-Forwarded-For.
-    adminEnv: { PARLEY_ADMIN_EMAIL: ADMIN.email, PARLEY_ADMIN_PASSWORD: ADMIN.password, TRUST_PROXY: '127.0.0.1', LOGIN_RATE_PER_IP: '8', LOGIN_RATE_PER_ACCOUNT: '5', ROOM_CREATE_RATE_PER_USER: '3' },
-  });
-  browser = await launchBrowser();
+test.beforeAll(async ({ db: d, stack: s, browser: b }) => {
+  db = d;
+  stack = s;
+  browser = b;
   // Another site (localhost is a different site from 127.0.0.1) with a form that posts to the panel.
   const port = await freePort();
   evilOrigin = `http://localhost:${port}`;
@@ -36,13 +39,9 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => evil.listen(port, '127.0.0.1', resolve));
 });
 
-afterAll(async () => {
+test.afterAll(async () => {
   for (const ctx of contexts) await ctx.close().catch(() => undefined);
-  await browser?.close();
   await new Promise((resolve) => evil?.close(resolve));
-  await stack?.stop();
-  await db?.drop();
-  await dropRedisPrefix(prefix);
 });
 
 async function page() {

@@ -3,26 +3,21 @@
 // and history by one user, another user's send→ack p99 stays within 2× its unloaded value measured in
 // this same run (no absolute milliseconds).
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, dropRedisPrefix, startStack, testRedisPrefix, TEST_REDIS_URL, type Stack, type TestDatabase } from '@parley/devtools';
+import { describe, expect, it } from 'vitest';
+import type { Stack, TestDatabase } from '@parley/devtools';
 import { chatTokenFor, createChatRoom, createChatUser, type ChatTestUser } from '../packages/devtools/src/chat-fixtures.ts';
+import { e2eTest } from './support/fixtures.ts';
+import type { SocketJar } from './support/sockets.ts';
 import { TestSocket, waitFor } from './support/ws-client.ts';
 
 const MAX_SOCKETS_PER_USER = 5;
 const MAX_ROOMS_PER_SOCKET = 10;
 const FRAME_RATE_PER_SEC = 20;
 const FRAME_BURST = 100;
-const prefix = testRedisPrefix('chat-abuse');
-let db: TestDatabase;
-let stack: Stack;
-const sockets: TestSocket[] = [];
 
-beforeAll(async () => {
-  db = await createTestDatabase('chat_abuse');
-  stack = await startStack({
-    databaseUrl: db.url,
-    redisUrl: TEST_REDIS_URL,
-    redisPrefix: prefix,
+const test = e2eTest({
+  label: 'chat_abuse',
+  stack: {
     chatReplicas: 1,
     admin: false,
     chatEnv: {
@@ -34,24 +29,17 @@ beforeAll(async () => {
       SEND_BURST: '1000',
       LOG_LEVEL: 'error',
     },
-  });
+  },
 });
+let db: TestDatabase;
+let stack: Stack;
+let sockets: SocketJar;
 
-afterAll(async () => {
-  for (const s of sockets) s.close();
-  await stack?.stop();
-  await db?.drop();
-  await dropRedisPrefix(prefix);
-});
+// Module-level helpers read the file's fixtures through these.
+test.beforeAll(({ db: d, stack: s, sockets: j }) => void ([db, stack, sockets] = [d, s, j]));
 
 const chat = () => stack.chats[0]!;
-
-async function open(user: ChatTestUser, sessionId?: string): Promise<TestSocket> {
-  const s = await TestSocket.open(chat().wsUrl, chatTokenFor(user, stack.secrets.CHAT_TOKEN_SECRET, sessionId));
-  sockets.push(s);
-  await s.next('hello');
-  return s;
-}
+const open = (user: ChatTestUser): Promise<TestSocket> => sockets.open(user);
 
 async function joined(s: TestSocket, room: number): Promise<void> {
   s.send({ type: 'join', room });

@@ -1,32 +1,18 @@
 // The browser client in Chromium across a chat restart: the page shows the connection state, keeps a
 // message typed while disconnected, reconnects with backoff, resumes from its last seq and resends, and
 // every message ends up in the DOM exactly once, in seq order.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { createTestDatabase, dropRedisPrefix, startStack, testRedisPrefix, waitForPortFree, TEST_REDIS_URL, type Stack, type TestDatabase } from '@parley/devtools';
-import { launchBrowser, signUp } from './support/browser.ts';
+import { describe, expect } from 'vitest';
+import { waitForPortFree } from '@parley/devtools';
+import { signUp } from './support/browser.ts';
+import { e2eTest } from './support/fixtures.ts';
 import { newUser } from './support/http.ts';
 
-let db: TestDatabase;
-let stack: Stack;
-let browser: Browser;
-const prefix = testRedisPrefix('chat-browser');
-
-beforeAll(async () => {
-  db = await createTestDatabase('chat_browser');
-  stack = await startStack({ databaseUrl: db.url, redisUrl: TEST_REDIS_URL, redisPrefix: prefix, chatEnv: { LOG_LEVEL: 'warn' } });
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-  await db?.drop();
-  await dropRedisPrefix(prefix);
-});
+const test = e2eTest({ label: 'chat_browser', stack: { chatEnv: { LOG_LEVEL: 'warn' } } });
+// Start them in a hook (hook timeout) rather than inside the first test's time.
+test.beforeAll(({ stack, browser }) => void [stack, browser]);
 
 describe('browser chat client across a chat restart', () => {
-  it('shows the state, resumes, resends what was typed offline, and shows every message once in order', async () => {
+  test('shows the state, resumes, resends what was typed offline, and shows every message once in order', async ({ db, stack, browser }) => {
     const annCtx = await browser.newContext();
     const bobCtx = await browser.newContext();
     const ann = await annCtx.newPage();

@@ -1,32 +1,26 @@
 // Embedded mode (no REDIS_URL): two chat replicas fan out over Postgres LISTEN/NOTIFY, including
 // message events too big for a NOTIFY payload (sent as a seq hint and fetched from Postgres).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, startStack, type Stack, type TestDatabase } from '@parley/devtools';
+import { describe, expect } from 'vitest';
 import { chatTokenFor, createChatRoom, createChatUser, roomMessages } from '../packages/devtools/src/chat-fixtures.ts';
+import { e2eTest } from './support/fixtures.ts';
 import { TestSocket } from './support/ws-client.ts';
 
-let db: TestDatabase;
-let stack: Stack;
-const sockets: TestSocket[] = [];
-
-beforeAll(async () => {
-  db = await createTestDatabase('chat_embedded');
-  stack = await startStack({ databaseUrl: db.url, chatReplicas: 2, admin: false, chatEnv: { LOG_LEVEL: 'warn', SEND_RATE_PER_SEC: '500', SEND_BURST: '100' } });
+const test = e2eTest({
+  label: 'chat_embedded',
+  redis: 'none',
+  stack: { chatReplicas: 2, admin: false, chatEnv: { LOG_LEVEL: 'warn', SEND_RATE_PER_SEC: '500', SEND_BURST: '100' } },
 });
-
-afterAll(async () => {
-  for (const s of sockets) s.close();
-  await stack?.stop();
-  await db?.drop();
-});
+// Start them in a hook (hook timeout) rather than inside the first test's time.
+test.beforeAll(({ stack }) => void stack);
 
 describe('chat without Redis (Postgres LISTEN/NOTIFY fan-out)', () => {
-  it('delivers messages and edits from replica A to replica B in order, big payloads included', async () => {
+  test('delivers messages and edits from replica A to replica B in order, big payloads included', async ({ db, stack, sockets }) => {
     const [ann, bob] = await Promise.all([createChatUser(db.pool, 'ea'), createChatUser(db.pool, 'eb')]);
     const room = await createChatRoom(db.pool);
-    const a = await TestSocket.open(stack.chats[0]!.wsUrl, chatTokenFor(ann, stack.secrets.CHAT_TOKEN_SECRET));
-    const b = await TestSocket.open(stack.chats[1]!.wsUrl, chatTokenFor(bob, stack.secrets.CHAT_TOKEN_SECRET));
-    sockets.push(a, b);
+    const a = await TestSocket.open(stack.chats[0]!.wsUrl, chatTokenFor(ann!, stack.secrets.CHAT_TOKEN_SECRET));
+    const b = await TestSocket.open(stack.chats[1]!.wsUrl, chatTokenFor(bob!, stack.secrets.CHAT_TOKEN_SECRET));
+    sockets.keep(a);
+    sockets.keep(b);
     for (const s of [a, b]) {
       s.send({ type: 'join', room });
       await s.next('caught_up');

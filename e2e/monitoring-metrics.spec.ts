@@ -3,12 +3,13 @@
 // message sent on one replica and delivered on the other), then scraped. Every metric name the alert
 // rules and the Grafana dashboard query must be exported (or come from a named external exporter),
 // `_total` series are counters, labels never carry ids, and every Parley series is documented.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from 'yaml';
-import { createTestDatabase, dropRedisPrefix, startStack, testRedisPrefix, TEST_REDIS_URL, type Stack, type TestDatabase } from '@parley/devtools';
+import type { Stack } from '@parley/devtools';
 import { chatTokenFor, createChatRoom, createChatUser } from '../packages/devtools/src/chat-fixtures.ts';
+import { e2eTest } from './support/fixtures.ts';
 import { TestSocket } from './support/ws-client.ts';
 import { exportedNames, metricNamesIn } from '../deploy/tests/support/promql.ts';
 
@@ -23,9 +24,8 @@ const EXTERNAL: Record<string, string> = {
   nginx_http_requests_total: 'nginx-prometheus-exporter sidecar',
 };
 
-let db: TestDatabase;
+const test = e2eTest({ label: 'metrics', stack: { chatReplicas: 2 } });
 let stack: Stack;
-const prefix = testRedisPrefix('metrics');
 let adminText = '';
 let chatTexts: string[] = [];
 
@@ -41,9 +41,8 @@ function sample(text: string, name: string, labels = ''): number | undefined {
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
-beforeAll(async () => {
-  db = await createTestDatabase('metrics');
-  stack = await startStack({ databaseUrl: db.url, redisUrl: TEST_REDIS_URL, redisPrefix: prefix, chatReplicas: 2 });
+test.beforeAll(async ({ db, stack: s }) => {
+  stack = s;
   // A refused login (bad credentials).
   const page = await fetch(`${stack.adminUrl}/login`);
   const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? '';
@@ -70,12 +69,6 @@ beforeAll(async () => {
   chatTexts = await Promise.all(stack.chats.map((c) => scrape(c.url)));
   a.close();
   b.close();
-});
-
-afterAll(async () => {
-  await stack?.stop();
-  await db?.drop();
-  await dropRedisPrefix(prefix);
 });
 
 describe('metrics exported by the running services', () => {

@@ -2,30 +2,22 @@
 // Retry-After) instead of a 500, no process exit, readiness false, and each outage logged once rather
 // than per request. Redis runs with persistence (append-only file, as in the StatefulSet and npm run
 // stack), so after it restarts the same session cookie still works and chat tokens are minted again.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, freePort, startRedisServer, startStack, type RedisServer, type Stack, type TestDatabase } from '@parley/devtools';
+import { describe, expect } from 'vitest';
+import type { RedisServer, Stack } from '@parley/devtools';
+import { e2eTest } from './support/fixtures.ts';
 import { newUser, PanelClient } from './support/http.ts';
 
-let db: TestDatabase;
+const test = e2eTest({ label: 'outage_admin', redis: { own: { persistent: true } }, stack: { chatReplicas: 1 } });
 let redis: RedisServer;
 let stack: Stack;
 
-beforeAll(async () => {
-  db = await createTestDatabase('outage_admin');
-  redis = await startRedisServer(await freePort(), { persistent: true });
-  stack = await startStack({ databaseUrl: db.url, redisUrl: redis.url, redisPrefix: 'outage:', chatReplicas: 1 });
-});
-
-afterAll(async () => {
-  await stack?.stop();
-  await redis?.stop().catch(() => undefined);
-  await db?.drop();
-});
+// Module-level helpers read the file's fixtures through these.
+test.beforeAll(({ ownRedis: r, stack: s }) => void ([redis, stack] = [r!, s]));
 
 const adminLines = (pattern: RegExp) => stack.admin!.output.filter((l) => pattern.test(l));
 
 describe('admin with its session store down', () => {
-  it('answers 503 (page and JSON, Retry-After) while Redis is down, stays up, and keeps sessions across the restart', async () => {
+  test('answers 503 (page and JSON, Retry-After) while Redis is down, stays up, and keeps sessions across the restart', async () => {
     const panel = new PanelClient(stack.adminUrl);
     const user = newUser('outage');
     await panel.signUp(user); // signs in too

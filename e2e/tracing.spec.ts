@@ -2,28 +2,29 @@
 // admin with a W3C traceparent (as the edge forwards it) continues that trace in admin, and admin's call
 // to chat's internal API (the dashboard's replica stats) continues it in chat; every log line of the request in both services carries
 // the trace id; a chat `send` is one trace from the frame through COMMIT to the fan-out.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { createTestDatabase, dropRedisPrefix, freePort, startStack, testRedisPrefix, TEST_REDIS_URL, type Stack, type TestDatabase } from '@parley/devtools';
+import { freePort } from '@parley/devtools';
 import { chatTokenFor, createChatRoom, createChatUser } from '../packages/devtools/src/chat-fixtures.ts';
+import { e2eTest } from './support/fixtures.ts';
 import { newUser, PanelClient } from './support/http.ts';
 import { TestSocket, waitFor } from './support/ws-client.ts';
 
 interface ReceivedSpan { service: string; traceId: string; spanId: string; parentSpanId: string; name: string }
 
-let db: TestDatabase;
-let stack: Stack;
+const receiverPort = await freePort();
+const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${receiverPort}`, OTEL_BSP_SCHEDULE_DELAY: '100' };
+const test = e2eTest({ label: 'tracing', stack: { adminEnv: otel, chatEnv: otel } });
 let receiver: Server;
 const spans: ReceivedSpan[] = [];
 const contentTypes = new Set<string>();
-const prefix = testRedisPrefix('tracing');
 
 /** OTLP/JSON ids are hex; accept base64 too (the protobuf-JSON mapping). */
 const hexId = (v: string | undefined) => (!v ? '' : /^[0-9a-f]+$/i.test(v) ? v.toLowerCase() : Buffer.from(v, 'base64').toString('hex'));
 
+// The receiver first: beforeAll hooks run in order, and the one further down starts the services.
 beforeAll(async () => {
-  const port = await freePort();
   receiver = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -39,21 +40,18 @@ beforeAll(async () => {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
-  await new Promise<void>((r) => receiver.listen(port, '127.0.0.1', r));
-  db = await createTestDatabase('tracing');
-  const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_BSP_SCHEDULE_DELAY: '100' };
-  stack = await startStack({ databaseUrl: db.url, redisUrl: TEST_REDIS_URL, redisPrefix: prefix, adminEnv: otel, chatEnv: otel });
+  await new Promise<void>((r) => receiver.listen(receiverPort, '127.0.0.1', r));
 });
 
 afterAll(async () => {
-  await stack?.stop();
-  await db?.drop();
-  await dropRedisPrefix(prefix);
   await new Promise((r) => receiver?.close(r));
 });
 
+// The services start here, after the receiver, in a hook (hook timeout) rather than in the first test's time.
+test.beforeAll(({ stack }) => void stack);
+
 describe('OpenTelemetry tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
-  it('continues the edge\'s traceparent through admin into chat\'s internal API, and tags every log line of the request', async () => {
+  test('continues the edge\'s traceparent through admin into chat\'s internal API, and tags every log line of the request', async ({ db, stack }) => {
     const client = new PanelClient(stack.adminUrl);
     const user = newUser('tracer');
     await client.signUp(user);
@@ -82,7 +80,7 @@ describe('OpenTelemetry tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     }
   });
 
-  it('traces a chat send from the frame through COMMIT to the fan-out', async () => {
+  test('traces a chat send from the frame through COMMIT to the fan-out', async ({ db, stack }) => {
     const ann = await createChatUser(db.pool, 'ann');
     const room = await createChatRoom(db.pool, { members: [ann] });
     const s = await TestSocket.open(stack.chats[0]!.wsUrl, chatTokenFor(ann, stack.secrets.CHAT_TOKEN_SECRET));

@@ -2,31 +2,30 @@
 // sign-in) in light and dark: no serious or critical violation.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { createTestDatabase, dropRedisPrefix, startStack, testRedisPrefix, TEST_REDIS_URL, type Stack, type TestDatabase } from '@parley/devtools';
-import { launchBrowser, waitConnected } from './support/browser.ts';
+import type { Stack } from '@parley/devtools';
+import { waitConnected } from './support/browser.ts';
+import { e2eTest } from './support/fixtures.ts';
 import { newUser, PanelClient } from './support/http.ts';
 import { TestSocket } from './support/ws-client.ts';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const ADMIN = { email: 'a11y-admin@example.test', password: 'admin password for a11y tests' };
 
-let db: TestDatabase;
+const test = e2eTest({
+  label: 'ui_a11y',
+  stack: { chatEnv: { LOG_LEVEL: 'warn' }, adminEnv: { PARLEY_ADMIN_EMAIL: ADMIN.email, PARLEY_ADMIN_PASSWORD: ADMIN.password } },
+});
 let stack: Stack;
 let browser: Browser;
-const prefix = testRedisPrefix('ui-a11y');
 let roomId = 0;
 let privateId = 0;
 const user = newUser('ann');
 
-beforeAll(async () => {
-  db = await createTestDatabase('ui_a11y');
-  stack = await startStack({
-    databaseUrl: db.url, redisUrl: TEST_REDIS_URL, redisPrefix: prefix, chatEnv: { LOG_LEVEL: 'warn' },
-    adminEnv: { PARLEY_ADMIN_EMAIL: ADMIN.email, PARLEY_ADMIN_PASSWORD: ADMIN.password },
-  });
-  browser = await launchBrowser();
+test.beforeAll(async ({ stack: s, browser: b }) => {
+  stack = s;
+  browser = b;
   const ann = new PanelClient(stack.adminUrl);
   await ann.signUp(user);
   const bob = new PanelClient(stack.adminUrl);
@@ -43,13 +42,6 @@ beforeAll(async () => {
     await sock.next('ack', (f) => f.clientId === `a11y${i}`);
   }
   sock.close();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-  await db?.drop();
-  await dropRedisPrefix(prefix);
 });
 
 async function serious(page: Page): Promise<string[]> {

@@ -2,17 +2,18 @@
 // two people in two browser contexts. Sidebar badges live and after reload, read state across devices,
 // the composer's data-loss fixes, failed sends, offline detection, notifications and the title badge,
 // 500 messages of history, keyboard order and the mobile layout.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { createTestDatabase, dropRedisPrefix, startStack, testRedisPrefix, TEST_REDIS_URL, type Stack, type TestDatabase } from '@parley/devtools';
-import { launchBrowser, logIn, signUp, waitConnected } from './support/browser.ts';
+import type { Stack, TestDatabase } from '@parley/devtools';
+import { logIn, signUp, waitConnected } from './support/browser.ts';
+import { e2eTest } from './support/fixtures.ts';
 import { newUser, PanelClient } from './support/http.ts';
 import { TestSocket } from './support/ws-client.ts';
 
+const test = e2eTest({ label: 'ui_chat', stack: { chatEnv: { LOG_LEVEL: 'warn' } } });
 let db: TestDatabase;
 let stack: Stack;
 let browser: Browser;
-const prefix = testRedisPrefix('ui-chat');
 const contexts: BrowserContext[] = [];
 
 const ann = newUser('ann');
@@ -22,18 +23,11 @@ let bobPage: Page;
 let lobby = 0; // both are in it; Ann looks at it while Bob writes elsewhere
 let news = 0; // where Bob writes
 
-beforeAll(async () => {
-  db = await createTestDatabase('ui_chat');
-  stack = await startStack({ databaseUrl: db.url, redisUrl: TEST_REDIS_URL, redisPrefix: prefix, chatEnv: { LOG_LEVEL: 'warn' } });
-  browser = await launchBrowser();
-});
+// Module-level helpers read the file's fixtures through these.
+test.beforeAll(({ db: d, stack: s, browser: b }) => void ([db, stack, browser] = [d, s, b]));
 
-afterAll(async () => {
+test.afterAll(async () => {
   for (const ctx of contexts) await ctx.close().catch(() => undefined);
-  await browser?.close();
-  await stack?.stop();
-  await db?.drop();
-  await dropRedisPrefix(prefix);
 });
 
 async function newPage(opts: Parameters<Browser['newContext']>[0] = {}): Promise<Page> {
@@ -196,7 +190,8 @@ describe('web client (issue 9)', () => {
     await bobPage.locator('#messages li[data-seq] .edited').waitFor();
 
     await annPage.fill('#message-input', 'a draft for the lobby');
-    await annPage.waitForTimeout(400); // drafts are saved 250 ms after the last keystroke
+    // Drafts are saved a moment after the last keystroke: reload once it is stored, not after a guess.
+    await expect.poll(() => annPage.evaluate(() => Object.values(localStorage).includes('a draft for the lobby'))).toBe(true);
     await annPage.reload();
     await waitConnected(annPage);
     expect(await annPage.inputValue('#message-input')).toBe('a draft for the lobby');

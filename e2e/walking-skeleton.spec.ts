@@ -1,32 +1,18 @@
 // The whole system on real parts: admin + chat processes, real Postgres, real Redis, and two people in
 // two Chromium contexts chatting live.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { createTestDatabase, dropRedisPrefix, startStack, testRedisPrefix, TEST_REDIS_URL, type Stack, type TestDatabase } from '@parley/devtools';
-import { launchBrowser, screenshot, signUp } from './support/browser.ts';
+import { describe, expect } from 'vitest';
+import { TEST_REDIS_URL } from '@parley/devtools';
+import { screenshot, signUp } from './support/browser.ts';
+import { e2eTest } from './support/fixtures.ts';
 import { newUser, PanelClient } from './support/http.ts';
 import { TestSocket } from './support/ws-client.ts';
 
-let db: TestDatabase;
-let stack: Stack;
-let browser: Browser;
-const prefix = testRedisPrefix('skeleton');
-
-beforeAll(async () => {
-  db = await createTestDatabase('skeleton');
-  stack = await startStack({ databaseUrl: db.url, redisUrl: TEST_REDIS_URL, redisPrefix: prefix });
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-  await db?.drop();
-  await dropRedisPrefix(prefix);
-});
+const test = e2eTest({ label: 'skeleton' });
+// Start them in a hook (hook timeout) rather than inside the first test's time.
+test.beforeAll(({ stack, browser }) => void [stack, browser]);
 
 describe('walking skeleton', () => {
-  it('two people in two browsers see each other\'s messages live', async () => {
+  test('two people in two browsers see each other\'s messages live', async ({ db, stack, browser }) => {
     const ann = newUser('ann');
     const bob = newUser('bob');
     const annCtx = await browser.newContext();
@@ -70,7 +56,7 @@ describe('walking skeleton', () => {
     await bobCtx.close();
   });
 
-  it('refuses an unauthenticated upgrade (401), a bad token (401) and a foreign Origin (403)', async () => {
+  test('refuses an unauthenticated upgrade (401), a bad token (401) and a foreign Origin (403)', async ({ stack }) => {
     const chat = stack.chats[0]!;
     await expect(TestSocket.open(chat.wsUrl, null)).rejects.toMatchObject({ status: 401 });
     await expect(TestSocket.open(chat.wsUrl, 'forged.token')).rejects.toMatchObject({ status: 401 });
@@ -83,7 +69,7 @@ describe('walking skeleton', () => {
     ok.close();
   });
 
-  it('stores a message before anyone receives it, and sessions live in Redis', async () => {
+  test('stores a message before anyone receives it, and sessions live in Redis', async ({ db, stack, redisPrefix: prefix }) => {
     const panel = new PanelClient(stack.adminUrl);
     await panel.signUp(newUser('carl'));
     const roomId = await panel.createRoom(`room-${Date.now()}`);

@@ -2,31 +2,10 @@
 // outbox per room, read pointer re-sent after a reconnect, the fast application ping and the
 // browser's offline event.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ChatMessage, ClientFrame, ServerFrame } from '@parley/protocol';
-import { ChatConnection, type ConnectionState } from '../apps/admin/src/client/chat-connection.ts';
+import type { ChatMessage, ClientFrame } from '@parley/protocol';
+import { ChatConnection, type ConnectionState } from './chat-connection.ts';
+import { FakeSocket, me, other } from './socket-test-kit.ts';
 
-class FakeSocket {
-  static instances: FakeSocket[] = [];
-  readyState = 0;
-  sent: ClientFrame[] = [];
-  onmessage: ((e: { data: string }) => void) | null = null;
-  onclose: ((e: { code: number; reason: string }) => void) | null = null;
-  constructor(readonly url: string, readonly protocols: string[]) {
-    FakeSocket.instances.push(this);
-  }
-  send(data: string): void {
-    this.sent.push(JSON.parse(data) as ClientFrame);
-  }
-  close(): void {
-    this.readyState = 3;
-  }
-  push(frame: ServerFrame): void {
-    this.onmessage?.({ data: JSON.stringify(frame) });
-  }
-}
-
-const me = { id: 7, handle: 'me', displayName: 'Me' };
-const other = { id: 8, handle: 'other', displayName: 'Other' };
 const msg = (room: number, seq: number, author = other, version?: number): ChatMessage => ({
   id: room * 1000 + seq, roomId: room, seq, author, clientId: `c${room}-${seq}`, body: `m${seq}`, createdAt: new Date(0).toISOString(), editedAt: null, deletedAt: null,
   ...(version ? { version } : {}),

@@ -1,38 +1,10 @@
 // The browser ChatClient's own logic against a scripted fake socket (no server): order enforcement,
 // outbox bookkeeping, retries, reconnect policy.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ChatMessage, ClientFrame, ServerFrame } from '@parley/protocol';
-import { ChatClient, type ChatClientEvents, type ConnectionState } from '../apps/admin/src/client/chat-client.ts';
+import type { ChatMessage, ServerFrame } from '@parley/protocol';
+import { ChatClient, type ChatClientEvents, type ConnectionState } from './chat-client.ts';
+import { FakeSocket, me, other } from './socket-test-kit.ts';
 
-class FakeSocket {
-  static instances: FakeSocket[] = [];
-  readyState = 0;
-  sent: ClientFrame[] = [];
-  onmessage: ((e: { data: string }) => void) | null = null;
-  onclose: ((e: { code: number; reason: string }) => void) | null = null;
-  constructor(readonly url: string, readonly protocols: string[]) {
-    FakeSocket.instances.push(this);
-  }
-  send(data: string): void {
-    this.sent.push(JSON.parse(data) as ClientFrame);
-  }
-  close(): void {
-    this.readyState = 3;
-  }
-  open(): void {
-    this.readyState = 1;
-  }
-  push(frame: ServerFrame): void {
-    this.onmessage?.({ data: JSON.stringify(frame) });
-  }
-  drop(code: number, reason = ''): void {
-    this.readyState = 3;
-    this.onclose?.({ code, reason });
-  }
-}
-
-const me = { id: 7, handle: 'me', displayName: 'Me' };
-const other = { id: 8, handle: 'other', displayName: 'Other' };
 const msg = (seq: number, clientId = `c${seq}`, author = other): ChatMessage => ({
   id: seq, roomId: 1, seq, author, clientId, body: `m${seq}`, createdAt: new Date(0).toISOString(), editedAt: null, deletedAt: null,
 });
