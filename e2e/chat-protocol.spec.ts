@@ -285,7 +285,7 @@ describe('chat protocol on a real replica', () => {
 
   it('a socket ends when its session reaches its absolute lifetime (from the token), while another stays', async () => {
     const [ending, stays] = await Promise.all([createChatUser(db.pool, 'absend'), createChatUser(db.pool, 'absstay')]);
-    const e = await TestSocket.open(chat().wsUrl, chatTokenFor(ending!, stack.secrets.CHAT_TOKEN_SECRET, undefined, 300, Date.now() + 2_000));
+    const e = await TestSocket.open(chat().wsUrl, chatTokenFor(ending, stack.secrets.CHAT_TOKEN_SECRET, undefined, 300, Date.now() + 2_000));
     sockets.keep(e);
     await e.next('hello');
     const s = await open(stays);

@@ -2,7 +2,7 @@
 // outbox per room, read pointer re-sent after a reconnect, the fast application ping and the
 // browser's offline event.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ChatMessage, ClientFrame } from '@parley/protocol';
+import type { ChatMessage } from '@parley/protocol';
 import { ChatConnection, type ConnectionState } from './chat-connection.ts';
 import { FakeSocket, me, other } from './socket-test-kit.ts';
 
