@@ -5,7 +5,7 @@ export const adminConfigSchema = serviceBaseSchema.extend({
   SESSION_SECRET: secret('SESSION_SECRET').describe('Signs the CSRF and device cookies (≥ 32 characters)'),
   SESSION_TTL_HOURS: positiveInt(24 * 14, 'a number of hours').describe('Idle lifetime of a session (sliding)'),
   SESSION_ABSOLUTE_HOURS: positiveInt(24 * 30, 'a number of hours')
-    .describe('A session ends this long after login, however active (`SESSION_TTL_HOURS` is the idle limit; checked on every request)'),
+    .describe('A session ends this long after login, however active (`SESSION_TTL_HOURS` is the idle limit; enforced by the session store and carried in chat tokens)'),
   CHAT_INTERNAL_URL: httpUrl('http://chat:8080').describe("Chat's internal API (Kubernetes service name)"),
   CHAT_PUBLIC_URL: z.string().refine((v) => v === '' || /^wss?:\/\/[^\s]+$/.test(v), { message: 'must be empty or a ws:// or wss:// URL' }).default('')
     .describe('WebSocket URL for browsers; empty = same origin `/socket` (behind the edge)'),

@@ -8,6 +8,7 @@ import { adminConfigSchema } from './config.ts';
 import { buildApp } from './app.ts';
 import { RedisSessionStore } from './sessions/redis-store.ts';
 import { PgSessionStore } from './sessions/pg-store.ts';
+import { sessionLifetimeOf } from './sessions/session-store.ts';
 import { ChatInternalClient } from './features/chat/chat-client.ts';
 import { MemoryAttemptLimiter, RedisAttemptLimiter } from './features/auth/attempt-limiter.ts';
 import { UserRepository } from './features/users/user-repository.ts';
@@ -35,7 +36,7 @@ const redis = config.REDIS_URL
 const redisStatus = new DependencyStatus(log, 'redis');
 redis?.on('ready', () => redisStatus.succeeded());
 
-const ttlMs = config.SESSION_TTL_HOURS * 3600_000;
+const lifetime = sessionLifetimeOf(config);
 const registry = new Registry();
 registry.setDefaultLabels({ service: 'admin' });
 collectDefaultMetrics({ register: registry });
@@ -45,7 +46,7 @@ redis?.on('error', (err) => {
   metrics.redisErrors.inc({ client: 'admin' });
   redisStatus.failed(err);
 });
-const sessions = instrumentSessionStore(redis ? new RedisSessionStore(redis, config.REDIS_KEY_PREFIX, ttlMs) : new PgSessionStore(pool, ttlMs), metrics);
+const sessions = instrumentSessionStore(redis ? new RedisSessionStore(redis, config.REDIS_KEY_PREFIX, lifetime) : new PgSessionStore(pool, lifetime), metrics);
 registerAdminGauges(registry, {
   postgres: () => pool.query('SELECT 1').then(() => true),
   sessions: () => sessions.ping(),

@@ -53,11 +53,10 @@ export function clearSessionCookie(reply: FastifyReply) {
 }
 
 /**
- * Loads the session and its user on every request; a banned/deactivated user's session ends here, and
- * so does one older than SESSION_ABSOLUTE_HOURS however active it is (a stolen cookie stops working).
+ * Loads the session and its user on every request; a banned/deactivated user's session ends here. One
+ * older than SESSION_ABSOLUTE_HOURS is never found: the stores end it then, however active it is.
  */
 export const sessionPlugin = fp(async (app, services: AdminServices) => {
-  const absoluteMs = services.config.SESSION_ABSOLUTE_HOURS * 3600_000;
   const cookieName = app.cookiePolicy.session;
   app.decorateRequest('session', null);
   app.decorateRequest('user', null);
@@ -67,11 +66,6 @@ export const sessionPlugin = fp(async (app, services: AdminServices) => {
     if (!cookie) return;
     const session = await services.sessions.get(cookie, clientMeta(req));
     if (!session) return;
-    if (Date.now() - session.createdAt >= absoluteMs) {
-      await services.sessions.destroy(session.id);
-      req.log.info({ userId: session.userId }, 'session reached its absolute lifetime');
-      return;
-    }
     const user = await services.users.findById(session.userId);
     if (!user || user.status !== 'active') {
       await services.sessions.destroy(session.id);

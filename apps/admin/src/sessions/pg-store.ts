@@ -1,6 +1,6 @@
 // Postgres-backed sessions: only for the embedded single-machine mode (no Redis).
 import { isConnectionError, type Pool } from '@parley/db';
-import { type SessionMeta, type SessionRecord, type SessionStore, SessionStoreUnavailableError, TOUCH_INTERVAL_MS, isPlausibleCookie, newCookieValue, sessionIdOf } from './session-store.ts';
+import { type SessionLifetime, type SessionMeta, type SessionRecord, type SessionStore, SessionStoreUnavailableError, TOUCH_INTERVAL_MS, isPlausibleCookie, newCookieValue, sessionIdOf } from './session-store.ts';
 
 interface Row {
   id: string;
@@ -11,9 +11,10 @@ interface Row {
   expires_at: Date;
 }
 
-const toRecord = (r: Row): SessionRecord => ({
+const toRecord = (r: Row, lifetime: SessionLifetime): SessionRecord => ({
   id: r.id, userId: r.user_id, ip: r.data.ip, userAgent: r.data.userAgent,
   createdAt: r.created_at.getTime(), lastSeenAt: r.last_seen_at.getTime(), expiresAt: r.expires_at.getTime(),
+  endsAt: r.created_at.getTime() + lifetime.absoluteMs,
 });
 
 export class PgSessionStore implements SessionStore {
@@ -21,7 +22,7 @@ export class PgSessionStore implements SessionStore {
 
   private readonly pool: Pick<Pool, 'query'>;
 
-  constructor(pool: Pool, private readonly ttlMs: number) {
+  constructor(pool: Pool, private readonly lifetime: SessionLifetime) {
     // Every query through here: an unreachable database becomes SessionStoreUnavailableError (a 503).
     this.pool = {
       query: ((...args: Parameters<Pool['query']>) => (pool.query as (...a: unknown[]) => Promise<unknown>)(...args).catch((err: unknown) => {
@@ -33,12 +34,13 @@ export class PgSessionStore implements SessionStore {
   async create(userId: number, meta: SessionMeta) {
     const cookieValue = newCookieValue();
     const { rows } = await this.pool.query<Row>(
-      `INSERT INTO sessions (id, user_id, data, expires_at) VALUES ($1, $2, $3, now() + $4 * interval '1 millisecond') RETURNING *`,
-      [sessionIdOf(cookieValue), userId, meta, this.ttlMs],
+      `INSERT INTO sessions (id, user_id, data, expires_at)
+       VALUES ($1, $2, $3, now() + LEAST($4::bigint, $5::bigint) * interval '1 millisecond') RETURNING *`,
+      [sessionIdOf(cookieValue), userId, meta, this.lifetime.idleMs, this.lifetime.absoluteMs],
     );
     // Opportunistic cleanup keeps the table small without a separate job.
     if (Math.random() < 0.05) await this.pool.query('DELETE FROM sessions WHERE expires_at < now()');
-    return { cookieValue, record: toRecord(rows[0]!) };
+    return { cookieValue, record: toRecord(rows[0]!, this.lifetime) };
   }
 
   async get(cookieValue: string, meta?: SessionMeta) {
@@ -46,15 +48,21 @@ export class PgSessionStore implements SessionStore {
     const { rows } = await this.pool.query<Row>('SELECT * FROM sessions WHERE id = $1 AND expires_at > now()', [sessionIdOf(cookieValue)]);
     const row = rows[0];
     if (!row) return null;
+    if (Date.now() >= row.created_at.getTime() + this.lifetime.absoluteMs) {
+      await this.destroy(row.id);
+      return null;
+    }
     if (Date.now() - row.last_seen_at.getTime() > TOUCH_INTERVAL_MS) {
       const { rows: touched } = await this.pool.query<Row>(
-        `UPDATE sessions SET last_seen_at = now(), expires_at = now() + $2 * interval '1 millisecond', data = COALESCE($3, data)
+        `UPDATE sessions SET last_seen_at = now(), data = COALESCE($3, data),
+           -- the idle timeout, never past the absolute end
+           expires_at = LEAST(now() + $2 * interval '1 millisecond', created_at + $4 * interval '1 millisecond')
          WHERE id = $1 RETURNING *`,
-        [row.id, this.ttlMs, meta ?? null],
+        [row.id, this.lifetime.idleMs, meta ?? null, this.lifetime.absoluteMs],
       );
-      return touched[0] ? toRecord(touched[0]) : null;
+      return touched[0] ? toRecord(touched[0], this.lifetime) : null;
     }
-    return toRecord(row);
+    return toRecord(row, this.lifetime);
   }
 
   async destroy(sessionId: string) {
@@ -62,8 +70,12 @@ export class PgSessionStore implements SessionStore {
   }
 
   async listForUser(userId: number) {
-    const { rows } = await this.pool.query<Row>('SELECT * FROM sessions WHERE user_id = $1 AND expires_at > now() ORDER BY last_seen_at DESC', [userId]);
-    return rows.map(toRecord);
+    const { rows } = await this.pool.query<Row>(
+      `SELECT * FROM sessions WHERE user_id = $1 AND expires_at > now() AND created_at > now() - $2 * interval '1 millisecond'
+       ORDER BY last_seen_at DESC`,
+      [userId, this.lifetime.absoluteMs],
+    );
+    return rows.map((r) => toRecord(r, this.lifetime));
   }
 
   async destroyAllForUser(userId: number) {

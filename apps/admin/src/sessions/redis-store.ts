@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { type SessionMeta, type SessionRecord, type SessionStore, SessionStoreUnavailableError, TOUCH_INTERVAL_MS, isPlausibleCookie, newCookieValue, sessionIdOf } from './session-store.ts';
+import { type SessionLifetime, type SessionMeta, type SessionRecord, type SessionStore, SessionStoreUnavailableError, TOUCH_INTERVAL_MS, isPlausibleCookie, newCookieValue, nextExpiry, sessionIdOf } from './session-store.ts';
 
 /**
  * ioredis failing because the server is unreachable (as opposed to a command Redis refused): given up
@@ -18,7 +18,7 @@ export class RedisSessionStore implements SessionStore {
   /** Set once the connection was ready: before that, commands wait in ioredis's offline queue (startup). */
   private connectedOnce: boolean;
 
-  constructor(private readonly redis: Redis, private readonly prefix: string, private readonly ttlMs: number) {
+  constructor(private readonly redis: Redis, private readonly prefix: string, private readonly lifetime: SessionLifetime) {
     this.connectedOnce = redis.status === 'ready';
     redis.on('ready', () => {
       this.connectedOnce = true;
@@ -50,11 +50,12 @@ export class RedisSessionStore implements SessionStore {
   async create(userId: number, meta: SessionMeta) {
     const cookieValue = newCookieValue();
     const now = Date.now();
-    const record: SessionRecord = { id: sessionIdOf(cookieValue), userId, createdAt: now, lastSeenAt: now, expiresAt: now + this.ttlMs, ...meta };
+    const endsAt = now + this.lifetime.absoluteMs;
+    const record: SessionRecord = { id: sessionIdOf(cookieValue), userId, createdAt: now, lastSeenAt: now, expiresAt: nextExpiry(now, endsAt, this.lifetime), endsAt, ...meta };
     await this.call(() => this.redis.multi()
-      .set(this.key(record.id), JSON.stringify(record), 'PX', this.ttlMs)
+      .set(this.key(record.id), JSON.stringify(record), 'PXAT', record.expiresAt)
       .sadd(this.userKey(userId), record.id)
-      .pexpire(this.userKey(userId), this.ttlMs)
+      .pexpire(this.userKey(userId), this.lifetime.idleMs)
       .exec());
     return { cookieValue, record };
   }
@@ -66,13 +67,15 @@ export class RedisSessionStore implements SessionStore {
     if (!raw) return null;
     const record = JSON.parse(raw) as SessionRecord;
     const now = Date.now();
+    // Redis expires the key at the absolute end too; this covers the last moment before it does.
+    if (now >= record.endsAt) return null;
     if (now - record.lastSeenAt > TOUCH_INTERVAL_MS) {
       record.lastSeenAt = now;
-      record.expiresAt = now + this.ttlMs;
+      record.expiresAt = nextExpiry(now, record.endsAt, this.lifetime);
       if (meta) Object.assign(record, meta);
       await this.call(() => this.redis.multi()
-        .set(this.key(id), JSON.stringify(record), 'PX', this.ttlMs, 'XX')
-        .pexpire(this.userKey(record.userId), this.ttlMs)
+        .set(this.key(id), JSON.stringify(record), 'PXAT', record.expiresAt, 'XX')
+        .pexpire(this.userKey(record.userId), this.lifetime.idleMs)
         .exec());
     }
     return record;

@@ -24,8 +24,14 @@ afterAll(async () => {
 });
 
 const stores: Array<[string, () => SessionStore]> = [
-  ['redis', () => new RedisSessionStore(redis, prefix, 60_000)],
-  ['postgres', () => new PgSessionStore(db.pool, 60_000)],
+  ['redis', () => new RedisSessionStore(redis, prefix, { idleMs: 60_000, absoluteMs: 3_600_000 })],
+  ['postgres', () => new PgSessionStore(db.pool, { idleMs: 60_000, absoluteMs: 3_600_000 })],
+];
+
+// Idle an hour, absolute end 400 ms after login: the absolute end wins.
+const shortLived: Array<[string, () => SessionStore]> = [
+  ['redis', () => new RedisSessionStore(redis, prefix, { idleMs: 3_600_000, absoluteMs: 400 })],
+  ['postgres', () => new PgSessionStore(db.pool, { idleMs: 3_600_000, absoluteMs: 400 })],
 ];
 
 describe.each(stores)('%s session store', (kind, make) => {
@@ -65,8 +71,20 @@ describe.each(stores)('%s session store', (kind, make) => {
   });
 });
 
+describe.each(shortLived)('%s session store with a short absolute lifetime', (_kind, make) => {
+  it('ends the session at its absolute end however recently it was used; the record says when', async () => {
+    const store = make();
+    const { cookieValue, record } = await store.create(1, meta);
+    expect(record.endsAt - record.createdAt).toBe(400);
+    expect(record.expiresAt).toBeLessThanOrEqual(record.endsAt);
+    expect((await store.get(cookieValue))?.endsAt).toBe(record.endsAt);
+    await new Promise((r) => setTimeout(r, 550));
+    expect(await store.get(cookieValue)).toBeNull();
+  });
+});
+
 it('a Redis session expires after its idle lifetime', async () => {
-  const store = new RedisSessionStore(redis, prefix, 300);
+  const store = new RedisSessionStore(redis, prefix, { idleMs: 300, absoluteMs: 3_600_000 });
   const { cookieValue } = await store.create(1, meta);
   expect(await store.get(cookieValue)).not.toBeNull();
   await new Promise((r) => setTimeout(r, 450));

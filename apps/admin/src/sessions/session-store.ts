@@ -13,7 +13,30 @@ export interface SessionRecord extends SessionMeta {
   userId: number;
   createdAt: number;
   lastSeenAt: number;
+  /** When the session ends unless used again: the idle timeout, never past endsAt. */
   expiresAt: number;
+  /** The absolute end (SESSION_ABSOLUTE_HOURS after login), however active the session is. */
+  endsAt: number;
+}
+
+/**
+ * How long a session lives. The stores own both limits, so a session past its absolute end is simply
+ * not found (the store expires it then), and the cookie and the chat token take their ends from the record.
+ */
+export interface SessionLifetime {
+  /** Sliding: a session unused this long ends (SESSION_TTL_HOURS). */
+  idleMs: number;
+  /** Fixed from login (SESSION_ABSOLUTE_HOURS). */
+  absoluteMs: number;
+}
+
+export function sessionLifetimeOf(config: { SESSION_TTL_HOURS: number; SESSION_ABSOLUTE_HOURS: number }): SessionLifetime {
+  return { idleMs: config.SESSION_TTL_HOURS * 3600_000, absoluteMs: config.SESSION_ABSOLUTE_HOURS * 3600_000 };
+}
+
+/** The next expiry when the session is used at `now`: the idle timeout, capped by the absolute end. */
+export function nextExpiry(now: number, endsAt: number, lifetime: SessionLifetime): number {
+  return Math.min(now + lifetime.idleMs, endsAt);
 }
 
 export interface SessionStore {

@@ -12,6 +12,7 @@ import { buildApp } from '../app.ts';
 import { adminConfigSchema } from '../config.ts';
 import { PgSessionStore } from '../sessions/pg-store.ts';
 import { RedisSessionStore } from '../sessions/redis-store.ts';
+import { sessionLifetimeOf } from '../sessions/session-store.ts';
 import { ChatInternalClient } from '../features/chat/chat-client.ts';
 import { MemoryAttemptLimiter, RedisAttemptLimiter } from '../features/auth/attempt-limiter.ts';
 
@@ -69,7 +70,7 @@ export async function buildTestApp(opts: TestAppOptions): Promise<FastifyInstanc
     ...(opts.redisPrefix ? { REDIS_KEY_PREFIX: opts.redisPrefix } : {}),
     ...opts.env,
   });
-  const ttlMs = config.SESSION_TTL_HOURS * 3600_000;
+  const lifetime = sessionLifetimeOf(config);
   const redis = opts.redis ?? null;
   const lines = opts.logLines;
   const log = lines
@@ -77,7 +78,7 @@ export async function buildTestApp(opts: TestAppOptions): Promise<FastifyInstanc
     : createLogger('admin', 'silent');
   const app = await buildApp({
     config, log, pool: opts.pool, redis,
-    sessions: redis ? new RedisSessionStore(redis, config.REDIS_KEY_PREFIX, ttlMs) : new PgSessionStore(opts.pool, ttlMs),
+    sessions: redis ? new RedisSessionStore(redis, config.REDIS_KEY_PREFIX, lifetime) : new PgSessionStore(opts.pool, lifetime),
     chat: new ChatInternalClient(config.CHAT_INTERNAL_URL, config.INTERNAL_TOKEN, 300),
     loginFailures: redis ? new RedisAttemptLimiter(redis, config.REDIS_KEY_PREFIX, 15 * 60_000) : new MemoryAttemptLimiter(15 * 60_000),
     registry: new Registry(),

@@ -20,7 +20,7 @@ const prefix = testRedisPrefix('admin-session-events');
 beforeAll(async () => {
   db = await createTestDatabase('admin_session_events');
   redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
-  sessions = new RedisSessionStore(redis, prefix, 3_600_000);
+  sessions = new RedisSessionStore(redis, prefix, { idleMs: 3_600_000, absoluteMs: 24 * 3_600_000 });
   app = await testApp(db.pool, db.url, sessions);
 });
 afterAll(async () => {

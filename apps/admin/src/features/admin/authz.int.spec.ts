@@ -50,7 +50,7 @@ beforeAll(async () => {
     NODE_ENV: 'test', DATABASE_URL: db.url, INTERNAL_TOKEN: 'i'.repeat(32), CHAT_TOKEN_SECRET: 'c'.repeat(32), SESSION_SECRET: 's'.repeat(32),
     CHAT_INTERNAL_URL: 'http://127.0.0.1:9', // nothing listens: chat calls fail fast
   });
-  const sessions = new PgSessionStore(db.pool, 3_600_000);
+  const sessions = new PgSessionStore(db.pool, { idleMs: 3_600_000, absoluteMs: 24 * 3_600_000 });
   app = await buildApp({
     config, log: createLogger('admin', 'silent'), pool: db.pool, redis: null, sessions,
     chat: new ChatInternalClient(config.CHAT_INTERNAL_URL, config.INTERNAL_TOKEN, 300), loginFailures: new MemoryAttemptLimiter(60_000), registry: new Registry(),

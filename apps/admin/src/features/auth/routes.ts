@@ -51,14 +51,15 @@ export function safeNext(next: unknown): string {
 const GENERIC_LOGIN_FAILURE = 'Email or password is incorrect.';
 
 export async function authRoutes(app: FastifyInstance, s: AdminServices) {
-  const sessionCookieMs = Math.min(s.config.SESSION_TTL_HOURS, s.config.SESSION_ABSOLUTE_HOURS) * 3600_000;
   const throttle = new LoginThrottle(s.loginFailures, s.config);
 
   async function startSession(req: FastifyRequest, reply: FastifyReply, userId: number) {
     // A new id at every login (session fixation): the old session, if any, is destroyed.
     if (req.session) await s.sessions.destroy(req.session.id);
-    const { cookieValue } = await s.sessions.create(userId, clientMeta(req));
-    setSessionCookie(req, reply, cookieValue, sessionCookieMs);
+    const { cookieValue, record } = await s.sessions.create(userId, clientMeta(req));
+    // The cookie lives until the session's absolute end; the idle limit slides on the server, so an
+    // active person is not logged out by a cookie that stopped at the first idle deadline.
+    setSessionCookie(req, reply, cookieValue, record.endsAt - Date.now());
   }
 
   app.get('/', async (req, reply) => reply.redirect(req.user ? '/chat' : '/login'));

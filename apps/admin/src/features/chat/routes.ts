@@ -8,7 +8,7 @@ export async function chatTokenRoutes(app: FastifyInstance, s: AdminServices) {
   app.get('/api/chat-token', { preHandler: requireUser }, async (req, reply) => {
     const user = req.user!;
     // The session's absolute end rides in the token, so chat ends the socket then too.
-    const sexp = Math.floor((req.session!.createdAt + s.config.SESSION_ABSOLUTE_HOURS * 3600_000) / 1000);
+    const sexp = Math.floor(req.session!.endsAt / 1000);
     const token = signChatToken(
       { uid: user.id, sid: req.session!.id, handle: user.handle, name: user.displayName, role: user.role, sexp },
       s.config.CHAT_TOKEN_SECRET,

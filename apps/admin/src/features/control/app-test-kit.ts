@@ -13,7 +13,7 @@ import { MemoryAttemptLimiter } from '../auth/attempt-limiter.ts';
 
 export const TEST_SECRETS = { INTERNAL_TOKEN: 'i'.repeat(32), CHAT_TOKEN_SECRET: 'c'.repeat(32), SESSION_SECRET: 's'.repeat(32) };
 
-export async function testApp(pool: Pool, databaseUrl: string, sessions: SessionStore = new PgSessionStore(pool, 3_600_000)): Promise<FastifyInstance> {
+export async function testApp(pool: Pool, databaseUrl: string, sessions: SessionStore = new PgSessionStore(pool, { idleMs: 3_600_000, absoluteMs: 24 * 3_600_000 })): Promise<FastifyInstance> {
   const config = adminConfigSchema.parse({ NODE_ENV: 'test', DATABASE_URL: databaseUrl, CHAT_INTERNAL_URL: 'http://127.0.0.1:9', ...TEST_SECRETS });
   const app = await buildApp({
     config, log: createLogger('admin', 'silent'), pool, redis: null, sessions,

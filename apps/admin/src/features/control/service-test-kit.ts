@@ -14,7 +14,7 @@ import { ModerationService } from '../moderation/service.ts';
 import { RoomRepository } from '../rooms/room-repository.ts';
 import { type Role, type User, UserRepository } from '../users/user-repository.ts';
 
-export function servicesFor(pool: Pool, sessions: SessionStore = new PgSessionStore(pool, 3_600_000)) {
+export function servicesFor(pool: Pool, sessions: SessionStore = new PgSessionStore(pool, { idleMs: 3_600_000, absoluteMs: 24 * 3_600_000 })) {
   const users = new UserRepository(pool);
   const rooms = new RoomRepository(pool);
   const audit = new AuditRepository(pool);

@@ -20,7 +20,7 @@ const handles = {} as Record<'outsider', string>;
 
 beforeAll(async () => {
   db = await createTestDatabase('admin_mute_membership');
-  const sessions = new PgSessionStore(db.pool, 3_600_000);
+  const sessions = new PgSessionStore(db.pool, { idleMs: 3_600_000, absoluteMs: 24 * 3_600_000 });
   s = servicesFor(db.pool, sessions);
   app = await testApp(db.pool, db.url, sessions);
   const [adminUser, owner, outsider, peer] = [await person(s, 'admin'), await person(s), await person(s), await person(s)];

@@ -124,16 +124,6 @@ export class RoomRepository {
     });
   }
 
-  /** The other member of a direct room (for its title). */
-  async directPeer(roomId: number, userId: number): Promise<{ id: number; handle: string; displayName: string } | null> {
-    const { rows } = await this.pool.query<{ id: number; handle: string; display_name: string }>(
-      `SELECT u.id, u.handle, u.display_name FROM room_members m JOIN users u ON u.id = m.user_id
-       WHERE m.room_id = $1 AND m.user_id <> $2 LIMIT 1`,
-      [roomId, userId],
-    );
-    return rows[0] ? { id: rows[0].id, handle: rows[0].handle, displayName: rows[0].display_name } : null;
-  }
-
   /** The one direct room of two people ("minId:maxId"), created on first use with both as members. */
   async openDirect(a: number, b: number): Promise<number> {
     return withTransaction(this.pool, async (client) => (await this.ensureDirect(client, a, b)).id);
