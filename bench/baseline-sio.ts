@@ -2,6 +2,7 @@
 // doing the same broadcast as Parley: a client emits `bcast`, the server emits it to the room, and the
 // adapter publishes it to Redis for other nodes. WebSocket transport only (no polling upgrade), no
 // compression, default ping settings. Its own process, like Parley's chat server.
+import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
@@ -15,7 +16,7 @@ const key = process.env.REDIS_KEY_PREFIX ?? 'bench-sio';
 const pub = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
 const sub = pub.duplicate();
 for (const c of [pub, sub]) c.on('error', (err) => console.error(JSON.stringify({ msg: 'redis error', err: err.message })));
-await Promise.all([pub, sub].map((c) => (c.status === 'ready' ? null : new Promise((r) => c.once('ready', r)))));
+await Promise.all([pub, sub].filter((c) => c.status !== 'ready').map((c) => once(c, 'ready')));
 
 const server = createServer((req, res) => {
   res.writeHead(req.url === '/readyz' || req.url === '/healthz' ? 200 : 404, { 'content-type': 'text/plain' });

@@ -28,6 +28,28 @@ function runQuick(out: string): Promise<{ code: number | null; stdout: string; s
 
 const num = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
 
+/** The parts of the benchmark's JSON report this test reads. */
+interface Report {
+  errors: unknown[];
+  config: { subscribers: number; idleConnections: number; joinUsers: number };
+  broadcast: Record<string, {
+    subscribers: number;
+    throughput: { deliveriesPerSecMedian: number; serverCpuUsPerDeliveryMedian: number; p99Ms: number };
+    latency: { p50Ms: number; p99Ms: number; timeToLastMedianMs: number; deliveries: number; expected: number };
+  }>;
+  idle: Record<string, { connections: number; bytesPerConnection: number }>;
+  join: Record<string, { joined: number }>;
+  persist: {
+    window: { ackedPerSecMedian: number; p99Ms: number };
+    rate: { ackedPerSec: number; p50Ms: number; p99Ms: number };
+    baseline1: { rowsPerSecMedian: number };
+    baselinePool: { rowsPerSecMedian: number };
+    ackedButNotStored: number;
+  };
+  ratios: Record<string, unknown>;
+  targets: unknown[];
+}
+
 describe('npm run bench (quick mode)', () => {
   it('measures every scenario for Parley and both baselines and writes JSON plus a markdown table', async () => {
     expect(existsSync(resolve(ROOT, 'bench/dist/run.js')), 'bench/dist/run.js: run node scripts/build.mjs first').toBe(true);
@@ -36,19 +58,19 @@ describe('npm run bench (quick mode)', () => {
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
     expect(r.stdout).toContain('| metric | Parley | raw ws | Socket.IO + Redis adapter |');
     expect(r.stdout).toContain('### Targets');
-    const json = JSON.parse(readFileSync(out, 'utf8'));
+    const json = JSON.parse(readFileSync(out, 'utf8')) as Report;
     expect(json.errors).toEqual([]);
     for (const kind of ['parley', 'ws', 'sio']) {
-      const b = json.broadcast[kind];
+      const b = json.broadcast[kind]!;
       expect(b.subscribers, kind).toBe(json.config.subscribers);
       for (const v of [b.throughput.deliveriesPerSecMedian, b.throughput.serverCpuUsPerDeliveryMedian, b.throughput.p99Ms, b.latency.p50Ms, b.latency.p99Ms, b.latency.timeToLastMedianMs]) {
         expect(num(v) && v > 0, `${kind} broadcast ${JSON.stringify(b)}`).toBe(true);
       }
       expect(b.latency.deliveries, kind).toBe(b.latency.expected);
-      const idle = json.idle[kind];
+      const idle = json.idle[kind]!;
       expect(idle.connections, kind).toBe(json.config.idleConnections);
       expect(num(idle.bytesPerConnection), kind).toBe(true);
-      expect(json.join[kind].joined, kind).toBe(json.config.joinUsers);
+      expect(json.join[kind]!.joined, kind).toBe(json.config.joinUsers);
     }
     const p = json.persist;
     for (const v of [p.window.ackedPerSecMedian, p.window.p99Ms, p.rate.ackedPerSec, p.rate.p50Ms, p.rate.p99Ms, p.baseline1.rowsPerSecMedian, p.baselinePool.rowsPerSecMedian]) {

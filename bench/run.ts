@@ -22,7 +22,7 @@ import { signChatToken } from '@parley/chat-token';
 import { SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from '@parley/protocol';
 import { dropRedisPrefix, freePort, randomSecret, serviceEnv, spawnService, TEST_PG_URL, TEST_REDIS_URL, waitForHttp, type Deployment, type ServiceProcess } from '@parley/devtools';
 import {
-  type ChildMsg, type ConnectCmd, type ConnectResult, type PersistCmd, type PersistResult, type PhaseStats, type SystemKind,
+  type ChildMsg, type ConnectCmd, type ConnectResult, type PersistCmd, type SystemKind,
   broadcastFrame, cpuSeconds, Histogram, markerBody, median, nowMs, quantile, rssBytes, SYSTEM_LABEL,
 } from './common.ts';
 import { searchScenario, type SearchResult } from './search.ts';
@@ -96,7 +96,7 @@ const addresses = Array.from({ length: Math.max(1, config.sourceAddresses) }, (_
 const runId = randomBytes(4).toString('hex');
 
 // ---- cleanup: everything we start is stopped, whatever happens -----------------------------------
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
+const cleanups: Array<() => unknown> = []; // may return a promise: awaited
 let cleaning: Promise<void> | null = null;
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
@@ -468,7 +468,7 @@ async function collectStats(workers: Worker[]) {
     s.perMsgMax.forEach((m, i) => { if (m > max[i]!) max[i] = m; });
   }
   const closedCodes: Record<string, number> = {};
-  for (const s of stats as PhaseStats[]) for (const [k, v] of Object.entries(s.closedCodes)) closedCodes[k] = (closedCodes[k] ?? 0) + v;
+  for (const s of stats) for (const [k, v] of Object.entries(s.closedCodes)) closedCodes[k] = (closedCodes[k] ?? 0) + v;
   return { hist, count, max, deliveries: stats.reduce((n, s) => n + s.deliveries, 0), alive: stats.reduce((n, s) => n + s.alive, 0), closedCodes };
 }
 
@@ -848,7 +848,7 @@ async function persistScenario(e: Env, pool: Pool, ids: { firstUser: number; roo
     const run = async (mode: 'window' | 'rate', seconds: number): Promise<PersistRun> => {
       const cmd: PersistCmd = { cmd: 'persist', mode, durationMs: seconds * 1000, window: config.persistWindow, rate: config.persistRate, drainMs: 10_000, tag: `${mode[0]}${runId}${nextIndex++}` };
       const cpu0 = cpuSeconds(server.pid);
-      const r = await workers[0]!.request(cmd, 'persist', seconds * 1000 + 30_000) as PersistResult;
+      const r = await workers[0]!.request(cmd, 'persist', seconds * 1000 + 30_000);
       const cpu1 = cpuSeconds(server.pid);
       const hist = new Histogram();
       hist.add(r.hist);
@@ -1025,7 +1025,7 @@ function markdown(r: Results): string {
   const sys: SystemKind[] = ['parley', 'ws', 'sio'];
   const lines: string[] = [];
   const row = (cells: string[]) => lines.push(`| ${cells.join(' | ')} |`);
-  lines.push(`## Parley benchmark (${config.quick ? 'quick mode' : 'full'}; ${r.meta.cpus} cores; load generator on the same machine)`, '');
+  lines.push(`## Parley benchmark (${config.quick ? 'quick mode' : 'full'}; ${String(r.meta.cpus)} cores; load generator on the same machine)`, '');
   if (Object.keys(r.broadcast).length + Object.keys(r.idle).length + Object.keys(r.join).length) {
     row(['metric', ...sys.map((k) => SYSTEM_LABEL[k]), 'Parley / raw ws', 'Parley / Socket.IO']);
     row(['---', '---:', '---:', '---:', '---:', '---:']);
@@ -1050,7 +1050,7 @@ function markdown(r: Results): string {
     metric(`server CPU share at ${config.broadcastRate}/s (cores)`, (k) => b[k]?.latency.serverCpuShare, 2);
     metric(`Parley publisher at ${config.broadcastRate}/s: send → ack (stored, committed) p50 (ms)`, (k) => b[k]?.publisherAckP50Ms);
     metric(`Parley publisher at ${config.broadcastRate}/s: send → ack p99 (ms)`, (k) => b[k]?.publisherAckP99Ms);
-    metric('deliveries lost (saturated + fixed rate)', (k) => (b[k] ? b[k]!.throughput.lostDeliveries + Math.max(0, b[k]!.latency.expected - b[k]!.latency.deliveries) : null), 0);
+    metric('deliveries lost (saturated + fixed rate)', (k) => (b[k] ? b[k].throughput.lostDeliveries + Math.max(0, b[k].latency.expected - b[k].latency.deliveries) : null), 0);
     metric(`${fmt(n, 0)} open connections join the room: seconds`, (k) => b[k]?.subscribeSeconds, 2);
     metric(`${fmt(n, 0)} open connections join the room: server CPU (s)`, (k) => b[k]?.subscribeServerCpuSeconds, 2);
   }
@@ -1063,8 +1063,8 @@ function markdown(r: Results): string {
   const j = r.join;
   if (Object.keys(j).length) {
     metric(`${config.joinUsers} distinct users join one room: server CPU (s)`, (k) => j[k]?.serverCpuSeconds, 2);
-    metric(`${config.joinUsers} distinct users join one room: bytes to clients (MB)`, (k) => (j[k] ? j[k]!.bytesToClients / 2 ** 20 : null), 2);
-    metric(`${config.joinUsers} distinct users join one room: sockets then closed by the server`, (k) => (j[k] ? Object.values(j[k]!.closedByServer).reduce((n, v) => n + v, 0) : null), 0);
+    metric(`${config.joinUsers} distinct users join one room: bytes to clients (MB)`, (k) => (j[k] ? j[k].bytesToClients / 2 ** 20 : null), 2);
+    metric(`${config.joinUsers} distinct users join one room: sockets then closed by the server`, (k) => (j[k] ? Object.values(j[k].closedByServer).reduce((n, v) => n + v, 0) : null), 0);
   }
   const p = r.persist;
   if (p) {

@@ -248,9 +248,9 @@ describe('user and admin panel journeys (2 chat replicas)', () => {
     await evePage.goto('/rooms');
     await Promise.all([evePage.waitForURL(dmPath), evePage.locator('#dm-list a', { hasText: `@${dan.handle}` }).click()]);
     await evePage.locator('#messages .body', { hasText: 'psst, Eve' }).waitFor({ timeout: 10_000 });
-    const { rows } = await db.pool.query(`SELECT kind, direct_key FROM rooms WHERE kind = 'direct'`);
+    const { rows } = await db.pool.query<{ kind: string; direct_key: string | null }>(`SELECT kind, direct_key FROM rooms WHERE kind = 'direct'`);
     expect(rows).toHaveLength(1);
-    expect(rows[0].direct_key).toMatch(/^\d+:\d+$/);
+    expect(rows[0]?.direct_key).toMatch(/^\d+:\d+$/);
   });
 
   it('dashboard shows online users, connections per replica, health and messages per minute, refreshed live', async () => {

@@ -136,9 +136,9 @@ describe('live room membership across 2 chat replicas', () => {
     expect(await memberPage.locator('#messages .body', { hasText: 'not for the removed member' }).count()).toBe(0);
 
     // The admin's removal is audited, and recorded once as a control event for chat.
-    const { rows } = await db.pool.query(`SELECT details FROM audit_log WHERE action = 'room.member_removed' AND target_id = $1`, [String(roomId)]);
+    const { rows } = await db.pool.query<{ details: unknown }>(`SELECT details FROM audit_log WHERE action = 'room.member_removed' AND target_id = $1`, [String(roomId)]);
     expect(rows).toHaveLength(1);
-    expect(rows[0].details).toMatchObject({ userId: memberId });
+    expect(rows[0]?.details).toMatchObject({ userId: memberId });
     const events = await db.pool.query(`SELECT user_id FROM control_events WHERE kind = 'member_removed' AND room_id = $1`, [roomId]);
     expect(events.rows).toEqual([{ user_id: memberId }]);
   });

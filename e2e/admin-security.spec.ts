@@ -60,8 +60,8 @@ describe('panel security', () => {
       victim.goto(`${evilOrigin}/`),
     ]);
     expect(response.status()).toBe(403);
-    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM rooms WHERE name = 'Pwned room'`);
-    expect(rows[0].n).toBe(0);
+    const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM rooms WHERE name = 'Pwned room'`);
+    expect(rows[0]?.n).toBe(0);
 
     // Even with the session cookie in hand (a client that sends it), no token means no change.
     const panel = new PanelClient(stack.adminUrl);

@@ -17,8 +17,8 @@ describe('chat without Redis (Postgres LISTEN/NOTIFY fan-out)', () => {
   test('delivers messages and edits from replica A to replica B in order, big payloads included', async ({ db, stack, sockets }) => {
     const [ann, bob] = await Promise.all([createChatUser(db.pool, 'ea'), createChatUser(db.pool, 'eb')]);
     const room = await createChatRoom(db.pool);
-    const a = await TestSocket.open(stack.chats[0]!.wsUrl, chatTokenFor(ann!, stack.secrets.CHAT_TOKEN_SECRET));
-    const b = await TestSocket.open(stack.chats[1]!.wsUrl, chatTokenFor(bob!, stack.secrets.CHAT_TOKEN_SECRET));
+    const a = await TestSocket.open(stack.chats[0]!.wsUrl, chatTokenFor(ann, stack.secrets.CHAT_TOKEN_SECRET));
+    const b = await TestSocket.open(stack.chats[1]!.wsUrl, chatTokenFor(bob, stack.secrets.CHAT_TOKEN_SECRET));
     sockets.keep(a);
     sockets.keep(b);
     for (const s of [a, b]) {

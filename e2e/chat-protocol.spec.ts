@@ -288,8 +288,8 @@ describe('chat protocol on a real replica', () => {
     expect((await internal('/internal/stats', undefined, 'wrong')).status).toBe(401);
     const [ann, bob] = await Promise.all([createChatUser(db.pool, 'sann'), createChatUser(db.pool, 'sbob')]);
     const room = await createChatRoom(db.pool);
-    const a = await open(ann!);
-    const b = await open(bob!);
+    const a = await open(ann);
+    const b = await open(bob);
     await joined(a, room);
     await joined(b, room);
     a.send({ type: 'send', room, clientId: 'counted', body: 'hello' });
@@ -303,16 +303,16 @@ describe('chat protocol on a real replica', () => {
     const big = await internal('/internal/control/poke', { padding: 'x'.repeat(100_000) });
     expect(big.status).toBe(413);
     // The old at-most-once endpoints are gone (admin writes control events instead).
-    expect((await internal('/internal/kick', { userId: ann!.id })).status).toBe(404);
-    expect((await internal('/internal/moderation', { action: 'unmuted', room, userId: ann!.id, until: null })).status).toBe(404);
+    expect((await internal('/internal/kick', { userId: ann.id })).status).toBe(404);
+    expect((await internal('/internal/moderation', { action: 'unmuted', room, userId: ann.id, until: null })).status).toBe(404);
   });
 
   it('re-validation closes a socket whose user was deactivated even without any control event', async () => {
     const [gone, stays] = await Promise.all([createChatUser(db.pool, 'rvgone'), createChatUser(db.pool, 'rvstay')]);
-    const g = await open(gone!);
-    const s = await open(stays!);
+    const g = await open(gone);
+    const s = await open(stays);
     const t0 = Date.now();
-    await db.pool.query("UPDATE users SET status = 'deactivated' WHERE id = $1", [gone!.id]); // no event: only the timer can see it
+    await db.pool.query("UPDATE users SET status = 'deactivated' WHERE id = $1", [gone.id]); // no event: only the timer can see it
     expect(await g.waitClose(30_000)).toMatchObject({ code: 4001 });
     console.log(`re-validation closed the socket after ${Date.now() - t0} ms (REVALIDATE_MS 1000)`);
     s.send({ type: 'ping', ref: 'alive' });
@@ -321,75 +321,75 @@ describe('chat protocol on a real replica', () => {
 
   it('a socket ends when its session reaches its absolute lifetime (from the token), while another stays', async () => {
     const [ending, stays] = await Promise.all([createChatUser(db.pool, 'absend'), createChatUser(db.pool, 'absstay')]);
-    const e = await TestSocket.open(chat().wsUrl, chatTokenFor(ending!, stack.secrets.CHAT_TOKEN_SECRET, undefined, 300, Date.now() + 2_000));
+    const e = await TestSocket.open(chat().wsUrl, chatTokenFor(ending, stack.secrets.CHAT_TOKEN_SECRET, undefined, 300, Date.now() + 2_000));
     sockets.keep(e);
     await e.next('hello');
-    const s = await open(stays!);
+    const s = await open(stays);
     expect(await e.waitClose(30_000)).toMatchObject({ code: 4001, reason: 'your session ended; log in again' });
     s.send({ type: 'ping', ref: 'still-here' });
     expect((await s.next('pong')).ref).toBe('still-here');
-    await expect(TestSocket.open(chat().wsUrl, chatTokenFor(ending!, stack.secrets.CHAT_TOKEN_SECRET, undefined, 300, Date.now() - 1_000))).rejects.toMatchObject({ status: 401 });
+    await expect(TestSocket.open(chat().wsUrl, chatTokenFor(ending, stack.secrets.CHAT_TOKEN_SECRET, undefined, 300, Date.now() - 1_000))).rejects.toMatchObject({ status: 401 });
   });
 
   it('control events: moderator delete, mute/unmute, session revoke, role change and ban act on open sockets and at upgrade', async () => {
     const [mod, ann, bob, cat] = await Promise.all([createChatUser(db.pool, 'mod', 'moderator'), createChatUser(db.pool, 'kann'), createChatUser(db.pool, 'kbob'), createChatUser(db.pool, 'kcat')]);
-    const room = await createChatRoom(db.pool, { members: [ann!, bob!, cat!] });
-    const a = await open(ann!);
-    const b = await open(bob!, 'bob-session');
-    const c = await open(cat!);
+    const room = await createChatRoom(db.pool, { members: [ann, bob, cat] });
+    const a = await open(ann);
+    const b = await open(bob, 'bob-session');
+    const c = await open(cat);
     for (const s of [a, b, c]) await joined(s, room);
     a.send({ type: 'send', room, clientId: 'to-delete', body: 'rude' });
     const ack = await a.next('ack');
 
     // A moderator's own socket cannot delete someone else's message (that path would skip the audit log).
-    const modSock = await open(mod!);
+    const modSock = await open(mod);
     await joined(modSock, room);
     modSock.send({ type: 'delete', room, seq: ack.seq });
     expect((await modSock.next('error', (f) => f.room === room)).code).toBe('forbidden');
     modSock.close();
 
     // Moderator delete (as admin commits it): everyone in the room sees it deleted, with its version.
-    const version = await moderatorDelete(db.pool, room, ack.seq, mod!.id);
+    const version = await moderatorDelete(db.pool, room, ack.seq, mod.id);
     expect((await b.next('updated')).message).toMatchObject({ seq: ack.seq, body: '', version });
     expect(b.all('updated')).toHaveLength(1);
 
     // Mute: the room is told, the user's sends and edits are refused until unmuted.
-    await muteMember(db.pool, room, ann!.id, new Date(Date.now() + 60_000));
-    expect(await a.next('moderation')).toMatchObject({ action: 'muted', userId: ann!.id });
+    await muteMember(db.pool, room, ann.id, new Date(Date.now() + 60_000));
+    expect(await a.next('moderation')).toMatchObject({ action: 'muted', userId: ann.id });
     expect(a.all('moderation')).toHaveLength(1);
     a.send({ type: 'send', room, clientId: 'while-muted', body: 'hmm' });
     expect((await a.next('error', (f) => f.ref === 'while-muted')).code).toBe('muted');
     a.send({ type: 'edit', room, seq: ack.seq, body: 'edited while muted' });
     expect((await a.next('error', (f) => f.code === 'muted' && f.ref === undefined)).room).toBe(room);
-    await muteMember(db.pool, room, ann!.id, null);
+    await muteMember(db.pool, room, ann.id, null);
     await a.next('moderation', (f) => f.action === 'unmuted');
     a.send({ type: 'send', room, clientId: 'after-unmute', body: 'ok' });
     expect((await a.next('ack', (f) => f.clientId === 'after-unmute')).duplicate).toBe(false);
 
     // A mute made while someone is not connected holds when they join later (read from room_mutes,
     // which also holds mutes of people who are not members of a public room).
-    await muteMember(db.pool, room, mod!.id, new Date(Date.now() + 60_000));
-    const modAgain = await open(mod!);
+    await muteMember(db.pool, room, mod.id, new Date(Date.now() + 60_000));
+    const modAgain = await open(mod);
     await joined(modAgain, room);
     modAgain.send({ type: 'send', room, clientId: 'muted-at-join', body: 'hello?' });
     expect((await modAgain.next('error', (f) => f.ref === 'muted-at-join')).code).toBe('muted');
     modAgain.close();
 
     // Revoke a session: its socket closes with 4001 and its tokens are refused at upgrade.
-    await revokeSession(db.pool, bob!.id, 'bob-session', 'bye');
+    await revokeSession(db.pool, bob.id, 'bob-session', 'bye');
     expect(await b.waitClose()).toMatchObject({ code: 4001, reason: 'bye' });
-    await expect(TestSocket.open(chat().wsUrl, chatTokenFor(bob!, stack.secrets.CHAT_TOKEN_SECRET, 'bob-session'))).rejects.toMatchObject({ status: 401 });
-    await open(bob!, 'bob-other-session'); // another session of bob is fine
+    await expect(TestSocket.open(chat().wsUrl, chatTokenFor(bob, stack.secrets.CHAT_TOKEN_SECRET, 'bob-session'))).rejects.toMatchObject({ status: 401 });
+    await open(bob, 'bob-other-session'); // another session of bob is fine
 
     // Role change: the socket is told to get a new token (4002); a token with the old role is refused.
-    await changeRole(db.pool, cat!.id, 'moderator');
+    await changeRole(db.pool, cat.id, 'moderator');
     expect((await c.waitClose()).code).toBe(4002);
-    await expect(TestSocket.open(chat().wsUrl, chatTokenFor(cat!, stack.secrets.CHAT_TOKEN_SECRET))).rejects.toMatchObject({ status: 401 });
-    await open({ ...cat!, role: 'moderator' });
+    await expect(TestSocket.open(chat().wsUrl, chatTokenFor(cat, stack.secrets.CHAT_TOKEN_SECRET))).rejects.toMatchObject({ status: 401 });
+    await open({ ...cat, role: 'moderator' });
 
     // Ban: every session of the user closes, and their tokens are refused.
-    await banUser(db.pool, ann!.id);
+    await banUser(db.pool, ann.id);
     expect(await a.waitClose()).toMatchObject({ code: 4001 });
-    await expect(TestSocket.open(chat().wsUrl, chatTokenFor(ann!, stack.secrets.CHAT_TOKEN_SECRET))).rejects.toMatchObject({ status: 401 });
+    await expect(TestSocket.open(chat().wsUrl, chatTokenFor(ann, stack.secrets.CHAT_TOKEN_SECRET))).rejects.toMatchObject({ status: 401 });
   });
 });

@@ -219,9 +219,9 @@ describe('chat across replicas', () => {
 
   it('control events act on every replica in id order: moderator delete, mute, and stats of all replicas', async () => {
     const [mod, kim, lee] = await Promise.all([createChatUser(db.pool, 'imod', 'moderator'), createChatUser(db.pool, 'ikim'), createChatUser(db.pool, 'ilee')]);
-    const room = await createChatRoom(db.pool, { members: [kim!, lee!] });
-    const k = await open(1, kim!);
-    const l = await open(0, lee!);
+    const room = await createChatRoom(db.pool, { members: [kim, lee] });
+    const k = await open(1, kim);
+    const l = await open(0, lee);
     for (const s of [k, l]) {
       s.send({ type: 'join', room });
       await s.next('caught_up');
@@ -229,10 +229,10 @@ describe('chat across replicas', () => {
     k.send({ type: 'send', room, clientId: 'bad', body: 'spam' });
     const ack = await k.next('ack');
     // Delete, mute, unmute, mute again, committed back to back: both replicas apply them in id order.
-    const version = await moderatorDelete(db.pool, room, ack.seq, mod!.id);
-    await muteMember(db.pool, room, kim!.id, new Date(Date.now() + 60_000));
-    await muteMember(db.pool, room, kim!.id, null);
-    await muteMember(db.pool, room, kim!.id, new Date(Date.now() + 120_000));
+    const version = await moderatorDelete(db.pool, room, ack.seq, mod.id);
+    await muteMember(db.pool, room, kim.id, new Date(Date.now() + 60_000));
+    await muteMember(db.pool, room, kim.id, null);
+    await muteMember(db.pool, room, kim.id, new Date(Date.now() + 120_000));
     for (const s of [k, l]) {
       expect((await s.next('updated')).message).toMatchObject({ seq: ack.seq, body: '', version });
       await s.next('moderation', (f) => f.action === 'muted' && f.until !== null && Date.parse(f.until) > Date.now() + 90_000);
@@ -255,10 +255,10 @@ describe('chat across replicas', () => {
 
   it('read pointers, missed edits and membership travel as control events across replicas', async () => {
     const [ada, bo] = await Promise.all([createChatUser(db.pool, 'rada'), createChatUser(db.pool, 'rbo')]);
-    const room = await createChatRoom(db.pool, { kind: 'private', members: [ada!, bo!] });
-    const a1 = await open(0, ada!);
-    const a2 = await open(1, ada!);
-    const b = await open(0, bo!);
+    const room = await createChatRoom(db.pool, { kind: 'private', members: [ada, bo] });
+    const a1 = await open(0, ada);
+    const a2 = await open(1, ada);
+    const b = await open(0, bo);
     for (const s of [a1, a2, b]) {
       s.send({ type: 'join', room });
       await s.next('caught_up');
@@ -277,7 +277,7 @@ describe('chat across replicas', () => {
     expect(a2.all('read').map((f) => f.seq)).toEqual([2, 3]);
     expect(a1.all('read').map((f) => f.seq)).toEqual([2, 3]);
     expect(b.all('read')).toEqual([]);
-    const { rows } = await db.pool.query<{ last_read_seq: number }>('SELECT last_read_seq FROM room_members WHERE room_id = $1 AND user_id = $2', [room, ada!.id]);
+    const { rows } = await db.pool.query<{ last_read_seq: number }>('SELECT last_read_seq FROM room_members WHERE room_id = $1 AND user_id = $2', [room, ada.id]);
     expect(Number(rows[0]!.last_read_seq)).toBe(3);
 
     // a2 goes away at seq 3 knowing no versions; meanwhile m1 is edited and m2 deleted, m4 is sent.
@@ -289,7 +289,7 @@ describe('chat across replicas', () => {
     expect(edit.message.version).toBeLessThan(del.message.version!);
     b.send({ type: 'send', room, clientId: 'rb4', body: 'm4' });
     await b.next('ack', (f) => f.clientId === 'rb4');
-    const back = await open(1, ada!);
+    const back = await open(1, ada);
     back.send({ type: 'join', room, sinceSeq: 3, sinceVersion: 0 });
     await back.next('caught_up');
     const stream = back.frames.filter((f) => f.type === 'updated' || f.type === 'message' || f.type === 'caught_up');
@@ -297,29 +297,29 @@ describe('chat across replicas', () => {
     expect(stream[0]).toMatchObject({ message: { body: 'm1 edited', version: edit.message.version } });
     expect(stream[1]).toMatchObject({ message: { body: '', version: del.message.version } });
     // Knowing the edit's version, only the delete is replayed.
-    const again = await open(0, ada!);
+    const again = await open(0, ada);
     again.send({ type: 'join', room, sinceSeq: 4, sinceVersion: edit.message.version });
     await again.next('caught_up');
     expect(again.all('updated').map((f) => f.message.seq)).toEqual([2]);
 
     // Removal and re-adding: every socket of ada (both replicas) leaves and hears about the conversation.
-    await removeMember(db.pool, room, ada!.id);
+    await removeMember(db.pool, room, ada.id);
     for (const s of [a1, back]) {
       expect(await s.next('left')).toEqual({ type: 'left', room, reason: 'removed' });
       await s.next('conversation', (f) => f.change === 'removed');
     }
     back.send({ type: 'join', room });
     expect((await back.next('error', (f) => f.room === room)).code).toBe('not_found');
-    await addMember(db.pool, room, ada!.id);
+    await addMember(db.pool, room, ada.id);
     for (const s of [a1, back]) await s.next('conversation', (f) => f.change === 'added' && f.room === room);
   });
 
   it('a ban while Redis is down closes the user\'s sockets on every replica and refuses them after', async () => {
     const [ban, bystander] = await Promise.all([createChatUser(db.pool, 'banme'), createChatUser(db.pool, 'stays')]);
     const room = await createChatRoom(db.pool);
-    const onA = await open(0, ban!);
-    const onB = await open(1, ban!);
-    const other = await open(1, bystander!);
+    const onA = await open(0, ban);
+    const onB = await open(1, ban);
+    const other = await open(1, bystander);
     for (const s of [onA, onB, other]) {
       s.send({ type: 'join', room });
       await s.next('caught_up');
@@ -328,13 +328,13 @@ describe('chat across replicas', () => {
     await waitForPortFree(redis.port);
     try {
       const t0 = Date.now();
-      await banUser(db.pool, ban!.id);
+      await banUser(db.pool, ban.id);
       const closes = await Promise.all([onA, onB].map(async (s) => ({ ...(await s.waitClose(30_000)), ms: Date.now() - t0 })));
       console.log(`ban with Redis down: sockets closed after ${closes.map((c) => `${c.ms} ms`).join(', ')} (replicas A, B)`);
       for (const c of closes) expect(c.code).toBe(4001);
       // Sends after the ban are refused: every new socket of the user is refused on both replicas.
       for (const replica of [0, 1]) {
-        await expect(TestSocket.open(stack.chats[replica]!.wsUrl, token(ban!))).rejects.toMatchObject({ status: 401 });
+        await expect(TestSocket.open(stack.chats[replica]!.wsUrl, token(ban))).rejects.toMatchObject({ status: 401 });
       }
       // The bystander on B is untouched and can still send (stored in Postgres, Redis or not).
       other.send({ type: 'send', room, clientId: 'still-here', body: 'hi' });

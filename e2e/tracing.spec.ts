@@ -75,7 +75,7 @@ describe('OpenTelemetry tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     expect(adminLines.length, stack.logs()).toBeGreaterThanOrEqual(2); // incoming request … request completed
     expect(chatLines.length, stack.logs()).toBeGreaterThanOrEqual(1);
     for (const line of [...adminLines, ...chatLines]) {
-      expect(JSON.parse(line).trace_id, line).toBe(traceId);
+      expect((JSON.parse(line) as { trace_id?: string }).trace_id, line).toBe(traceId);
       expect(line.split('"trace_id"').length, `one trace_id key: ${line}`).toBe(2);
     }
   });

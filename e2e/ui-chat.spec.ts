@@ -120,9 +120,9 @@ describe('web client (issue 9)', () => {
       await expect.poll(() => unreadBadge(page, news).count(), { timeout: 5_000 }).toBe(0);
       expect(await mentionBadge(page, news).count()).toBe(0);
     }
-    const { rows } = await db.pool.query(
+    const { rows } = await db.pool.query<{ last_read_seq: number }>(
       `SELECT m.last_read_seq FROM room_members m JOIN users u ON u.id = m.user_id WHERE u.handle = $1 AND m.room_id = $2`, [ann.handle, news]);
-    expect(Number(rows[0].last_read_seq)).toBe(3);
+    expect(Number(rows[0]?.last_read_seq)).toBe(3);
     // And a read in one tab clears the badge in the other, live.
     await sidebarItem(annPage, lobby).click();
     await say(bobPage, 'one more');
@@ -149,8 +149,8 @@ describe('web client (issue 9)', () => {
     await annPage.fill('#message-input', long);
     expect((await annPage.inputValue('#message-input')).length).toBe(10_000);
     await annPage.fill('#message-input', '');
-    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM messages WHERE room_id = $1`, [lobby]);
-    expect(rows[0].n).toBe(0);
+    const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM messages WHERE room_id = $1`, [lobby]);
+    expect(rows[0]?.n).toBe(0);
   });
 
   it('a send the server refuses stays on screen, in order, with Retry, Edit and Discard', async () => {
@@ -272,7 +272,7 @@ describe('web client (issue 9)', () => {
     // Muting the conversation stops the notifications (the unread count still shows).
     await sidebarItem(page, dm).click();
     await page.check('#mute-notifications');
-    await expect.poll(async () => (await db.pool.query(`SELECT notifications_muted FROM room_members m JOIN users u ON u.id = m.user_id WHERE u.handle = $1 AND m.room_id = $2`, [ann.handle, dm])).rows[0].notifications_muted).toBe(true);
+    await expect.poll(async () => (await db.pool.query<{ notifications_muted: boolean }>(`SELECT notifications_muted FROM room_members m JOIN users u ON u.id = m.user_id WHERE u.handle = $1 AND m.room_id = $2`, [ann.handle, dm])).rows[0]?.notifications_muted).toBe(true);
     await sidebarItem(page, lobby).click();
     await page.evaluate(() => (window as unknown as { setHidden: (h: boolean) => void }).setHidden(true));
     await say(bobPage, 'muted one');
@@ -302,8 +302,8 @@ describe('web client (issue 9)', () => {
     await logIn(page, stack.adminUrl, ann.email, ann.password);
     await page.goto(`/chat/${lobby}`);
     await waitConnected(page);
-    const readSeq = async () => Number((await db.pool.query(
-      `SELECT m.last_read_seq FROM room_members m JOIN users u ON u.id = m.user_id WHERE u.handle = $1 AND m.room_id = $2`, [ann.handle, lobby])).rows[0].last_read_seq);
+    const readSeq = async () => Number((await db.pool.query<{ last_read_seq: number }>(
+      `SELECT m.last_read_seq FROM room_members m JOIN users u ON u.id = m.user_id WHERE u.handle = $1 AND m.room_id = $2`, [ann.handle, lobby])).rows[0]?.last_read_seq);
     const storeReadSeq = () => page.evaluate((id) => (window as unknown as { parleyStore: { rooms: Map<number, { conv: { lastReadSeq: number } }> } }).parleyStore.rooms.get(id)!.conv.lastReadSeq, lobby);
 
     await page.evaluate(() => (window as unknown as { setFocused: (f: boolean) => void }).setFocused(false));
@@ -324,7 +324,7 @@ describe('web client (issue 9)', () => {
 
   it('500 messages: scrolls back to the first with the reading position kept at every page, and renders a window, not all', async () => {
     const room = await createRoom(bobPage, `History ${Date.now()}`);
-    const bobId = (await db.pool.query(`SELECT id FROM users WHERE handle = $1`, [bob.handle])).rows[0].id;
+    const bobId = (await db.pool.query<{ id: number }>(`SELECT id FROM users WHERE handle = $1`, [bob.handle])).rows[0]!.id;
     await db.pool.query(
       `INSERT INTO messages (room_id, seq, author_id, client_msg_id, body, created_at)
        SELECT $1, s, $2, 'hist-' || s, 'history message ' || s, now() - interval '1 minute' * (500 - s) FROM generate_series(1, 500) s`,

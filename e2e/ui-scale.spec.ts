@@ -136,8 +136,8 @@ describe('web client at 10,000 messages', () => {
     const reader = newUser('reader');
     const panel = new PanelClient(stack.adminUrl);
     await panel.signUp(owner);
-    const { rows } = await db.pool.query('SELECT id FROM users WHERE handle = $1', [owner.handle]);
-    const ownerId = Number(rows[0].id);
+    const { rows } = await db.pool.query<{ id: number }>('SELECT id FROM users WHERE handle = $1', [owner.handle]);
+    const ownerId = Number(rows[0]!.id);
     const small = await seedRoom(panel, ownerId, 500);
     const big = await seedRoom(panel, ownerId, 10_000);
 

@@ -78,7 +78,7 @@ describe('walking skeleton', () => {
     await sock.next('caught_up');
     sock.send({ type: 'send', room: roomId, clientId: 'c1', body: 'persisted first' });
     const message = await sock.next('message');
-    const { rows } = await db.pool.query('SELECT body FROM messages WHERE room_id = $1 AND seq = $2', [roomId, message.message.seq]);
+    const { rows } = await db.pool.query<{ body: string }>('SELECT body FROM messages WHERE room_id = $1 AND seq = $2', [roomId, message.message.seq]);
     expect(rows[0]?.body).toBe('persisted first');
     sock.close();
     const { Redis } = await import('ioredis');

@@ -86,6 +86,6 @@ try {
   if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 2));
   process.exit(report.ok ? 0 : 1);
 } catch (err) {
-  say(`the chaos run itself failed: ${(err as Error).stack ?? err}`);
+  say(`the chaos run itself failed: ${(err as Error).stack ?? String(err)}`);
   process.exit(3);
 }

@@ -42,7 +42,7 @@ async function main(): Promise<void> {
     const panels: Record<keyof typeof people, PanelClient> = { ann: new PanelClient(stack.adminUrl), bob: new PanelClient(stack.adminUrl), cleo: new PanelClient(stack.adminUrl) };
     for (const [key, p] of Object.entries(people)) await panels[key as keyof typeof people].signUp(p);
     // #general exists from the start (migration 0008) and everyone who signs up is in it.
-    const general = Number((await db.pool.query(`SELECT id FROM rooms WHERE auto_join AND lower(name) = 'general'`)).rows[0].id);
+    const general = Number((await db.pool.query<{ id: number }>(`SELECT id FROM rooms WHERE auto_join AND lower(name) = 'general'`)).rows[0]!.id);
     await db.pool.query(`UPDATE rooms SET topic = 'Company-wide chatter and announcements' WHERE id = $1`, [general]);
     const design = await panels.cleo.createRoom('Design reviews');
     const secret = await panels.ann.createRoom('Launch plans', 'private');

@@ -95,7 +95,7 @@ describe('production closure of each app (from package-lock.json)', () => {
     let dir = from;
     for (;;) {
       const candidate = dir ? `${dir}/node_modules/${name}` : `node_modules/${name}`;
-      if (lock[candidate]) return lock[candidate]!.link ? lock[candidate]!.resolved : candidate;
+      if (lock[candidate]) return lock[candidate].link ? lock[candidate].resolved : candidate;
       if (!dir) return undefined;
       const up = dir.lastIndexOf('/node_modules/');
       dir = up >= 0 ? dir.slice(0, up) : '';

@@ -18,14 +18,14 @@ const secrets = Object.fromEntries(readFileSync(join(ROOT, 'deploy/k8s/base/secr
 /** Compose's interpolation: ${VAR}, ${VAR:-default}, ${VAR:?error}. */
 function interpolate(text: string, vars: Record<string, string>): string {
   return text.replace(/\$\{([A-Z_][A-Z0-9_]*)(?:(:-|:\?)([^}]*))?\}/g, (_, name: string, op?: string, arg?: string) => {
-    if (vars[name] !== undefined && vars[name] !== '') return vars[name]!;
+    if (vars[name] !== undefined && vars[name] !== '') return vars[name];
     if (op === ':-') return arg ?? '';
     throw new Error(`compose would stop: ${name} ${arg ?? 'is not set'}`);
   });
 }
 
 const raw = readFileSync(join(ROOT, 'compose.yaml'), 'utf8');
-const compose = parse(interpolate(raw, secrets), { merge: true }) as any;
+const compose = parse(interpolate(raw, secrets), { merge: true });
 
 describe('compose.yaml', () => {
   it('has postgres, redis, migrate, admin, chat and edge', () => {
@@ -53,7 +53,7 @@ describe('compose.yaml', () => {
     expect(() => parseConfig(adminConfigSchema, compose.services.admin.environment)).toThrow(/published example value/);
     expect(() => parseConfig(chatConfigSchema, compose.services.chat.environment)).toThrow(/published example value/);
     const real = Object.fromEntries(Object.entries(secrets).map(([k, v]) => [k, /change-me/.test(v) ? randomBytes(32).toString('hex') : v]));
-    const deployed = parse(interpolate(raw, real), { merge: true }) as any;
+    const deployed = parse(interpolate(raw, real), { merge: true });
     expect(() => parseConfig(adminConfigSchema, deployed.services.admin.environment)).not.toThrow();
     expect(() => parseConfig(chatConfigSchema, deployed.services.chat.environment)).not.toThrow();
     expect(parseConfig(adminConfigSchema, deployed.services.admin.environment).CHAT_PUBLIC_URL).toBe('');
@@ -66,7 +66,7 @@ describe('compose.yaml', () => {
     const edge = compose.services.edge;
     expect(edge.volumes).toContain('./deploy/nginx/parley.conf.template:/etc/nginx/templates/parley.conf.template:ro');
     for (const v of EDGE_VARIABLES) expect(edge.environment, v).toHaveProperty(v);
-    for (const s of Object.values(compose.services) as any[]) {
+    for (const s of Object.values<any>(compose.services)) {
       expect(s.read_only).toBe(true);
       expect(s.cap_drop).toEqual(['ALL']);
       expect(s.security_opt).toContain('no-new-privileges:true');

@@ -59,7 +59,7 @@ describe.each(['admin', 'chat'])('%s as its rendered Deployment runs it', (app) 
 
     const local = await freePort();
     // The manifest's environment, with the launchers' own builders for the parts that differ here.
-    const proc = spawnService(app, join(ROOT, args.at(-1)!), {
+    const proc = spawnService(app, join(ROOT, args.at(-1)), {
       ...env,
       ...listenEnv(local, '127.0.0.1'),
       ...dependencyEnv({ databaseUrl: db.url, redisUrl: TEST_REDIS_URL, redisPrefix: prefix }),

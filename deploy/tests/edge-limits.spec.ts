@@ -133,7 +133,7 @@ function upgrade(localAddress = '127.0.0.1'): Promise<{ ws: WebSocket } | { stat
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] as string | undefined, body }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'], body }));
     });
     ws.once('error', reject);
   });

@@ -11,7 +11,7 @@ export class TestSocket {
 
   constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
-      const frame = JSON.parse(String(data)) as ServerFrame;
+      const frame = JSON.parse((data as Buffer).toString()) as ServerFrame;
       this.frames.push(frame);
       this.waiters = this.waiters.filter((w) => {
         if (w.pred(frame)) {
@@ -129,7 +129,7 @@ export class ResilientClient {
         super(url, protocols);
         const rec: RecordedConnection = { url, frames: [], close: null };
         self.connections.push(rec);
-        this.on('message', (data) => rec.frames.push(JSON.parse(String(data)) as ServerFrame));
+        this.on('message', (data) => rec.frames.push(JSON.parse((data as Buffer).toString()) as ServerFrame));
         this.on('close', (code, reason) => {
           rec.close = { code, reason: reason.toString() };
         });

@@ -83,7 +83,7 @@ export class FleetClient {
     Object.defineProperty(ChaosSocket.prototype, 'onmessage', {
       set(this: ChaosSocket, handler: ((ev: { data: unknown }) => void) | null) {
         this.removeAllListeners('message');
-        if (handler) this.on('message', (data) => handler({ data: this.inspect(String(data)) }));
+        if (handler) this.on('message', (data) => handler({ data: this.inspect((data as Buffer).toString()) }));
       },
     });
     this.client = new ChatClient(opts.roomId, '', {

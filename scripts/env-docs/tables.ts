@@ -21,7 +21,8 @@ function shownDefault(row: EnvVarDoc): string {
   if (row.required) return '– (required)';
   if (row.defaultValue === undefined) return 'unset';
   if (row.defaultValue === '') return 'empty';
-  return `\`${String(row.defaultValue)}\``;
+  const v = row.defaultValue;
+  return `\`${typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : JSON.stringify(v)}\``;
 }
 
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');

@@ -147,6 +147,9 @@ export async function buildApp(deps: AdminDeps): Promise<FastifyInstance> {
   const { config } = deps;
   const app = Fastify({
     // Request logs carry the path only: query strings can hold tokens, e-mails or search terms.
+    // The type is the same, but the assertion makes Fastify infer its base logger type (a pino Logger
+    // would make `app` no longer a plain FastifyInstance).
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
     loggerInstance: deps.log.child({}, { serializers: { req: requestLogFields } }) as FastifyBaseLogger,
     trustProxy: trustProxyValue(config.TRUST_PROXY),
     requestIdHeader: false,

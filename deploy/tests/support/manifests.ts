@@ -67,18 +67,18 @@ export const id = (o: K8sObject) => `${o.kind}/${o.metadata?.name}`;
 
 type Model = new (data: any) => { validate(): void };
 const MODELS: Record<string, Model> = {
-  'v1/Namespace': Namespace as unknown as Model,
-  'v1/ServiceAccount': ServiceAccount as unknown as Model,
-  'v1/Service': Service as unknown as Model,
-  'v1/ConfigMap': ConfigMap as unknown as Model,
-  'v1/Secret': Secret as unknown as Model,
-  'v1/PersistentVolumeClaim': PersistentVolumeClaim as unknown as Model,
-  'apps/v1/Deployment': Deployment as unknown as Model,
-  'apps/v1/StatefulSet': StatefulSet as unknown as Model,
-  'batch/v1/Job': Job as unknown as Model,
-  'policy/v1/PodDisruptionBudget': PodDisruptionBudget as unknown as Model,
-  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy as unknown as Model,
-  'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler as unknown as Model,
+  'v1/Namespace': Namespace,
+  'v1/ServiceAccount': ServiceAccount,
+  'v1/Service': Service,
+  'v1/ConfigMap': ConfigMap,
+  'v1/Secret': Secret,
+  'v1/PersistentVolumeClaim': PersistentVolumeClaim,
+  'apps/v1/Deployment': Deployment,
+  'apps/v1/StatefulSet': StatefulSet,
+  'batch/v1/Job': Job,
+  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
+  'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
 };
 
 /** Custom resources we use, checked by hand (no OpenAPI schema here): allowed fields per path. */

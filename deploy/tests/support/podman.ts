@@ -137,7 +137,7 @@ export async function ensureBaseRootfs(tarball: string, nodeVersion: string, log
   spawnSync('chmod', ['755', join(rootfs, 'usr/local/bin/node')]);
   const npmDir = resolve(spawnSync('npm', ['root', '-g'], { encoding: 'utf8' }).stdout.trim(), 'npm');
   const cp = spawnSync('cp', ['-a', npmDir, join(rootfs, 'usr/local/lib/node_modules/')]);
-  if (cp.status !== 0) throw new Error(`copy npm: ${cp.stderr}`);
+  if (cp.status !== 0) throw new Error(`copy npm: ${cp.stderr.toString()}`);
   symlinkSync('../lib/node_modules/npm/bin/npm-cli.js', join(rootfs, 'usr/local/bin/npm'));
   symlinkSync('../lib/node_modules/npm/bin/npx-cli.js', join(rootfs, 'usr/local/bin/npx'));
   appendFileSync(join(rootfs, 'etc/passwd'), 'node:x:1000:1000::/home/node:/bin/sh\n');

@@ -37,8 +37,8 @@ describe('migrate', () => {
     expect(results.flatMap((r) => r.applied).sort()).toEqual(files.sort());
     const again = await migrate(pools[0]!);
     expect(again).toEqual({ applied: [], alreadyApplied: files.length });
-    const { rows } = await pools[0]!.query('SELECT count(*)::int AS n FROM schema_migrations');
-    expect(rows[0].n).toBe(files.length);
+    const { rows } = await pools[0]!.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations');
+    expect(rows[0]?.n).toBe(files.length);
     await Promise.all(pools.map((p) => p.end()));
   });
 
@@ -58,8 +58,8 @@ describe('migrate', () => {
     writeFileSync(join(dir, '9999_broken.sql'), 'CREATE TABLE half_done (id int); SELECT no_such_function();');
     const pool = createPool(url, { max: 1 });
     await expect(migrate(pool, dir)).rejects.toThrow(/9999_broken\.sql failed/);
-    const { rows } = await pool.query(`SELECT to_regclass('half_done') AS t`);
-    expect(rows[0].t).toBeNull();
+    const { rows } = await pool.query<{ t: string | null }>(`SELECT to_regclass('half_done') AS t`);
+    expect(rows[0]!.t).toBeNull();
     await pool.end();
   });
 
@@ -95,11 +95,11 @@ describe('migrate', () => {
 
   it('keeps room sequences and client ids unique', async () => {
     const pool = createPool(url, { max: 1 });
-    const { rows: [user] } = await pool.query(`INSERT INTO users (email, handle, display_name, password_hash) VALUES ('a@x.test', 'aaa', 'A', 'x') RETURNING id`);
-    const { rows: [room] } = await pool.query(`INSERT INTO rooms (name) VALUES ('r') RETURNING id`);
-    await pool.query(`INSERT INTO messages (room_id, seq, author_id, client_msg_id, body) VALUES ($1, 1, $2, 'c1', 'x')`, [room.id, user.id]);
-    await expect(pool.query(`INSERT INTO messages (room_id, seq, author_id, client_msg_id, body) VALUES ($1, 1, $2, 'c2', 'y')`, [room.id, user.id])).rejects.toMatchObject({ code: '23505' });
-    await expect(pool.query(`INSERT INTO messages (room_id, seq, author_id, client_msg_id, body) VALUES ($1, 2, $2, 'c1', 'y')`, [room.id, user.id])).rejects.toMatchObject({ code: '23505' });
+    const { rows: [user] } = await pool.query<{ id: number }>(`INSERT INTO users (email, handle, display_name, password_hash) VALUES ('a@x.test', 'aaa', 'A', 'x') RETURNING id`);
+    const { rows: [room] } = await pool.query<{ id: number }>(`INSERT INTO rooms (name) VALUES ('r') RETURNING id`);
+    await pool.query(`INSERT INTO messages (room_id, seq, author_id, client_msg_id, body) VALUES ($1, 1, $2, 'c1', 'x')`, [room!.id, user!.id]);
+    await expect(pool.query(`INSERT INTO messages (room_id, seq, author_id, client_msg_id, body) VALUES ($1, 1, $2, 'c2', 'y')`, [room!.id, user!.id])).rejects.toMatchObject({ code: '23505' });
+    await expect(pool.query(`INSERT INTO messages (room_id, seq, author_id, client_msg_id, body) VALUES ($1, 2, $2, 'c1', 'y')`, [room!.id, user!.id])).rejects.toMatchObject({ code: '23505' });
     await expect(pool.query(`INSERT INTO users (email, handle, display_name, password_hash) VALUES ('A@X.test', 'bbb', 'B', 'x')`)).rejects.toMatchObject({ code: '23505' });
     await pool.end();
   });

@@ -22,7 +22,7 @@ export function keptSecrets<K extends string>(file: string, make: Record<K, () =
   const saved = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>) : {};
   for (const name of Object.keys(make) as K[]) saved[name] ??= make[name]();
   writeFileSync(file, JSON.stringify(saved, null, 2), { mode: 0o600 });
-  return saved as Record<K, string>;
+  return saved;
 }
 
 /** The services' secrets kept in `file` (made on first use). */

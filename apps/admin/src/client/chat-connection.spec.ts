@@ -2,7 +2,7 @@
 // outbox per room, read pointer re-sent after a reconnect, the fast application ping and the
 // browser's offline event.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ChatMessage, ClientFrame } from '@parley/protocol';
+import type { ChatMessage } from '@parley/protocol';
 import { ChatConnection, type ConnectionState } from './chat-connection.ts';
 import { FakeSocket, me, other } from './socket-test-kit.ts';
 
@@ -33,7 +33,7 @@ async function connect(lastSeqs: Record<number, number> = { 1: 0, 2: 0 }): Promi
   ws.readyState = 1;
   ws.push({ type: 'hello', protocol: 1, connectionId: 'c', replica: 'r', user: me, heartbeatMs: 25_000 });
   for (const frame of ws.sent.filter((f) => f.type === 'join')) {
-    const join = frame as Extract<ClientFrame, { type: 'join' }>;
+    const join = frame;
     ws.push({ type: 'joined', room: info(join.room), lastSeq: lastSeqs[join.room] ?? 0, resumedFrom: join.sinceSeq ?? lastSeqs[join.room] ?? 0 });
   }
   return ws;

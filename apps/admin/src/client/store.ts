@@ -2,7 +2,7 @@
 // loaded messages, unsent messages, read pointer, unread and mention counts. UI-free: components read
 // it and subscribe; all network traffic goes through ChatConnection and the panel's JSON API.
 import type { ChatMessage, RoomInfo, ServerFrame, UserRef } from '@parley/protocol';
-import type { Conversation } from '../features/conversations/conversation-repository.ts';
+import type { Conversation } from '../features/conversations/conversation.ts';
 import { ChatConnection, type ConnectionState, type StateDetail } from './chat-connection.ts';
 
 // The sidebar's conversation, as the panel's JSON API sends it (a type only: nothing of the server

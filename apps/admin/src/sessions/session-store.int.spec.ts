@@ -48,7 +48,7 @@ describe.each(stores)('%s session store', (kind, make) => {
       const keys = await redis.keys(`${prefix}*`);
       for (const key of keys) expect(key).not.toContain(cookieValue);
     } else {
-      const { rows } = await db.pool.query('SELECT id FROM sessions');
+      const { rows } = await db.pool.query<{ id: string }>('SELECT id FROM sessions');
       expect(rows.map((r) => r.id)).not.toContain(cookieValue);
     }
   });

@@ -67,8 +67,13 @@ export class ControlPlane {
 
   /** Resolves after a full run that started after this call (tests, and the doorbell endpoint). */
   async caughtUp(): Promise<void> {
-    while (this.running) await this.running;
+    await this.idle();
     this.poke();
+    await this.idle();
+  }
+
+  /** Resolves when no run is in progress. */
+  private async idle(): Promise<void> {
     while (this.running) await this.running;
   }
 

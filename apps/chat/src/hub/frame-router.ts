@@ -20,7 +20,7 @@ export function describeType(type: unknown): string {
   if (typeof type === 'string') return JSON.stringify(type.slice(0, 40));
   if (type === undefined || type === null) return 'null';
   if (typeof type === 'object') return Array.isArray(type) ? 'an array' : 'an object';
-  return String(type).slice(0, 40);
+  return JSON.stringify(type).slice(0, 40); // parsed JSON: a number or a boolean is left
 }
 
 export class FrameRouter {

@@ -45,11 +45,11 @@ export class FakeWs {
 export interface ScriptedHub {
   hub: Hub;
   /** Attach a fake socket for user `uid` (session `s<uid>` unless given). */
-  connect(uid: number, claims?: Partial<ChatTokenClaims>): FakeWs;
+  connect: (uid: number, claims?: Partial<ChatTokenClaims>) => FakeWs;
   /** Events this replica published, as peers would decode them. */
   published: BusEvent[];
   /** Deliver an event as if it came from another replica over the bus. */
-  fromPeer(event: BusEvent): void;
+  fromPeer: (event: BusEvent) => void;
   /** Commit a control event (as admin would) and let the hub apply everything up to it. */
   control(event: NewControlEvent): Promise<void>;
   /** What the session checker answers (re-validation and upgrades). */

@@ -27,7 +27,7 @@ export class Presence {
   /** Returns true if the room's local user set changed. */
   add(room: number, user: UserRef): boolean {
     let users = this.local.get(room);
-    if (!users) this.local.set(room, (users = new Map()));
+    if (!users) this.local.set(room, (users = new Map<number, { user: UserRef; count: number }>()));
     const entry = users.get(user.id);
     if (entry) {
       entry.count++;

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatMessage } from '@parley/protocol';
-import { DELIVERY_CHUNK, RoomState, type Subscriber } from './room-state.ts';
+import { DELIVERY_CHUNK, RoomState, type Frame, type Subscriber } from './room-state.ts';
+
+/** The seq of the message a sent frame carries (undefined: not a message frame). */
+const sentSeq = (f: Frame): number | undefined => (JSON.parse(String(f)) as { message?: { seq: number } }).message?.seq;
 
 const msg = (seq: number): ChatMessage => ({
   id: seq, roomId: 1, seq, author: { id: 1, handle: 'a', displayName: 'A' }, clientId: `c${seq}`, body: `m${seq}`,
@@ -9,7 +12,7 @@ const msg = (seq: number): ChatMessage => ({
 
 function setup(deliveredSeq: number, db: ChatMessage[]) {
   const received: number[] = [];
-  const sub: Subscriber = { connId: 'x', catchingUp: false, buffer: [], seq: 0, sendRaw: (f) => received.push(JSON.parse(String(f)).message?.seq ?? -1), overflow: () => { overflowed.count++; } };
+  const sub: Subscriber = { connId: 'x', catchingUp: false, buffer: [], seq: 0, sendRaw: (f) => received.push(sentSeq(f) ?? -1), overflow: () => { overflowed.count++; } };
   const overflowed = { count: 0 };
   const room = new RoomState({ id: 1, name: 'r', kind: 'public', archived: false }, deliveredSeq, {
     after: async (_r, after, limit, upto = Infinity) => db.filter((m) => m.seq > after && m.seq <= upto).slice(0, limit),
@@ -85,7 +88,7 @@ describe('RoomState', () => {
     const room = new RoomState({ id: 1, name: 'r', kind: 'public', archived: false }, 0, {
       after: async () => { calls++; return [msg(3)]; }, // seq 1 is not visible: no progress possible
     }, (err) => { throw err; });
-    room.subs.set('x', { connId: 'x', catchingUp: false, buffer: [], seq: 0, sendRaw: (f) => received.push(JSON.parse(String(f)).message.seq), overflow: () => undefined });
+    room.subs.set('x', { connId: 'x', catchingUp: false, buffer: [], seq: 0, sendRaw: (f) => received.push(sentSeq(f)!), overflow: () => undefined });
     room.committed(3, msg(3));
     await room.settled();
     expect(calls).toBe(1);
@@ -99,7 +102,7 @@ describe('RoomState', () => {
     const subscriber = (id: string, log: number[][] = []) => {
       const got: number[] = [];
       log.push(got);
-      const sub: Subscriber = { connId: id, catchingUp: false, buffer: [], seq: 0, sendRaw: (f) => got.push(JSON.parse(String(f)).message?.seq ?? -1), overflow: () => undefined };
+      const sub: Subscriber = { connId: id, catchingUp: false, buffer: [], seq: 0, sendRaw: (f) => got.push(sentSeq(f) ?? -1), overflow: () => undefined };
       return { sub, got };
     };
 

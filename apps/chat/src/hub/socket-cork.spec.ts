@@ -39,7 +39,7 @@ describe('socket corking on ws', () => {
   it('corks for the rest of the tick, then the frames leave together', async () => {
     const { server, client } = await connectedPair();
     const received: string[] = [];
-    client.on('message', (data) => received.push(String(data)));
+    client.on('message', (data) => received.push((data as Buffer).toString()));
     expect(corkUntilEndOfTick(server)).toBe(true);
     const socket = underlyingSocket(server)!;
     expect(socket.writableCorked).toBe(1);

@@ -218,7 +218,7 @@ describe('MessageWriter under database outages', () => {
     const killed = await lockWaiter();
     await db.pool.query('SELECT pg_terminate_backend($1)', [killed]);
     const [first] = await Promise.allSettled([pending[0]!]);
-    expect(first!.status).toBe('rejected');
+    expect(first.status).toBe('rejected');
     expect((first as PromiseRejectedResult).reason).toBeInstanceOf(DatabaseUnavailableError);
     expect(h.failures).toBe(1);
     expect(writer.stats.unavailable).toBe(1);

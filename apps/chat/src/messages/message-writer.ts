@@ -287,6 +287,7 @@ export class MessageWriter {
           }
         }
       } else if (failure !== undefined) {
+        // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows what the batch threw, unchanged
         throw failure;
       }
     } catch (err) {

@@ -189,7 +189,7 @@ export function Composer({ store, room, lockedReason, onEditLast, inputRef }: Pr
           aria-invalid={error ? 'true' : undefined}
           aria-controls={suggest ? 'mention-list' : undefined}
           aria-activedescendant={suggest ? optionId(suggest.index) : undefined}
-          onInput={(e) => update((e.currentTarget as HTMLTextAreaElement).value)}
+          onInput={(e) => update(e.currentTarget.value)}
           onKeyDown={onKeyDown}
           onClick={() => updateSuggestions(text)}
         />

@@ -189,7 +189,7 @@ function InlineEditor({ message, limit, onSave, onCancel }: { message: ChatMessa
     }}>
       <label for={`edit-${message.seq}`} class="visually-hidden">Edit message</label>
       <textarea id={`edit-${message.seq}`} ref={ref} value={text} rows={2} dir="auto" aria-invalid={tooLarge ? 'true' : undefined}
-        onInput={(e) => setText((e.currentTarget as HTMLTextAreaElement).value)}
+        onInput={(e) => setText(e.currentTarget.value)}
         onKeyDown={(e) => {
           if (e.key === 'Escape') {
             e.preventDefault();

@@ -83,7 +83,7 @@ export function Details({ store, room, open, onClose, invite, onLeave, onHide }:
         <h3 id="notify-h">Notifications</h3>
         <label class="checkbox">
           <input type="checkbox" id="mute-notifications" checked={conv.notificationsMuted}
-            onChange={(e) => void store.setNotificationsMuted(conv.id, (e.currentTarget as HTMLInputElement).checked)} />
+            onChange={(e) => void store.setNotificationsMuted(conv.id, e.currentTarget.checked)} />
           Mute notifications for this conversation
         </label>
         <p class="muted small">Unread counts still show; no pop-ups and no title badge.</p>

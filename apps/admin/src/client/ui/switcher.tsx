@@ -47,7 +47,7 @@ export function QuickSwitcher({ store, onClose, onOpen }: { store: ChatStore; on
         aria-activedescendant={matches[active] ? `switch-${matches[active].id}` : undefined}
         placeholder="Jump to a room or person…" value={query} autoFocus
         onInput={(e) => {
-          setQuery((e.currentTarget as HTMLInputElement).value);
+          setQuery(e.currentTarget.value);
           setIndex(0);
         }} onKeyDown={onKeyDown} />
       <ul id="switcher-list" role="listbox" aria-label="Conversations">

@@ -111,10 +111,10 @@ describe('authorization of every registered route', () => {
       expect([302, 401], `anonymous ${r.method} ${r.url}`).toContain(anon.statusCode);
     }
     expect(seen.some((s) => s.startsWith('moderator POST /admin/users/:id/status'))).toBe(true);
-    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM audit_log`);
-    expect(rows[0].n).toBe(0);
-    const { rows: events } = await db.pool.query(`SELECT count(*)::int AS n FROM control_events`);
-    expect(events[0].n, 'no control event from a refused request').toBe(0);
+    const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log`);
+    expect(rows[0]?.n).toBe(0);
+    const { rows: events } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM control_events`);
+    expect(events[0]?.n, 'no control event from a refused request').toBe(0);
     const { rows: u } = await db.pool.query(`SELECT role, status FROM users WHERE id = $1`, [people.user.id]);
     expect(u[0]).toEqual({ role: 'user', status: 'active' });
   });
@@ -166,8 +166,8 @@ describe('authorization of every registered route', () => {
     const after = await call('GET', '/admin/users', people.moderator);
     expect(after.statusCode).toBe(302);
     expect(after.headers.location).toMatch(/^\/login/);
-    const { rows } = await db.pool.query(`SELECT details FROM audit_log WHERE action = 'user.role_changed' ORDER BY id DESC LIMIT 1`);
-    expect(rows[0].details).toMatchObject({ from: 'admin', to: 'user', sessionsEnded: 1 });
+    const { rows } = await db.pool.query<{ details: unknown }>(`SELECT details FROM audit_log WHERE action = 'user.role_changed' ORDER BY id DESC LIMIT 1`);
+    expect(rows[0]?.details).toMatchObject({ from: 'admin', to: 'user', sessionsEnded: 1 });
   });
 });
 
@@ -192,11 +192,11 @@ describe('user list after a change', () => {
     const res = await post(`/admin/users/${form![1]}/role`, { role: 'moderator', back });
     expect(res.statusCode).toBe(303);
     expect(res.headers.location).toBe('/admin/users?q=crowd&role=user&page=2&done=role');
-    expect((await db.pool.query('SELECT role FROM users WHERE id = $1', [form![1]])).rows[0].role).toBe('moderator');
+    expect((await db.pool.query<{ role: string }>('SELECT role FROM users WHERE id = $1', [form![1]])).rows[0]?.role).toBe('moderator');
   });
 
   it('never redirects off the user list, whatever `back` says', async () => {
-    const target = (await db.pool.query(`SELECT id FROM users WHERE handle = 'crowd_0'`)).rows[0].id as number;
+    const target = (await db.pool.query<{ id: number }>(`SELECT id FROM users WHERE handle = 'crowd_0'`)).rows[0]!.id;
     const attempts = [
       'https://evil.example/admin/users', '//evil.example/admin/users?q=x', '/\\evil.example', '/admin/users@evil.example',
       '/admin/rooms?q=x', '/admin/users/../rooms', 'javascript:alert(1)', '/admin/users?q=x&next=https://evil.example',

@@ -17,7 +17,7 @@ export const PAGE_SIZE = 25;
 export const id = z.coerce.number().int().positive();
 export const idParam = z.object({ id });
 export const handleInput = z.string().trim().toLowerCase().transform((v) => v.replace(/^@/, '')).pipe(z.string().regex(/^[a-z0-9_]{3,32}$/, 'Enter a handle like @ann.'));
-export const pageNum = (v: unknown) => Math.max(1, Math.min(10_000, Number.parseInt(String(v ?? '1'), 10) || 1));
+export const pageNum = (v: unknown) => Math.max(1, Math.min(10_000, Number.parseInt(typeof v === 'string' ? v : '1', 10) || 1));
 export const str = (v: unknown, max = 200) => (typeof v === 'string' ? v.trim().slice(0, max) : '');
 export const bodyOf = (req: FastifyRequest) => (req.body ?? {}) as Record<string, unknown>;
 

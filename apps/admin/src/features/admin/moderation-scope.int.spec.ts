@@ -76,7 +76,7 @@ const form = (who: Person, url: string, fields: Record<string, string>) =>
   app.inject({ method: 'POST', url, headers: { cookie: who.cookie, 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' }, payload: new URLSearchParams({ _csrf: who.csrf, ...fields }).toString() });
 const api = (who: Person, url: string, body: unknown) =>
   app.inject({ method: 'POST', url, headers: { cookie: who.cookie, 'content-type': 'application/json', 'x-csrf-token': who.csrf }, payload: JSON.stringify(body) });
-const deletedAt = async (roomId: number) => (await db.pool.query('SELECT deleted_at FROM messages WHERE room_id = $1', [roomId])).rows[0].deleted_at as Date | null;
+const deletedAt = async (roomId: number) => (await db.pool.query<{ deleted_at: Date | null }>('SELECT deleted_at FROM messages WHERE room_id = $1', [roomId])).rows[0]!.deleted_at;
 
 describe('moderation scope', () => {
   it('moderators see public rooms and private rooms they belong to; never others\' private rooms or direct messages', async () => {
@@ -115,7 +115,7 @@ describe('moderation scope', () => {
     expect(await deletedAt(rooms.secret)).toBeNull();
     const { rows } = await db.pool.query('SELECT muted_until FROM room_members WHERE room_id = $1 AND user_id = $2', [rooms.secret, people.owner.id]);
     expect(rows).toEqual([{ muted_until: null }]);
-    expect((await db.pool.query(`SELECT count(*)::int AS n FROM audit_log`)).rows[0].n).toBe(0);
+    expect((await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log`)).rows[0]?.n).toBe(0);
   });
 
   it('an admin cannot moderate a direct conversation they are not part of; a member of it can (room page)', async () => {
@@ -149,8 +149,8 @@ describe('audit of a moderator delete', () => {
     );
     expect((await form(people.moderator, '/admin/moderation/delete', { room: String(rooms.pub), seq: String(message!.seq) })).statusCode).toBe(303);
 
-    const { rows } = await db.pool.query(`SELECT details FROM audit_log WHERE action = 'message.deleted' AND target_id = $1`, [`${rooms.pub}:${message!.seq}`]);
-    const excerpt = rows[0].details.excerpt as string;
+    const { rows } = await db.pool.query<{ details: { excerpt: string } }>(`SELECT details FROM audit_log WHERE action = 'message.deleted' AND target_id = $1`, [`${rooms.pub}:${message!.seq}`]);
+    const excerpt = rows[0]!.details.excerpt;
     expect([...excerpt]).toHaveLength(80);
     expect(excerpt).toMatch(/^<script>alert\("x"\)<\/script> & long words .*…$/);
 

@@ -10,8 +10,8 @@ let adminId = 0;
 beforeAll(async () => {
   db = await createTestDatabase('admin_audit');
   audit = new AuditRepository(db.pool);
-  const { rows } = await db.pool.query(`INSERT INTO users (email, handle, display_name, password_hash, role) VALUES ('r@x.test', 'root', 'Root', 'x', 'admin') RETURNING id`);
-  adminId = rows[0].id;
+  const { rows } = await db.pool.query<{ id: number }>(`INSERT INTO users (email, handle, display_name, password_hash, role) VALUES ('r@x.test', 'root', 'Root', 'x', 'admin') RETURNING id`);
+  adminId = rows[0]!.id;
 });
 afterAll(async () => db?.drop());
 
@@ -34,8 +34,8 @@ describe('AuditRepository', () => {
   });
 
   it('counts messages per minute over the last hour, oldest first', async () => {
-    const { rows } = await db.pool.query(`INSERT INTO rooms (name) VALUES ('r') RETURNING id`);
-    const room = rows[0].id;
+    const { rows } = await db.pool.query<{ id: number }>(`INSERT INTO rooms (name) VALUES ('r') RETURNING id`);
+    const room = rows[0]!.id;
     const at = (minutesAgo: number, seq: number) =>
       db.pool.query(`INSERT INTO messages (room_id, seq, author_id, client_msg_id, body, created_at) VALUES ($1, $2, $3, $4, 'x', now() - $5 * interval '1 minute' - interval '1 second')`, [room, seq, adminId, `c${seq}`, minutesAgo]);
     await at(0, 1);

@@ -74,8 +74,8 @@ describe('abuse limits', () => {
     for (const [i, c] of [client, onB, client].entries()) created.push((await c.post('/rooms', { name: `Flood ${who.handle} ${i}`, kind: 'public', topic: '' }, '/rooms')).statusCode);
     expect(created).toEqual([303, 303, 303]);
     expectLimited(await onB.post('/rooms', { name: `Flood ${who.handle} 4`, kind: 'public', topic: '' }, '/rooms'), /^You have created too many rooms in the last hour\./);
-    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM rooms WHERE name LIKE $1`, [`Flood ${who.handle}%`]);
-    expect(rows[0].n).toBe(3);
+    const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM rooms WHERE name LIKE $1`, [`Flood ${who.handle}%`]);
+    expect(rows[0]?.n).toBe(3);
     const other = await signedIn(replicaB, '198.51.100.12');
     expect((await other.client.post('/rooms', { name: `Calm ${other.who.handle}`, kind: 'public', topic: '' }, '/rooms')).statusCode).toBe(303);
   });

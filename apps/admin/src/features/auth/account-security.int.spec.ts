@@ -68,8 +68,8 @@ describe('sign-up does not reveal which e-mail addresses have an account', () =>
     const ratio = median(takenTimes) / median(newTimes);
     expect(ratio).toBeGreaterThan(0.4);
     expect(ratio).toBeLessThan(2.5);
-    const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM users WHERE lower(email) = lower($1)', [existing.email]);
-    expect(rows[0].n).toBe(1);
+    const { rows } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM users WHERE lower(email) = lower($1)', [existing.email]);
+    expect(rows[0]?.n).toBe(1);
   });
 
   it('says a handle is taken whatever the e-mail (handles are public)', async () => {

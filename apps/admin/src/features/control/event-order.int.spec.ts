@@ -65,10 +65,10 @@ describe('control event ids under concurrent writers', () => {
     const { rows } = await db.pool.query<{ n: number; lo: number; hi: number }>('SELECT count(*)::int AS n, min(id) AS lo, max(id) AS hi FROM control_events WHERE id > $1', [start]);
     expect(rows[0]).toEqual({ n: changes.length, lo: start + 1, hi: start + changes.length });
     // Each moderator delete's message carries the id of its own event as its version.
-    const { rows: versions } = await db.pool.query(
+    const { rows: versions } = await db.pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM messages m JOIN control_events e ON e.id = m.version AND e.kind = 'message_updated' AND e.room_id = m.room_id AND e.seq = m.seq WHERE m.room_id = $1`,
       [room.id],
     );
-    expect(versions[0].n).toBe(people.length);
+    expect(versions[0]?.n).toBe(people.length);
   });
 });

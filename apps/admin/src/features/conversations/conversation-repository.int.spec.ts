@@ -23,8 +23,8 @@ beforeAll(async () => {
   conversations = new ConversationRepository(db.pool);
   rooms = new RoomRepository(db.pool);
   for (const h of ['ann', 'bob', 'annabel']) {
-    const { rows } = await db.pool.query(`INSERT INTO users (email, handle, display_name, password_hash) VALUES ($1, $2, $3, 'x') RETURNING id`, [`${h}@x.test`, h, h.toUpperCase()]);
-    users[h] = Number(rows[0].id);
+    const { rows } = await db.pool.query<{ id: number }>(`INSERT INTO users (email, handle, display_name, password_hash) VALUES ($1, $2, $3, 'x') RETURNING id`, [`${h}@x.test`, h, h.toUpperCase()]);
+    users[h] = Number(rows[0]!.id);
   }
 });
 afterAll(async () => db?.drop());
@@ -68,8 +68,8 @@ describe('ConversationRepository', () => {
     const { ann, bob } = users as { ann: number; bob: number };
     const mods: Record<string, number> = {};
     for (const [h, role] of [['modi', 'moderator'], ['adam', 'admin']] as const) {
-      const { rows } = await db.pool.query(`INSERT INTO users (email, handle, display_name, password_hash, role) VALUES ($1, $2, $3, 'x', $4) RETURNING id`, [`${h}@x.test`, h, h, role]);
-      mods[h] = Number(rows[0].id);
+      const { rows } = await db.pool.query<{ id: number }>(`INSERT INTO users (email, handle, display_name, password_hash, role) VALUES ($1, $2, $3, 'x', $4) RETURNING id`, [`${h}@x.test`, h, h, role]);
+      mods[h] = Number(rows[0]!.id);
     }
     const room = (await rooms.create({ name: 'Everyone', topic: '', kind: 'public', createdBy: bob })).id;
     await db.pool.query('INSERT INTO room_members (room_id, user_id) VALUES ($1, $2)', [room, ann]);

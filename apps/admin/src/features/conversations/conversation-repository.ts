@@ -2,34 +2,14 @@
 // messages) with its read state. Unread and mention counts come from room_members.last_read_seq (the
 // read pointer chat moves on `read` frames), so they are the same after a reload and on another device.
 import type { Pool } from '@parley/db';
+import type { Conversation } from './conversation.ts';
+
+export type { Conversation };
 
 /** Unread counting looks at most this many messages back (older backlogs show as "999+" at worst). */
 export const UNREAD_SCAN_LIMIT = 1_000;
 /** At most this many unread mention seqs are listed per conversation. */
 export const MENTION_LIST_LIMIT = 100;
-
-export interface Conversation {
-  id: number;
-  kind: 'public' | 'private' | 'direct';
-  name: string;
-  topic: string;
-  archived: boolean;
-  lastSeq: number;
-  lastReadSeq: number;
-  /** Unread messages by other people (deleted ones not counted). */
-  unread: number;
-  /** Seqs of unread messages that mention you (@handle, or @room written by a moderator or admin), oldest first. */
-  mentionSeqs: number[];
-  /** When the latest message was written (null: no messages yet). */
-  lastActivityAt: string | null;
-  notificationsMuted: boolean;
-  /** Closed from the sidebar while the last message was this seq (shown again once lastSeq passes it); null: shown. */
-  hiddenThroughSeq: number | null;
-  /** Direct messages: the other person (group conversations: the first of them by id). */
-  peer: { id: number; handle: string; displayName: string } | null;
-  /** Direct messages: everyone else in it, by id (more than one: a group conversation). Empty for rooms. */
-  peers: Array<{ id: number; handle: string; displayName: string }>;
-}
 
 interface ConversationRow {
   id: number;

@@ -39,7 +39,7 @@ afterAll(async () => {
 
 const membership = async (roomId: number, userId: number) => (await db.pool.query('SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $2', [roomId, userId])).rowCount;
 const muteRow = async (roomId: number, userId: number) => (await db.pool.query('SELECT muted_until FROM room_mutes WHERE room_id = $1 AND user_id = $2', [roomId, userId])).rows[0] as { muted_until: Date } | undefined;
-const events = async (userId: number) => (await db.pool.query('SELECT kind, room_id, payload FROM control_events WHERE user_id = $1 ORDER BY id', [userId])).rows;
+const events = async (userId: number) => (await db.pool.query<{ kind: string; room_id: number | null; payload: { until?: string } }>('SELECT kind, room_id, payload FROM control_events WHERE user_id = $1 ORDER BY id', [userId])).rows;
 
 describe('muting never creates membership', () => {
   it('refuses to mute an outsider in a private room (form and API); nothing is written', async () => {
@@ -88,8 +88,8 @@ describe('muting never creates membership', () => {
   it('mutes a member of a private room (and keeps the member row in step for chat)', async () => {
     const res = await postJson(app, admin, '/admin/api/mute', { room: rooms.secret, userId: ids.owner, minutes: 5 });
     expect(res.statusCode).toBe(200);
-    const { rows } = await db.pool.query('SELECT muted_until FROM room_members WHERE room_id = $1 AND user_id = $2', [rooms.secret, ids.owner]);
-    expect(rows[0].muted_until).toBeInstanceOf(Date);
+    const { rows } = await db.pool.query<{ muted_until: Date | null }>('SELECT muted_until FROM room_members WHERE room_id = $1 AND user_id = $2', [rooms.secret, ids.owner]);
+    expect(rows[0]?.muted_until).toBeInstanceOf(Date);
     expect(await muteRow(rooms.secret, ids.owner)).toBeDefined();
   });
 });

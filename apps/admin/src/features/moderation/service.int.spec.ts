@@ -26,7 +26,7 @@ describe('ModerationService', () => {
       `SELECT m.deleted_by, m.version, e.kind, e.user_id FROM messages m JOIN control_events e ON e.id = m.version WHERE m.room_id = $1 AND m.seq = $2`,
       [room.id, seq],
     );
-    expect(rows).toEqual([{ deleted_by: mod.id, version: expect.any(Number), kind: 'message_updated', user_id: mod.id }]);
+    expect(rows).toEqual([{ deleted_by: mod.id, version: expect.any(Number) as unknown, kind: 'message_updated', user_id: mod.id }]);
 
     const before = await snapshot(db.pool);
     expect(await s.moderation.deleteMessage(actor(mod), mod, room.id, seq)).toBe(false);

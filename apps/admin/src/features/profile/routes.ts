@@ -26,7 +26,8 @@ export async function profileRoutes(app: FastifyInstance, s: AdminServices) {
   async function render(req: FastifyRequest, reply: FastifyReply, extra: Partial<ProfileViewOptions> = {}, status = 200) {
     const user = req.user!;
     const sessions = await s.sessions.listForUser(user.id);
-    const flashKey = String((req.query as Record<string, unknown>).done ?? '');
+    const done = (req.query as Record<string, unknown>).done;
+    const flashKey = typeof done === 'string' ? done : '';
     return reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(
       profilePage({ user, csrfToken: reply.generateCsrf(), sessions, currentSessionId: req.session!.id, flash: FLASH[flashKey] ?? null, ...extra }),
     );
@@ -58,7 +59,8 @@ export async function profileRoutes(app: FastifyInstance, s: AdminServices) {
   });
 
   app.post('/profile/sessions/revoke', { preHandler: requireUser }, async (req, reply) => {
-    const id = String((req.body as Record<string, unknown> | undefined)?.session ?? '');
+    const session = (req.body as Record<string, unknown> | undefined)?.session;
+    const id = typeof session === 'string' ? session : '';
     // Only the person's own sessions: an id from someone else's list is "not found".
     try {
       await s.account.revokeSession(actorOf(req), req.user!.id, id);

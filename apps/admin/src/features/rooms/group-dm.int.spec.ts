@@ -58,7 +58,7 @@ describe('RoomService.openGroup', () => {
     for (let i = 0; i < GROUP_DM_LIMIT; i++) others.push(await person(s));
     const snap = await snapshot(db.pool);
     await expect(s.roomService.openGroup(actor(opener), opener, others.map((u) => u.handle)))
-      .rejects.toMatchObject({ statusCode: 400, message: expect.stringMatching(/at most 8 people/) });
+      .rejects.toMatchObject({ statusCode: 400, message: expect.stringMatching(/at most 8 people/) as unknown });
     await expect(s.roomService.openGroup(actor(opener), opener, [others[0]!.handle, 'nobody_here', 'ghost_two']))
       .rejects.toMatchObject({ statusCode: 404, message: 'Nobody is called @nobody_here, @ghost_two.' });
     await expect(s.roomService.openGroup(actor(opener), opener, [opener.handle])).rejects.toMatchObject({ statusCode: 400 });
@@ -66,8 +66,8 @@ describe('RoomService.openGroup', () => {
 
     // Exactly 8 (the opener and 7 others) is fine.
     const id = await s.roomService.openGroup(actor(opener), opener, others.slice(0, GROUP_DM_LIMIT - 1).map((u) => u.handle));
-    const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM room_members WHERE room_id = $1', [id]);
-    expect(rows[0].n).toBe(GROUP_DM_LIMIT);
+    const { rows } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM room_members WHERE room_id = $1', [id]);
+    expect(rows[0]?.n).toBe(GROUP_DM_LIMIT);
   });
 
   it('writes the room, its members, the audit entry and the events in one transaction', async () => {

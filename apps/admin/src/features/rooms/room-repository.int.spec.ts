@@ -10,8 +10,8 @@ beforeAll(async () => {
   db = await createTestDatabase('admin_rooms');
   rooms = new RoomRepository(db.pool);
   for (const h of ['ann', 'bob', 'cat']) {
-    const { rows } = await db.pool.query(`INSERT INTO users (email, handle, display_name, password_hash) VALUES ($1, $2, $3, 'x') RETURNING id`, [`${h}@x.test`, h, h.toUpperCase()]);
-    ids.push(rows[0].id);
+    const { rows } = await db.pool.query<{ id: number }>(`INSERT INTO users (email, handle, display_name, password_hash) VALUES ($1, $2, $3, 'x') RETURNING id`, [`${h}@x.test`, h, h.toUpperCase()]);
+    ids.push(rows[0]!.id);
   }
 });
 afterAll(async () => db?.drop());

@@ -10,6 +10,12 @@ import { actorOf } from '../audit/audit-repository.ts';
 import { roomPage, roomsPage } from './views.ts';
 import { chatShellData } from '../conversations/shell-data.ts';
 
+/** The `handle` a form or JSON body carries, as typed ('' when absent or not text). */
+const bodyHandle = (body: unknown): string => {
+  const v = (body as Record<string, unknown> | undefined)?.handle;
+  return typeof v === 'string' ? v : '';
+};
+
 const handleField = z.string().trim().toLowerCase().transform((v) => v.replace(/^@/, '')).pipe(z.string().regex(/^[a-z0-9_]{3,32}$/, 'Enter a handle like @ann.'));
 
 const createRoomSchema = z.object({
@@ -66,7 +72,7 @@ export async function roomRoutes(app: FastifyInstance, s: AdminServices) {
       reply.code(status).type('text/html; charset=utf-8').send(
         roomPage({
           user: req.user!, csrfToken: reply.generateCsrf(), room, chatUrl: s.config.CHAT_PUBLIC_URL,
-          inviteError: error, inviteValue: String((req.body as Record<string, unknown> | undefined)?.handle ?? ''), initial: await chatShellData(s.pool, req.user!, room.id),
+          inviteError: error, inviteValue: bodyHandle(req.body), initial: await chatShellData(s.pool, req.user!, room.id),
         }),
       );
     if (room.kind !== 'private') return renderWith('Only private rooms take invitations; anyone can join a public room.', 400);
@@ -82,7 +88,7 @@ export async function roomRoutes(app: FastifyInstance, s: AdminServices) {
 
   // Direct messages: one room per pair of people, both members; several handles open a group conversation.
   app.post('/direct', { preHandler: requireUser }, async (req, reply) => {
-    const raw = String((req.body as Record<string, unknown> | undefined)?.handle ?? '');
+    const raw = bodyHandle(req.body);
     const renderWith = async (error: string, status: number) =>
       reply.code(status).type('text/html; charset=utf-8').send(
         roomsPage({
