@@ -31,7 +31,7 @@ const num = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
 /** The parts of the benchmark's JSON report this test reads. */
 interface Report {
   errors: unknown[];
-  config: { subscribers: number; idleConnections: number; joinUsers: number };
+  config: { subscribers: number; idleConnections: number; joinUsers: number; searchMessages: number; searchIterations: number };
   broadcast: Record<string, {
     subscribers: number;
     throughput: { deliveriesPerSecMedian: number; serverCpuUsPerDeliveryMedian: number; p99Ms: number };
@@ -45,6 +45,13 @@ interface Report {
     baseline1: { rowsPerSecMedian: number };
     baselinePool: { rowsPerSecMedian: number };
     ackedButNotStored: number;
+  };
+  search: {
+    messages: number;
+    cases: Record<'common' | 'rare' | 'from', {
+      p50Ms: number; p99Ms: number; count: number; hitsMedian: number;
+      baseline: { p50Ms: number; p99Ms: number };
+    }>;
   };
   ratios: Record<string, unknown>;
   targets: unknown[];
@@ -82,7 +89,7 @@ describe('npm run bench (quick mode)', () => {
     }
     // Search: every case timed for full-text and the ILIKE baseline; rare words find something.
     expect(json.search.messages).toBe(json.config.searchMessages);
-    for (const key of ['common', 'rare', 'from']) {
+    for (const key of ['common', 'rare', 'from'] as const) {
       const c = json.search.cases[key];
       for (const v of [c.p50Ms, c.p99Ms, c.baseline.p50Ms, c.baseline.p99Ms]) expect(num(v) && v > 0, `search ${key} ${JSON.stringify(c)}`).toBe(true);
       expect(c.count, key).toBe(json.config.searchIterations);

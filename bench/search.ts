@@ -116,7 +116,7 @@ async function seed(pool: Pool, s: SearchSettings, log: (line: string) => void):
   await pool.query(`UPDATE rooms r SET last_seq = m.last FROM (SELECT room_id, max(seq) AS last FROM messages GROUP BY room_id) m WHERE m.room_id = r.id`);
 }
 
-export async function searchScenario(root: string, runId: string, s: SearchSettings, log: (line: string) => void, cleanups: Array<() => Promise<unknown> | unknown>): Promise<SearchResult> {
+export async function searchScenario(root: string, runId: string, s: SearchSettings, log: (line: string) => void, cleanups: Array<() => unknown>): Promise<SearchResult> {
   const name = `parley_bench_search_${runId}`;
   const admin = new pg.Client({ connectionString: TEST_PG_URL });
   await admin.connect();

@@ -65,7 +65,7 @@ describe('message search in the web client', () => {
     await bobPage.fill('#name', `Long ${Date.now()}`);
     await Promise.all([bobPage.waitForURL(/\/rooms\/\d+$/), bobPage.click('#create-room button[type=submit]')]);
     room = Number(/\/rooms\/(\d+)$/.exec(bobPage.url())![1]);
-    const bobId = Number((await db.pool.query(`SELECT id FROM users WHERE handle = $1`, [bob.handle])).rows[0].id);
+    const bobId = Number((await db.pool.query<{ id: number }>(`SELECT id FROM users WHERE handle = $1`, [bob.handle])).rows[0]!.id);
     // 600 messages, one of them (far above the latest page) with a rare word.
     await db.pool.query(
       `INSERT INTO messages (room_id, seq, author_id, client_msg_id, body, created_at)
@@ -170,7 +170,7 @@ describe('message search in the web client', () => {
     await bobPage.check('input[name=kind][value=private]');
     await Promise.all([bobPage.waitForURL(/\/rooms\/\d+$/), bobPage.click('#create-room button[type=submit]')]);
     const hidden = Number(/\/rooms\/(\d+)$/.exec(bobPage.url())![1]);
-    expect((await db.pool.query('SELECT kind FROM rooms WHERE id = $1', [hidden])).rows[0].kind).toBe('private');
+    expect((await db.pool.query<{ kind: string }>('SELECT kind FROM rooms WHERE id = $1', [hidden])).rows[0]!.kind).toBe('private');
     await bobPage.goto(`/chat/${hidden}`);
     await waitConnected(bobPage);
     await bobPage.fill('#message-input', 'the axolotl plan');

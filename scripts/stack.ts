@@ -398,7 +398,7 @@ async function main(): Promise<void> {
     `  replicas:        ${adminReplicas} admin (${adminPorts.join(', ')}), ${chatReplicas} chat (${chatPorts.join(', ')}) on 127.0.0.1`,
     `  PostgreSQL:      ${pg.url.replace(/:[^:@/]+@/, ':***@')} (data in ${dataDir}/postgres)`,
     `  Redis:           ${redis.url} (append-only, data in ${dataDir}/redis)`,
-    `  attachments:     ${s3!.endpoint}/${s3!.bucket} (s3rver, data in ${dataDir}/s3)`,
+    `  attachments:     ${s3.endpoint}/${s3.bucket} (s3rver, data in ${dataDir}/s3)`,
     `  admin login:     ${s.PARLEY_ADMIN_EMAIL}  (password in ${dataDir}/secrets.json)`,
     `  edge config:     ${conf}  (access log: ${resolve(edgeDir, 'access.log')}, also in the stream below)`,
     `  Prometheus:      http://127.0.0.1:${prometheusPort}  (targets: /targets, alerts: /alerts; config ${promConfig})`,

@@ -70,7 +70,7 @@ describe('migrate', () => {
     // What an interrupted CREATE INDEX CONCURRENTLY leaves: an index marked invalid (here: a failed unique build).
     await pool.query(`CREATE TABLE concurrent_t (v int); INSERT INTO concurrent_t VALUES (1), (1)`);
     await expect(pool.query('CREATE UNIQUE INDEX CONCURRENTLY concurrent_t_v_key ON concurrent_t (v)')).rejects.toMatchObject({ code: '23505' });
-    const validity = async () => (await pool.query(`SELECT i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'concurrent_t_v_key'`)).rows[0]?.valid as boolean | undefined;
+    const validity = async () => (await pool.query<{ valid: boolean }>(`SELECT i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'concurrent_t_v_key'`)).rows[0]?.valid;
     expect(await validity()).toBe(false);
     await pool.query('DELETE FROM concurrent_t');
     writeFileSync(join(dir, '9998_concurrent.sql'), [

@@ -140,7 +140,7 @@ export function SearchBar({ store, onOpenAt }: Props) {
         <input id="search-input" ref={input} type="search" autoComplete="off" value={text} maxLength={500}
           placeholder='Search messages: words, "a phrase", pre*, in:#room, from:@name, before:/after:YYYY-MM-DD'
           aria-controls="search-results" aria-expanded={open}
-          onInput={(e) => setText((e.currentTarget as HTMLInputElement).value)} onKeyDown={onInputKey} />
+          onInput={(e) => setText((e.currentTarget).value)} onKeyDown={onInputKey} />
       </form>
       {open ? (
         <div id="search-results" class="search-results" ref={panel} role="region" aria-label="Search results" onKeyDown={onPanelKey}>
