@@ -6,7 +6,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ChatStore } from '../store.ts';
 import { api, displayName } from '../store.ts';
-import type { SearchHit, SearchPage } from '../../features/search/search-repository.ts';
+import type { SearchHit, SearchPage } from '../../features/search/search-result.ts';
 import { formatFull, formatActivity } from './format.ts';
 
 interface Props {

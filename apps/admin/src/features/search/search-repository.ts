@@ -5,6 +5,9 @@
 // highlight ranges: the browser renders them as text, so a message body can never become markup.
 import type { Pool } from '@parley/db';
 import { hasText, isEmpty, prefixTsquery, type SearchQuery } from './search-query.ts';
+import type { SearchHit, SearchPage } from './search-result.ts';
+
+export type { SearchHit, SearchPage } from './search-result.ts';
 
 export const SEARCH_PAGE_SIZE = 20;
 const CONFIG = `'parley_search'::regconfig`;
@@ -18,26 +21,6 @@ const PLAIN_EXCERPT_CHARS = 240;
 const LT = '\ue000';
 const GT = '\ue001';
 const PROTECT = `translate(p.body, '<>' || chr(57344) || chr(57345) || chr(2) || chr(3), chr(57344) || chr(57345))`;
-
-export interface SearchHit {
-  roomId: number;
-  /** The room's name; null for direct conversations (the client names them from its list). */
-  roomName: string | null;
-  roomKind: 'public' | 'private' | 'direct';
-  seq: number;
-  createdAt: string;
-  author: { id: number; handle: string; displayName: string };
-  /** Plain text: never HTML. */
-  excerpt: string;
-  /** [start, end) UTF-16 offsets into `excerpt` of the matched words. */
-  highlights: Array<[number, number]>;
-}
-
-export interface SearchPage {
-  hits: SearchHit[];
-  /** Pass as `before` for the next (older) page; null: no more. */
-  nextCursor: string | null;
-}
 
 /** Microsecond UTC timestamps (a JS Date would drop the microseconds and break ties). */
 const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
