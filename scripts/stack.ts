@@ -84,7 +84,7 @@ const lineSplitter = (sink: (line: string) => void) => {
   };
 };
 const publicUrl = `https://localhost:${httpsPort}`;
-const TOTAL_STEPS = 8;
+const TOTAL_STEPS = 9;
 let stepNo = 0;
 const step = (what: string) => say(`(${++stepNo}/${TOTAL_STEPS}) ${what}`);
 

@@ -63,6 +63,9 @@ describe('checked-out clients survive their backend dying', () => {
     const outcome = withClient(pool, async (client) => {
       const pid = await backendPid(client);
       const slow = client.query('SELECT pg_sleep(5)');
+      // Handled from the start: it rejects while terminate() is still awaited, which would otherwise be
+      // reported as an unhandled rejection before `await slow` attaches its handler.
+      slow.catch(() => undefined);
       await sleep(100);
       await terminate(pid);
       await slow;

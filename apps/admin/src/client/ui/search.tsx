@@ -139,7 +139,7 @@ export function SearchBar({ store, onOpenAt }: Props) {
         <label for="search-input" class="visually-hidden">Search messages</label>
         <input id="search-input" ref={input} type="search" autoComplete="off" value={text} maxLength={500}
           placeholder='Search messages: words, "a phrase", pre*, in:#room, from:@name, before:/after:YYYY-MM-DD'
-          aria-controls="search-results" aria-expanded={open}
+          aria-controls={open ? 'search-results' : undefined}
           onInput={(e) => setText((e.currentTarget).value)} onKeyDown={onInputKey} />
       </form>
       {open ? (

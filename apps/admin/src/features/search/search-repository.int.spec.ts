@@ -25,7 +25,7 @@ beforeAll(async () => {
   s = servicesFor(db.pool);
   search = new SearchRepository(db.pool);
   [ann, bob, eve] = [await person(s), await person(s), await person(s)];
-  general = (await s.roomService.create(actor(ann), { name: 'General', topic: '', kind: 'public', createdBy: ann.id })).id;
+  general = (await s.roomService.create(actor(ann), { name: 'Lobby', topic: '', kind: 'public', createdBy: ann.id })).id;
   const secretRoom = await s.roomService.create(actor(ann), { name: 'Secret', topic: '', kind: 'private', createdBy: ann.id });
   secret = secretRoom.id;
   await s.roomService.addMember(actor(ann), secretRoom, bob, 'admin');
@@ -104,8 +104,8 @@ describe('SearchRepository', () => {
     expect(where(await find(eve, 'pelican after:2026-02-09 before:2026-02-11'))).toEqual([`${ops}:${b}`]);
     expect(where(await find(eve, `from:@${ann.handle} after:2026-01-09 before:2026-01-11`))).toEqual([`${ops}:${a}`]);
     expect(where(await find(eve, 'pelican in:"#ops team"'))).toEqual([`${ops}:${b}`, `${ops}:${a}`]);
-    const [named] = await find(eve, 'pelican in:#general');
-    expect(named).toMatchObject({ roomId: general, roomName: 'General', roomKind: 'public', author: { id: bob.id, handle: bob.handle } });
+    const [named] = await find(eve, 'pelican in:#lobby');
+    expect(named).toMatchObject({ roomId: general, roomName: 'Lobby', roomKind: 'public', author: { id: bob.id, handle: bob.handle } });
   });
 
   it('pages by keyset: stable, complete and without duplicates while new messages arrive', async () => {
