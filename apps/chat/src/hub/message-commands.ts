@@ -66,7 +66,7 @@ export class MessageCommands {
    * then ack after COMMIT without holding up the connection's next frames.
    */
   send(conn: Connection, roomId: number, clientId: string, body: string, replyTo?: number): void {
-    const { reject, options, messages, stats, subscriptions, log } = this.deps;
+    const { reject, messages, stats, subscriptions, log } = this.deps;
     const endTimer = this.deps.metrics?.sendAck.startTimer();
     const joined = conn.rooms.get(roomId);
     if (!joined) return reject(conn, ErrorCode.NotJoined, `join room ${roomId} before sending to it`, { ref: clientId, room: roomId });
