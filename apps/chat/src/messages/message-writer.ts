@@ -146,7 +146,9 @@ const BATCH_INSERT = `
   ins AS (
     INSERT INTO messages (room_id, seq, author_id, client_msg_id, body, reply_to_seq)
     SELECT f.room_id, s.base + f.idx, f.author_id, f.client_msg_id, f.body,
-           CASE WHEN EXISTS (SELECT 1 FROM messages o WHERE o.room_id = f.room_id AND o.seq = f.reply_to_seq) THEN f.reply_to_seq END
+           -- CASE evaluates in order: a plain message (the hot path) never probes for an original.
+           CASE WHEN f.reply_to_seq IS NULL THEN NULL
+                WHEN EXISTS (SELECT 1 FROM messages o WHERE o.room_id = f.room_id AND o.seq = f.reply_to_seq) THEN f.reply_to_seq END
     FROM fresh f JOIN seqs s ON s.id = f.room_id
     ORDER BY f.room_id, f.idx
     RETURNING id, room_id, seq, author_id, client_msg_id, body, created_at, edited_at, deleted_at, reply_to_seq
