@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createTestDatabase, dropRedisPrefix, startStack, testRedisPrefix, TEST_REDIS_URL, type Stack, type TestDatabase } from '@parley/devtools';
 import { launchBrowser, signUp, waitConnected } from './support/browser.ts';
-import { newUser } from './support/http.ts';
+import { newUser, PanelClient } from './support/http.ts';
+import { TestSocket } from './support/ws-client.ts';
 
 let db: TestDatabase;
 let stack: Stack;
@@ -21,7 +22,7 @@ let room = 0;
 
 beforeAll(async () => {
   db = await createTestDatabase('ui_reactions');
-  stack = await startStack({ databaseUrl: db.url, redisUrl: TEST_REDIS_URL, redisPrefix: prefix, chatEnv: { LOG_LEVEL: 'warn' } });
+  stack = await startStack({ databaseUrl: db.url, redisUrl: TEST_REDIS_URL, redisPrefix: prefix, chatEnv: { LOG_LEVEL: 'warn', SEND_RATE_PER_SEC: '1000', SEND_BURST: '1000' } });
   browser = await launchBrowser();
   annPage = await newPage();
   bobPage = await newPage();
@@ -108,7 +109,7 @@ describe('reactions and replies in the browser', () => {
     expect(await reloaded.getAttribute('title')).toBe('Reacted with 👍 by you');
   });
 
-  it('reply and jump', async () => {
+  it('reply and jump', { timeout: 120_000 }, async () => {
     await say(annPage, 'the original question');
     for (let i = 0; i < 40; i++) await say(annPage, `filler ${i}`); // pushes the original out of view
     await row(bobPage, 'filler 39').waitFor({ timeout: 15_000 });
@@ -142,11 +143,41 @@ describe('reactions and replies in the browser', () => {
     await expect.poll(() => originalOnAnn.getAttribute('class')).toContain('highlighted');
     expect(await inView()).toBe(true);
 
+    // After a reload only the latest messages are loaded: the quote fetches older pages until the original
+    // is here. Bob writes many more (over a socket: quicker) and then a reply to the original.
+    const originalSeq = Number(await originalOnAnn.getAttribute('data-seq'));
+    const bobPanel = new PanelClient(stack.adminUrl);
+    await bobPanel.logIn(bob.email, bob.password);
+    const socket = await TestSocket.open(stack.chats[0]!.wsUrl, await bobPanel.chatToken(), { origin: stack.adminUrl });
+    try {
+      await socket.next('hello');
+      socket.send({ type: 'join', room });
+      await socket.next('caught_up');
+      for (let i = 40; i < 300; i++) socket.send({ type: 'send', room, clientId: `filler-${i}`, body: `filler ${i}` });
+      socket.send({ type: 'send', room, clientId: 'later', body: 'a later answer', replyTo: originalSeq });
+      await socket.next('ack', (f) => f.clientId === 'later', 30_000);
+    } finally {
+      socket.close();
+    }
+    await annPage.reload();
+    await waitConnected(annPage);
+    const later = row(annPage, 'a later answer');
+    await later.waitFor({ timeout: 10_000 });
+    expect(await originalOnAnn.count()).toBe(0); // not loaded
+    await later.locator('.reply-quote').click();
+    await expect.poll(() => originalOnAnn.getAttribute('class'), { timeout: 10_000 }).toContain('highlighted');
+    await expect.poll(inView).toBe(true);
+
     // Ann deletes the original: the quote says so, on both screens.
     annPage.once('dialog', (d) => void d.accept());
     await originalOnAnn.hover();
     await originalOnAnn.locator('.actions button', { hasText: 'Delete' }).click();
-    await expect.poll(() => row(bobPage, 'here is the answer').locator('.reply-quote').textContent(), { timeout: 10_000 }).toContain('Original message deleted');
+    await expect.poll(() => row(bobPage, 'a later answer').locator('.reply-quote').textContent(), { timeout: 10_000 }).toContain('Original message deleted');
+    // (Ann's window is around the original now: the first reply, near it, is on screen.)
     await expect.poll(() => reply.locator('.reply-quote').textContent()).toContain('Original message deleted');
+    // And so it is for someone who loads it afresh (from Postgres, not from the live update).
+    await bobPage.reload();
+    await waitConnected(bobPage);
+    expect(await row(bobPage, 'a later answer').locator('.reply-quote').textContent()).toContain('Original message deleted');
   });
 });
