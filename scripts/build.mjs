@@ -45,6 +45,9 @@ const targets = {
     platform: 'browser',
     target: ['chrome110', 'firefox110', 'safari16'],
     format: 'esm',
+    // Shared code and lazy parts (the emoji picker's dataset) go to chunks loaded on demand.
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
     jsx: 'automatic',
     jsxImportSource: 'preact',
     minify: true,

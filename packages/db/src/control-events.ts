@@ -14,7 +14,7 @@ import type { PoolClient } from 'pg';
  * - member_removed   user_id, room_id: the user's sockets leave the room, told `left` reason removed.
  * - room_archived    room_id, payload {archived}: the room's sockets are told.
  * - room_updated     room_id, payload {name?, topic?}: the room's sockets are told.
- * - message_updated  room_id, seq: an edit, delete or moderator delete (messages.version = event id).
+ * - message_updated  room_id, seq: an edit, delete, moderator delete or reaction (messages.version = event id).
  * - read             user_id, room_id, seq: the user's read pointer moved (all their sockets are told).
  */
 export type ControlEventKind =

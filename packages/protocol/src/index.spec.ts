@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clientFrameSchema } from './index.ts';
+import { clientFrameSchema, isEmoji } from './index.ts';
 
 describe('clientFrameSchema', () => {
   it('accepts each well-formed frame', () => {
@@ -31,5 +31,21 @@ describe('clientFrameSchema', () => {
     expect(issue({ type: 'history', room: 2 })).toMatch(/exactly one of beforeSeq, afterSeq, aroundSeq/);
     expect(issue({ type: 'history', room: 2, beforeSeq: 5, aroundSeq: 3 })).toMatch(/exactly one/);
     expect(issue({ type: 'history', room: 2, aroundSeq: -1 })).not.toBeNull();
+  });
+});
+
+describe('reactions and replies in frames', () => {
+  it('isEmoji accepts one emoji (ZWJ sequences, flags, keycaps, skin tones) and nothing else', () => {
+    for (const ok of ['👍', '❤️', '👩‍👩‍👧', '🇫🇷', '1️⃣', '👍🏽', '🏳️‍🌈']) expect(isEmoji(ok), ok).toBe(true);
+    for (const bad of ['', 'a', 'lol', '👍👍', ' 👍', '👍\n', '1', '♥ x', '🇫🇷🇩🇪', '\u0000']) expect(isEmoji(bad), JSON.stringify(bad)).toBe(false);
+  });
+
+  it('react and send-with-replyTo frames validate; old send frames still do', () => {
+    expect(clientFrameSchema.safeParse({ type: 'react', room: 1, seq: 2, emoji: '👍', on: true }).success).toBe(true);
+    expect(clientFrameSchema.safeParse({ type: 'react', room: 1, seq: 2, emoji: '👍' }).success).toBe(false); // on is required: a set, not a toggle
+    expect(clientFrameSchema.safeParse({ type: 'react', room: 1, seq: 0, emoji: '👍', on: false }).success).toBe(false);
+    expect(clientFrameSchema.safeParse({ type: 'send', room: 1, clientId: 'a', body: 'x', replyTo: 3 }).success).toBe(true);
+    expect(clientFrameSchema.safeParse({ type: 'send', room: 1, clientId: 'a', body: 'x', replyTo: 0 }).success).toBe(false);
+    expect(clientFrameSchema.safeParse({ type: 'send', room: 1, clientId: 'a', body: 'x' }).success).toBe(true);
   });
 });

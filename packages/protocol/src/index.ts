@@ -6,7 +6,7 @@
 import { z } from 'zod';
 
 export * from './wire.ts';
-import type { ErrorCode } from './wire.ts';
+import { type ErrorCode, MAX_EMOJI_LENGTH } from './wire.ts';
 
 // ---- client -> server ---------------------------------------------------------------------------
 
@@ -22,7 +22,8 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
    */
   z.object({ type: z.literal('join'), room: roomId, sinceSeq: seq.optional(), sinceVersion: seq.optional() }),
   z.object({ type: z.literal('leave'), room: roomId }),
-  z.object({ type: z.literal('send'), room: roomId, clientId: clientIdSchema, body: z.string() }),
+  /** `replyTo`: the seq of a message of the same room this one answers. */
+  z.object({ type: z.literal('send'), room: roomId, clientId: clientIdSchema, body: z.string(), replyTo: z.number().int().positive().optional() }),
   z.object({ type: z.literal('edit'), room: roomId, seq: seq, body: z.string() }),
   z.object({ type: z.literal('delete'), room: roomId, seq: seq }),
   /**
@@ -40,9 +41,14 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ping'), ref: z.string().max(64).optional() }),
   /** The user has seen the room up to `seq`: moves their read pointer (never backwards). */
   z.object({ type: z.literal('read'), room: roomId, seq: seq }),
+  /**
+   * Set (`on: true`) or clear your reaction `emoji` on a message. Idempotent (a set, not a toggle), so a
+   * retry is safe; answered with `reacted` after COMMIT, and everyone in the room gets `updated`.
+   */
+  z.object({ type: z.literal('react'), room: roomId, seq: z.number().int().positive(), emoji: z.string().min(1).max(MAX_EMOJI_LENGTH), on: z.boolean() }),
 ]);
 export type ClientFrame = z.infer<typeof clientFrameSchema>;
-export const CLIENT_FRAME_TYPES = ['join', 'leave', 'send', 'edit', 'delete', 'history', 'typing', 'ping', 'read'] as const;
+export const CLIENT_FRAME_TYPES = ['join', 'leave', 'send', 'edit', 'delete', 'history', 'typing', 'ping', 'read', 'react'] as const;
 
 // ---- server -> client ---------------------------------------------------------------------------
 
@@ -62,8 +68,31 @@ export interface ChatMessage {
   createdAt: string;
   editedAt: string | null;
   deletedAt: string | null;
-  /** The id of the control event of the latest edit or delete; absent when never changed. */
+  /** The id of the control event of the latest edit, delete or reaction; absent when never changed. */
   version?: number;
+  /** Reactions, in the order their emoji was first used; absent when none (and on deleted messages). */
+  reactions?: ReactionSummary[];
+  /** Present when the message is a reply. */
+  replyTo?: ReplyRef;
+}
+
+/** One emoji's reactions on a message. */
+export interface ReactionSummary {
+  emoji: string;
+  count: number;
+  /** Who reacted, earliest first, at most REACTION_USERS_LISTED (count may be larger). Same order as handles. */
+  userIds: number[];
+  handles: string[];
+}
+
+/** The message a reply answers (as it is now: an edit changes the excerpt, a delete empties it). */
+export interface ReplyRef {
+  seq: number;
+  /** Null only if the original is gone altogether. */
+  author: UserRef | null;
+  /** The original's body, cut to REPLY_EXCERPT_CHARS characters ('' when deleted). */
+  excerpt: string;
+  deleted: boolean;
 }
 
 export interface RoomInfo {
@@ -89,6 +118,8 @@ export type ServerFrame =
    */
   | { type: 'history'; room: number; messages: ChatMessage[]; hasMore: boolean; hasNewer?: boolean; beforeSeq?: number; afterSeq?: number; aroundSeq?: number }
   | { type: 'ack'; room: number; clientId: string; seq: number; id: number; createdAt: string; duplicate: boolean }
+  /** Your `react` is committed (`changed: false`: it was already so). The new state comes as `updated`. */
+  | { type: 'reacted'; room: number; seq: number; emoji: string; on: boolean; changed: boolean }
   /**
    * Who is online in the room (all replicas): the first users by handle (at most 100) and, from servers
    * that cap the list, the total `count` (count > users.length: "and N more"). Coalesced: at most a few

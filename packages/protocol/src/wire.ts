@@ -45,6 +45,27 @@ export const ErrorCode = {
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/** Reactions: the longest emoji string accepted (UTF-16 units; ZWJ sequences and flags fit). */
+export const MAX_EMOJI_LENGTH = 32;
+/** Reactions: most different emojis on one message. */
+export const MAX_REACTION_EMOJIS = 20;
+/** Reactions: most user ids (and handles) listed per emoji in a message frame. */
+export const REACTION_USERS_LISTED = 20;
+/** Replies: the quoted excerpt of the original, in characters. */
+export const REPLY_EXCERPT_CHARS = 140;
+
+/**
+ * Whether `text` is one emoji: a single grapheme cluster that is pictographic (or a flag or keycap),
+ * with no whitespace or control characters. The server refuses anything else as a reaction.
+ */
+export function isEmoji(text: string): boolean {
+  if (!text || text.length > MAX_EMOJI_LENGTH) return false;
+  if (/[\s\p{Cc}]/u.test(text)) return false;
+  if (!/\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20E3/u.test(text)) return false;
+  const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+  return Array.from(segmenter.segment(text)).length === 1;
+}
+
 const encoder = new TextEncoder();
 /** Byte length of a UTF-8 string, as the server counts message size limits. */
 export function utf8Length(text: string): number {

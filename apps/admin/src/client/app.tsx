@@ -161,7 +161,7 @@ function App() {
       <div class="main-column">
         {flash ? <p class="flash" role="status">{flash}</p> : null}
         <SearchBar store={store} onOpenAt={(roomId, seq) => {
-          store.jumpTo(roomId, seq);
+          store.openAt(roomId, seq);
           open(roomId);
         }} />
         {current ? (

@@ -72,6 +72,8 @@ interface Outgoing {
   clientId: string;
   room: number;
   body: string;
+  /** The seq this message replies to. */
+  replyTo?: number;
   retryTimer?: ReturnType<typeof setTimeout>;
 }
 
@@ -93,6 +95,11 @@ interface WatchedRoom {
 /** Errors after which a send is worth retrying as is; any other error for a send is final. */
 const RETRYABLE = new Set(['rate_limited', 'unavailable', 'internal']);
 const OPEN = 1;
+
+function sendFrame(out: Outgoing): ClientFrame {
+  const frame = { type: 'send', room: out.room, clientId: out.clientId, body: out.body } as const;
+  return out.replyTo === undefined ? frame : { ...frame, replyTo: out.replyTo };
+}
 
 export function newClientId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(12));
@@ -181,11 +188,17 @@ export class ChatConnection {
     return this.rooms.has(roomId);
   }
 
-  send(roomId: number, body: string, clientId = newClientId()): string {
+  send(roomId: number, body: string, clientId = newClientId(), replyTo?: number): string {
     if (this.stopped || !this.rooms.has(roomId)) return clientId;
-    this.outbox.set(clientId, { clientId, room: roomId, body });
-    if (this.rooms.get(roomId)!.live) this.transmit({ type: 'send', room: roomId, clientId, body });
+    const out: Outgoing = replyTo === undefined ? { clientId, room: roomId, body } : { clientId, room: roomId, body, replyTo };
+    this.outbox.set(clientId, out);
+    if (this.rooms.get(roomId)!.live) this.transmit(sendFrame(out));
     return clientId;
+  }
+
+  /** Set or clear your reaction (idempotent: a lost or repeated frame does no harm; dropped while offline). */
+  react(roomId: number, seq: number, emoji: string, on: boolean): void {
+    this.transmit({ type: 'react', room: roomId, seq, emoji, on });
   }
 
   /** Forget an unsent message (the user discarded it). */
@@ -395,7 +408,7 @@ export class ChatConnection {
         clearTimeout(out.retryTimer);
         out.retryTimer = undefined;
       }
-      this.ws?.send(JSON.stringify({ type: 'send', room: roomId, clientId: out.clientId, body: out.body } satisfies ClientFrame));
+      this.ws?.send(JSON.stringify(sendFrame(out)));
     }
   }
 
@@ -541,7 +554,7 @@ export class ChatConnection {
     if (!out || out.retryTimer) return;
     out.retryTimer = setTimeout(() => {
       out.retryTimer = undefined;
-      if (this.outbox.get(clientId) === out && this.rooms.get(out.room)?.live) this.transmit({ type: 'send', room: out.room, clientId, body: out.body });
+      if (this.outbox.get(clientId) === out && this.rooms.get(out.room)?.live) this.transmit(sendFrame(out));
     }, Math.min(Math.max(afterMs, 50), 30_000));
   }
 }

@@ -41,11 +41,11 @@ describe('ChatStore: opening a room at an older message', () => {
     expect(seqs(store)).toEqual(range(251, 300).map((m) => m.seq));
 
     // A seq already loaded needs no request.
-    store.jumpTo(1, 280);
+    store.openAt(1, 280);
     expect(history()).toEqual([]);
     expect(room.jump).toBe(280);
 
-    store.jumpTo(1, 100);
+    store.openAt(1, 100);
     expect(history()).toEqual([{ type: 'history', room: 1, aroundSeq: 100, limit: 100 }]);
     ws.push({ type: 'history', room: 1, messages: range(50, 149), hasMore: true, hasNewer: true, aroundSeq: 100 });
     expect(seqs(store)).toEqual(range(50, 149).map((m) => m.seq));
@@ -79,7 +79,7 @@ describe('ChatStore: opening a room at an older message', () => {
 
   it('a stale forward page is ignored, and sending from an older window returns to the latest messages', async () => {
     const { store, ws, history } = await openStore();
-    store.jumpTo(1, 20);
+    store.openAt(1, 20);
     ws.push({ type: 'history', room: 1, messages: range(1, 70), hasMore: false, hasNewer: true, aroundSeq: 20 });
     ws.push({ type: 'history', room: 1, messages: range(200, 210), hasMore: true, hasNewer: true, afterSeq: 199 });
     expect(seqs(store).at(-1)).toBe(70);

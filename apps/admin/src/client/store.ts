@@ -12,6 +12,7 @@ export type { Conversation };
 export interface PendingSend {
   clientId: string;
   body: string;
+  replyTo?: ChatMessage;
   status: 'sending' | 'failed';
   error?: string;
 }
@@ -43,6 +44,10 @@ export interface RoomState {
   members: UserRef[] | null;
   notice: string | null;
   error: string | null;
+  /** The message the next send replies to (the chip above the composer). */
+  replyingTo: ChatMessage | null;
+  /** A message just jumped to (a reply's quote was clicked): highlighted for a moment. */
+  highlightSeq: number | null;
 }
 
 export interface UserInfo {
@@ -171,7 +176,44 @@ export class ChatStore {
   }
 
   mentionsMe(message: ChatMessage): boolean {
-    return !message.deletedAt && (this.mention.test(message.body) || (this.canMentionRoom(message.author) && ROOM_MENTION.test(message.body)));
+    return !message.deletedAt && (this.mention.test(message.body) || (this.canMentionRoom(message.author) && ROOM_MENTION.test(message.body)) || this.repliesToMe(message));
+  }
+
+  /** A reply to one of my messages notifies me like a mention (the server counts it the same way). */
+  repliesToMe(message: ChatMessage): boolean {
+    return message.replyTo?.author?.id === this.me.id && !this.isMe(message.author);
+  }
+
+  /** Whether I reacted with `emoji` (from the listed user ids: exact up to the listed count). */
+  reactedWith(message: ChatMessage, emoji: string): boolean {
+    return message.reactions?.some((r) => r.emoji === emoji && r.userIds.includes(this.me.id)) ?? false;
+  }
+
+  /** Toggle my reaction: the server is told the wanted state (idempotent); the change comes back as `updated`. */
+  react(roomId: number, message: ChatMessage, emoji: string): void {
+    this.connection.react(roomId, message.seq, emoji, !this.reactedWith(message, emoji));
+  }
+
+  /** Reply to `message` with the next send (null: cancel). */
+  setReplyTo(roomId: number, message: ChatMessage | null): void {
+    const room = this.rooms.get(roomId);
+    if (!room) return;
+    room.replyingTo = message;
+    this.changed();
+  }
+
+  /**
+   * Scroll to a message and highlight it (a reply's quote was clicked). Loaded messages only: older
+   * pages are fetched until it is loaded (the list scrolls once it is).
+   */
+  jumpTo(roomId: number, seq: number): void {
+    const room = this.rooms.get(roomId);
+    if (!room) return;
+    room.highlightSeq = seq;
+    const first = room.messages[0];
+    if (first && seq < first.seq) this.loadOlder(roomId);
+    this.changed();
+    this.emit(roomId, { type: 'jump', seq });
   }
 
   /** Only moderators' and admins' @room mentions everyone; anyone else's is plain text. */
@@ -355,6 +397,15 @@ export class ChatStore {
       if (message.deletedAt) room.conv.mentionSeqs = room.conv.mentionSeqs.filter((s) => s !== message.seq);
       this.changed();
     }
+    // Replies quote the original as it is now: follow its edit or delete.
+    if (message.version !== undefined) {
+      for (let i = 0; i < room.messages.length; i++) {
+        const reply = room.messages[i]!;
+        if (reply.replyTo?.seq !== message.seq) continue;
+        room.messages[i] = { ...reply, replyTo: { ...reply.replyTo, excerpt: message.deletedAt ? '' : message.body.slice(0, 140), deleted: Boolean(message.deletedAt) } };
+        this.changed();
+      }
+    }
   }
 
   private onHistory(roomId: number, messages: ChatMessage[], hasMore: boolean): void {
@@ -369,6 +420,10 @@ export class ChatStore {
     room.hasMore = hasMore && (room.messages[0]?.seq ?? 1) > 1;
     this.changed();
     this.emit(roomId, { type: 'history', count: older.length });
+    // Still looking for a message to jump to: keep loading (a page at a time) until it is here.
+    const target = room.highlightSeq;
+    if (target !== null && room.messages[0] && target < room.messages[0].seq && room.hasMore) this.loadOlder(roomId);
+    else if (target !== null) this.emit(roomId, { type: 'jump', seq: target });
   }
 
   /** A window around a seq (aroundSeq): it replaces what was loaded; the live end may be far below. */
@@ -406,7 +461,7 @@ export class ChatStore {
   }
 
   /** Open the room at `seq` (a search result): load a window around it unless it is loaded already. */
-  jumpTo(roomId: number, seq: number): void {
+  openAt(roomId: number, seq: number): void {
     const room = this.rooms.get(roomId);
     if (!room) return;
     room.jump = seq;
@@ -517,9 +572,11 @@ export class ChatStore {
   /** Send a message; the caller checked its size. Returns its client id. */
   send(roomId: number, body: string): string {
     const room = this.rooms.get(roomId)!;
-    const clientId = this.connection.send(roomId, body);
+    const replyTo = room.replyingTo ?? undefined;
+    const clientId = this.connection.send(roomId, body, undefined, replyTo?.seq);
     this.returnToLive(roomId);
-    room.pending.push({ clientId, body, status: 'sending' });
+    room.pending.push(replyTo ? { clientId, body, status: 'sending', replyTo } : { clientId, body, status: 'sending' });
+    room.replyingTo = null;
     room.error = null;
     this.changed();
     this.emit(roomId, { type: 'sent' });
@@ -530,9 +587,9 @@ export class ChatStore {
     const room = this.rooms.get(roomId);
     const index = room?.pending.findIndex((p) => p.clientId === clientId) ?? -1;
     if (!room || index < 0) return;
-    const body = room.pending[index]!.body;
-    const fresh = this.connection.send(roomId, body);
-    room.pending[index] = { clientId: fresh, body, status: 'sending' };
+    const { body, replyTo } = room.pending[index]!;
+    const fresh = this.connection.send(roomId, body, undefined, replyTo?.seq);
+    room.pending[index] = replyTo ? { clientId: fresh, body, status: 'sending', replyTo } : { clientId: fresh, body, status: 'sending' };
     this.changed();
   }
 
@@ -629,11 +686,13 @@ export type RoomEvent =
   | { type: 'window' }
   /** `count` newer messages were appended to an older window. */
   | { type: 'newer'; count: number }
-  | { type: 'sent' };
+  | { type: 'sent' }
+  | { type: 'jump'; seq: number };
 
 function newRoom(conv: Conversation): RoomState {
   return {
     conv, messages: [], hasMore: conv.lastSeq > 0, loadingOlder: false, gapAfter: false, loadingNewer: false, jump: null, pending: [], presence: [], presenceCount: 0,
     typing: new Map(), mutedUntil: null, removed: false, ready: false, members: null, notice: null, error: null,
+    replyingTo: null, highlightSeq: null,
   };
 }

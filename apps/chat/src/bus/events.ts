@@ -21,6 +21,8 @@ export const chatMessageSchema = z.object({
   editedAt: z.string().nullable(),
   deletedAt: z.string().nullable(),
   version: seq.optional(),
+  reactions: z.array(z.object({ emoji: z.string(), count: z.number().int(), userIds: z.array(z.number().int()), handles: z.array(z.string()) })).optional(),
+  replyTo: z.object({ seq, author: userRefSchema.nullable(), excerpt: z.string(), deleted: z.boolean() }).optional(),
 });
 
 export const busEventSchema = z.discriminatedUnion('k', [

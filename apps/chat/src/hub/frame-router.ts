@@ -64,13 +64,14 @@ export class FrameRouter {
     switch (frame.type) {
       case 'join': return subscriptions.join(conn, frame.room, frame.sinceSeq, frame.sinceVersion);
       case 'leave': return subscriptions.leave(conn, frame.room);
-      case 'send': return commands.send(conn, frame.room, frame.clientId, frame.body);
+      case 'send': return commands.send(conn, frame.room, frame.clientId, frame.body, frame.replyTo);
       case 'edit': return commands.edit(conn, frame.room, frame.seq, frame.body);
       case 'delete': return commands.remove(conn, frame.room, frame.seq);
       case 'history': return commands.history(conn, frame.room, historyAnchor(frame), frame.limit ?? 50);
       case 'typing': return commands.typing(conn, frame.room);
       case 'ping': return conn.send(frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref });
       case 'read': return commands.read(conn, frame.room, frame.seq);
+      case 'react': return commands.react(conn, frame.room, frame.seq, frame.emoji, frame.on);
     }
   }
 }

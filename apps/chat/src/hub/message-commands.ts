@@ -1,7 +1,7 @@
 // The message frames of a joined socket: send (validated and queued synchronously, acked after
 // COMMIT, published to peers one bus event per writer batch), edit, delete, history and typing.
 import type { Logger } from '@parley/logging';
-import { type ChatMessage, ErrorCode, utf8Length } from '@parley/protocol';
+import { type ChatMessage, ErrorCode, isEmoji, MAX_REACTION_EMOJIS, utf8Length } from '@parley/protocol';
 import { type BusEvent, type BusEventOf, messagesEvent } from '../bus/index.ts';
 import { AuthorInactiveError, DatabaseUnavailableError, type MessageRepository, OverloadedError, RoomArchivedError } from '../messages/message-repository.ts';
 import type { Connection } from './connection.ts';
@@ -46,6 +46,14 @@ export class MessageCommands {
     for (const uid of this.buckets.keys()) if (!connectedUsers.has(uid)) this.buckets.delete(uid);
   }
 
+  /** Sends and reactions share the user's write budget here (reactions are writes with a control event). */
+  private takeWriteToken(userId: number): number {
+    const { options } = this.deps;
+    let bucket = this.buckets.get(userId);
+    if (!bucket) this.buckets.set(userId, (bucket = new TokenBucket(options.sendRatePerSec, options.sendBurst)));
+    return bucket.take();
+  }
+
   /** Why a message body is refused, or null. */
   private bodyProblem(body: string): { code: ErrorCode; message: string } | null {
     const max = this.deps.options.maxMessageBytes;
@@ -60,8 +68,8 @@ export class MessageCommands {
    * Validate and queue a message for storage synchronously (so one connection's sends keep their order),
    * then ack after COMMIT without holding up the connection's next frames.
    */
-  send(conn: Connection, roomId: number, clientId: string, body: string): void {
-    const { reject, options, messages, stats, subscriptions, log } = this.deps;
+  send(conn: Connection, roomId: number, clientId: string, body: string, replyTo?: number): void {
+    const { reject, messages, stats, subscriptions, log } = this.deps;
     const endTimer = this.deps.metrics?.sendAck.startTimer();
     const joined = conn.rooms.get(roomId);
     if (!joined) return reject(conn, ErrorCode.NotJoined, `join room ${roomId} before sending to it`, { ref: clientId, room: roomId });
@@ -70,16 +78,16 @@ export class MessageCommands {
     if (joined.mutedUntil > Date.now()) {
       return reject(conn, ErrorCode.Muted, `you are muted in this room until ${new Date(joined.mutedUntil).toISOString()}`, { ref: clientId, room: roomId });
     }
-    let bucket = this.buckets.get(conn.user.id);
-    if (!bucket) this.buckets.set(conn.user.id, (bucket = new TokenBucket(options.sendRatePerSec, options.sendBurst)));
-    const waitMs = bucket.take();
+    const waitMs = this.takeWriteToken(conn.user.id);
     if (waitMs > 0) return reject(conn, ErrorCode.RateLimited, `sending too fast; retry in ${waitMs} ms`, { ref: clientId, room: roomId, retryInMs: waitMs });
 
     // Traced from here (refusals above end no span): frame accepted → COMMIT → ack → fan-out.
     const traced = SendTrace.start(roomId, conn.id);
     conn.inflight++;
     traced?.storing();
-    messages.store({ roomId, authorId: conn.user.id, clientId, body }).then(
+    // A reply names a message of this room, which the sender can read (joined); the insert keeps
+    // reply_to_seq only when that message exists, so a bad one stores a plain message (never loses it).
+    messages.store({ roomId, authorId: conn.user.id, clientId, body, replyTo: replyTo ?? null }).then(
       ({ message, duplicate }) => {
         if (message.roomId !== roomId) {
           return reject(conn, ErrorCode.BadFrame, 'this client id was already used for a message in another room', { ref: clientId, room: roomId });
@@ -142,6 +150,30 @@ export class MessageCommands {
     const result = await messages.softDelete(roomId, seq, conn.user.id);
     if (result === 'archived') return reject(conn, ErrorCode.Archived, 'this room is archived; it is read-only', { room: roomId });
     if (result === 'not_allowed') return reject(conn, ErrorCode.Forbidden, 'you can only delete your own messages', { room: roomId });
+  }
+
+  /**
+   * Set or clear the user's reaction on a message (idempotent). Refused like an edit while muted and in
+   * archived rooms, and on deleted messages. Answered with `reacted` after COMMIT; the new state reaches
+   * everyone (this socket too) as `updated` from the control event, on every replica.
+   */
+  async react(conn: Connection, roomId: number, seq: number, emoji: string, on: boolean): Promise<void> {
+    const { reject, messages } = this.deps;
+    const joined = conn.rooms.get(roomId);
+    if (!joined) return reject(conn, ErrorCode.NotJoined, `join room ${roomId} first`, { room: roomId });
+    if (!isEmoji(emoji)) return reject(conn, ErrorCode.BadFrame, 'a reaction is one emoji', { room: roomId });
+    if (joined.mutedUntil > Date.now()) {
+      return reject(conn, ErrorCode.Muted, `you are muted in this room until ${new Date(joined.mutedUntil).toISOString()}`, { room: roomId });
+    }
+    if (this.deps.subscriptions.room(roomId)?.info.archived) return reject(conn, ErrorCode.Archived, 'this room is archived; it is read-only', { room: roomId });
+    const waitMs = this.takeWriteToken(conn.user.id);
+    if (waitMs > 0) return reject(conn, ErrorCode.RateLimited, `reacting too fast; retry in ${waitMs} ms`, { room: roomId, retryInMs: waitMs });
+    const result = await messages.react(roomId, seq, conn.user.id, emoji, on);
+    if (result === 'archived') return reject(conn, ErrorCode.Archived, 'this room is archived; it is read-only', { room: roomId });
+    if (result === 'not_found') return reject(conn, ErrorCode.NotFound, `no message ${seq} in this room`, { room: roomId });
+    if (result === 'deleted') return reject(conn, ErrorCode.Forbidden, 'this message is deleted', { room: roomId });
+    if (result === 'too_many') return reject(conn, ErrorCode.TooLarge, `a message has at most ${MAX_REACTION_EMOJIS} different reactions`, { room: roomId });
+    conn.send({ type: 'reacted', room: roomId, seq, emoji, on, changed: result.changed });
   }
 
   /** Move the user's read pointer; every socket of theirs hears it from the control event. */

@@ -1,8 +1,8 @@
 // Messages in Postgres: the log that makes chat lossless. A room's seq is taken from rooms.last_seq in
 // the same transaction that inserts the message, so seq order is commit order and there are no gaps.
 import { type Pool, recordControlEvent, withTransaction } from '@parley/db';
-import type { ChatMessage, RoomInfo } from '@parley/protocol';
-import { type MessageRow, type NewMessage, type StoreResult, type WriterOptions, MessageWriter, toChatMessage } from './message-writer.ts';
+import { type ChatMessage, MAX_REACTION_EMOJIS, REACTION_USERS_LISTED, type RoomInfo } from '@parley/protocol';
+import { type MessageRow, type NewMessage, REPLY_COLUMNS, REPLY_JOIN, type StoreResult, type WriterOptions, MessageWriter, toChatMessage } from './message-writer.ts';
 
 export { AuthorInactiveError, RoomArchivedError, OverloadedError, DatabaseUnavailableError, toChatMessage, type NewMessage, type StoreResult } from './message-writer.ts';
 
@@ -13,12 +13,27 @@ export interface RoomAccess {
   mutedUntil: Date | null;
 }
 
-/** Messages as served to clients, with `version` (the control event id of their latest edit/delete). */
+/**
+ * Messages as served to clients, with `version` (the control event id of their latest edit, delete or
+ * reaction), the reply's original and the reactions summary, all in the one query (no query per message).
+ * Reactions of a deleted message are not served.
+ */
 const SELECT_VERSIONED = `
   SELECT m.id, m.room_id, m.seq, m.author_id, u.handle, u.display_name, m.client_msg_id,
          CASE WHEN m.deleted_at IS NULL THEN m.body ELSE '' END AS body,
-         m.created_at, m.edited_at, m.deleted_at, m.version
-  FROM messages m JOIN users u ON u.id = m.author_id`;
+         m.created_at, m.edited_at, m.deleted_at, m.version, m.reply_to_seq, ${REPLY_COLUMNS}, rx.reactions
+  FROM messages m JOIN users u ON u.id = m.author_id ${REPLY_JOIN('m')}
+  LEFT JOIN LATERAL (
+    SELECT json_agg(json_build_object('emoji', g.emoji, 'count', g.n, 'userIds', g.ids, 'handles', g.handles) ORDER BY g.first, g.emoji) AS reactions
+    FROM (
+      SELECT r.emoji, count(*)::int AS n, min(r.created_at) AS first,
+             (array_agg(r.user_id ORDER BY r.created_at, r.user_id))[1:${REACTION_USERS_LISTED}] AS ids,
+             (array_agg(ru.handle ORDER BY r.created_at, r.user_id))[1:${REACTION_USERS_LISTED}] AS handles
+      FROM message_reactions r JOIN users ru ON ru.id = r.user_id
+      WHERE r.room_id = m.room_id AND r.seq = m.seq AND m.deleted_at IS NULL
+      GROUP BY r.emoji
+    ) g
+  ) rx ON true`;
 
 type VersionedRow = MessageRow & { version: number | null };
 
@@ -29,6 +44,9 @@ function toVersioned(row: VersionedRow): ChatMessage {
 
 /** Why an edit or delete changed nothing. */
 export type ChangeRefused = 'archived' | 'not_allowed';
+
+/** Why a reaction was refused: no such message, deleted, archived room, or too many different emojis. */
+export type ReactRefused = 'not_found' | 'deleted' | 'archived' | 'too_many';
 
 /** Thrown inside the edit transaction to roll it back when the room turned out archived. */
 class RoomArchivedRollback extends Error {}
@@ -147,6 +165,48 @@ export class MessageRepository {
     }).catch((err: unknown) => {
       if (err instanceof RoomArchivedRollback) return 'archived' as const;
       throw err;
+    });
+  }
+
+  /**
+   * Set (`on`) or clear one user's reaction on a message, idempotently. A change commits together with
+   * its `message_updated` control event, whose id becomes the message's version: every replica then
+   * broadcasts the message's new state as `updated`, and a resume by `sinceVersion` re-sends it.
+   * `changed: false` (no event) when it already was so.
+   */
+  async react(roomId: number, seq: number, userId: number, emoji: string, on: boolean): Promise<{ changed: boolean; version?: number } | ReactRefused> {
+    return withTransaction(this.pool, async (client) => {
+      // The message's row lock serializes concurrent reactions on it (the distinct-emoji cap holds).
+      const { rows } = await client.query<{ deleted: boolean; archived: boolean }>(
+        `SELECT m.deleted_at IS NOT NULL AS deleted, r.archived_at IS NOT NULL AS archived
+         FROM messages m JOIN rooms r ON r.id = m.room_id WHERE m.room_id = $1 AND m.seq = $2 FOR NO KEY UPDATE OF m`,
+        [roomId, seq],
+      );
+      const target = rows[0];
+      if (!target) return 'not_found' as const;
+      if (target.archived) return 'archived' as const;
+      if (target.deleted) return 'deleted' as const;
+      let changed: number | null;
+      if (on) {
+        const { rows: held } = await client.query<{ n: number; mine: boolean }>(
+          `SELECT count(DISTINCT emoji)::int AS n, bool_or(emoji = $3) AS mine FROM message_reactions WHERE room_id = $1 AND seq = $2`,
+          [roomId, seq, emoji],
+        );
+        if (!held[0]?.mine && (held[0]?.n ?? 0) >= MAX_REACTION_EMOJIS) return 'too_many' as const;
+        ({ rowCount: changed } = await client.query(
+          'INSERT INTO message_reactions (room_id, seq, user_id, emoji) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+          [roomId, seq, userId, emoji],
+        ));
+      } else {
+        ({ rowCount: changed } = await client.query(
+          'DELETE FROM message_reactions WHERE room_id = $1 AND seq = $2 AND user_id = $3 AND emoji = $4',
+          [roomId, seq, userId, emoji],
+        ));
+      }
+      if (!changed) return { changed: false };
+      const version = await recordControlEvent(client, { kind: 'message_updated', userId, roomId, seq, payload: { reaction: emoji, on } });
+      await client.query('UPDATE messages SET version = $3 WHERE room_id = $1 AND seq = $2', [roomId, seq, version]);
+      return { changed: true, version };
     });
   }
 

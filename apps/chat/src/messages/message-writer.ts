@@ -19,13 +19,15 @@
 //   `unavailable` and resends the same client id, which the idempotency check makes harmless even if
 //   the COMMIT happened before the connection died), and the broken client is discarded.
 import { type Checkout, type Pool, type PoolClient, checkout, isConnectionError } from '@parley/db';
-import type { ChatMessage } from '@parley/protocol';
+import { type ChatMessage, type ReactionSummary, REPLY_EXCERPT_CHARS } from '@parley/protocol';
 
 export interface NewMessage {
   roomId: number;
   authorId: number;
   clientId: string;
   body: string;
+  /** The seq of the message (same room) this one replies to. */
+  replyTo?: number | null;
 }
 
 export type StoreResult = { message: ChatMessage; duplicate: boolean };
@@ -84,24 +86,45 @@ export interface MessageRow {
   created_at: Date;
   edited_at: Date | null;
   deleted_at: Date | null;
+  /** Replies (see REPLY_COLUMNS): absent or null when the message is not a reply. */
+  reply_to_seq?: number | null;
+  reply_author_id?: number | null;
+  reply_handle?: string | null;
+  reply_display_name?: string | null;
+  reply_excerpt?: string | null;
+  reply_deleted?: boolean | null;
+  /** The reactions summary as JSON (see REACTIONS_JOIN), null when none. */
+  reactions?: ReactionSummary[] | null;
 }
+
+/** The replied-to message of `m` (alias `o`, its author `ou`), as columns of the reply fields. */
+export const REPLY_COLUMNS = `
+  o.author_id AS reply_author_id, ou.handle AS reply_handle, ou.display_name AS reply_display_name,
+  CASE WHEN o.deleted_at IS NULL THEN left(o.body, ${REPLY_EXCERPT_CHARS}) ELSE '' END AS reply_excerpt,
+  (o.id IS NULL OR o.deleted_at IS NOT NULL) AS reply_deleted`;
+export const REPLY_JOIN = (alias: string) => `
+  LEFT JOIN messages o ON o.room_id = ${alias}.room_id AND o.seq = ${alias}.reply_to_seq
+  LEFT JOIN users ou ON ou.id = o.author_id`;
 
 export const SELECT_MESSAGE = `
   SELECT m.id, m.room_id, m.seq, m.author_id, u.handle, u.display_name, m.client_msg_id,
          CASE WHEN m.deleted_at IS NULL THEN m.body ELSE '' END AS body,
-         m.created_at, m.edited_at, m.deleted_at
-  FROM messages m JOIN users u ON u.id = m.author_id`;
+         m.created_at, m.edited_at, m.deleted_at, m.reply_to_seq, ${REPLY_COLUMNS}
+  FROM messages m JOIN users u ON u.id = m.author_id ${REPLY_JOIN('m')}`;
 
-/** Group commit in one statement; see MessageWriter.writeBatch. $1..$4: room, author, client id, body. */
+/**
+ * Group commit in one statement; see MessageWriter.writeBatch. $1..$5: room, author, client id, body,
+ * reply-to seq (null: not a reply; kept only when that message exists in the same room).
+ */
 const BATCH_INSERT = `
   WITH req AS (
-    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[])
-      WITH ORDINALITY AS r(room_id, author_id, client_msg_id, body, ord)
+    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[])
+      WITH ORDINALITY AS r(room_id, author_id, client_msg_id, body, reply_to_seq, ord)
   ),
   existing AS (
     SELECT m.id, m.room_id, m.seq, m.author_id, m.client_msg_id,
            CASE WHEN m.deleted_at IS NULL THEN m.body ELSE '' END AS body,
-           m.created_at, m.edited_at, m.deleted_at
+           m.created_at, m.edited_at, m.deleted_at, m.reply_to_seq
     FROM req JOIN messages m ON m.author_id = req.author_id AND m.client_msg_id = req.client_msg_id
   ),
   fresh AS (
@@ -121,21 +144,25 @@ const BATCH_INSERT = `
     RETURNING r.id, r.last_seq - c.k AS base
   ),
   ins AS (
-    INSERT INTO messages (room_id, seq, author_id, client_msg_id, body)
-    SELECT f.room_id, s.base + f.idx, f.author_id, f.client_msg_id, f.body
+    INSERT INTO messages (room_id, seq, author_id, client_msg_id, body, reply_to_seq)
+    SELECT f.room_id, s.base + f.idx, f.author_id, f.client_msg_id, f.body,
+           -- CASE evaluates in order: a plain message (the hot path) never probes for an original.
+           CASE WHEN f.reply_to_seq IS NULL THEN NULL
+                WHEN EXISTS (SELECT 1 FROM messages o WHERE o.room_id = f.room_id AND o.seq = f.reply_to_seq) THEN f.reply_to_seq END
     FROM fresh f JOIN seqs s ON s.id = f.room_id
     ORDER BY f.room_id, f.idx
-    RETURNING id, room_id, seq, author_id, client_msg_id, body, created_at, edited_at, deleted_at
+    RETURNING id, room_id, seq, author_id, client_msg_id, body, created_at, edited_at, deleted_at, reply_to_seq
   ),
   found AS (
     SELECT ins.*, false AS dup FROM ins
     UNION ALL
     SELECT existing.*, true AS dup FROM existing
   )
-  SELECT found.*, u.handle, u.display_name FROM found JOIN users u ON u.id = found.author_id`;
+  SELECT found.*, u.handle, u.display_name, ${REPLY_COLUMNS}
+  FROM found JOIN users u ON u.id = found.author_id ${REPLY_JOIN('found')}`;
 
 export function toChatMessage(row: MessageRow): ChatMessage {
-  return {
+  const message: ChatMessage = {
     id: Number(row.id),
     roomId: Number(row.room_id),
     seq: Number(row.seq),
@@ -146,6 +173,16 @@ export function toChatMessage(row: MessageRow): ChatMessage {
     editedAt: row.edited_at?.toISOString() ?? null,
     deletedAt: row.deleted_at?.toISOString() ?? null,
   };
+  if (row.reply_to_seq !== null && row.reply_to_seq !== undefined) {
+    message.replyTo = {
+      seq: Number(row.reply_to_seq),
+      author: row.reply_author_id == null ? null : { id: Number(row.reply_author_id), handle: row.reply_handle ?? '', displayName: row.reply_display_name ?? '' },
+      excerpt: row.reply_excerpt ?? '',
+      deleted: row.reply_deleted !== false,
+    };
+  }
+  if (row.reactions?.length) message.reactions = row.reactions;
+  return message;
 }
 
 export interface WriterOptions {
@@ -332,13 +369,14 @@ export class MessageWriter {
     }
     // A named (prepared) statement: parsed and planned once per connection, not once per batch.
     const { rows } = await client.query<MessageRow & { dup: boolean }>({
-      name: 'parley_batch_insert_v2',
+      name: 'parley_batch_insert_v3',
       text: BATCH_INSERT,
       values: [
         toStore.map((i) => i.msg.roomId),
         toStore.map((i) => i.msg.authorId),
         toStore.map((i) => i.msg.clientId),
         toStore.map((i) => i.msg.body),
+        toStore.map((i) => i.msg.replyTo ?? null),
       ],
     });
     let inserted = 0;
@@ -393,10 +431,12 @@ export class MessageWriter {
       if (!active.rowCount) throw new AuthorInactiveError();
       const { rows } = await client.query<MessageRow>(
         `WITH ins AS (
-           INSERT INTO messages (room_id, seq, author_id, client_msg_id, body) VALUES ($1, $2, $3, $4, $5)
-           RETURNING id, room_id, seq, author_id, client_msg_id, body, created_at, edited_at, deleted_at)
-         SELECT ins.*, u.handle, u.display_name FROM ins JOIN users u ON u.id = ins.author_id`,
-        [msg.roomId, seq, msg.authorId, msg.clientId, msg.body],
+           INSERT INTO messages (room_id, seq, author_id, client_msg_id, body, reply_to_seq)
+           VALUES ($1, $2, $3, $4, $5,
+                   CASE WHEN EXISTS (SELECT 1 FROM messages o WHERE o.room_id = $1 AND o.seq = $6::bigint) THEN $6::bigint END)
+           RETURNING id, room_id, seq, author_id, client_msg_id, body, created_at, edited_at, deleted_at, reply_to_seq)
+         SELECT ins.*, u.handle, u.display_name, ${REPLY_COLUMNS} FROM ins JOIN users u ON u.id = ins.author_id ${REPLY_JOIN('ins')}`,
+        [msg.roomId, seq, msg.authorId, msg.clientId, msg.body, msg.replyTo ?? null],
       );
       await client.query('COMMIT');
       return { message: toChatMessage(rows[0]!), duplicate: false };

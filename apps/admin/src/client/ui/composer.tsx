@@ -144,7 +144,10 @@ export function Composer({ store, room, lockedReason, onEditLast, inputRef }: Pr
         return;
       }
     }
-    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+    if (event.key === 'Escape' && room.replyingTo) {
+      event.preventDefault();
+      store.setReplyTo(roomId, null);
+    } else if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       submit();
     } else if (event.key === 'ArrowUp' && !text && !event.shiftKey) {
@@ -155,7 +158,7 @@ export function Composer({ store, room, lockedReason, onEditLast, inputRef }: Pr
 
   const title = displayName(room.conv);
   const placeholder = lockedReason ?? `Message ${room.conv.kind === 'direct' ? title : `#${title}`}`;
-  const describedBy = ['composer-hint', showCount ? 'composer-count' : '', error ? 'composer-error' : ''].filter(Boolean).join(' ');
+  const describedBy = [room.replyingTo ? 'reply-chip' : '', 'composer-hint', showCount ? 'composer-count' : '', error ? 'composer-error' : ''].filter(Boolean).join(' ');
   const optionId = (i: number) => `mention-option-${i}`;
   return (
     <form id="composer" class="composer" autocomplete="off" onSubmit={(e) => {
@@ -174,6 +177,15 @@ export function Composer({ store, room, lockedReason, onEditLast, inputRef }: Pr
             </li>
           ))}
         </ul>
+      ) : null}
+      {room.replyingTo ? (
+        <div class="reply-chip" id="reply-chip">
+          <span>Replying to <strong>@{room.replyingTo.author.handle}</strong>: <span class="reply-excerpt" dir="auto">{room.replyingTo.body.slice(0, 140)}</span></span>
+          <button type="button" class="icon-button small" aria-label="Cancel the reply (Escape)" onClick={() => {
+            store.setReplyTo(roomId, null);
+            inputRef.current?.focus();
+          }}>✕</button>
+        </div>
       ) : null}
       <label for="message-input" class="visually-hidden">Message {title}</label>
       <div class="composer-row">

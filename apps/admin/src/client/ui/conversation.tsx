@@ -46,6 +46,7 @@ export function ConversationView({ store, room, renderBody, detailsOpen, onToggl
   const roomId = room.conv.id;
   const inputRef = useRef<HTMLTextAreaElement | null>(null);
   const [editingSeq, setEditingSeq] = useState<number | null>(null);
+  const [pickerSeq, setPickerSeq] = useState<number | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   // The first unread message when the conversation was opened: where "New messages" goes.
   const [dividerSeq] = useState(() => (room.conv.unread > 0 && room.conv.lastReadSeq < room.conv.lastSeq ? room.conv.lastReadSeq + 1 : null));
@@ -77,8 +78,23 @@ export function ConversationView({ store, room, renderBody, detailsOpen, onToggl
 
   const focusComposer = useCallback(() => inputRef.current?.focus(), []);
 
+  const ended = store.state === 'revoked' || store.state === 'signed-out';
   const actions: MessageActions = {
     canModerate: store.me.role === 'admin' || store.me.role === 'moderator',
+    canWrite: !room.removed && !ended && !room.conv.archived && !room.mutedUntil,
+    myId: store.me.id,
+    reply: (m) => {
+      store.setReplyTo(roomId, m);
+      focusComposer();
+    },
+    react: (m, emoji) => store.react(roomId, m, emoji),
+    pick: (seq) => {
+      const from = pickerSeq;
+      setPickerSeq(seq);
+      // Closing gives focus back to the message's React button.
+      if (seq === null && from !== null) requestAnimationFrame(() => document.querySelector<HTMLElement>(`li[data-seq="${from}"] .action.react`)?.focus());
+    },
+    jump: (seq) => store.jumpTo(roomId, seq),
     edit: (m) => setEditingSeq(m.seq),
     remove: (m) => {
       const mine = store.isMe(m.author);
@@ -117,7 +133,6 @@ export function ConversationView({ store, room, renderBody, detailsOpen, onToggl
 
   const connState = room.removed ? 'removed' : store.state;
   const stateText = room.removed ? 'Removed' : store.state === 'reconnecting' && store.stateDetail.offline ? 'Offline' : STATE_TEXT[store.state];
-  const ended = store.state === 'revoked' || store.state === 'signed-out';
   const locked = room.removed ? 'You are no longer a member of this room'
     : ended ? 'You are signed out'
     : room.conv.archived ? 'This room is archived'
@@ -162,6 +177,7 @@ export function ConversationView({ store, room, renderBody, detailsOpen, onToggl
         onEditDone={() => setEditingSeq(null)}
         editor={editor}
         focusComposer={focusComposer}
+        pickerSeq={pickerSeq}
       />
       <p id="typing" class="typing muted" aria-live="polite">
         {typing.length === 0 ? '' : typing.length === 1 ? `${typing[0]} is typing…` : `${typing.join(', ')} are typing…`}

@@ -5,10 +5,11 @@
 // (roving focus), Enter opens a message's actions, Escape goes back.
 import { memo } from 'preact/compat';
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
-import type { ChatMessage } from '@parley/protocol';
+import type { ChatMessage, ReactionSummary } from '@parley/protocol';
 import type { ChatStore, PendingSend, RoomState } from '../store.ts';
 import { Avatar } from './avatar.tsx';
 import { dayKey, formatDay, formatFull, formatTime, plural } from './format.ts';
+import { EmojiPicker } from './emoji-picker.tsx';
 
 const MIN_ROWS = 120;
 const MAX_ROWS = 240;
@@ -22,7 +23,18 @@ export interface MessageActions {
   edit(message: ChatMessage): void;
   remove(message: ChatMessage): void;
   mute(message: ChatMessage): void;
+  /** Put a reply chip above the composer. */
+  reply(message: ChatMessage): void;
+  /** Toggle my reaction with this emoji. */
+  react(message: ChatMessage, emoji: string): void;
+  /** Open the reaction picker on a message (null: close it). */
+  pick(seq: number | null): void;
+  /** Scroll to the original of a reply and highlight it. */
+  jump(seq: number): void;
   canModerate: boolean;
+  /** Reactions and replies are allowed (not archived, muted, removed or signed out). */
+  canWrite: boolean;
+  myId: number;
 }
 
 interface Props {
@@ -36,6 +48,8 @@ interface Props {
   editor: (message: ChatMessage) => preact.JSX.Element;
   /** Focus the composer (Escape from the list). */
   focusComposer: () => void;
+  /** The message whose reaction picker is open. */
+  pickerSeq: number | null;
 }
 
 interface Anchor {
@@ -59,6 +73,9 @@ export function MessageList(props: Props) {
   /** A search result opened here: highlighted, and scrolled to the middle once rendered. */
   const [highlightSeq, setHighlightSeq] = useState<number | null>(null);
   const scrollToSeq = useRef<number | null>(null);
+  /** A message to scroll to once it is rendered (a reply's quote was clicked). */
+  const jumpTarget = useRef<number | null>(null);
+  const [, setJumpTick] = useState(0);
 
   const messages = room.messages;
   // Recomputed every render: the store edits messages in place (updates), and a slice is cheap.
@@ -106,6 +123,16 @@ export function MessageList(props: Props) {
         // Met the live end: follow it again (new messages show below).
         return !room.gapAfter && next >= last ? null : Math.min(next, last);
       });
+    } else if (event.type === 'jump') {
+      jumpTarget.current = event.seq;
+      // Bring a loaded message into the rendered window (it may be outside it).
+      const last = room.messages.at(-1)?.seq ?? 0;
+      if (room.messages[0] && event.seq >= room.messages[0].seq) {
+        stick.current = false;
+        setEndSeq(Math.min(last, event.seq + STEP) >= last ? null : event.seq + STEP);
+        setSize(MAX_ROWS);
+      }
+      setJumpTick((n) => n + 1);
     } else if (event.type === 'history') {
       captureAnchor();
       // Show what arrived: grow the window, or slide it up once it is at its largest.
@@ -194,6 +221,23 @@ export function MessageList(props: Props) {
       if (li) el.scrollTop += li.getBoundingClientRect().top - el.getBoundingClientRect().top - anchor.current.offset;
     }
     anchor.current = null;
+    if (jumpTarget.current !== null) {
+      const li = el.querySelector<HTMLElement>(`li[data-seq="${jumpTarget.current}"]`);
+      if (li) {
+        jumpTarget.current = null;
+        stick.current = false;
+        li.scrollIntoView({ block: 'center' });
+        setFocusSeq(Number(li.dataset.seq));
+        li.focus({ preventScroll: true });
+        const seq = Number(li.dataset.seq);
+        setTimeout(() => {
+          if (room.highlightSeq === seq) {
+            room.highlightSeq = null;
+            store.changed();
+          }
+        }, 2_500);
+      }
+    }
     markSeen();
   });
 
@@ -239,7 +283,7 @@ export function MessageList(props: Props) {
     const target = event.target as HTMLElement;
     const li = target.closest<HTMLElement>('li[data-seq]');
     if (!li) return;
-    const inActions = target.closest('.actions') !== null;
+    const inActions = target.closest('.actions, .reactions, .reply-quote') !== null;
     const move = (to: Element | null | undefined) => {
       const next = to as HTMLElement | null;
       if (next?.dataset.seq) {
@@ -254,7 +298,7 @@ export function MessageList(props: Props) {
       return s;
     };
     if (inActions) {
-      const buttons = [...li.querySelectorAll<HTMLButtonElement>('.actions button')];
+      const buttons = [...li.querySelectorAll<HTMLButtonElement>(NAV_BUTTONS)];
       const i = buttons.indexOf(target as HTMLButtonElement);
       if (event.key === 'Escape') {
         event.preventDefault();
@@ -274,7 +318,7 @@ export function MessageList(props: Props) {
     else if (event.key === 'Home') move(list.current?.querySelector('li[data-seq]'));
     else if (event.key === 'End') move([...(list.current?.querySelectorAll('li[data-seq]') ?? [])].at(-1));
     else if (event.key === 'ArrowRight') {
-      const first = li.querySelector<HTMLButtonElement>('.actions button');
+      const first = li.querySelector<HTMLButtonElement>('.actions button') ?? li.querySelector<HTMLButtonElement>(NAV_BUTTONS);
       if (first) {
         event.preventDefault();
         first.focus();
@@ -324,7 +368,9 @@ export function MessageList(props: Props) {
         mentionsMe={store.mentionsMe(message) && !store.isMe(message.author)}
         roomMention={store.canMentionRoom(message.author)}
         tabbable={message.seq === focusable}
-        highlighted={message.seq === highlightSeq}
+        highlighted={room.highlightSeq === message.seq}
+        searchHit={message.seq === highlightSeq}
+        pickerOpen={props.pickerSeq === message.seq}
         editing={props.editingSeq === message.seq}
         renderBody={props.renderBody}
         actions={props.actions}
@@ -364,8 +410,11 @@ interface RowProps {
   /** The author is a moderator or admin: their @room mentions everyone. */
   roomMention: boolean;
   tabbable: boolean;
-  /** The search result the room was opened at. */
+  /** A reply's original, jumped to from its quote. */
   highlighted: boolean;
+  /** The search result the room was opened at. */
+  searchHit: boolean;
+  pickerOpen: boolean;
   editing: boolean;
   renderBody: (body: string, roomMentionsMe?: boolean) => string;
   actions: MessageActions;
@@ -373,15 +422,20 @@ interface RowProps {
   onFocus: (seq: number) => void;
 }
 
-const MessageRow = memo(function MessageRow({ message, grouped, mine, mentionsMe, roomMention, tabbable, highlighted, editing, renderBody, actions, editor, onFocus }: RowProps) {
+/** The buttons of a message that arrows move between (none is a Tab stop: the message is). */
+const NAV_BUTTONS = '.reply-quote, .reactions button, .actions button';
+
+const MessageRow = memo(function MessageRow({ message, grouped, mine, mentionsMe, roomMention, tabbable, highlighted, searchHit, pickerOpen, editing, renderBody, actions, editor, onFocus }: RowProps) {
   const date = new Date(message.createdAt);
   const deleted = Boolean(message.deletedAt);
   const html = useMemo(() => (deleted ? '' : renderBody(message.body, roomMention)), [message.body, deleted, renderBody, roomMention]);
   const canDelete = !deleted && (mine || actions.canModerate);
+  const canReact = !deleted && actions.canWrite;
   const authorId = `m-${message.seq}-author`;
   return (
     <li
-      class={`message${grouped ? ' grouped' : ''}${mine ? ' mine' : ''}${deleted ? ' deleted' : ''}${mentionsMe ? ' mentions-me' : ''}${highlighted ? ' search-hit' : ''}`}
+      class={`message${grouped ? ' grouped' : ''}${mine ? ' mine' : ''}${deleted ? ' deleted' : ''}${mentionsMe ? ' mentions-me' : ''}${highlighted ? ' highlighted' : ''}${searchHit ? ' search-hit' : ''}`}
+      id={`message-${message.seq}`}
       data-seq={message.seq}
       data-client-id={message.clientId}
       tabIndex={tabbable ? 0 : -1}
@@ -398,6 +452,7 @@ const MessageRow = memo(function MessageRow({ message, grouped, mine, mentionsMe
           <span class="author" id={authorId} title={`@${message.author.handle}`}>{message.author.displayName}</span>
           <time class="time" dateTime={message.createdAt} title={formatFull(date)}>{formatTime(date)}</time>
         </div>
+        {message.replyTo && !deleted ? <ReplyQuote reply={message.replyTo} onJump={(seq) => actions.jump(seq)} /> : null}
         {editing && editor
           ? editor(message)
           // Bodies: markdown-it output (raw HTML off) sanitized by DOMPurify (markdown.ts).
@@ -405,21 +460,70 @@ const MessageRow = memo(function MessageRow({ message, grouped, mine, mentionsMe
             ? <div class="body" id={`m-${message.seq}-body`}>This message was deleted.</div>
             : <div class="body" id={`m-${message.seq}-body`} dir="auto" dangerouslySetInnerHTML={{ __html: html }} />}
         {message.editedAt && !deleted && !editing ? <span class="edited" title={`Edited ${formatFull(new Date(message.editedAt))}`}>(edited)</span> : null}
+        {message.reactions?.length && !deleted ? (
+          <div class="reactions" role="group" aria-label="Reactions">
+            {message.reactions.map((r) => <ReactionChip key={r.emoji} reaction={r} myId={actions.myId} disabled={!actions.canWrite} onToggle={() => actions.react(message, r.emoji)} />)}
+          </div>
+        ) : null}
+        {pickerOpen && canReact ? (
+          <EmojiPicker onPick={(emoji) => {
+            actions.pick(null);
+            actions.react(message, emoji);
+          }} onClose={() => actions.pick(null)} />
+        ) : null}
       </div>
-      {canDelete && !editing ? (
+      {(canDelete || canReact) && !editing ? (
         <div class="actions" role="toolbar" aria-label="Message actions">
-          {mine ? <button type="button" tabIndex={-1} class="action" onClick={() => actions.edit(message)} aria-label="Edit your message">Edit</button> : null}
-          <button type="button" tabIndex={-1} class="action danger" onClick={() => actions.remove(message)}
-            aria-label={mine ? 'Delete your message' : `Delete message by ${message.author.displayName}`}>Delete</button>
-          {!mine && actions.canModerate ? (
+          {canDelete && mine ? <button type="button" tabIndex={-1} class="action" onClick={() => actions.edit(message)} aria-label="Edit your message">Edit</button> : null}
+          {canDelete ? (
+            <button type="button" tabIndex={-1} class="action danger" onClick={() => actions.remove(message)}
+              aria-label={mine ? 'Delete your message' : `Delete message by ${message.author.displayName}`}>Delete</button>
+          ) : null}
+          {canDelete && !mine && actions.canModerate ? (
             <button type="button" tabIndex={-1} class="action" onClick={() => actions.mute(message)}
               aria-label={`Mute ${message.author.displayName} in this room for 15 minutes`}>Mute 15 min</button>
+          ) : null}
+          {canReact ? (
+            <button type="button" tabIndex={-1} class="action react" aria-haspopup="dialog" aria-expanded={pickerOpen}
+              onClick={() => actions.pick(pickerOpen ? null : message.seq)} aria-label={`Add a reaction to the message by ${message.author.displayName}`}>React</button>
+          ) : null}
+          {canReact ? (
+            <button type="button" tabIndex={-1} class="action reply" onClick={() => actions.reply(message)}
+              aria-label={`Reply to ${message.author.displayName}`}>Reply</button>
           ) : null}
         </div>
       ) : null}
     </li>
   );
 });
+
+/** "👍 2": who reacted in the tooltip and the accessible name; pressed when one of them is me. */
+function ReactionChip({ reaction, myId, disabled, onToggle }: { reaction: ReactionSummary; myId: number; disabled: boolean; onToggle: () => void }) {
+  const mine = reaction.userIds.includes(myId);
+  const names = reaction.handles.map((h, i) => (reaction.userIds[i] === myId ? 'you' : `@${h}`));
+  const more = reaction.count - names.length;
+  const who = `${names.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+  return (
+    <button type="button" tabIndex={-1} class={`reaction${mine ? ' mine' : ''}`} aria-pressed={mine} disabled={disabled}
+      title={`Reacted with ${reaction.emoji} by ${who}`}
+      aria-label={`${reaction.emoji} ${plural(reaction.count, 'reaction')} by ${who}${disabled ? '' : mine ? '; press to remove yours' : '; press to add yours'}`}
+      onClick={onToggle}>
+      <span aria-hidden="true">{reaction.emoji}</span> <span class="count" aria-hidden="true">{reaction.count}</span>
+    </button>
+  );
+}
+
+/** A reply's quote of its original: clicking it shows the original (or says it was deleted). */
+function ReplyQuote({ reply, onJump }: { reply: NonNullable<ChatMessage['replyTo']>; onJump: (seq: number) => void }) {
+  const who = reply.author ? reply.author.displayName : 'someone';
+  return (
+    <button type="button" tabIndex={-1} class={`reply-quote${reply.deleted ? ' gone' : ''}`} data-reply-to={reply.seq} onClick={() => onJump(reply.seq)}
+      aria-label={reply.deleted ? 'In reply to a message that was deleted; show where it was' : `In reply to ${who}: ${reply.excerpt}. Show the original`}>
+      <span class="reply-author" aria-hidden="true">↩ {reply.author ? `@${reply.author.handle}` : ''}</span>{' '}
+      <span class="reply-excerpt" dir="auto" aria-hidden="true">{reply.deleted ? 'Original message deleted' : reply.excerpt}</span>
+    </button>
+  );
+}
 
 function PendingRow({ pending, store, roomId }: { pending: PendingSend; store: ChatStore; roomId: number }) {
   const failed = pending.status === 'failed';
@@ -432,6 +536,7 @@ function PendingRow({ pending, store, roomId }: { pending: PendingSend; store: C
           <span class="author">{store.me.displayName}</span>
           <span class="status" role={failed ? 'alert' : undefined}>{failed ? `Not sent: ${pending.error ?? 'refused'}` : queued ? 'Waiting for the connection…' : 'Sending…'}</span>
         </div>
+        {pending.replyTo ? <p class="reply-quote pending-reply">↩ @{pending.replyTo.author.handle} <span class="reply-excerpt">{pending.replyTo.body.slice(0, 140)}</span></p> : null}
         <div class="body" dir="auto">{pending.body}</div>
         {failed ? (
           <div class="row pending-actions">

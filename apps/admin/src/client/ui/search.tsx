@@ -180,6 +180,6 @@ export function SearchBar({ store, onOpenAt }: Props) {
 export function jumpFromLocation(store: ChatStore, roomId: number): void {
   const at = Number(new URLSearchParams(location.search).get('at'));
   if (!Number.isSafeInteger(at) || at < 1 || !store.rooms.has(roomId)) return;
-  store.jumpTo(roomId, at);
+  store.openAt(roomId, at);
   history.replaceState({ roomId }, '', `/chat/${roomId}`);
 }

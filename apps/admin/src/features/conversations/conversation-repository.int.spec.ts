@@ -8,12 +8,12 @@ let conversations: ConversationRepository;
 let rooms: RoomRepository;
 const users: Record<string, number> = {};
 
-async function post(room: number, author: number, body: string, deleted = false): Promise<number> {
+async function post(room: number, author: number, body: string, deleted = false, replyTo: number | null = null): Promise<number> {
   const { rows } = await db.pool.query<{ last_seq: number }>('UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq', [room]);
   const seq = Number(rows[0]!.last_seq);
   await db.pool.query(
-    `INSERT INTO messages (room_id, seq, author_id, client_msg_id, body, deleted_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-    [room, seq, author, `c${room}-${seq}`, body, deleted ? new Date() : null],
+    `INSERT INTO messages (room_id, seq, author_id, client_msg_id, body, deleted_at, reply_to_seq) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [room, seq, author, `c${room}-${seq}`, body, deleted ? new Date() : null, replyTo],
   );
   return seq;
 }
@@ -90,6 +90,21 @@ describe('ConversationRepository', () => {
     const byBobAsMod = await post(room, bob, '@room now it counts');
     expect((await conversations.list({ id: ann, handle: 'ann' }, room))[0]!.mentionSeqs).toEqual([byMod, byAdmin, byBobToAnn, byBobAsMod]);
     await db.pool.query(`UPDATE users SET role = 'user' WHERE id = $1`, [bob]);
+  });
+
+  it('a reply to one of your messages counts as a mention; replies to others do not', async () => {
+    const { ann, bob, annabel } = users as { ann: number; bob: number; annabel: number };
+    const room = (await rooms.create({ name: 'Replies', topic: '', kind: 'public', createdBy: bob })).id;
+    await db.pool.query('INSERT INTO room_members (room_id, user_id) VALUES ($1, $2)', [room, ann]);
+    const annSays = await post(room, ann, 'a question');
+    const bobSays = await post(room, bob, 'something else');
+    await db.pool.query('UPDATE room_members SET last_read_seq = $3 WHERE room_id = $1 AND user_id = $2', [room, ann, bobSays]);
+    const replyToAnn = await post(room, bob, 'an answer', false, annSays);
+    await post(room, annabel, 'a reply to bob', false, bobSays);
+    await post(room, bob, 'a deleted reply', true, annSays);
+    const conv = (await conversations.list({ id: ann, handle: 'ann' }, room))[0]!;
+    expect(conv).toMatchObject({ unread: 2, mentionSeqs: [replyToAnn] });
+    expect((await conversations.list({ id: bob, handle: 'bob' }, room))[0]!.mentionSeqs).toEqual([bobSays + 2]);
   });
 
   it('closing a direct conversation hides it until its next message or until it is opened again; rooms cannot be closed', async () => {

@@ -54,8 +54,10 @@ export class ConversationRepository {
        JOIN rooms r ON r.id = m.room_id
        CROSS JOIN LATERAL (
          SELECT count(*)::int AS count,
-                (array_agg(x.seq ORDER BY x.seq) FILTER (WHERE x.body ~* $3 OR (x.body ~* $4 AND x.author_role = ANY($5::text[]))))[1:${MENTION_LIST_LIMIT}] AS mention_seqs
+                (array_agg(x.seq ORDER BY x.seq) FILTER (WHERE x.body ~* $3 OR (x.body ~* $4 AND x.author_role = ANY($5::text[])) OR o.author_id = $1))[1:${MENTION_LIST_LIMIT}] AS mention_seqs
          FROM messages x
+         -- A reply to one of your messages notifies you like a mention.
+         LEFT JOIN messages o ON o.room_id = x.room_id AND o.seq = x.reply_to_seq
          WHERE x.room_id = r.id AND x.seq > greatest(m.last_read_seq, r.last_seq - ${UNREAD_SCAN_LIMIT})
            AND x.author_id <> $1 AND x.deleted_at IS NULL
        ) u

@@ -10,7 +10,7 @@ export interface Conversation {
   lastReadSeq: number;
   /** Unread messages by other people (deleted ones not counted). */
   unread: number;
-  /** Seqs of unread messages that mention you (@handle, or @room written by a moderator or admin), oldest first. */
+  /** Seqs of unread messages that mention you (@handle, @room written by a moderator or admin, or a reply to your message), oldest first. */
   mentionSeqs: number[];
   /** When the latest message was written (null: no messages yet). */
   lastActivityAt: string | null;

@@ -1,0 +1,183 @@
+// Reactions and replies in the web client, two people in two browser contexts (real Chromium, real
+// stack): a reaction appears live on the other's screen with its count and who reacted; a reply shows
+// its quote there, which scrolls to the original and highlights it; a deleted original says so.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { createTestDatabase, dropRedisPrefix, startStack, testRedisPrefix, TEST_REDIS_URL, type Stack, type TestDatabase } from '@parley/devtools';
+import { launchBrowser, signUp, waitConnected } from './support/browser.ts';
+import { newUser, PanelClient } from './support/http.ts';
+import { TestSocket } from './support/ws-client.ts';
+
+let db: TestDatabase;
+let stack: Stack;
+let browser: Browser;
+const prefix = testRedisPrefix('ui-reactions');
+const contexts: BrowserContext[] = [];
+
+const ann = newUser('ann');
+const bob = newUser('bob');
+let annPage: Page;
+let bobPage: Page;
+let room = 0;
+
+beforeAll(async () => {
+  db = await createTestDatabase('ui_reactions');
+  stack = await startStack({ databaseUrl: db.url, redisUrl: TEST_REDIS_URL, redisPrefix: prefix, chatEnv: { LOG_LEVEL: 'warn', SEND_RATE_PER_SEC: '1000', SEND_BURST: '1000' } });
+  browser = await launchBrowser();
+  annPage = await newPage();
+  bobPage = await newPage();
+  await signUp(annPage, stack.adminUrl, ann);
+  await signUp(bobPage, stack.adminUrl, bob);
+  room = await createRoom(bobPage, `Reactions ${Date.now()}`);
+  await annPage.goto(`/rooms/${room}`); // joins the public room
+  await annPage.goto(`/chat/${room}`);
+  await bobPage.goto(`/chat/${room}`);
+  await waitConnected(annPage);
+  await waitConnected(bobPage);
+});
+
+afterAll(async () => {
+  for (const ctx of contexts) await ctx.close().catch(() => undefined);
+  await browser?.close();
+  await stack?.stop();
+  await db?.drop();
+  await dropRedisPrefix(prefix);
+});
+
+async function newPage(): Promise<Page> {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: stack.adminUrl });
+  contexts.push(ctx);
+  return ctx.newPage();
+}
+
+async function createRoom(page: Page, name: string): Promise<number> {
+  await page.goto('/rooms');
+  await page.fill('#name', name);
+  await Promise.all([page.waitForURL(/\/rooms\/\d+$/), page.click('#create-room button[type=submit]')]);
+  return Number(/\/rooms\/(\d+)$/.exec(page.url())![1]);
+}
+
+async function say(page: Page, text: string): Promise<void> {
+  await page.fill('#message-input', text);
+  await page.press('#message-input', 'Enter');
+}
+
+const row = (page: Page, text: string) => page.locator('#messages li[data-seq]', { has: page.locator('.body', { hasText: text }) });
+
+describe('reactions and replies in the browser', () => {
+  it('react and see it live on a second user\'s screen', async () => {
+    await say(bobPage, 'react to this please');
+    const onAnn = row(annPage, 'react to this please');
+    await onAnn.waitFor();
+    // Ann opens the picker from the message's actions, searches, and picks.
+    await onAnn.hover();
+    await onAnn.locator('.actions button.react').click();
+    await annPage.locator('#emoji-search').fill('thumbs up');
+    await annPage.locator('.emoji-picker button.emoji[aria-label="thumbs up"]').click();
+    expect(await annPage.locator('.emoji-picker').count()).toBe(0);
+
+    // Bob sees the chip live: count, and who reacted in the tooltip and the accessible name.
+    const chip = row(bobPage, 'react to this please').locator('.reactions button.reaction');
+    await chip.waitFor({ timeout: 10_000 });
+    expect((await chip.textContent())?.replace(/\s+/g, '')).toBe('👍1');
+    expect(await chip.getAttribute('title')).toBe(`Reacted with 👍 by @${ann.handle}`);
+    expect(await chip.getAttribute('aria-label')).toContain(`1 reaction by @${ann.handle}; press to add yours`);
+    expect(await chip.getAttribute('aria-pressed')).toBe('false');
+
+    // Bob adds his by clicking the chip: 2 on both screens, pressed for Bob.
+    await chip.click();
+    await expect.poll(() => chip.textContent().then((t) => t?.replace(/\s+/g, '')), { timeout: 10_000 }).toBe('👍2');
+    expect(await chip.getAttribute('aria-pressed')).toBe('true');
+    const annChip = onAnn.locator('.reactions button.reaction');
+    await expect.poll(() => annChip.getAttribute('title'), { timeout: 10_000 }).toBe(`Reacted with 👍 by you, @${bob.handle}`);
+
+    // The picker remembers what Ann used: it is first among the recent ones next time.
+    await onAnn.hover();
+    await onAnn.locator('.actions button.react').click();
+    expect(await annPage.locator('.emoji-picker .emoji-heading').first().textContent()).toBe('Recently used');
+    expect(await annPage.locator('.emoji-picker .emoji-grid').first().locator('button.emoji').first().textContent()).toBe('👍');
+    await annPage.keyboard.press('Escape');
+    expect(await annPage.locator('.emoji-picker').count()).toBe(0);
+
+    // Ann takes hers back: Bob sees 1 again; after a reload, the state is the same (stored, not live-only).
+    await annChip.click();
+    await expect.poll(() => chip.textContent().then((t) => t?.replace(/\s+/g, '')), { timeout: 10_000 }).toBe('👍1');
+    await bobPage.reload();
+    await waitConnected(bobPage);
+    const reloaded = row(bobPage, 'react to this please').locator('.reactions button.reaction');
+    await reloaded.waitFor();
+    expect(await reloaded.getAttribute('title')).toBe('Reacted with 👍 by you');
+  });
+
+  it('reply and jump', { timeout: 120_000 }, async () => {
+    await say(annPage, 'the original question');
+    for (let i = 0; i < 40; i++) await say(annPage, `filler ${i}`); // pushes the original out of view
+    await row(bobPage, 'filler 39').waitFor({ timeout: 15_000 });
+    // Bob replies to the original: Reply puts a chip above the composer; Escape cancels it; Reply again.
+    const original = row(bobPage, 'the original question');
+    await original.scrollIntoViewIfNeeded();
+    await original.hover();
+    await original.locator('.actions button.reply').click();
+    await bobPage.locator('#reply-chip', { hasText: 'the original question' }).waitFor();
+    await bobPage.press('#message-input', 'Escape');
+    expect(await bobPage.locator('#reply-chip').count()).toBe(0);
+    await original.hover();
+    await original.locator('.actions button.reply').click();
+    await say(bobPage, 'here is the answer');
+    expect(await bobPage.locator('#reply-chip').count()).toBe(0);
+
+    // Ann sees the quote, marked as a reply to her (a mention), clicks it: the original is shown and highlighted.
+    const reply = row(annPage, 'here is the answer');
+    await reply.waitFor({ timeout: 10_000 });
+    expect(await reply.getAttribute('class')).toContain('mentions-me');
+    const quote = reply.locator('.reply-quote');
+    expect(await quote.textContent()).toContain('the original question');
+    const originalOnAnn = row(annPage, 'the original question');
+    const inView = () => originalOnAnn.evaluate((el) => {
+      const box = el.getBoundingClientRect();
+      const pane = document.querySelector('#messages')!.parentElement!.getBoundingClientRect();
+      return box.bottom > pane.top && box.top < pane.bottom;
+    });
+    expect(await inView()).toBe(false);
+    await quote.click();
+    await expect.poll(() => originalOnAnn.getAttribute('class')).toContain('highlighted');
+    expect(await inView()).toBe(true);
+
+    // After a reload only the latest messages are loaded: the quote fetches older pages until the original
+    // is here. Bob writes many more (over a socket: quicker) and then a reply to the original.
+    const originalSeq = Number(await originalOnAnn.getAttribute('data-seq'));
+    const bobPanel = new PanelClient(stack.adminUrl);
+    await bobPanel.logIn(bob.email, bob.password);
+    const socket = await TestSocket.open(stack.chats[0]!.wsUrl, await bobPanel.chatToken(), { origin: stack.adminUrl });
+    try {
+      await socket.next('hello');
+      socket.send({ type: 'join', room });
+      await socket.next('caught_up');
+      for (let i = 40; i < 300; i++) socket.send({ type: 'send', room, clientId: `filler-${i}`, body: `filler ${i}` });
+      socket.send({ type: 'send', room, clientId: 'later', body: 'a later answer', replyTo: originalSeq });
+      await socket.next('ack', (f) => f.clientId === 'later', 30_000);
+    } finally {
+      socket.close();
+    }
+    await annPage.reload();
+    await waitConnected(annPage);
+    const later = row(annPage, 'a later answer');
+    await later.waitFor({ timeout: 10_000 });
+    expect(await originalOnAnn.count()).toBe(0); // not loaded
+    await later.locator('.reply-quote').click();
+    await expect.poll(() => originalOnAnn.getAttribute('class'), { timeout: 10_000 }).toContain('highlighted');
+    await expect.poll(inView).toBe(true);
+
+    // Ann deletes the original: the quote says so, on both screens.
+    annPage.once('dialog', (d) => void d.accept());
+    await originalOnAnn.hover();
+    await originalOnAnn.locator('.actions button', { hasText: 'Delete' }).click();
+    await expect.poll(() => row(bobPage, 'a later answer').locator('.reply-quote').textContent(), { timeout: 10_000 }).toContain('Original message deleted');
+    // (Ann's window is around the original now: the first reply, near it, is on screen.)
+    await expect.poll(() => reply.locator('.reply-quote').textContent()).toContain('Original message deleted');
+    // And so it is for someone who loads it afresh (from Postgres, not from the live update).
+    await bobPage.reload();
+    await waitConnected(bobPage);
+    expect(await row(bobPage, 'a later answer').locator('.reply-quote').textContent()).toContain('Original message deleted');
+  });
+});
