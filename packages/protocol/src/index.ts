@@ -7,6 +7,7 @@ import { z } from 'zod';
 
 export * from './wire.ts';
 import type { ErrorCode } from './wire.ts';
+import { PRESENCE_PAGE_MAX } from './wire.ts';
 
 // ---- client -> server ---------------------------------------------------------------------------
 
@@ -20,7 +21,11 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
    * `sinceSeq`: resume after this seq. `sinceVersion`: the highest message `version` the client has
    * seen in this room; messages at or below the resume point changed after it are sent as `updated`.
    */
-  z.object({ type: z.literal('join'), room: roomId, sinceSeq: seq.optional(), sinceVersion: seq.optional() }),
+  /**
+   * `presence: 'diff'`: this socket applies `presence_diff` frames (a snapshot on join, then changes;
+   * big rooms send counts only, the list comes from `presence_list`). Without it: full `presence` frames.
+   */
+  z.object({ type: z.literal('join'), room: roomId, sinceSeq: seq.optional(), sinceVersion: seq.optional(), presence: z.enum(['diff']).optional() }),
   z.object({ type: z.literal('leave'), room: roomId }),
   z.object({ type: z.literal('send'), room: roomId, clientId: clientIdSchema, body: z.string() }),
   z.object({ type: z.literal('edit'), room: roomId, seq: seq, body: z.string() }),
@@ -40,9 +45,11 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ping'), ref: z.string().max(64).optional() }),
   /** The user has seen the room up to `seq`: moves their read pointer (never backwards). */
   z.object({ type: z.literal('read'), room: roomId, seq: seq }),
+  /** A page of who is online in a joined room, by handle, after the handle `after` (for big rooms). */
+  z.object({ type: z.literal('presence_list'), room: roomId, after: z.string().max(64).optional(), limit: z.number().int().min(1).max(PRESENCE_PAGE_MAX).optional() }),
 ]);
 export type ClientFrame = z.infer<typeof clientFrameSchema>;
-export const CLIENT_FRAME_TYPES = ['join', 'leave', 'send', 'edit', 'delete', 'history', 'typing', 'ping', 'read'] as const;
+export const CLIENT_FRAME_TYPES = ['join', 'leave', 'send', 'edit', 'delete', 'history', 'typing', 'ping', 'read', 'presence_list'] as const;
 
 // ---- server -> client ---------------------------------------------------------------------------
 
@@ -95,6 +102,15 @@ export type ServerFrame =
    * frames per second per room, each with the state at that moment.
    */
   | { type: 'presence'; room: number; users: UserRef[]; count?: number }
+  /**
+   * For sockets that joined with `presence: 'diff'`: what changed since the last presence frame of the
+   * room (coalesced per room). With `joined`/`left` the list is kept complete (rooms of at most
+   * PRESENCE_LIST_MAX online); without them only `count` is maintained (a big room): fetch the list with
+   * `presence_list` when it is shown. A `presence` frame (full list) replaces the state whenever sent.
+   */
+  | { type: 'presence_diff'; room: number; joined?: UserRef[]; left?: number[]; count: number }
+  /** Answer to `presence_list`: up to `limit` users by handle after `after`; `hasMore`: more follow. */
+  | { type: 'presence_list'; room: number; users: UserRef[]; count: number; after?: string; hasMore: boolean }
   | { type: 'typing'; room: number; user: UserRef }
   /**
    * You are no longer in the room: the answer to `leave` (no reason), or `reason: 'removed'` when an
