@@ -1,6 +1,6 @@
 // The details column: about, who is online, members (and invitations in private rooms), and the
 // per-conversation notification setting.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { ChatStore, RoomState } from '../store.ts';
 import { groupNames, isGroup } from '../store.ts';
 import { Avatar } from './avatar.tsx';
@@ -24,6 +24,11 @@ export function Details({ store, room, open, onClose, invite, onLeave, onHide }:
   const conv = room.conv;
   const csrf = document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')?.content ?? '';
   const more = room.presenceCount - room.presence.length;
+  const roomId = conv.id;
+  // A big room sends only its count: fetch who is online when the pane is opened (and on each reopen).
+  useEffect(() => {
+    if (open && !room.presenceListed) store.loadPresence(roomId);
+  }, [open, roomId, room.presenceListed, store]);
   return (
     <aside id="details" class={`details${open ? ' open' : ''}`} aria-label="Conversation details">
       <div class="details-head">
@@ -47,7 +52,12 @@ export function Details({ store, room, open, onClose, invite, onLeave, onHide }:
               <Avatar user={u} size="sm" /> <span>{u.displayName}</span>{store.isMe(u) ? <span class="muted small"> (you)</span> : null}
             </li>
           ))}
-          {more > 0 ? <li class="more">and {more} more</li> : null}
+          {more > 0 ? (
+            <li class="more">
+              and {more} more
+              {!room.presenceListed && room.presenceHasMore ? <> <button type="button" class="link-button" onClick={() => store.loadPresence(roomId, true)}>Show more</button></> : null}
+            </li>
+          ) : null}
         </ul>
       </section>
       {conv.kind === 'private' ? (
