@@ -199,7 +199,7 @@ function openOne(cmd: ConnectCmd, local: number): Promise<void> {
       if (cmd.kind === 'parley') {
         if (text.startsWith('{"type":"hello"')) {
           if (room === null) return done();
-          ws.send(JSON.stringify({ type: 'join', room, sinceSeq: Number.MAX_SAFE_INTEGER }));
+          ws.send(JSON.stringify({ type: 'join', room, sinceSeq: Number.MAX_SAFE_INTEGER, presence: 'diff' }));
         } else if (text.startsWith('{"type":"caught_up"')) done();
         else if (text.startsWith('{"type":"error"')) done(new Error(`join refused: ${text.slice(0, 200)}`));
       } else if (cmd.kind === 'sio') {
@@ -277,7 +277,7 @@ function joinOne(conn: Conn, room: number): Promise<void> {
         else if (text.startsWith('{"type":"error"')) finish(new Error(`join refused: ${text.slice(0, 200)}`));
       } else if (text.startsWith('42["joined"')) finish();
     };
-    conn.ws.send(kind === 'parley' ? JSON.stringify({ type: 'join', room, sinceSeq: Number.MAX_SAFE_INTEGER }) : `42${JSON.stringify(['join', room])}`);
+    conn.ws.send(kind === 'parley' ? JSON.stringify({ type: 'join', room, sinceSeq: Number.MAX_SAFE_INTEGER, presence: 'diff' }) : `42${JSON.stringify(['join', room])}`);
   });
 }
 
