@@ -237,11 +237,19 @@ async function connectAll(cmd: ConnectCmd): Promise<void> {
   let ok = 0;
   let failed = 0;
   const errors: string[] = [];
+  const ready = new Histogram();
   const worker = async () => {
     while (next < cmd.count) {
       const local = next++;
+      if (cmd.rampMs && cmd.total) {
+        const due = started + ((cmd.offset + local) * cmd.rampMs) / cmd.total;
+        const wait = due - nowMs();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
+      const t0 = nowMs();
       try {
         await openOne(cmd, local);
+        ready.record(nowMs() - t0);
         ok++;
       } catch (err) {
         failed++;
@@ -250,7 +258,7 @@ async function connectAll(cmd: ConnectCmd): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: Math.min(cmd.concurrency, cmd.count) }, worker));
-  send({ t: 'connected', ok, failed, ms: nowMs() - started, errors, bytesReceived, framesReceived });
+  send({ t: 'connected', ok, failed, ms: nowMs() - started, errors, bytesReceived, framesReceived, hist: ready.toSparse() });
 }
 
 /** Subscribe an already open connection to a room. */

@@ -71,6 +71,8 @@ const config = {
   /** The join scenario's crowd, and (Parley) the small crowd it is compared with in the same run. */
   joinUsers: int('BENCH_JOIN_USERS', 200, 10_000),
   joinBaseUsers: int('BENCH_JOIN_BASE_USERS', 20, 100),
+  /** Both crowds arrive at a steady rate over this many seconds (0: as fast as 32 connections in flight allow). */
+  joinRampSeconds: int('BENCH_JOIN_RAMP_SECONDS', 2, 20),
   persistSenders: int('BENCH_PERSIST_SENDERS', 8, 64),
   persistRooms: int('BENCH_PERSIST_ROOMS', 4, 16),
   persistPool: int('BENCH_PERSIST_POOL', 8, 8),
@@ -256,6 +258,8 @@ interface ClientGroup {
   errors: string[];
   ms: number;
   bytesReceived: number;
+  /** Connect-to-ready time of each successful connection (ms). */
+  ready: Histogram;
 }
 
 function spawnWorkers(n: number): Promise<Worker[]> {
@@ -278,7 +282,9 @@ async function connectClients(workers: Worker[], base: Omit<ConnectCmd, 'cmd' | 
     });
   }));
   const sum = (f: (r: ConnectResult) => number) => results.reduce((n, r) => n + f(r), 0);
-  return { workers, ok: sum((r) => r.ok), failed: sum((r) => r.failed), errors: results.flatMap((r) => r.errors).slice(0, 5), ms: nowMs() - started, bytesReceived: sum((r) => r.bytesReceived) };
+  const ready = new Histogram();
+  for (const r of results) ready.add(r.hist);
+  return { workers, ok: sum((r) => r.ok), failed: sum((r) => r.failed), errors: results.flatMap((r) => r.errors).slice(0, 5), ms: nowMs() - started, bytesReceived: sum((r) => r.bytesReceived), ready };
 }
 
 function workerCount(conns: number): number {
@@ -755,7 +761,14 @@ interface JoinResult {
   users: number;
   joined: number;
   failed: number;
+  /** From the first arrival until the last user joined (and caught up). */
   seconds: number;
+  /** Arrivals were spread over this many seconds (0: as fast as possible). */
+  rampSeconds: number;
+  /** One user's connect → joined and caught up, ms. */
+  readyP50Ms: number | null;
+  readyP99Ms: number | null;
+  readyMaxMs: number | null;
   serverCpuSeconds: number;
   bytesToClients: number;
   /** sockets closed by the server within 0.5 s after the joins, by close code (4008 = slow consumer) */
@@ -769,8 +782,9 @@ async function joinScenario(kind: SystemKind, e: Env, ids: { firstUser: number; 
   try {
     const cpu0 = cpuSeconds(server.pid);
     const group = await connectClients(workers, {
-      kind, url: server.url, addresses, concurrency: 32, joinRooms: [ids.room],
+      kind, url: server.url, addresses, concurrency: config.joinRampSeconds ? 2_000 : 32, joinRooms: [ids.room],
       parley: { secret: e.secret, firstUserId: ids.firstUser, users },
+      ...(config.joinRampSeconds ? { rampMs: config.joinRampSeconds * 1000, total: users } : {}),
     }, users);
     // Presence frames are still being written after the last join completes: let them land.
     await sleep(QUICK ? 500 : 1_500);
@@ -779,9 +793,13 @@ async function joinScenario(kind: SystemKind, e: Env, ids: { firstUser: number; 
     const closedByServer: Record<string, number> = {};
     for (const st of all) for (const [code, n] of Object.entries(st.closedCodes)) closedByServer[code] = (closedByServer[code] ?? 0) + n;
     const bytesToClients = all.reduce((n, st) => n + st.bytesReceived, 0);
-    const r: JoinResult = { users, joined: group.ok, failed: group.failed, seconds: group.ms / 1000, serverCpuSeconds: cpu1 - cpu0, bytesToClients, closedByServer, errors: group.errors.slice(0, 5) };
+    const r: JoinResult = {
+      users, joined: group.ok, failed: group.failed, seconds: group.ms / 1000, rampSeconds: config.joinRampSeconds,
+      readyP50Ms: group.ready.percentile(50), readyP99Ms: group.ready.percentile(99), readyMaxMs: group.ready.total ? group.ready.max : null,
+      serverCpuSeconds: cpu1 - cpu0, bytesToClients, closedByServer, errors: group.errors.slice(0, 5),
+    };
     const closed = Object.values(r.closedByServer).reduce((n, v) => n + v, 0);
-    log(`${kind} join: ${r.joined}/${r.users} distinct users joined one room in ${r.seconds.toFixed(2)} s, server CPU ${r.serverCpuSeconds.toFixed(2)} s, ${(r.bytesToClients / 2 ** 20).toFixed(1)} MB to clients${closed ? `, then ${closed} closed by the server ${JSON.stringify(r.closedByServer)}` : ''}`);
+    log(`${kind} join: ${r.joined}/${r.users} distinct users joined one room in ${r.seconds.toFixed(2)} s (arrivals over ${r.rampSeconds} s; one join p50 ${fmt(r.readyP50Ms)} ms, p99 ${fmt(r.readyP99Ms)} ms), server CPU ${r.serverCpuSeconds.toFixed(2)} s, ${(r.bytesToClients / 2 ** 20).toFixed(1)} MB to clients${closed ? `, then ${closed} closed by the server ${JSON.stringify(r.closedByServer)}` : ''}`);
     return r;
   } finally {
     await Promise.all(workers.map((w) => w.close()));
@@ -1076,12 +1094,13 @@ function markdown(r: Results): string {
   if (Object.keys(j).length) {
     metric(`${fmt(config.joinUsers, 0)} distinct users join one room: seconds to all joined`, (k) => j[k]?.seconds, 2);
     metric(`${fmt(config.joinUsers, 0)} distinct users join one room: failed joins`, (k) => (j[k] ? j[k].failed : null), 0);
+    metric(`${fmt(config.joinUsers, 0)} distinct users join one room: one user's connect → caught up p99 (ms)`, (k) => j[k]?.readyP99Ms, 0);
     metric(`${config.joinUsers} distinct users join one room: server CPU (s)`, (k) => j[k]?.serverCpuSeconds, 2);
     metric(`${config.joinUsers} distinct users join one room: bytes to clients (MB)`, (k) => (j[k] ? j[k].bytesToClients / 2 ** 20 : null), 2);
     metric(`${config.joinUsers} distinct users join one room: sockets then closed by the server`, (k) => (j[k] ? Object.values(j[k].closedByServer).reduce((n, v) => n + v, 0) : null), 0);
     const base = r.joinBase;
     if (base && j.parley) {
-      lines.push('', `Parley join, same run and server: ${fmt(base.users, 0)} distinct users in ${base.seconds.toFixed(2)} s (${base.failed} failed), ${fmt(j.parley.users, 0)} in ${j.parley.seconds.toFixed(2)} s (${j.parley.failed} failed): ${fx(r.ratios.joinSecondsVsBase)} the time.`);
+      lines.push('', `Parley join, same run and server, arrivals spread over ${base.rampSeconds} s: ${fmt(base.users, 0)} distinct users all joined after ${base.seconds.toFixed(2)} s (${base.failed} failed; one join p50/p99 ${fmt(base.readyP50Ms)}/${fmt(base.readyP99Ms)} ms), ${fmt(j.parley.users, 0)} after ${j.parley.seconds.toFixed(2)} s (${j.parley.failed} failed; p50/p99 ${fmt(j.parley.readyP50Ms)}/${fmt(j.parley.readyP99Ms)} ms): ${fx(r.ratios.joinSecondsVsBase)} the time.`);
     }
   }
   const p = r.persist;

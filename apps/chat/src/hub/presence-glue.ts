@@ -55,7 +55,7 @@ export class PresenceGlue {
 
   private changed(roomId: number, userId: number, user: UserRef | null): void {
     let room = this.pending.get(roomId);
-    if (!room) this.pending.set(roomId, (room = new Map()));
+    if (!room) this.pending.set(roomId, (room = new Map<number, UserRef | null>()));
     room.set(userId, user);
     this.flushTimer ??= setTimeout(() => this.announceChanges(), ANNOUNCE_MS);
   }

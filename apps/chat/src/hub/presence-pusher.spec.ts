@@ -37,14 +37,14 @@ describe('PresencePusher', () => {
     vi.useFakeTimers();
     const rooms = new Set([5, 6]);
     const pushes: Array<{ room: number; push: PresencePush }> = [];
-    // The pusher is created after Presence, so route flips through a late-bound reference.
-    let pusher: PresencePusher | undefined;
-    const p = new Presence(60_000, (room, id) => pusher?.changed(room, id));
-    pusher = new PresencePusher(p, (room, push) => {
+    // The pusher is created after Presence, so flips go through a late-bound reference.
+    const late: { pusher?: PresencePusher } = {};
+    const p = new Presence(60_000, (room, id) => late.pusher?.changed(room, id));
+    const pusher = (late.pusher = new PresencePusher(p, (room, push) => {
       if (!rooms.has(room)) return false;
       pushes.push({ room, push });
       return true;
-    }, 300, max);
+    }, 300, max));
     return { p, pusher, pushes, rooms };
   }
 

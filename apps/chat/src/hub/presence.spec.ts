@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Presence, PRESENCE_LIST_MAX } from './presence.ts';
 
 const ann = { id: 1, handle: 'ann', displayName: 'Ann' };

@@ -113,7 +113,7 @@ export class Presence {
     for (const [key, diff] of Object.entries(rooms)) {
       const room = Number(key);
       let users = view.rooms.get(room);
-      if (!users) view.rooms.set(room, (users = new Map()));
+      if (!users) view.rooms.set(room, (users = new Map<number, UserRef>()));
       for (const id of diff.left) if (users.delete(id)) this.down(room, id);
       for (const user of diff.joined) {
         if (users.has(user.id)) continue;
@@ -187,7 +187,7 @@ export class Presence {
 
   private up(room: number, user: UserRef): void {
     let users = this.merged.get(room);
-    if (!users) this.merged.set(room, (users = new Map()));
+    if (!users) this.merged.set(room, (users = new Map<number, { user: UserRef; sources: number }>()));
     const entry = users.get(user.id);
     if (entry) {
       entry.sources++;
