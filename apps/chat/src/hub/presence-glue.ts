@@ -9,6 +9,8 @@ import type { RoomState } from './room-state.ts';
 
 /** Local changes are announced to peers at most once per this period (a burst becomes one event). */
 const ANNOUNCE_MS = 100;
+/** Most user changes in one diff announcement (a burst becomes several events, each well under 8 KB). */
+const ANNOUNCE_MAX_CHANGES = 50;
 /** A lost diff announcement makes this replica ask peers for full ones, at most once per this period. */
 const SYNC_REQUEST_MS = 2_000;
 
@@ -64,17 +66,24 @@ export class PresenceGlue {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
     if (!this.pending.size) return;
-    const rooms: BusEventOf<'presence_diff'>['rooms'] = {};
+    // Events of at most ANNOUNCE_MAX_CHANGES changes each (NOTIFY payloads are limited to 8 KB).
+    let rooms: BusEventOf<'presence_diff'>['rooms'] = {};
+    let size = 0;
+    const emit = () => {
+      this.publish({ k: 'presence_diff', replica: this.replicaId, seq: ++this.seq, rooms, at: Date.now() });
+      rooms = {};
+      size = 0;
+    };
     for (const [roomId, changes] of this.pending) {
-      const diff = { joined: [] as UserRef[], left: [] as number[] };
       for (const [userId, user] of changes) {
+        const diff = (rooms[roomId] ??= { joined: [], left: [] });
         if (user) diff.joined.push(user);
         else diff.left.push(userId);
+        if (++size >= ANNOUNCE_MAX_CHANGES) emit();
       }
-      rooms[roomId] = diff;
     }
     this.pending.clear();
-    this.publish({ k: 'presence_diff', replica: this.replicaId, seq: ++this.seq, rooms, at: Date.now() });
+    if (size) emit();
   }
 
   /** Send a push to the room's sockets: diff sockets get the diff, the others the full list. */
