@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ServerFrame, UserRef } from '@parley/protocol';
 import { Presence } from './presence.ts';
-import { type PresencePush, PresencePusher } from './presence-pusher.ts';
+import { type PresencePush, PresencePusher, countPeriodMs } from './presence-pusher.ts';
 
 const user = (id: number): UserRef => ({ id, handle: `u${String(id).padStart(4, '0')}`, displayName: `U${id}` });
 const parse = (b: Buffer) => JSON.parse(b.toString('utf8')) as ServerFrame;
@@ -141,6 +141,27 @@ describe('PresencePusher', () => {
     expect(first).toEqual({ users: [1, 2, 3, 4].map(user), count: 11, hasMore: true });
     expect(pusher.page(5, user(4).handle, 4).users.map((u) => u.id)).toEqual([5, 6, 7, 8]);
     expect(pusher.page(5, user(8).handle, 4)).toEqual({ users: [9, 10, 11].map(user), count: 11, hasMore: false });
+  });
+
+  it('sends a crowded room its count less often while people keep arriving, and the final count at the end', () => {
+    const { p, pusher, pushes } = setup(100);
+    for (let id = 1; id <= 3_000; id++) p.add(5, user(id));
+    pusher.snapshot(5, true);
+    const period = countPeriodMs(3_000);
+    expect(period).toBe(900);
+    const sentAt: number[] = [];
+    for (let id = 3_001; id <= 3_030; id++) {
+      p.add(5, user(id));
+      vi.advanceTimersByTime(100);
+      while (sentAt.length < pushes.length) sentAt.push(Date.now());
+    }
+    vi.advanceTimersByTime(period);
+    while (sentAt.length < pushes.length) sentAt.push(Date.now());
+    // One arrival every 100 ms for 3 s: about one count push per 900 ms, not one per 300 ms.
+    expect(pushes.length).toBeGreaterThanOrEqual(3);
+    expect(pushes.length).toBeLessThanOrEqual(5);
+    for (let i = 1; i < sentAt.length; i++) expect(sentAt[i]! - sentAt[i - 1]!).toBeGreaterThanOrEqual(period);
+    expect(parse(pushes.at(-1)!.push.diff)).toEqual({ type: 'presence_diff', room: 5, count: 3_030 });
   });
 
   it('keeps nothing for rooms without local sockets', () => {

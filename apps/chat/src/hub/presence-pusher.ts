@@ -25,6 +25,19 @@ interface Feed {
   sorted: UserRef[] | null;
   full: Buffer | null;
   countOnly: Buffer | null;
+  /** Big rooms: the next count-only push is not sent before this time (ms)... */
+  countDueAt: number;
+  /** ...and a count change is waiting for it. */
+  countUnsent: boolean;
+}
+
+/**
+ * How often a big room's sockets hear its count: every push period up to 1,000 online, then one period
+ * more per thousand (10,000 online: every 3 s), at most every 10 periods. A count push goes to every
+ * socket of the room, so this keeps a crowd's arrival from costing O(members) sends every period.
+ */
+export function countPeriodMs(count: number, periodMs = PRESENCE_PUSH_MS): number {
+  return periodMs * Math.min(10, Math.max(1, Math.floor(count / 1_000)));
 }
 
 export interface PresencePage {
@@ -54,10 +67,13 @@ export class PresencePusher {
     if (!feed) return; // no sockets here: nothing published; a joiner starts from a fresh snapshot
     feed.dirty.add(userId);
     this.dirtyRooms.add(room);
-    if (!this.timer) {
-      this.timer = setTimeout(() => this.flush(), this.periodMs);
-      this.timer.unref?.();
-    }
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => this.flush(), this.periodMs);
+    this.timer.unref?.();
   }
 
   /**
@@ -112,13 +128,29 @@ export class PresencePusher {
         }
       }
       feed.dirty.clear();
-      if (!joined.length && !left.length) continue;
-      feed.sorted = feed.full = feed.countOnly = null;
+      const changed = joined.length > 0 || left.length > 0;
+      if (changed) feed.sorted = feed.full = feed.countOnly = null;
+      else if (!feed.countUnsent) continue;
       const count = feed.published.size;
       let diff: Buffer;
-      if (count > this.max) diff = encode({ type: 'presence_diff', room, count });
-      else if (before > this.max) diff = this.fullFrame(room, feed); // the list is maintained again: start from the whole of it
-      else diff = encode({ type: 'presence_diff', room, joined, left, count });
+      if (count > this.max) {
+        const now = Date.now();
+        if (before > this.max && now < feed.countDueAt) {
+          // Still big and its count went out lately: send the count with a later push.
+          feed.countUnsent = true;
+          this.dirtyRooms.add(room);
+          this.schedule();
+          continue;
+        }
+        feed.countUnsent = false;
+        feed.countDueAt = now + countPeriodMs(count, this.periodMs);
+        diff = encode({ type: 'presence_diff', room, count });
+      } else if (before > this.max) {
+        diff = this.fullFrame(room, feed); // the list is maintained again: start from the whole of it
+      } else {
+        diff = encode({ type: 'presence_diff', room, joined, left, count });
+      }
+      feed.countUnsent = false;
       if (!this.push(room, { diff, full: () => this.fullFrame(room, feed) })) this.feeds.delete(room);
     }
   }
@@ -138,7 +170,7 @@ export class PresencePusher {
     if (!feed) {
       const published = new Map<number, UserRef>();
       for (const user of this.presence.users(room)) published.set(user.id, user);
-      this.feeds.set(room, (feed = { published, dirty: new Set(), sorted: null, full: null, countOnly: null }));
+      this.feeds.set(room, (feed = { published, dirty: new Set(), sorted: null, full: null, countOnly: null, countDueAt: 0, countUnsent: false }));
     }
     return feed;
   }
