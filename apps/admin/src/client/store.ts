@@ -284,7 +284,12 @@ export class ChatStore {
       presenceList: (frame) => {
         const room = this.rooms.get(roomId);
         if (!room) return;
-        room.presence = frame.after === undefined ? frame.users : [...room.presence, ...frame.users];
+        if (frame.after === undefined) room.presence = frame.users;
+        else {
+          // A later page of a list that changes meanwhile: never show anyone twice.
+          const shown = new Set(room.presence.map((u) => u.id));
+          room.presence = [...room.presence, ...frame.users.filter((u) => !shown.has(u.id))];
+        }
         room.presenceCount = frame.count;
         room.presenceHasMore = frame.hasMore;
         this.changed();

@@ -45,7 +45,8 @@ export function Details({ store, room, open, onClose, invite, onLeave, onHide }:
         <p class="muted small">{conv.kind === 'public' ? 'Public room: anyone can join.' : conv.kind === 'private' ? 'Private room: members only, by invitation.' : isGroup(conv) ? 'Only the people in it can read this.' : 'Only the two of you can read this.'}</p>
       </section>
       <section class="details-section presence" aria-labelledby="online-h">
-        <h3 id="online-h">Online</h3>
+        {/* The count is live in every room; a big room's names are the pages fetched when the pane opened. */}
+        <h3 id="online-h">Online <span id="online-count" class="muted small">{room.presenceCount}</span></h3>
         <ul id="presence" class="people" aria-label="People online">
           {room.presence.map((u) => (
             <li key={u.id} class={store.isMe(u) ? 'me' : ''} title={`@${u.handle}`}>
