@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   });
   const sockets: TestSocket[] = [];
   try {
-    // People, rooms, a DM, and a conversation with markdown, mentions, an edit and yesterday's messages.
+    // People, rooms, a DM, and a conversation with markdown, mentions, a reply, reactions and yesterday's messages.
     const panels: Record<keyof typeof people, PanelClient> = { ann: new PanelClient(stack.adminUrl), bob: new PanelClient(stack.adminUrl), cleo: new PanelClient(stack.adminUrl) };
     for (const [key, p] of Object.entries(people)) await panels[key as keyof typeof people].signUp(p);
     // #general exists from the start (migration 0008) and everyone who signs up is in it.
@@ -61,11 +61,15 @@ async function main(): Promise<void> {
       await sock.next('hello');
       return sock;
     };
-    const say = async (sock: TestSocket, room: number, body: string) => {
+    const say = async (sock: TestSocket, room: number, body: string, replyTo?: number): Promise<number> => {
       const clientId = `s${Math.random().toString(36).slice(2)}`;
       sock.send({ type: 'join', room });
-      sock.send({ type: 'send', room, clientId, body });
-      await sock.next('ack', (f) => f.clientId === clientId);
+      sock.send({ type: 'send', room, clientId, body, ...(replyTo ? { replyTo } : {}) });
+      return (await sock.next('ack', (f) => f.clientId === clientId)).seq;
+    };
+    const react = async (sock: TestSocket, room: number, seq: number, emoji: string) => {
+      sock.send({ type: 'react', room, seq, emoji, on: true });
+      await sock.next('reacted', (f) => f.seq === seq && f.emoji === emoji);
     };
     const bob = await socketFor('bob');
     const cleo = await socketFor('cleo');
@@ -75,8 +79,12 @@ async function main(): Promise<void> {
     await say(cleo, general, 'See https://example.com/icons for the full set.');
     await say(ann, general, 'Thanks both. Checklist:\n- [x] changelog\n- tests green\n- `npm run build`');
     await db.pool.query(`UPDATE messages SET created_at = now() - interval '1 day' - (interval '1 minute' * (10 - seq)) WHERE room_id = $1`, [general]);
-    await say(bob, general, 'Quick one, @ann: can you review the *migration* before lunch?');
+    const question = await say(bob, general, 'Quick one, @ann: can you review the *migration* before lunch?');
     await say(cleo, general, '> ship it\nAgreed. Code block for reference:\n```\nSELECT count(*) FROM messages;\n```');
+    await say(ann, general, 'On it, right after standup.', question);
+    await react(cleo, general, question, '👍');
+    await react(ann, general, question, '👍');
+    await react(cleo, general, question, '🎉');
     await say(bob, general, 'مرحبا — right-to-left text gets dir="auto".');
     await say(bob, dm, 'Hey Ann, got a minute after standup?');
     await say(cleo, group, 'Lunch at noon, the three of us?');

@@ -138,7 +138,7 @@ export function SearchBar({ store, onOpenAt }: Props) {
       <form role="search" class="search-form" onSubmit={submit}>
         <label for="search-input" class="visually-hidden">Search messages</label>
         <input id="search-input" ref={input} type="search" autoComplete="off" value={text} maxLength={500}
-          placeholder='Search messages ("a phrase", in:#room, from:@name)'
+          placeholder='Search messages'
           title='Words, "a phrase", pre*, -word, in:#room, from:@name, before:YYYY-MM-DD, after:YYYY-MM-DD'
           aria-controls={open ? 'search-results' : undefined}
           onInput={(e) => setText((e.currentTarget).value)} onKeyDown={onInputKey} />
