@@ -106,7 +106,7 @@ export interface MessageRow {
 
 /** One attachment row (alias `a`) as the AttachmentRef JSON of the protocol. */
 const ATTACHMENT_JSON = `json_build_object('id', a.id, 'name', a.name, 'size', a.size_bytes, 'contentType', a.content_type,
-  'image', CASE WHEN a.image_width IS NOT NULL THEN json_build_object('width', a.image_width, 'height', a.image_height) END)`;
+  'image', CASE WHEN a.image_width IS NOT NULL AND a.thumbnail_key IS NOT NULL THEN json_build_object('width', a.image_width, 'height', a.image_height) END)`;
 
 /**
  * The live attachments of message `alias` as column `attachments` (null when none, and on deleted
