@@ -39,6 +39,12 @@ interface DraftFile {
 
 let nextFileKey = 1;
 
+/** A failed send taken back for editing: its text and its (already uploaded) files. */
+export interface RestoredDraft {
+  body: string;
+  attachments: AttachmentRef[];
+}
+
 const MENTION_QUERY = /(^|[^A-Za-z0-9_])@([a-z0-9_]{0,32})$/i;
 
 export function Composer({ store, room, lockedReason, onEditLast, inputRef }: Props) {
@@ -101,8 +107,10 @@ export function Composer({ store, room, lockedReason, onEditLast, inputRef }: Pr
   // "Edit" on a failed send puts its text back here.
   useEffect(() => {
     const restore = (e: Event) => {
-      const body = (e as CustomEvent<string>).detail;
+      const { body, attachments } = (e as CustomEvent<RestoredDraft>).detail;
       setText((current) => (current ? `${current}\n${body}` : body));
+      // Its files come back as uploaded chips (still unsent, so still linkable).
+      setFiles((list) => [...list, ...attachments.map((ref): DraftFile => ({ key: nextFileKey++, name: ref.name, size: ref.size, progress: 1, status: 'ready', ref }))]);
       inputRef.current?.focus();
     };
     document.addEventListener('parley:restore-draft', restore);

@@ -9,6 +9,7 @@ import type { ChatMessage, ReactionSummary } from '@parley/protocol';
 import type { ChatStore, PendingSend, RoomState } from '../store.ts';
 import { Avatar } from './avatar.tsx';
 import { Attachments } from './attachments.tsx';
+import type { RestoredDraft } from './composer.tsx';
 import { dayKey, formatDay, formatFull, formatTime, plural } from './format.ts';
 import { EmojiPicker } from './emoji-picker.tsx';
 
@@ -549,7 +550,7 @@ function PendingRow({ pending, store, roomId }: { pending: PendingSend; store: C
           <div class="row pending-actions">
             <button type="button" class="small" onClick={() => store.retry(roomId, pending.clientId)}>Retry</button>
             <button type="button" class="small" onClick={() => {
-              document.dispatchEvent(new CustomEvent('parley:restore-draft', { detail: pending.body }));
+              document.dispatchEvent(new CustomEvent<RestoredDraft>('parley:restore-draft', { detail: { body: pending.body, attachments: pending.attachments ?? [] } }));
               store.discard(roomId, pending.clientId);
             }}>Edit</button>
             <button type="button" class="small danger" onClick={() => store.discard(roomId, pending.clientId)}>Discard</button>
