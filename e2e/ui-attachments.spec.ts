@@ -133,6 +133,35 @@ describe('attachments in the browser', () => {
     expect(await bobPage.title()).not.toBe('script ran');
   });
 
+  it('files dropped on the conversation are attached; an upload in progress is cancelled from its chip', { timeout: 60_000 }, async () => {
+    await annPage.evaluate(() => {
+      const data = new DataTransfer();
+      data.items.add(new File(['dropped text'], 'dropped.txt', { type: 'text/plain' }));
+      const target = document.querySelector('#messages')!;
+      target.dispatchEvent(new DragEvent('dragover', { dataTransfer: data, bubbles: true, cancelable: true }));
+      target.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+    });
+    const dropped = annPage.locator('#composer-files .file-chip', { hasText: 'dropped.txt' });
+    await dropped.locator('xpath=self::*[@data-status="ready"]').waitFor({ timeout: 20_000 });
+    await dropped.locator('button[aria-label="Remove dropped.txt"]').click();
+
+    // Hold the next upload request so it stays in progress, then cancel it from its chip.
+    let held = false;
+    await annPage.route('**/api/rooms/*/attachments', () => {
+      held = true; // never answered: only the browser's abort ends it
+    });
+    await annPage.setInputFiles('#composer-file-input', { name: 'slow.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(1000, 2) });
+    const uploading = annPage.locator('#composer-files .file-chip[data-status=uploading]', { hasText: 'slow.bin' });
+    await uploading.waitFor();
+    await expect.poll(() => held).toBe(true);
+    expect(await uploading.locator('progress').getAttribute('aria-label')).toBe('Uploading slow.bin');
+    await uploading.locator('button[aria-label="Cancel the upload of slow.bin"]').click();
+    expect(await annPage.locator('#composer-files').count()).toBe(0);
+    await annPage.unroute('**/api/rooms/*/attachments');
+    const { rows } = await db.pool.query("SELECT 1 FROM attachments WHERE name = 'slow.bin'");
+    expect(rows).toHaveLength(0); // it never reached the server
+  });
+
   it('a file over the limit is refused on its chip with the reason; the draft text stays', { timeout: 60_000 }, async () => {
     await annPage.fill('#message-input', 'keep this text');
     await annPage.setInputFiles('#composer-file-input', { name: 'big.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(MAX_BYTES + 10_000, 1) });
