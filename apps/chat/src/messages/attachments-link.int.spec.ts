@@ -16,10 +16,10 @@ let otherRoom: number;
 async function upload(roomId: number, uploaderId: number, opts: { image?: boolean; state?: 'pending' | 'ready' } = {}): Promise<string> {
   const id = randomUUID();
   await db.pool.query(
-    `INSERT INTO attachments (id, room_id, uploader_id, storage_key, name, content_type, size_bytes, image_width, image_height, state)
-     VALUES ($1, $2, $3, $4, $5, $6, 1234, $7, $8, $9)`,
+    `INSERT INTO attachments (id, room_id, uploader_id, storage_key, name, content_type, size_bytes, image_width, image_height, thumbnail_key, state)
+     VALUES ($1, $2, $3, $4, $5, $6, 1234, $7, $8, $9, $10)`,
     [id, roomId, uploaderId, `rooms/${roomId}/${id}`, opts.image ? 'photo.png' : 'notes.txt', opts.image ? 'image/png' : 'text/plain',
-      opts.image ? 640 : null, opts.image ? 480 : null, opts.state ?? 'ready'],
+      opts.image ? 640 : null, opts.image ? 480 : null, opts.image ? `rooms/${roomId}/${id}.thumb.webp` : null, opts.state ?? 'ready'],
   );
   return id;
 }
@@ -67,6 +67,11 @@ describe('attachments on messages', () => {
     expect(m.attachments?.map((a) => a.id).sort()).toEqual([image, file].sort());
     expect(m.attachments?.find((a) => a.id === image)).toEqual({ id: image, name: 'photo.png', size: 1234, contentType: 'image/png', image: { width: 640, height: 480 } });
     expect(m.attachments?.find((a) => a.id === file)).toEqual({ id: file, name: 'notes.txt', size: 1234, contentType: 'text/plain' });
+    // Dimensions without a thumbnail (never decoded as an image) are not served as an image.
+    const undecoded = await upload(room, me, { image: true });
+    await db.pool.query('UPDATE attachments SET thumbnail_key = NULL WHERE id = $1', [undecoded]);
+    const plainFile = await repo.store({ roomId: room, authorId: me, clientId: `att-${randomUUID()}`, body: 'x', attachments: [undecoded] });
+    expect(plainFile.message.attachments).toEqual([{ id: undecoded, name: 'photo.png', size: 1234, contentType: 'image/png' }]);
     expect(Number((await linkedSeq(image)).message_seq)).toBe(m.seq);
     for (const id of [someoneElses, elsewhere, pending]) expect((await linkedSeq(id)).message_seq).toBeNull();
 
