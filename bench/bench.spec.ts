@@ -31,14 +31,15 @@ const num = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
 /** The parts of the benchmark's JSON report this test reads. */
 interface Report {
   errors: unknown[];
-  config: { subscribers: number; idleConnections: number; joinUsers: number; searchMessages: number; searchIterations: number };
+  config: { subscribers: number; idleConnections: number; joinUsers: number; joinBaseUsers: number; searchMessages: number; searchIterations: number };
   broadcast: Record<string, {
     subscribers: number;
     throughput: { deliveriesPerSecMedian: number; serverCpuUsPerDeliveryMedian: number; p99Ms: number };
     latency: { p50Ms: number; p99Ms: number; timeToLastMedianMs: number; deliveries: number; expected: number };
   }>;
   idle: Record<string, { connections: number; bytesPerConnection: number }>;
-  join: Record<string, { joined: number }>;
+  join: Record<string, { joined: number; failed: number }>;
+  joinBase: { users: number; joined: number; failed: number } | null;
   persist: {
     window: { ackedPerSecMedian: number; p99Ms: number };
     rate: { ackedPerSec: number; p50Ms: number; p99Ms: number };
@@ -79,6 +80,10 @@ describe('npm run bench (quick mode)', () => {
       expect(num(idle.bytesPerConnection), kind).toBe(true);
       expect(json.join[kind]!.joined, kind).toBe(json.config.joinUsers);
     }
+    // The join scenario's small crowd ran in the same run, so the crowd's time reads as a ratio to it.
+    expect(json.joinBase).toMatchObject({ users: json.config.joinBaseUsers, joined: json.config.joinBaseUsers, failed: 0 });
+    expect(json.join.parley!.failed).toBe(0);
+    expect(num(json.ratios.joinSecondsVsBase), 'joinSecondsVsBase').toBe(true);
     const p = json.persist;
     for (const v of [p.window.ackedPerSecMedian, p.window.p99Ms, p.rate.ackedPerSec, p.rate.p50Ms, p.rate.p99Ms, p.baseline1.rowsPerSecMedian, p.baselinePool.rowsPerSecMedian]) {
       expect(num(v) && v > 0, JSON.stringify(p)).toBe(true);

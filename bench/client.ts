@@ -199,7 +199,7 @@ function openOne(cmd: ConnectCmd, local: number): Promise<void> {
       if (cmd.kind === 'parley') {
         if (text.startsWith('{"type":"hello"')) {
           if (room === null) return done();
-          ws.send(JSON.stringify({ type: 'join', room, sinceSeq: Number.MAX_SAFE_INTEGER }));
+          ws.send(JSON.stringify({ type: 'join', room, sinceSeq: Number.MAX_SAFE_INTEGER, presence: 'diff' }));
         } else if (text.startsWith('{"type":"caught_up"')) done();
         else if (text.startsWith('{"type":"error"')) done(new Error(`join refused: ${text.slice(0, 200)}`));
       } else if (cmd.kind === 'sio') {
@@ -237,11 +237,19 @@ async function connectAll(cmd: ConnectCmd): Promise<void> {
   let ok = 0;
   let failed = 0;
   const errors: string[] = [];
+  const ready = new Histogram();
   const worker = async () => {
     while (next < cmd.count) {
       const local = next++;
+      if (cmd.rampMs && cmd.total) {
+        const due = started + ((cmd.offset + local) * cmd.rampMs) / cmd.total;
+        const wait = due - nowMs();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
+      const t0 = nowMs();
       try {
         await openOne(cmd, local);
+        ready.record(nowMs() - t0);
         ok++;
       } catch (err) {
         failed++;
@@ -250,7 +258,7 @@ async function connectAll(cmd: ConnectCmd): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: Math.min(cmd.concurrency, cmd.count) }, worker));
-  send({ t: 'connected', ok, failed, ms: nowMs() - started, errors, bytesReceived, framesReceived });
+  send({ t: 'connected', ok, failed, ms: nowMs() - started, errors, bytesReceived, framesReceived, hist: ready.toSparse() });
 }
 
 /** Subscribe an already open connection to a room. */
@@ -277,7 +285,7 @@ function joinOne(conn: Conn, room: number): Promise<void> {
         else if (text.startsWith('{"type":"error"')) finish(new Error(`join refused: ${text.slice(0, 200)}`));
       } else if (text.startsWith('42["joined"')) finish();
     };
-    conn.ws.send(kind === 'parley' ? JSON.stringify({ type: 'join', room, sinceSeq: Number.MAX_SAFE_INTEGER }) : `42${JSON.stringify(['join', room])}`);
+    conn.ws.send(kind === 'parley' ? JSON.stringify({ type: 'join', room, sinceSeq: Number.MAX_SAFE_INTEGER, presence: 'diff' }) : `42${JSON.stringify(['join', room])}`);
   });
 }
 

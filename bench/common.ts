@@ -171,6 +171,12 @@ export interface ConnectCmd {
    * room via the query; raw ws: every socket gets every broadcast). null: stay idle. */
   joinRooms: number[] | null;
   parley?: { secret: string; firstUserId: number; users: number };
+  /**
+   * Spread the arrivals: connection g (global index) starts `g × rampMs / total` after the command
+   * (arrivals at a steady rate over rampMs, as a crowd arrives), instead of as fast as `concurrency` allows.
+   */
+  rampMs?: number;
+  total?: number;
 }
 
 export interface PersistCmd {
@@ -205,6 +211,8 @@ export interface ConnectResult {
   errors: string[];
   bytesReceived: number;
   framesReceived: number;
+  /** Each successful connection's connect-to-ready time (ms; joined and caught up when it joins a room). */
+  hist: SparseHist;
 }
 
 export interface PhaseStats {

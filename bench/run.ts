@@ -68,7 +68,11 @@ const config = {
   // The server process holds one fd per socket plus its own (~30): 20,000 sockets cannot fit under the
   // 20,000 hard limit, so "20k" is measured as 19,800.
   idleConnections: int('BENCH_IDLE_CONNECTIONS', 300, 19_800),
-  joinUsers: int('BENCH_JOIN_USERS', 30, 300),
+  /** The join scenario's crowd, and (Parley) the small crowd it is compared with in the same run. */
+  joinUsers: int('BENCH_JOIN_USERS', 200, 10_000),
+  joinBaseUsers: int('BENCH_JOIN_BASE_USERS', 20, 100),
+  /** Both crowds arrive at a steady rate over this many seconds (0: as fast as 32 connections in flight allow). */
+  joinRampSeconds: int('BENCH_JOIN_RAMP_SECONDS', 2, 20),
   persistSenders: int('BENCH_PERSIST_SENDERS', 8, 64),
   persistRooms: int('BENCH_PERSIST_ROOMS', 4, 16),
   persistPool: int('BENCH_PERSIST_POOL', 8, 8),
@@ -254,6 +258,8 @@ interface ClientGroup {
   errors: string[];
   ms: number;
   bytesReceived: number;
+  /** Connect-to-ready time of each successful connection (ms). */
+  ready: Histogram;
 }
 
 function spawnWorkers(n: number): Promise<Worker[]> {
@@ -276,7 +282,9 @@ async function connectClients(workers: Worker[], base: Omit<ConnectCmd, 'cmd' | 
     });
   }));
   const sum = (f: (r: ConnectResult) => number) => results.reduce((n, r) => n + f(r), 0);
-  return { workers, ok: sum((r) => r.ok), failed: sum((r) => r.failed), errors: results.flatMap((r) => r.errors).slice(0, 5), ms: nowMs() - started, bytesReceived: sum((r) => r.bytesReceived) };
+  const ready = new Histogram();
+  for (const r of results) ready.add(r.hist);
+  return { workers, ok: sum((r) => r.ok), failed: sum((r) => r.failed), errors: results.flatMap((r) => r.errors).slice(0, 5), ms: nowMs() - started, bytesReceived: sum((r) => r.bytesReceived), ready };
 }
 
 function workerCount(conns: number): number {
@@ -640,14 +648,15 @@ async function closeSession(s: Session): Promise<void> {
  */
 async function sessionScenarios(
   e: Env,
-  ids: { firstUser: number; publisher: number; room: number; joinRoom: number | null },
+  ids: { firstUser: number; publisher: number; room: number; joinRoom: number | null; joinBaseRoom: number | null },
   opts: { idle: boolean; broadcast: boolean },
   onError: (msg: string) => void,
-): Promise<{ idle: Partial<Record<SystemKind, IdleResult>>; broadcast: Partial<Record<SystemKind, BroadcastResult>>; join: Partial<Record<SystemKind, JoinResult>> }> {
+): Promise<{ idle: Partial<Record<SystemKind, IdleResult>>; broadcast: Partial<Record<SystemKind, BroadcastResult>>; join: Partial<Record<SystemKind, JoinResult>>; joinBase: JoinResult | null }> {
   const sessions: Session[] = [];
   const idle: Partial<Record<SystemKind, IdleResult>> = {};
   const out: Partial<Record<SystemKind, BroadcastResult>> = {};
   const join: Partial<Record<SystemKind, JoinResult>> = {};
+  let joinBase: JoinResult | null = null;
   try {
     for (const kind of config.systems) {
       try {
@@ -659,7 +668,7 @@ async function sessionScenarios(
         onError(`${opts.broadcast ? 'broadcast' : 'idle'} ${kind}: ${(err as Error).message.split('\n').slice(0, 6).join(' | ')}`);
       }
     }
-    if (!opts.broadcast) return { idle, broadcast: out, join };
+    if (!opts.broadcast) return { idle, broadcast: out, join, joinBase };
     await sleep(QUICK ? 300 : 1_000);
     const measureMs = config.slotSeconds * 1000;
     log(`broadcast: saturated (${config.window} broadcasts in flight), ${config.rounds} rounds × ${config.slotSeconds} s per system, interleaved`);
@@ -734,13 +743,14 @@ async function sessionScenarios(
       // A fresh room on the same servers; the broadcast subscribers sit idle in their own room meanwhile.
       for (const s of sessions) {
         try {
-          join[s.kind] = await joinScenario(s.kind, e, { firstUser: ids.firstUser, room: ids.joinRoom }, s.server);
+          if (s.kind === 'parley' && ids.joinBaseRoom !== null) joinBase = await joinScenario(s.kind, e, { firstUser: ids.firstUser, room: ids.joinBaseRoom }, config.joinBaseUsers, s.server);
+          join[s.kind] = await joinScenario(s.kind, e, { firstUser: ids.firstUser, room: ids.joinRoom }, config.joinUsers, s.server);
         } catch (err) {
           onError(`join ${s.kind}: ${(err as Error).message.split('\n').slice(0, 6).join(' | ')}`);
         }
       }
     }
-    return { idle, broadcast: out, join };
+    return { idle, broadcast: out, join, joinBase };
   } finally {
     await Promise.all(sessions.map((s) => closeSession(s)));
   }
@@ -751,7 +761,14 @@ interface JoinResult {
   users: number;
   joined: number;
   failed: number;
+  /** From the first arrival until the last user joined (and caught up). */
   seconds: number;
+  /** Arrivals were spread over this many seconds (0: as fast as possible). */
+  rampSeconds: number;
+  /** One user's connect → joined and caught up, ms. */
+  readyP50Ms: number | null;
+  readyP99Ms: number | null;
+  readyMaxMs: number | null;
   serverCpuSeconds: number;
   bytesToClients: number;
   /** sockets closed by the server within 0.5 s after the joins, by close code (4008 = slow consumer) */
@@ -759,22 +776,30 @@ interface JoinResult {
   errors: string[];
 }
 
-async function joinScenario(kind: SystemKind, e: Env, ids: { firstUser: number; room: number }, running?: Server): Promise<JoinResult> {
+async function joinScenario(kind: SystemKind, e: Env, ids: { firstUser: number; room: number }, users: number, running?: Server): Promise<JoinResult> {
   const server = running ?? await startServer(kind, e);
-  const workers = await spawnWorkers(1);
+  const workers = await spawnWorkers(workerCount(users));
   try {
     const cpu0 = cpuSeconds(server.pid);
     const group = await connectClients(workers, {
-      kind, url: server.url, addresses, concurrency: 32, joinRooms: [ids.room],
-      parley: { secret: e.secret, firstUserId: ids.firstUser, users: config.joinUsers },
-    }, config.joinUsers);
+      kind, url: server.url, addresses, concurrency: config.joinRampSeconds ? 2_000 : 32, joinRooms: [ids.room],
+      parley: { secret: e.secret, firstUserId: ids.firstUser, users },
+      ...(config.joinRampSeconds ? { rampMs: config.joinRampSeconds * 1000, total: users } : {}),
+    }, users);
     // Presence frames are still being written after the last join completes: let them land.
     await sleep(QUICK ? 500 : 1_500);
     const cpu1 = cpuSeconds(server.pid);
-    const stats = await workers[0]!.request({ cmd: 'stats' }, 'stats', 30_000);
-    const r: JoinResult = { users: config.joinUsers, joined: group.ok, failed: group.failed, seconds: group.ms / 1000, serverCpuSeconds: cpu1 - cpu0, bytesToClients: stats.bytesReceived, closedByServer: stats.closedCodes, errors: group.errors };
+    const all = await Promise.all(workers.map((w) => w.request({ cmd: 'stats' }, 'stats', 30_000)));
+    const closedByServer: Record<string, number> = {};
+    for (const st of all) for (const [code, n] of Object.entries(st.closedCodes)) closedByServer[code] = (closedByServer[code] ?? 0) + n;
+    const bytesToClients = all.reduce((n, st) => n + st.bytesReceived, 0);
+    const r: JoinResult = {
+      users, joined: group.ok, failed: group.failed, seconds: group.ms / 1000, rampSeconds: config.joinRampSeconds,
+      readyP50Ms: group.ready.percentile(50), readyP99Ms: group.ready.percentile(99), readyMaxMs: group.ready.total ? group.ready.max : null,
+      serverCpuSeconds: cpu1 - cpu0, bytesToClients, closedByServer, errors: group.errors.slice(0, 5),
+    };
     const closed = Object.values(r.closedByServer).reduce((n, v) => n + v, 0);
-    log(`${kind} join: ${r.joined}/${r.users} distinct users joined one room in ${r.seconds.toFixed(2)} s, server CPU ${r.serverCpuSeconds.toFixed(2)} s, ${(r.bytesToClients / 2 ** 20).toFixed(1)} MB to clients${closed ? `, then ${closed} closed by the server ${JSON.stringify(r.closedByServer)}` : ''}`);
+    log(`${kind} join: ${r.joined}/${r.users} distinct users joined one room in ${r.seconds.toFixed(2)} s (arrivals over ${r.rampSeconds} s; one join p50 ${fmt(r.readyP50Ms)} ms, p99 ${fmt(r.readyP99Ms)} ms), server CPU ${r.serverCpuSeconds.toFixed(2)} s, ${(r.bytesToClients / 2 ** 20).toFixed(1)} MB to clients${closed ? `, then ${closed} closed by the server ${JSON.stringify(r.closedByServer)}` : ''}`);
     return r;
   } finally {
     await Promise.all(workers.map((w) => w.close()));
@@ -976,6 +1001,8 @@ type Results = {
   idle: Partial<Record<SystemKind, IdleResult>>;
   broadcast: Partial<Record<SystemKind, BroadcastResult>>;
   join: Partial<Record<SystemKind, JoinResult>>;
+  /** Parley's small crowd (BENCH_JOIN_BASE_USERS) joining a room of its own in the same run. */
+  joinBase: JoinResult | null;
   persist: PersistResultAll | null;
   search: SearchResult | null;
   ratios: Record<string, number | null>;
@@ -1007,6 +1034,7 @@ function computeTargets(r: Results): void {
     idleBytesVsSio: ratio(mem('parley'), mem('sio')),
     joinCpuVsWs: ratio(r.join.parley?.serverCpuSeconds, r.join.ws?.serverCpuSeconds),
     joinCpuVsSio: ratio(r.join.parley?.serverCpuSeconds, r.join.sio?.serverCpuSeconds),
+    joinSecondsVsBase: ratio(r.join.parley?.seconds, r.joinBase?.seconds),
     persistVsOneRowPerTx: ratio(r.persist?.window.ackedPerSecMedian, r.persist?.baselinePool.rowsPerSecMedian),
     searchRareP99VsIlike: ratio(r.search?.cases.rare.p99Ms, r.search?.cases.rare.baseline?.p99Ms),
   };
@@ -1018,6 +1046,8 @@ function computeTargets(r: Results): void {
   t(`persisted msgs/s vs one-row-per-tx on ${config.persistPool} connections`, r.ratios.persistVsOneRowPerTx ?? null, '≥ 5×', (v) => v >= 5);
   t(`p99 ack at ${config.persistRate} msgs/s (ms)`, r.persist?.rate.p99Ms ?? null, '≤ 25 ms', (v) => v <= 25);
   t(`search p99, rare words, ${fmt(config.searchMessages, 0)} messages (ms)`, r.search?.cases.rare.p99Ms ?? null, '≤ 50 ms', (v) => v <= 50);
+  const joinFailures = r.join.parley && r.joinBase ? r.join.parley.failed + r.joinBase.failed : null;
+  t(`${fmt(config.joinUsers, 0)} distinct users join one room: time vs ${fmt(config.joinBaseUsers, 0)} users`, joinFailures === 0 ? r.ratios.joinSecondsVsBase ?? null : null, '≤ 2×, 0 failures', (v) => v <= 2);
   t('idle RSS/connection vs raw ws', r.ratios.idleBytesVsWs ?? null, '≤ 1.5×', (v) => v <= 1.5);
 }
 
@@ -1062,9 +1092,16 @@ function markdown(r: Results): string {
   }
   const j = r.join;
   if (Object.keys(j).length) {
+    metric(`${fmt(config.joinUsers, 0)} distinct users join one room: seconds to all joined`, (k) => j[k]?.seconds, 2);
+    metric(`${fmt(config.joinUsers, 0)} distinct users join one room: failed joins`, (k) => (j[k] ? j[k].failed : null), 0);
+    metric(`${fmt(config.joinUsers, 0)} distinct users join one room: one user's connect → caught up p99 (ms)`, (k) => j[k]?.readyP99Ms, 0);
     metric(`${config.joinUsers} distinct users join one room: server CPU (s)`, (k) => j[k]?.serverCpuSeconds, 2);
     metric(`${config.joinUsers} distinct users join one room: bytes to clients (MB)`, (k) => (j[k] ? j[k].bytesToClients / 2 ** 20 : null), 2);
     metric(`${config.joinUsers} distinct users join one room: sockets then closed by the server`, (k) => (j[k] ? Object.values(j[k].closedByServer).reduce((n, v) => n + v, 0) : null), 0);
+    const base = r.joinBase;
+    if (base && j.parley) {
+      lines.push('', `Parley join, same run and server, arrivals spread over ${base.rampSeconds} s: ${fmt(base.users, 0)} distinct users all joined after ${base.seconds.toFixed(2)} s (${base.failed} failed; one join p50/p99 ${fmt(base.readyP50Ms)}/${fmt(base.readyP99Ms)} ms), ${fmt(j.parley.users, 0)} after ${j.parley.seconds.toFixed(2)} s (${j.parley.failed} failed; p50/p99 ${fmt(j.parley.readyP50Ms)}/${fmt(j.parley.readyP99Ms)} ms): ${fx(r.ratios.joinSecondsVsBase)} the time.`);
+    }
   }
   const p = r.persist;
   if (p) {
@@ -1118,6 +1155,7 @@ const results: Results = {
   idle: {},
   broadcast: {},
   join: {},
+  joinBase: null,
   persist: null,
   search: null,
   ratios: {},
@@ -1197,7 +1235,8 @@ async function main(): Promise<number> {
   const wantBroadcast = config.scenarios.includes('broadcast');
   if (wantIdle || wantBroadcast) {
     const joinRoom = wantBroadcast && config.scenarios.includes('join') ? await insertRoom(db.pool, `bench join ${runId}`) : null;
-    const r = await attempt('sessions', () => sessionScenarios(e, { firstUser, publisher: publisherUser, room: broadcastRoom, joinRoom }, { idle: wantIdle, broadcast: wantBroadcast }, (msg) => {
+    const joinBaseRoom = joinRoom !== null ? await insertRoom(db.pool, `bench join base ${runId}`) : null;
+    const r = await attempt('sessions', () => sessionScenarios(e, { firstUser, publisher: publisherUser, room: broadcastRoom, joinRoom, joinBaseRoom }, { idle: wantIdle, broadcast: wantBroadcast }, (msg) => {
       log(`FAILED ${msg}`);
       results.errors.push(msg);
     }));
@@ -1205,12 +1244,27 @@ async function main(): Promise<number> {
       results.idle = r.idle;
       results.broadcast = r.broadcast;
       results.join = r.join;
+      results.joinBase = r.joinBase;
     }
   }
   if (!wantBroadcast && config.scenarios.includes('join')) {
     for (const kind of config.systems) {
-      const room = kind === 'parley' ? await insertRoom(db.pool, `bench join ${runId}`) : broadcastRoom;
-      const r = await attempt(`join ${kind}`, () => joinScenario(kind, e, { firstUser, room }));
+      if (kind === 'parley') {
+        // The small crowd first, on the same server, in a room of its own: the baseline of the ratio.
+        const baseRoom = await insertRoom(db.pool, `bench join base ${runId}`);
+        const room = await insertRoom(db.pool, `bench join ${runId}`);
+        await attempt('join parley', async () => {
+          const server = await startServer(kind, e);
+          try {
+            results.joinBase = await joinScenario(kind, e, { firstUser, room: baseRoom }, config.joinBaseUsers, server);
+            results.join.parley = await joinScenario(kind, e, { firstUser, room }, config.joinUsers, server);
+          } finally {
+            await server.stop();
+          }
+        });
+        continue;
+      }
+      const r = await attempt(`join ${kind}`, () => joinScenario(kind, e, { firstUser, room: broadcastRoom }, config.joinUsers));
       if (r) results.join[kind] = r;
     }
   }
@@ -1230,7 +1284,7 @@ async function main(): Promise<number> {
   }
   results.notes.push(
     `Server CPU = utime+stime of the server process from /proc over the measured interval; the client processes share the same ${cpus().length} cores, so deliveries/s is bounded by the load generator (see client CPU per delivery) and server CPU per delivery is the fairest comparison.`,
-    `Parley's broadcast subscribers are ${fmt(config.subscribers, 0)} connections of ${Math.min(config.subscriberUsers, config.subscribers)} distinct users (BENCH_SUBSCRIBER_USERS): each distinct user's join sends the room's whole presence list to every subscriber (O(users²) frames), which makes a one-room join of thousands of distinct users infeasible — the join rows measure that cost at ${config.joinUsers} users.`,
+    `Parley's broadcast subscribers are ${fmt(config.subscribers, 0)} connections of ${Math.min(config.subscriberUsers, config.subscribers)} distinct users (BENCH_SUBSCRIBER_USERS). Presence: the bench clients join with \`presence: 'diff'\` (as the web client does): one snapshot per joiner, then coalesced per-room diffs, counts only above 100 online; the join rows measure a crowd of ${fmt(config.joinUsers, 0)} distinct users against ${fmt(config.joinBaseUsers, 0)} in the same run.`,
     'Parley broadcasts are real messages: stored in Postgres (ack after commit), fanned out through Redis, then delivered; the baselines deliver the same bytes with no auth or storage (raw ws) or through Socket.IO rooms with the Redis adapter.',
     `Idle RSS per connection = (RSS after all connections − RSS after a warm-up of ≤200) / added connections, medians of /proc samples; Parley connections are authenticated (signed token + users.status check at upgrade), in no room, and belong to ${Math.min(config.subscriberUsers, config.subscribers)} users (Parley keeps no per-user state for a connection outside rooms). The first ${fmt(config.subscribers, 0)} of them then join the broadcast room; the rest are closed.`,
     `Broadcast slots alternate between the systems (${config.rounds} saturated rounds × ${config.slotSeconds} s with ${config.window} broadcasts in flight, then ${config.latencyRounds} rounds × ${config.slotSeconds} s at ${config.broadcastRate}/s), so drifting background load on the shared machine hits all systems alike; figures are medians over slots, latency percentiles over all deliveries.`,

@@ -1,45 +1,24 @@
 // Reactions and replies over real sockets across two chat replicas (separate processes, one Postgres,
 // one Redis): a reaction on replica A reaches replica B live as `updated`, a retry changes nothing, a
 // reconnect with sinceVersion sees the current reactions, and a reply carries its original's excerpt.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createTestDatabase, freePort, startRedisServer, startStack, testRedisPrefix,
-  type RedisServer, type Stack, type TestDatabase,
-} from '@parley/devtools';
-import { chatTokenFor, createChatRoom, createChatUser, type ChatTestUser } from '../packages/devtools/src/chat-fixtures.ts';
-import { TestSocket } from './support/ws-client.ts';
+import { describe, expect, it } from 'vitest';
+import type { TestDatabase } from '@parley/devtools';
+import { createChatRoom, createChatUser, type ChatTestUser } from '../packages/devtools/src/chat-fixtures.ts';
+import { e2eTest } from './support/fixtures.ts';
+import type { SocketJar } from './support/sockets.ts';
+import type { TestSocket } from './support/ws-client.ts';
 
+const test = e2eTest({
+  label: 'chat_reactions',
+  stack: { chatReplicas: 2, admin: false, chatEnv: { SEND_RATE_PER_SEC: '5', SEND_BURST: '8', LOG_LEVEL: 'warn' } },
+});
 let db: TestDatabase;
-let redis: RedisServer;
-let stack: Stack;
-const sockets: TestSocket[] = [];
+let sockets: SocketJar;
 
-beforeAll(async () => {
-  db = await createTestDatabase('chat_reactions');
-  redis = await startRedisServer(await freePort());
-  stack = await startStack({
-    databaseUrl: db.url,
-    redisUrl: redis.url,
-    redisPrefix: testRedisPrefix('chat-reactions'),
-    chatReplicas: 2,
-    admin: false,
-    chatEnv: { SEND_RATE_PER_SEC: '5', SEND_BURST: '8', LOG_LEVEL: 'warn' },
-  });
-});
+// Module-level helpers read the file's fixtures through these.
+test.beforeAll(({ db: d, sockets: j }) => void ([db, sockets] = [d, j]));
 
-afterAll(async () => {
-  for (const s of sockets) s.close();
-  await stack?.stop();
-  await redis?.stop();
-  await db?.drop();
-});
-
-async function open(replica: number, user: ChatTestUser): Promise<TestSocket> {
-  const s = await TestSocket.open(stack.chats[replica]!.wsUrl, chatTokenFor(user, stack.secrets.CHAT_TOKEN_SECRET));
-  sockets.push(s);
-  await s.next('hello');
-  return s;
-}
+const open = (replica: number, user: ChatTestUser): Promise<TestSocket> => sockets.open(user, { replica });
 
 describe('reactions and replies across replicas', () => {
   it('a reaction on replica A is live on replica B; retries are no-ops; a resume sees the current reactions', async () => {

@@ -3,6 +3,7 @@
 // gives them. Each scenario checks the full received seq list of every client against Postgres, so a
 // lost, duplicated or reordered message fails it.
 import { describe, expect, it } from 'vitest';
+import type { ServerFrame } from '@parley/protocol';
 import { waitForPortFree, type RedisServer, type Stack, type TestDatabase } from '@parley/devtools';
 import { chatTokenFor, createChatRoom, createChatUser, roomMessages, type ChatTestUser } from '../packages/devtools/src/chat-fixtures.ts';
 import { ResilientClient, TestSocket, waitFor } from './support/ws-client.ts';
@@ -63,6 +64,23 @@ function resilient(user: ChatTestUser, roomId: number, start: number): Resilient
   });
   clients.push(c);
   return c.start();
+}
+
+/** The people a diff-applying socket holds after `frames` (a `presence` frame replaces, a diff changes). */
+function online(frames: ServerFrame[]): number[] {
+  let ids = new Set<number>();
+  for (const f of frames) {
+    if (f.type === 'presence') ids = new Set(f.users.map((u) => u.id));
+    else if (f.type === 'presence_diff' && f.joined && f.left) {
+      for (const id of f.left) ids.delete(id);
+      for (const u of f.joined) ids.add(u.id);
+    }
+  }
+  return [...ids];
+}
+
+function sameIds(a: number[], b: number[]): boolean {
+  return a.length === b.length && [...a].sort((x, y) => x - y).join() === [...b].sort((x, y) => x - y).join();
 }
 
 async function open(replica: number, user: ChatTestUser): Promise<TestSocket> {
@@ -351,16 +369,21 @@ describe('chat across replicas', () => {
     const room = await createChatRoom(db.pool);
     const p = await open(0, pam);
     const q = await open(1, quin);
+    // quin's second socket applies diffs (snapshot on join, then changes): it must end up with the same
+    // people as the full-list socket at every checkpoint below.
+    const qd = await open(1, quin);
     // This run's own figure for presence crossing replicas (join → both listed on both sides), so the
     // bound below stretches with the machine's load instead of being a fixed number of milliseconds.
     const joinedAt = Date.now();
     p.send({ type: 'join', room });
     q.send({ type: 'join', room });
+    qd.send({ type: 'join', room, presence: 'diff' });
     const both = (f: { users: Array<{ id: number }> }) => f.users.some((u) => u.id === pam.id) && f.users.some((u) => u.id === quin.id);
     await q.next('presence', both);
     q.clear();
     await p.next('presence', both);
     const propagationMs = Date.now() - joinedAt;
+    await waitFor(() => sameIds(online(qd.frames), [pam.id, quin.id]), 'the diff socket lists pam and quin');
     // No flapping while both are alive: for two TTLs (a missed refresh would have lapsed), then a
     // sentinel: sam joins on pam's replica, and no presence frame before his lacked pam.
     await sleep(PRESENCE_TTL_MS * 2);
@@ -370,6 +393,9 @@ describe('chat across replicas', () => {
     const flaps = beforeSam.filter((f) => f.type === 'presence' && !f.users.some((u) => u.id === pam.id));
     expect(flaps).toEqual([]);
     expect(q.all('presence').at(-1)!.users.map((u) => u.id)).toContain(pam.id);
+    // The diff socket never heard pam leave either (the full announcements every ttl/3 and the diffs agree).
+    expect(qd.all('presence_diff').filter((f) => f.left?.includes(pam.id))).toEqual([]);
+    await waitFor(() => sameIds(online(qd.frames), [pam.id, quin.id, sam.id]), 'the diff socket lists sam');
 
     q.clear();
     const killedAt = Date.now();
@@ -381,6 +407,7 @@ describe('chat across replicas', () => {
     console.log(`presence: killed replica's user gone after ${took} ms (TTL ${PRESENCE_TTL_MS} ms, propagation in this run ${propagationMs} ms)`);
     expect(took).toBeLessThanOrEqual(PRESENCE_TTL_MS + PRESENCE_TTL_MS / 3 + 3 * propagationMs);
     expect(q.all('presence').at(-1)!.users.map((u) => u.id)).toEqual([quin.id]);
+    await waitFor(() => sameIds(online(qd.frames), [quin.id]), "the diff socket lost the killed replica's users");
     await restartIfDown(0);
   });
 

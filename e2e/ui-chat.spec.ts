@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Stack, TestDatabase } from '@parley/devtools';
-import { logIn, signUp, waitConnected } from './support/browser.ts';
+import { createRoom, logIn, say, signUp, waitConnected } from './support/browser.ts';
 import { e2eTest } from './support/fixtures.ts';
 import { newUser, PanelClient } from './support/http.ts';
 import { TestSocket } from './support/ws-client.ts';
@@ -34,18 +34,6 @@ async function newPage(opts: Parameters<Browser['newContext']>[0] = {}): Promise
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: stack.adminUrl, ...opts });
   contexts.push(ctx);
   return ctx.newPage();
-}
-
-async function createRoom(page: Page, name: string): Promise<number> {
-  await page.goto('/rooms');
-  await page.fill('#name', name);
-  await Promise.all([page.waitForURL(/\/rooms\/\d+$/), page.click('#create-room button[type=submit]')]);
-  return Number(/\/rooms\/(\d+)$/.exec(page.url())![1]);
-}
-
-async function say(page: Page, text: string): Promise<void> {
-  await page.fill('#message-input', text);
-  await page.press('#message-input', 'Enter');
 }
 
 const sidebarItem = (page: Page, roomId: number) => page.locator(`#sidebar a.conv[data-room-id="${roomId}"]`);

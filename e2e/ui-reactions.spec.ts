@@ -1,17 +1,17 @@
 // Reactions and replies in the web client, two people in two browser contexts (real Chromium, real
 // stack): a reaction appears live on the other's screen with its count and who reacted; a reply shows
 // its quote there, which scrolls to the original and highlights it; a deleted original says so.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { createTestDatabase, dropRedisPrefix, startStack, testRedisPrefix, TEST_REDIS_URL, type Stack, type TestDatabase } from '@parley/devtools';
-import { launchBrowser, signUp, waitConnected } from './support/browser.ts';
+import type { Stack } from '@parley/devtools';
+import { e2eTest } from './support/fixtures.ts';
+import { createRoom, say, signUp, waitConnected } from './support/browser.ts';
 import { newUser, PanelClient } from './support/http.ts';
 import { TestSocket } from './support/ws-client.ts';
 
-let db: TestDatabase;
+const test = e2eTest({ label: 'ui_reactions', stack: { chatEnv: { LOG_LEVEL: 'warn', SEND_RATE_PER_SEC: '1000', SEND_BURST: '1000' } } });
 let stack: Stack;
 let browser: Browser;
-const prefix = testRedisPrefix('ui-reactions');
 const contexts: BrowserContext[] = [];
 
 const ann = newUser('ann');
@@ -20,10 +20,8 @@ let annPage: Page;
 let bobPage: Page;
 let room = 0;
 
-beforeAll(async () => {
-  db = await createTestDatabase('ui_reactions');
-  stack = await startStack({ databaseUrl: db.url, redisUrl: TEST_REDIS_URL, redisPrefix: prefix, chatEnv: { LOG_LEVEL: 'warn', SEND_RATE_PER_SEC: '1000', SEND_BURST: '1000' } });
-  browser = await launchBrowser();
+test.beforeAll(async ({ stack: s, browser: b }) => {
+  [stack, browser] = [s, b];
   annPage = await newPage();
   bobPage = await newPage();
   await signUp(annPage, stack.adminUrl, ann);
@@ -36,30 +34,14 @@ beforeAll(async () => {
   await waitConnected(bobPage);
 });
 
-afterAll(async () => {
+test.afterAll(async () => {
   for (const ctx of contexts) await ctx.close().catch(() => undefined);
-  await browser?.close();
-  await stack?.stop();
-  await db?.drop();
-  await dropRedisPrefix(prefix);
 });
 
 async function newPage(): Promise<Page> {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: stack.adminUrl });
   contexts.push(ctx);
   return ctx.newPage();
-}
-
-async function createRoom(page: Page, name: string): Promise<number> {
-  await page.goto('/rooms');
-  await page.fill('#name', name);
-  await Promise.all([page.waitForURL(/\/rooms\/\d+$/), page.click('#create-room button[type=submit]')]);
-  return Number(/\/rooms\/(\d+)$/.exec(page.url())![1]);
-}
-
-async function say(page: Page, text: string): Promise<void> {
-  await page.fill('#message-input', text);
-  await page.press('#message-input', 'Enter');
 }
 
 const row = (page: Page, text: string) => page.locator('#messages li[data-seq]', { has: page.locator('.body', { hasText: text }) });

@@ -3,31 +3,25 @@
 // in the same browser: the DOM holds a window of rows whatever is loaded, scroll steps late in the
 // 10,000 run cost no more than in the 500 run, and the share of time lost to long tasks does not grow.
 // Ratios to this run's baseline only: the machine is shared and slow.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { createTestDatabase, dropRedisPrefix, startStack, testRedisPrefix, TEST_REDIS_URL, type Stack, type TestDatabase } from '@parley/devtools';
-import { launchBrowser, signUp, waitConnected } from './support/browser.ts';
+import type { Stack, TestDatabase } from '@parley/devtools';
+import { e2eTest } from './support/fixtures.ts';
+import { signUp, waitConnected } from './support/browser.ts';
 import { newUser, PanelClient } from './support/http.ts';
 
+const test = e2eTest({ label: 'ui_scale', stack: { chatEnv: { LOG_LEVEL: 'warn' } } });
 let db: TestDatabase;
 let stack: Stack;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
-const prefix = testRedisPrefix('ui-scale');
 
-beforeAll(async () => {
-  db = await createTestDatabase('ui_scale');
-  stack = await startStack({ databaseUrl: db.url, redisUrl: TEST_REDIS_URL, redisPrefix: prefix, chatEnv: { LOG_LEVEL: 'warn' } });
-  browser = await launchBrowser();
-});
+// Module-level helpers read the file's fixtures through these.
+test.beforeAll(({ db: d, stack: s, browser: b }) => void ([db, stack, browser] = [d, s, b]));
 
-afterAll(async () => {
+test.afterAll(async () => {
   await context?.close().catch(() => undefined);
-  await browser?.close();
-  await stack?.stop();
-  await db?.drop();
-  await dropRedisPrefix(prefix);
 });
 
 interface ScrollRun {

@@ -1,19 +1,20 @@
 // Message search in Chromium against real processes (admin + chat, real Postgres and Redis): search a
 // rare word in a long room, open the result by keyboard, see it highlighted with context above and
 // below, scroll down page by page to the live end, and get a new message there live.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { createTestDatabase, dropRedisPrefix, startStack, testRedisPrefix, TEST_REDIS_URL, type Stack, type TestDatabase } from '@parley/devtools';
-import { launchBrowser, screenshot, signUp, waitConnected } from './support/browser.ts';
+import type { Stack, TestDatabase } from '@parley/devtools';
+import { e2eTest } from './support/fixtures.ts';
+import { createRoom, screenshot, signUp, waitConnected } from './support/browser.ts';
 import { newUser } from './support/http.ts';
 
 const MESSAGES = 600;
 const TARGET = 150;
 
+const test = e2eTest({ label: 'ui_search', stack: { chatEnv: { LOG_LEVEL: 'warn' } } });
 let db: TestDatabase;
 let stack: Stack;
 let browser: Browser;
-const prefix = testRedisPrefix('ui-search');
 const contexts: BrowserContext[] = [];
 const ann = newUser('ann');
 const bob = newUser('bob');
@@ -21,18 +22,11 @@ let annPage: Page;
 let bobPage: Page;
 let room = 0;
 
-beforeAll(async () => {
-  db = await createTestDatabase('ui_search');
-  stack = await startStack({ databaseUrl: db.url, redisUrl: TEST_REDIS_URL, redisPrefix: prefix, chatEnv: { LOG_LEVEL: 'warn' } });
-  browser = await launchBrowser();
-});
+// Module-level helpers read the file's fixtures through these.
+test.beforeAll(({ db: d, stack: s, browser: b }) => void ([db, stack, browser] = [d, s, b]));
 
-afterAll(async () => {
+test.afterAll(async () => {
   for (const ctx of contexts) await ctx.close().catch(() => undefined);
-  await browser?.close();
-  await stack?.stop();
-  await db?.drop();
-  await dropRedisPrefix(prefix);
 });
 
 async function newPage(): Promise<Page> {
@@ -61,10 +55,7 @@ describe('message search in the web client', () => {
     bobPage = await newPage();
     await signUp(annPage, stack.adminUrl, ann);
     await signUp(bobPage, stack.adminUrl, bob);
-    await bobPage.goto('/rooms');
-    await bobPage.fill('#name', `Long ${Date.now()}`);
-    await Promise.all([bobPage.waitForURL(/\/rooms\/\d+$/), bobPage.click('#create-room button[type=submit]')]);
-    room = Number(/\/rooms\/(\d+)$/.exec(bobPage.url())![1]);
+    room = await createRoom(bobPage, `Long ${Date.now()}`);
     const bobId = Number((await db.pool.query<{ id: number }>(`SELECT id FROM users WHERE handle = $1`, [bob.handle])).rows[0]!.id);
     // 600 messages, one of them (far above the latest page) with a rare word.
     await db.pool.query(

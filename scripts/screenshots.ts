@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   });
   const sockets: TestSocket[] = [];
   try {
-    // People, rooms, a DM, and a conversation with markdown, mentions, an edit and yesterday's messages.
+    // People, rooms, a DM, and a conversation with markdown, mentions, a reply, reactions and yesterday's messages.
     const panels: Record<keyof typeof people, PanelClient> = { ann: new PanelClient(stack.adminUrl), bob: new PanelClient(stack.adminUrl), cleo: new PanelClient(stack.adminUrl) };
     for (const [key, p] of Object.entries(people)) await panels[key as keyof typeof people].signUp(p);
     // #general exists from the start (migration 0008) and everyone who signs up is in it.
@@ -62,11 +62,15 @@ async function main(): Promise<void> {
       await sock.next('hello');
       return sock;
     };
-    const say = async (sock: TestSocket, room: number, body: string, attachments?: string[]) => {
+    const say = async (sock: TestSocket, room: number, body: string, extra: { replyTo?: number; attachments?: string[] } = {}): Promise<number> => {
       const clientId = `s${Math.random().toString(36).slice(2)}`;
       sock.send({ type: 'join', room });
-      sock.send({ type: 'send', room, clientId, body, ...(attachments ? { attachments } : {}) });
-      await sock.next('ack', (f) => f.clientId === clientId);
+      sock.send({ type: 'send', room, clientId, body, ...extra });
+      return (await sock.next('ack', (f) => f.clientId === clientId)).seq;
+    };
+    const react = async (sock: TestSocket, room: number, seq: number, emoji: string) => {
+      sock.send({ type: 'react', room, seq, emoji, on: true });
+      await sock.next('reacted', (f) => f.seq === seq && f.emoji === emoji);
     };
     const bob = await socketFor('bob');
     const cleo = await socketFor('cleo');
@@ -76,7 +80,7 @@ async function main(): Promise<void> {
     await say(cleo, general, 'See https://example.com/icons for the full set.');
     await say(ann, general, 'Thanks both. Checklist:\n- [x] changelog\n- tests green\n- `npm run build`');
     await db.pool.query(`UPDATE messages SET created_at = now() - interval '1 day' - (interval '1 minute' * (10 - seq)) WHERE room_id = $1`, [general]);
-    await say(bob, general, 'Quick one, @ann: can you review the *migration* before lunch?');
+    const question = await say(bob, general, 'Quick one, @ann: can you review the *migration* before lunch?');
     // An image (drawn here: a small chart) and a file, uploaded as the composer does, then sent.
     const upload = async (who: keyof typeof people, room: number, name: string, type: string, bytes: Buffer) => {
       const form = new FormData();
@@ -87,11 +91,15 @@ async function main(): Promise<void> {
     };
     const bars = [40, 65, 52, 80, 95, 120].map((h, i) => `<rect x="${40 + i * 90}" y="${300 - h * 2}" width="60" height="${h * 2}" rx="6" fill="#${['4f6bed', '5b8def', '36b37e', 'ffab00', 'ff7452', '8777d9'][i]}"/>`).join('');
     const chart = await sharp(Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="600" height="340"><rect width="600" height="340" fill="#f7f8fc"/>${bars}<text x="40" y="36" font-family="sans-serif" font-size="22" fill="#333">Weekly active rooms</text></svg>`)).png().toBuffer();
-    await say(cleo, general, 'Usage is up again this week:', [
+    await say(cleo, general, 'Usage is up again this week:', { attachments: [
       await upload('cleo', general, 'weekly-active-rooms.png', 'image/png', chart),
       await upload('cleo', general, 'weekly-report.csv', 'text/csv', Buffer.from('week,rooms\n1,40\n2,65\n3,52\n4,80\n5,95\n6,120\n')),
-    ]);
+    ] });
     await say(cleo, general, '> ship it\nAgreed. Code block for reference:\n```\nSELECT count(*) FROM messages;\n```');
+    await say(ann, general, 'On it, right after standup.', { replyTo: question });
+    await react(cleo, general, question, '👍');
+    await react(ann, general, question, '👍');
+    await react(cleo, general, question, '🎉');
     await say(bob, general, 'مرحبا — right-to-left text gets dir="auto".');
     await say(bob, dm, 'Hey Ann, got a minute after standup?');
     await say(cleo, group, 'Lunch at noon, the three of us?');

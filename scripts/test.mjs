@@ -33,6 +33,8 @@ const needed = [
 ];
 if (process.env.PARLEY_SKIP_IMAGE_TESTS !== '1') needed.push(['podman', 'podman'], ['runc', 'runc'], ['debootstrap', 'debootstrap']);
 const missing = needed.filter(([cmd]) => !has(cmd) && !existsSync(`/usr/sbin/${cmd}`)).map(([, pkg]) => pkg);
+// Fonts for the browser tests and screenshots: without a colour emoji font, reactions render as boxes.
+if (!existsSync('/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf')) missing.push('fonts-noto-color-emoji');
 if (missing.length) {
   step(`installing ${missing.join(', ')} (Debian packages)`);
   const isRoot = process.getuid?.() === 0;

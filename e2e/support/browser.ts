@@ -50,3 +50,17 @@ export async function logIn(page: Page, baseUrl: string, email: string, password
 export async function waitConnected(page: Page, timeout = 15_000): Promise<void> {
   await page.locator('#conn-state[data-state=open]').waitFor({ timeout });
 }
+
+/** Creates a public room from the room directory as the page's user; returns its id. */
+export async function createRoom(page: Page, name: string): Promise<number> {
+  await page.goto('/rooms');
+  await page.fill('#name', name);
+  await Promise.all([page.waitForURL(/\/rooms\/\d+$/), page.click('#create-room button[type=submit]')]);
+  return Number(/\/rooms\/(\d+)$/.exec(page.url())![1]);
+}
+
+/** Types a message into the open conversation's composer and sends it with Enter. */
+export async function say(page: Page, text: string): Promise<void> {
+  await page.fill('#message-input', text);
+  await page.press('#message-input', 'Enter');
+}

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 
 export * from './wire.ts';
-import { type ErrorCode, MAX_ATTACHMENTS_PER_MESSAGE, MAX_EMOJI_LENGTH } from './wire.ts';
+import { type ErrorCode, MAX_ATTACHMENTS_PER_MESSAGE, MAX_EMOJI_LENGTH, PRESENCE_PAGE_MAX } from './wire.ts';
 
 // ---- client -> server ---------------------------------------------------------------------------
 
@@ -20,7 +20,11 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
    * `sinceSeq`: resume after this seq. `sinceVersion`: the highest message `version` the client has
    * seen in this room; messages at or below the resume point changed after it are sent as `updated`.
    */
-  z.object({ type: z.literal('join'), room: roomId, sinceSeq: seq.optional(), sinceVersion: seq.optional() }),
+  /**
+   * `presence: 'diff'`: this socket applies `presence_diff` frames (a snapshot on join, then changes;
+   * big rooms send counts only, the list comes from `presence_list`). Without it: full `presence` frames.
+   */
+  z.object({ type: z.literal('join'), room: roomId, sinceSeq: seq.optional(), sinceVersion: seq.optional(), presence: z.enum(['diff']).optional() }),
   z.object({ type: z.literal('leave'), room: roomId }),
   /**
    * `replyTo`: the seq of a message of the same room this one answers. `attachments`: ids of your
@@ -52,9 +56,11 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
    * retry is safe; answered with `reacted` after COMMIT, and everyone in the room gets `updated`.
    */
   z.object({ type: z.literal('react'), room: roomId, seq: z.number().int().positive(), emoji: z.string().min(1).max(MAX_EMOJI_LENGTH), on: z.boolean() }),
+  /** A page of who is online in a joined room, by handle, after the handle `after` (for big rooms). */
+  z.object({ type: z.literal('presence_list'), room: roomId, after: z.string().max(64).optional(), limit: z.number().int().min(1).max(PRESENCE_PAGE_MAX).optional() }),
 ]);
 export type ClientFrame = z.infer<typeof clientFrameSchema>;
-export const CLIENT_FRAME_TYPES = ['join', 'leave', 'send', 'edit', 'delete', 'history', 'typing', 'ping', 'read', 'react'] as const;
+export const CLIENT_FRAME_TYPES = ['join', 'leave', 'send', 'edit', 'delete', 'history', 'typing', 'ping', 'read', 'react', 'presence_list'] as const;
 
 // ---- server -> client ---------------------------------------------------------------------------
 
@@ -144,6 +150,15 @@ export type ServerFrame =
    * frames per second per room, each with the state at that moment.
    */
   | { type: 'presence'; room: number; users: UserRef[]; count?: number }
+  /**
+   * For sockets that joined with `presence: 'diff'`: what changed since the last presence frame of the
+   * room (coalesced per room). With `joined`/`left` the list is kept complete (rooms of at most
+   * PRESENCE_LIST_MAX online); without them only `count` is maintained (a big room): fetch the list with
+   * `presence_list` when it is shown. A `presence` frame (full list) replaces the state whenever sent.
+   */
+  | { type: 'presence_diff'; room: number; joined?: UserRef[]; left?: number[]; count: number }
+  /** Answer to `presence_list`: up to `limit` users by handle after `after`; `hasMore`: more follow. */
+  | { type: 'presence_list'; room: number; users: UserRef[]; count: number; after?: string; hasMore: boolean }
   | { type: 'typing'; room: number; user: UserRef }
   /**
    * You are no longer in the room: the answer to `leave` (no reason), or `reason: 'removed'` when an

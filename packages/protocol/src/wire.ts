@@ -5,6 +5,13 @@
 export const PROTOCOL_VERSION = 1;
 /** Sec-WebSocket-Protocol offered by clients; the auth token rides in a second entry `token.<jwt-like>`. */
 export const SUBPROTOCOL = 'parley.v1';
+/**
+ * Presence: rooms with at most this many people online get full lists (`presence`, and `joined`/`left`
+ * in `presence_diff`); bigger rooms send diff sockets counts only (lists via `presence_list`).
+ */
+export const PRESENCE_LIST_MAX = 100;
+/** Most users in one `presence_list` answer. */
+export const PRESENCE_PAGE_MAX = 500;
 export const TOKEN_SUBPROTOCOL_PREFIX = 'token.';
 export const SOCKET_PATH = '/socket';
 

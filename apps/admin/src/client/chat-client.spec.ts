@@ -106,7 +106,7 @@ describe('ChatClient', () => {
     ws.push({ type: 'message', room: 1, message: msg(1) });
     ws.push({ type: 'message', room: 1, message: msg(3) }); // 2 is missing
     expect(seen).toEqual([1]);
-    expect(ws.sent.at(-1)).toEqual({ type: 'join', room: 1, sinceSeq: 1, sinceVersion: 0 });
+    expect(ws.sent.at(-1)).toEqual({ type: 'join', room: 1, sinceSeq: 1, sinceVersion: 0, presence: 'diff' });
     ws.push({ type: 'message', room: 1, message: msg(4) }); // old subscription: ignored until `joined`
     ws.push({ type: 'joined', room: { id: 1, name: 'r', kind: 'public', archived: false }, lastSeq: 4, resumedFrom: 1 });
     for (const s of [2, 3, 4]) ws.push({ type: 'message', room: 1, message: msg(s) });
@@ -160,7 +160,7 @@ describe('ChatClient', () => {
     ws.drop(1012, 'service restart');
     expect(states.at(-1)).toBe('reconnecting');
     const ws2 = await connected(client, 1);
-    expect(ws2.sent[0]).toEqual({ type: 'join', room: 1, sinceSeq: 1, sinceVersion: 0 });
+    expect(ws2.sent[0]).toEqual({ type: 'join', room: 1, sinceSeq: 1, sinceVersion: 0, presence: 'diff' });
     expect(ws2.sent.filter((f) => f.type === 'send')).toEqual([]); // not before caught_up
     ws2.push({ type: 'caught_up', room: 1, seq: 1 });
     expect(ws2.sent.filter((f) => f.type === 'send').map((f) => (f as { clientId: string }).clientId)).toEqual([first, second]);

@@ -48,7 +48,7 @@ describe('ChatConnection', () => {
     const { conn, states, seen } = setup();
     conn.start();
     const ws = await connect();
-    expect(ws.sent.filter((f) => f.type === 'join')).toEqual([{ type: 'join', room: 1 }, { type: 'join', room: 2 }]);
+    expect(ws.sent.filter((f) => f.type === 'join')).toEqual([{ type: 'join', room: 1, presence: 'diff' }, { type: 'join', room: 2, presence: 'diff' }]);
     ws.push({ type: 'caught_up', room: 1, seq: 0 });
     expect(conn.state).not.toBe('open');
     ws.push({ type: 'caught_up', room: 2, seq: 0 });
@@ -57,7 +57,7 @@ describe('ChatConnection', () => {
     ws.push({ type: 'message', room: 2, message: msg(2, 1) });
     ws.push({ type: 'message', room: 2, message: msg(2, 3) }); // gap in room 2 only
     expect(seen).toEqual({ 1: [1], 2: [1] });
-    expect(ws.sent.at(-1)).toEqual({ type: 'join', room: 2, sinceSeq: 1, sinceVersion: 0 });
+    expect(ws.sent.at(-1)).toEqual({ type: 'join', room: 2, sinceSeq: 1, sinceVersion: 0, presence: 'diff' });
     ws.push({ type: 'message', room: 1, message: msg(1, 2) }); // room 1 unaffected
     expect(seen[1]).toEqual([1, 2]);
     expect(conn.gapsRepaired).toBe(1);
@@ -80,8 +80,8 @@ describe('ChatConnection', () => {
     ws.onclose?.({ code: 1012, reason: 'restart' });
     const ws2 = await connect({ 1: 1, 2: 0 });
     expect(ws2.sent.filter((f) => f.type === 'join')).toEqual([
-      { type: 'join', room: 1, sinceSeq: 1, sinceVersion: 45 },
-      { type: 'join', room: 2, sinceSeq: 0, sinceVersion: 0 },
+      { type: 'join', room: 1, sinceSeq: 1, sinceVersion: 45, presence: 'diff' },
+      { type: 'join', room: 2, sinceSeq: 0, sinceVersion: 0, presence: 'diff' },
     ]);
     ws2.push({ type: 'caught_up', room: 2, seq: 0 });
     expect(ws2.sent.filter((f) => f.type === 'send').map((f) => (f as { clientId: string }).clientId)).toEqual([b]);
@@ -120,13 +120,13 @@ describe('ChatConnection', () => {
     for (const room of [1, 2]) ws.push({ type: 'caught_up', room, seq: 0 });
     ws.push({ type: 'updated', room: 1, message: msg(1, 1, other, 70) });
     conn.watch(3, {});
-    expect(ws.sent.at(-1)).toEqual({ type: 'join', room: 3 });
+    expect(ws.sent.at(-1)).toEqual({ type: 'join', room: 3, presence: 'diff' });
     ws.push({ type: 'joined', room: info(3), lastSeq: 5, resumedFrom: 0 });
     for (let seq = 1; seq <= 5; seq++) ws.push({ type: 'message', room: 3, message: msg(3, seq) });
     ws.push({ type: 'caught_up', room: 3, seq: 5 });
     ws.onclose?.({ code: 1012, reason: 'restart' });
     const ws2 = await connect({ 1: 0, 2: 0, 3: 5 });
-    expect(ws2.sent.find((f) => f.type === 'join' && f.room === 3)).toEqual({ type: 'join', room: 3, sinceSeq: 5, sinceVersion: 70 });
+    expect(ws2.sent.find((f) => f.type === 'join' && f.room === 3)).toEqual({ type: 'join', room: 3, sinceSeq: 5, sinceVersion: 70, presence: 'diff' });
     conn.stop();
   });
 
@@ -164,5 +164,23 @@ describe('ChatConnection', () => {
     expect(states.at(-1)).toBe('reconnecting');
     expect(ws.readyState).toBe(3);
     conn.stop();
+  });
+
+  it('applies the presence snapshot and diffs of a room, keeps only the count in a big room, and asks for pages', async () => {
+    const { conn } = setup();
+    const calls: Array<[number[], number, boolean]> = [];
+    const pages: number[][] = [];
+    conn.watch(3, { presence: (users, count, listed) => calls.push([users.map((u) => u.id), count, listed]), presenceList: (f) => pages.push(f.users.map((u) => u.id)) });
+    conn.start();
+    const ws = await connect();
+    ws.push({ type: 'joined', room: info(3), lastSeq: 0, resumedFrom: 0 });
+    ws.push({ type: 'presence', room: 3, users: [other, me], count: 2 });
+    ws.push({ type: 'presence_diff', room: 3, joined: [], left: [other.id], count: 1 });
+    ws.push({ type: 'presence_diff', room: 3, count: 300 });
+    expect(calls).toEqual([[[me, other].sort((a, b) => a.handle.localeCompare(b.handle)).map((u) => u.id), 2, true], [[me.id], 1, true], [[], 300, false]]);
+    conn.presenceList(3, 'ann');
+    expect(ws.sent.at(-1)).toEqual({ type: 'presence_list', room: 3, limit: 100, after: 'ann' });
+    ws.push({ type: 'presence_list', room: 3, users: [other], count: 300, after: 'ann', hasMore: true });
+    expect(pages).toEqual([[other.id]]);
   });
 });

@@ -10,6 +10,7 @@
 // Also runs under Node (tests) with `options.WebSocketImpl` (the `ws` package) and `options.fetchToken`.
 import type { ChatMessage, ClientFrame, RoomInfo, ServerFrame, UserRef } from '@parley/protocol';
 import { CloseCode, SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX, SOCKET_PATH } from '@parley/protocol/wire';
+import { PresenceView } from './presence-view.ts';
 
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'revoked' | 'signed-out';
 
@@ -29,7 +30,13 @@ export interface RoomHandlers {
   /** `frame`: the whole answer (its anchor: beforeSeq, afterSeq or aroundSeq; hasNewer). */
   history?(messages: ChatMessage[], hasMore: boolean, frame: Extract<ServerFrame, { type: 'history' }>): void;
   ack?(clientId: string, seq: number): void;
-  presence?(users: UserRef[], count: number): void;
+  /**
+   * Who is online: the users known (by handle) and how many there are; `listed` false: a big room,
+   * only the count is kept current (fetch the list with `presenceList`).
+   */
+  presence?(users: UserRef[], count: number, listed: boolean): void;
+  /** A page of who is online (answer to `presenceList`). */
+  presenceList?(frame: Extract<ServerFrame, { type: 'presence_list' }>): void;
   typing?(user: UserRef): void;
   moderation?(frame: Extract<ServerFrame, { type: 'moderation' }>): void;
   archived?(archived: boolean): void;
@@ -92,6 +99,8 @@ interface WatchedRoom {
   live: boolean;
   /** Highest seq we asked the server to mark read (re-sent after a reconnect). */
   readWanted: number;
+  /** Presence from the snapshot and diffs of the current subscription. */
+  presence: PresenceView;
 }
 
 /** Errors after which a send is worth retrying as is; any other error for a send is final. */
@@ -172,7 +181,7 @@ export class ChatConnection {
       existing.handlers = handlers;
       return;
     }
-    const room: WatchedRoom = { id: roomId, handlers, lastSeq: undefined, maxVersion: 0, awaitingJoin: false, live: false, readWanted: 0 };
+    const room: WatchedRoom = { id: roomId, handlers, lastSeq: undefined, maxVersion: 0, awaitingJoin: false, live: false, readWanted: 0, presence: new PresenceView() };
     this.rooms.set(roomId, room);
     if (this.helloDone && this.ws?.readyState === OPEN) this.join(room);
   }
@@ -238,6 +247,11 @@ export class ChatConnection {
   /** A window of `limit` messages around `seq` (opening a room at a search result). */
   loadAround(roomId: number, seq: number, limit = 100): void {
     this.transmit({ type: 'history', room: roomId, aroundSeq: seq, limit });
+  }
+
+  /** A page of who is online in a joined room, by handle after `after` (answered to `presenceList`). */
+  presenceList(roomId: number, after?: string, limit = 100): void {
+    this.transmit({ type: 'presence_list', room: roomId, limit, ...(after === undefined ? {} : { after }) });
   }
 
   /** Mark a room read up to `seq` (the server never moves it backwards; re-sent after a reconnect). */
@@ -399,7 +413,9 @@ export class ChatConnection {
     room.awaitingJoin = true;
     room.live = false;
     const resume = room.lastSeq !== undefined ? { sinceSeq: room.lastSeq, sinceVersion: room.maxVersion } : {};
-    this.ws?.send(JSON.stringify({ type: 'join', room: room.id, ...resume } satisfies ClientFrame));
+    room.presence.reset();
+    // Presence as a snapshot then diffs (counts only in big rooms), not the whole list on every change.
+    this.ws?.send(JSON.stringify({ type: 'join', room: room.id, ...resume, presence: 'diff' } satisfies ClientFrame));
   }
 
   private rejoin(room: WatchedRoom): void {
@@ -505,7 +521,15 @@ export class ChatConnection {
         return;
       }
       case 'presence':
-        this.rooms.get(frame.room)?.handlers.presence?.(frame.users, Math.max(frame.count ?? 0, frame.users.length));
+      case 'presence_diff': {
+        const room = this.rooms.get(frame.room);
+        if (!room || room.awaitingJoin) return;
+        room.presence.apply(frame);
+        room.handlers.presence?.(room.presence.list(), room.presence.count, room.presence.listed);
+        return;
+      }
+      case 'presence_list':
+        this.rooms.get(frame.room)?.handlers.presenceList?.(frame);
         return;
       case 'typing':
         this.rooms.get(frame.room)?.handlers.typing?.(frame.user);

@@ -36,8 +36,13 @@ export interface RoomState {
   jump: number | null;
   /** Sends not yet stored, in the order they were written. */
   pending: PendingSend[];
+  /** Who is online (by handle): everyone when `presenceListed`, else the pages fetched (`loadPresence`). */
   presence: UserRef[];
   presenceCount: number;
+  /** The server keeps `presence` complete (a small room); false: a big room, only the count is live. */
+  presenceListed: boolean;
+  /** More pages of a big room's list can be fetched. */
+  presenceHasMore: boolean;
   typing: Map<number, { user: UserRef; until: number }>;
   mutedUntil: Date | null;
   removed: boolean;
@@ -310,11 +315,27 @@ export class ChatStore {
         else this.onHistory(roomId, messages, hasMore);
       },
       ack: () => this.changed(),
-      presence: (users, count) => {
+      presence: (users, count, listed) => {
         const room = this.rooms.get(roomId);
         if (!room) return;
-        room.presence = users;
+        // A big room's diffs carry only the count: keep the pages fetched for the details pane.
+        if (listed || users.length) room.presence = users;
         room.presenceCount = count;
+        room.presenceListed = listed;
+        if (listed) room.presenceHasMore = false;
+        this.changed();
+      },
+      presenceList: (frame) => {
+        const room = this.rooms.get(roomId);
+        if (!room) return;
+        if (frame.after === undefined) room.presence = frame.users;
+        else {
+          // A later page of a list that changes meanwhile: never show anyone twice.
+          const shown = new Set(room.presence.map((u) => u.id));
+          room.presence = [...room.presence, ...frame.users.filter((u) => !shown.has(u.id))];
+        }
+        room.presenceCount = frame.count;
+        room.presenceHasMore = frame.hasMore;
         this.changed();
       },
       typing: (user) => {
@@ -618,6 +639,16 @@ export class ChatStore {
     this.changed();
   }
 
+  /**
+   * Fetch who is online in a big room (the server sends only its count): the first page, or with
+   * `more` the page after the ones already shown. Nothing to do for small rooms (kept complete).
+   */
+  loadPresence(roomId: number, more = false): void {
+    const room = this.rooms.get(roomId);
+    if (!room || room.presenceListed) return;
+    this.connection.presenceList(roomId, more ? room.presence.at(-1)?.handle : undefined, 100);
+  }
+
   async loadMembers(roomId: number): Promise<void> {
     const room = this.rooms.get(roomId);
     if (!room) return;
@@ -699,7 +730,7 @@ export type RoomEvent =
 
 function newRoom(conv: Conversation): RoomState {
   return {
-    conv, messages: [], hasMore: conv.lastSeq > 0, loadingOlder: false, gapAfter: false, loadingNewer: false, jump: null, pending: [], presence: [], presenceCount: 0,
+    conv, messages: [], hasMore: conv.lastSeq > 0, loadingOlder: false, gapAfter: false, loadingNewer: false, jump: null, pending: [], presence: [], presenceCount: 0, presenceListed: true, presenceHasMore: false,
     typing: new Map(), mutedUntil: null, removed: false, ready: false, members: null, notice: null, error: null,
     replyingTo: null, highlightSeq: null,
   };

@@ -36,7 +36,17 @@ export const busEventSchema = z.discriminatedUnion('k', [
   z.object({ k: z.literal('tip'), room: id, seq }),
   /** `from` is the typing connection (not echoed to it), `replica` the publishing replica. */
   z.object({ k: z.literal('typing'), room: id, user: userRefSchema, from: z.string(), replica: z.string().optional() }),
-  z.object({ k: z.literal('presence'), replica: z.string(), rooms: z.record(z.string(), z.array(userRefSchema)), full: z.boolean(), at: z.number() }),
+  /**
+   * A replica's users per room: `full` lists every room (the rest of its view is dropped), otherwise
+   * only the listed rooms are replaced. `seq` numbers the replica's presence announcements (absent from
+   * older replicas).
+   */
+  z.object({ k: z.literal('presence'), replica: z.string(), rooms: z.record(z.string(), z.array(userRefSchema)), full: z.boolean(), at: z.number(), seq: seq.optional() }),
+  /** A replica's presence changes per room since its previous announcement (`seq` - 1: a gap means one was lost). */
+  z.object({
+    k: z.literal('presence_diff'), replica: z.string(), seq,
+    rooms: z.record(z.string(), z.object({ joined: z.array(userRefSchema), left: z.array(z.number().int()) })), at: z.number(),
+  }),
   z.object({
     k: z.literal('replica'), replica: z.string(), connections: z.number(), rooms: z.number(), startedAt: z.string(), at: z.number(),
     draining: z.boolean(), messagesPerMinute: z.number().optional(),

@@ -29,7 +29,7 @@ export function instrumentBus(bus: Bus, metrics: BusMetrics): Bus {
   };
 }
 
-const KINDS = new Set<string>(['msgs', 'tip', 'typing', 'presence', 'replica', 'sync', 'bye'] satisfies BusEvent['k'][]);
+const KINDS = new Set<string>(['msgs', 'tip', 'typing', 'presence', 'presence_diff', 'replica', 'sync', 'bye'] satisfies BusEvent['k'][]);
 
 function observe(event: BusEvent, metrics: BusMetrics): void {
   metrics.busEvents.inc({ kind: KINDS.has(event.k) ? event.k : 'other' });

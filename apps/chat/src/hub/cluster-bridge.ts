@@ -12,6 +12,7 @@ import type { Subscriptions } from './subscriptions.ts';
 export interface ClusterHandlers {
   typing(event: BusEventOf<'typing'>): void;
   presence(event: BusEventOf<'presence'>): void;
+  presenceDiff(event: BusEventOf<'presence_diff'>): void;
   replica(event: BusEventOf<'replica'>): void;
   /** A peer (re)started and asks everyone to announce themselves. */
   sync(): void;
@@ -65,6 +66,9 @@ export class ClusterBridge {
       case 'presence':
         if (event.replica === self) return;
         return handlers.presence(event);
+      case 'presence_diff':
+        if (event.replica === self) return;
+        return handlers.presenceDiff(event);
       case 'replica':
         if (event.replica === self) return;
         return handlers.replica(event);

@@ -1,6 +1,6 @@
 // A client frame's way in: binary/size/JSON/schema checks with a precise error for each, then the
 // command that handles it.
-import { type ClientFrame, CLIENT_FRAME_TYPES, ErrorCode, clientFrameSchema } from '@parley/protocol';
+import { type ClientFrame, CLIENT_FRAME_TYPES, ErrorCode, PRESENCE_LIST_MAX, clientFrameSchema } from '@parley/protocol';
 import type { Connection } from './connection.ts';
 import type { HistoryAnchor, MessageCommands } from './message-commands.ts';
 import type { Reject, Subscriptions } from './subscriptions.ts';
@@ -62,7 +62,7 @@ export class FrameRouter {
     const frame: ClientFrame = parsed.data;
     metrics?.frames.inc({ type: frame.type, outcome: 'ok' });
     switch (frame.type) {
-      case 'join': return subscriptions.join(conn, frame.room, frame.sinceSeq, frame.sinceVersion);
+      case 'join': return subscriptions.join(conn, frame.room, frame.sinceSeq, frame.sinceVersion, frame.presence === 'diff');
       case 'leave': return subscriptions.leave(conn, frame.room);
       case 'send': return commands.send(conn, frame.room, frame.clientId, frame.body, frame.replyTo, frame.attachments);
       case 'edit': return commands.edit(conn, frame.room, frame.seq, frame.body);
@@ -72,6 +72,7 @@ export class FrameRouter {
       case 'ping': return conn.send(frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref });
       case 'read': return commands.read(conn, frame.room, frame.seq);
       case 'react': return commands.react(conn, frame.room, frame.seq, frame.emoji, frame.on);
+      case 'presence_list': return subscriptions.presenceList(conn, frame.room, frame.after, frame.limit ?? PRESENCE_LIST_MAX);
     }
   }
 }

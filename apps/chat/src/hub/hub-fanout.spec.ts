@@ -80,4 +80,43 @@ describe('Hub: fan-out to a big room', () => {
       expect(last.users[0]!.id).toBe(1); // sorted by handle
     }
   });
+
+  it('gives diff sockets of a big room one count-only snapshot and count-only pushes, and the list in pages on demand', async () => {
+    const t = setup();
+    hubs.push(t.hub);
+    const users = PRESENCE_LIST_MAX + 50;
+    const sockets = Array.from({ length: users }, (_, i) => t.connect(i + 1));
+    for (const ws of sockets) ws.receive({ type: 'join', room: ROOM, presence: 'diff' });
+    const presenceFrames = (ws: FakeWs) => ws.frames.filter((f) => f.type === 'presence' || f.type === 'presence_diff');
+    await vi.waitFor(() => expect(sockets.every((ws) => ws.frames.some((f) => f.type === 'joined'))).toBe(true), { timeout: 10_000 });
+    await sleep(PRESENCE_PUSH_MS);
+    const count = (ws: FakeWs) => {
+      const last = presenceFrames(ws).at(-1);
+      return last?.type === 'presence_diff' ? last.count : last?.type === 'presence' ? last.count : undefined;
+    };
+    await vi.waitFor(() => expect(sockets.every((ws) => count(ws) === users)).toBe(true), { timeout: 10_000 });
+    // Once the room is above the list limit, diffs carry no lists: a late joiner's frames stay tiny.
+    const last = sockets.at(-1)!;
+    for (const f of presenceFrames(last)) {
+      if (f.type === 'presence_diff') expect(f.joined?.length ?? 0).toBeLessThanOrEqual(PRESENCE_LIST_MAX);
+    }
+    expect(presenceFrames(last).at(-1)).toEqual({ type: 'presence_diff', room: ROOM, count: users });
+    // No socket got a full list once the room was big, and nobody got one frame per arrival.
+    const total = sockets.reduce((k, ws) => k + presenceFrames(ws).length, 0);
+    expect(total).toBeLessThanOrEqual(users * 3);
+
+    last.receive({ type: 'presence_list', room: ROOM, limit: 100 });
+    await vi.waitFor(() => expect(last.frames.some((f) => f.type === 'presence_list')).toBe(true));
+    const page = last.frames.find((f): f is Extract<ServerFrame, { type: 'presence_list' }> => f.type === 'presence_list')!;
+    expect(page).toMatchObject({ room: ROOM, count: users, hasMore: true });
+    expect(page.users).toHaveLength(100);
+    last.receive({ type: 'presence_list', room: ROOM, after: page.users.at(-1)!.handle, limit: 100 });
+    await vi.waitFor(() => expect(last.frames.filter((f) => f.type === 'presence_list')).toHaveLength(2));
+    const second = last.frames.filter((f): f is Extract<ServerFrame, { type: 'presence_list' }> => f.type === 'presence_list')[1]!;
+    expect(second).toMatchObject({ count: users, hasMore: false });
+    expect(new Set([...page.users, ...second.users].map((u) => u.id)).size).toBe(users);
+    // Only for joined rooms.
+    last.receive({ type: 'presence_list', room: ROOM + 1 });
+    await vi.waitFor(() => expect(last.frames.some((f) => f.type === 'error' && f.code === 'not_joined')).toBe(true));
+  });
 });

@@ -106,6 +106,7 @@ export class Hub implements ConnectionHost {
     this.bridge.listen({
       typing: (e) => this.commands.deliverTyping(e),
       presence: (e) => this.presenceGlue.applyRemote(e),
+      presenceDiff: (e) => this.presenceGlue.applyRemoteDiff(e),
       replica: (e) => this.replicaStats.peerAnnounced(e),
       sync: () => {
         this.presenceGlue.announce(true);

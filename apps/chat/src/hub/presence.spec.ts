@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Presence, PRESENCE_LIST_MAX, PresencePusher } from './presence.ts';
+import { describe, expect, it } from 'vitest';
+import { Presence, PRESENCE_LIST_MAX } from './presence.ts';
 
 const ann = { id: 1, handle: 'ann', displayName: 'Ann' };
 const bob = { id: 2, handle: 'bob', displayName: 'Bob' };
@@ -44,75 +44,35 @@ describe('Presence', () => {
     expect(f.users.at(-1)!.handle).toBe(`u${String(PRESENCE_LIST_MAX - 1).padStart(4, '0')}`);
     expect(p.frame(6)).toEqual({ type: 'presence', room: 6, users: [], count: 0 });
   });
-});
 
-describe('PresencePusher', () => {
-  afterEach(() => void vi.useRealTimers());
-
-  function setup(rooms = new Set([5])) {
-    vi.useFakeTimers();
-    const p = new Presence(60_000);
-    const pushed: Array<{ room: number; users: number[]; count: number }> = [];
-    const pusher = new PresencePusher(p, (room, frame) => {
-      if (!rooms.has(room)) return false;
-      const f = JSON.parse(frame.toString('utf8')) as { users: Array<{ id: number }>; count: number };
-      pushed.push({ room, users: f.users.map((u) => u.id), count: f.count });
-      return true;
-    }, 300, 3);
-    return { p, pusher, pushed };
-  }
-  const user = (id: number) => ({ id, handle: `u${id}`, displayName: `U${id}` });
-
-  it('coalesces a burst of changes into one capped frame per room per period', () => {
-    const { p, pusher, pushed } = setup(new Set([5, 6]));
-    for (let id = 1; id <= 50; id++) {
-      p.add(5, user(id));
-      pusher.changed(5);
-    }
-    p.add(6, user(1));
-    pusher.changed(6);
-    vi.advanceTimersByTime(299);
-    expect(pushed).toEqual([]);
-    vi.advanceTimersByTime(1);
-    expect(pushed).toEqual([{ room: 5, users: [1, 10, 11], count: 50 }, { room: 6, users: [1], count: 1 }]);
-    // Changes after a push wait for the next period; nothing is sent when nothing changed.
-    p.remove(5, 1);
-    pusher.changed(5);
-    vi.advanceTimersByTime(100);
-    expect(pushed).toHaveLength(2);
-    vi.advanceTimersByTime(200);
-    expect(pushed.at(-1)).toEqual({ room: 5, users: [10, 11, 12], count: 49 });
-    vi.advanceTimersByTime(5_000);
-    expect(pushed).toHaveLength(3);
+  it('applies peers\' diffs in order, counts a user on two replicas once, and reports a lost diff', () => {
+    const flips: string[] = [];
+    const p = new Presence(1000, (room, id) => flips.push(`${room}:${id}`));
+    p.applyRemote('r2', { 5: [ann] }, true, 0, 1);
+    expect(p.applyRemoteDiff('r2', 2, { 5: { joined: [bob], left: [] } }, 0)).toBe(true);
+    p.add(5, bob); // bob also here: no flip
+    expect(flips).toEqual(['5:1', '5:2']);
+    expect(p.applyRemoteDiff('r2', 3, { 5: { joined: [], left: [2] } }, 0)).toBe(true);
+    expect(p.room(5)).toEqual([ann, bob]); // still here
+    expect(p.applyRemoteDiff('r2', 5, { 5: { joined: [], left: [1] } }, 0)).toBe(false); // 4 was lost
+    expect(p.room(5)).toEqual([bob]); // applied anyway
+    expect(p.applyRemoteDiff('r3', 1, { 5: { joined: [ann], left: [] } }, 0)).toBe(false); // never heard r3 in full
+    expect(p.count(5)).toBe(2);
+    p.remove(5, 2);
+    p.dropReplica('r3');
+    expect(p.count(5)).toBe(0);
+    expect(flips.slice(2)).toEqual(['5:1', '5:1', '5:2', '5:1']);
   });
 
-  it('answers a joiner at once with the last pushed frame, built only when there is none', () => {
-    const { p, pusher, pushed } = setup();
-    p.add(5, user(1));
-    const first = pusher.current(5);
-    expect(JSON.parse(first.toString())).toMatchObject({ users: [{ id: 1 }], count: 1 });
-    expect(pusher.current(5)).toBe(first); // not rebuilt per joiner
-    p.add(5, user(2));
-    pusher.changed(5);
-    expect(pusher.current(5)).toBe(first); // the pending push brings the joiner up to date
-    vi.advanceTimersByTime(300);
-    expect(pushed).toEqual([{ room: 5, users: [1, 2], count: 2 }]);
-    expect(JSON.parse(pusher.current(5).toString())).toMatchObject({ count: 2 });
-  });
-
-  it('keeps nothing for rooms without local sockets', () => {
-    const rooms = new Set([5]);
-    const { p, pusher, pushed } = setup(rooms);
-    p.add(5, user(1));
-    const before = pusher.current(5);
-    rooms.delete(5);
-    pusher.changed(5);
-    vi.advanceTimersByTime(300);
-    expect(pushed).toEqual([]);
-    rooms.add(5);
-    p.add(5, user(2));
-    expect(pusher.current(5)).not.toBe(before);
-    expect(JSON.parse(pusher.current(5).toString())).toMatchObject({ count: 2 });
-    pusher.stop();
+  it('a full announcement after diffs replaces that replica\'s view user by user', () => {
+    const flips: string[] = [];
+    const p = new Presence(1000, (room, id) => flips.push(`${room}:${id}`));
+    p.applyRemote('r2', { 5: [ann, bob] }, true, 0, 1);
+    p.applyRemoteDiff('r2', 2, { 6: { joined: [ann], left: [] } }, 0);
+    flips.length = 0;
+    p.applyRemote('r2', { 5: [bob] }, true, 0, 3);
+    expect(p.room(5)).toEqual([bob]);
+    expect(p.room(6)).toEqual([]);
+    expect(flips.sort()).toEqual(['5:1', '6:1']);
   });
 });

@@ -31,6 +31,8 @@ export interface Subscriber {
   sendRaw(frame: Frame): void;
   /** The buffer of a catching-up subscriber overflowed: it is closed (and will resume). */
   overflow(): void;
+  /** The socket applies presence diffs (joined with `presence: 'diff'`); otherwise it gets full lists. */
+  readonly presenceDiffs?: boolean;
 }
 
 export interface GapSource {
@@ -53,6 +55,8 @@ interface Outgoing {
   seq: number | null;
   frame: Buffer;
   cursor: Iterator<Subscriber> | null;
+  /** Only for the subscribers it accepts (non-message frames only); all when absent. */
+  to?: (sub: Subscriber) => boolean;
   /** For fan-out latency: the message's created_at (ms) and how it reached this replica. */
   createdAt?: number;
   path?: FanoutPath;
@@ -104,8 +108,8 @@ export class RoomState {
   }
 
   /** Send a non-message frame (edit, presence, archive) to every subscriber, in order with messages. */
-  broadcast(frame: Frame): void {
-    this.enqueue(null, typeof frame === 'string' ? Buffer.from(frame) : frame);
+  broadcast(frame: Frame, to?: (sub: Subscriber) => boolean): void {
+    this.enqueue(null, typeof frame === 'string' ? Buffer.from(frame) : frame, to && { to });
   }
 
   /** Frames queued for delivery that have not reached every subscriber yet. */
@@ -128,7 +132,7 @@ export class RoomState {
     this.enqueue(message.seq, Buffer.from(messageFrame(this.info.id, message)), this.onFanout ? { createdAt: Date.parse(message.createdAt), path } : undefined);
   }
 
-  private enqueue(seq: number | null, frame: Buffer, fanout?: { createdAt: number; path: FanoutPath }): void {
+  private enqueue(seq: number | null, frame: Buffer, fanout?: { createdAt?: number; path?: FanoutPath; to?: (sub: Subscriber) => boolean }): void {
     this.queue.push({ seq, frame, cursor: null, ...fanout });
     if (!this.delivering) this.drainQueue();
   }
@@ -168,6 +172,7 @@ export class RoomState {
 
   private sendTo(sub: Subscriber, item: Outgoing): void {
     if (item.seq === null) {
+      if (item.to && !item.to(sub)) return;
       if (sub.catchingUp) this.buffer(sub, { seq: null, frame: item.frame });
       else sub.sendRaw(item.frame);
       return;

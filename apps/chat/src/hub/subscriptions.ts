@@ -87,7 +87,7 @@ export class Subscriptions {
    * Join (or rejoin) a room. Returns once the subscription is registered, so frames after the join
    * (sends) see it; the backlog replay continues in the background and ends with `caught_up`.
    */
-  async join(conn: Connection, roomId: number, sinceSeq: number | undefined, sinceVersion?: number): Promise<void> {
+  async join(conn: Connection, roomId: number, sinceSeq: number | undefined, sinceVersion?: number, presenceDiffs = false): Promise<void> {
     const { messages, reject, counters, log } = this.deps;
     const removalsBefore = this.removalCount;
     const archiveChangesBefore = this.archiveCount;
@@ -120,6 +120,7 @@ export class Subscriptions {
       buffer: [],
       seq: 0,
       sendRaw: (f) => conn.sendRaw(f),
+      presenceDiffs,
       overflow: () => {
         counters.slowConsumersClosed++;
         conn.close(CloseCode.SlowConsumer, 'too far behind while catching up');
@@ -135,10 +136,10 @@ export class Subscriptions {
     if (change && change.n > archiveChangesBefore && change.archived !== access.room.archived) {
       conn.send({ type: 'archived', room: roomId, archived: change.archived });
     }
-    // The joiner hears presence at once; the room (and the joiner, if it changed) with the next push.
+    // The joiner hears presence at once (the state its later diffs apply to); the room with the next push.
     const presence = this.deps.presence;
     presence.joined(roomId, conn.user);
-    conn.sendRaw(presence.current(roomId));
+    conn.sendRaw(presence.snapshot(roomId, presenceDiffs));
     void this.withReplaySlot(conn.user.id, () => this.replay(conn, state, sub, roomId, from, sinceVersion)).catch((err) => {
       if (state.subs.get(conn.id) !== sub) return;
       log.error({ err, room: roomId, conn: conn.id }, 'backlog replay failed; closing so the client resumes');
@@ -228,6 +229,13 @@ export class Subscriptions {
       this.deps.metrics?.resumeMessages.observe(cursor - from);
       return;
     }
+  }
+
+  /** A page of who is online in a joined room (`presence_list`). */
+  presenceList(conn: Connection, roomId: number, after: string | undefined, limit: number): void {
+    if (!conn.rooms.has(roomId)) return this.deps.reject(conn, ErrorCode.NotJoined, `you have not joined room ${roomId}`, { room: roomId });
+    const page = this.deps.presence.page(roomId, after, limit);
+    conn.send({ type: 'presence_list', room: roomId, ...page, ...(after === undefined ? {} : { after }) });
   }
 
   leave(conn: Connection, roomId: number): void {

@@ -1,6 +1,6 @@
 // The details column: about, who is online, members (and invitations in private rooms), and the
 // per-conversation notification setting.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { ChatStore, RoomState } from '../store.ts';
 import { groupNames, isGroup } from '../store.ts';
 import { Avatar } from './avatar.tsx';
@@ -24,6 +24,11 @@ export function Details({ store, room, open, onClose, invite, onLeave, onHide }:
   const conv = room.conv;
   const csrf = document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')?.content ?? '';
   const more = room.presenceCount - room.presence.length;
+  const roomId = conv.id;
+  // A big room sends only its count: fetch who is online when the pane is opened (and on each reopen).
+  useEffect(() => {
+    if (open && !room.presenceListed) store.loadPresence(roomId);
+  }, [open, roomId, room.presenceListed, store]);
   return (
     <aside id="details" class={`details${open ? ' open' : ''}`} aria-label="Conversation details">
       <div class="details-head">
@@ -40,14 +45,20 @@ export function Details({ store, room, open, onClose, invite, onLeave, onHide }:
         <p class="muted small">{conv.kind === 'public' ? 'Public room: anyone can join.' : conv.kind === 'private' ? 'Private room: members only, by invitation.' : isGroup(conv) ? 'Only the people in it can read this.' : 'Only the two of you can read this.'}</p>
       </section>
       <section class="details-section presence" aria-labelledby="online-h">
-        <h3 id="online-h">Online</h3>
+        {/* The count is live in every room; a big room's names are the pages fetched when the pane opened. */}
+        <h3 id="online-h">Online <span id="online-count" class="muted small">{room.presenceCount}</span></h3>
         <ul id="presence" class="people" aria-label="People online">
           {room.presence.map((u) => (
             <li key={u.id} class={store.isMe(u) ? 'me' : ''} title={`@${u.handle}`}>
               <Avatar user={u} size="sm" /> <span>{u.displayName}</span>{store.isMe(u) ? <span class="muted small"> (you)</span> : null}
             </li>
           ))}
-          {more > 0 ? <li class="more">and {more} more</li> : null}
+          {more > 0 ? (
+            <li class="more">
+              and {more} more
+              {!room.presenceListed && room.presenceHasMore ? <> <button type="button" class="link-button" onClick={() => store.loadPresence(roomId, true)}>Show more</button></> : null}
+            </li>
+          ) : null}
         </ul>
       </section>
       {conv.kind === 'private' ? (

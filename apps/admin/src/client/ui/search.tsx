@@ -138,7 +138,8 @@ export function SearchBar({ store, onOpenAt }: Props) {
       <form role="search" class="search-form" onSubmit={submit}>
         <label for="search-input" class="visually-hidden">Search messages</label>
         <input id="search-input" ref={input} type="search" autoComplete="off" value={text} maxLength={500}
-          placeholder='Search messages: words, "a phrase", pre*, in:#room, from:@name, before:/after:YYYY-MM-DD'
+          placeholder='Search messages'
+          title='Words, "a phrase", pre*, -word, in:#room, from:@name, before:YYYY-MM-DD, after:YYYY-MM-DD'
           aria-controls={open ? 'search-results' : undefined}
           onInput={(e) => setText((e.currentTarget).value)} onKeyDown={onInputKey} />
       </form>

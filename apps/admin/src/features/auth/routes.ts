@@ -26,7 +26,8 @@ const signupSchema = z
     email: z.string().trim().max(254, 'Use at most 254 characters.').email('Enter a valid email address.'),
     handle: handleSchema,
     displayName: displayNameSchema,
-    password: passwordSchema,
+    // Checked once, below, with the person's own words (zxcvbn is the costly part of a sign-up).
+    password: z.string(),
   })
   .superRefine((v, ctx) => {
     const problem = passwordProblem(v.password, [v.email, v.handle, v.displayName]);

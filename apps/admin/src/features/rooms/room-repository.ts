@@ -126,47 +126,28 @@ export class RoomRepository {
 
   /** The one direct room of two people ("minId:maxId"), created on first use with both as members. */
   async openDirect(a: number, b: number): Promise<number> {
-    return withTransaction(this.pool, async (client) => (await this.ensureDirect(client, a, b)).id);
+    return withTransaction(this.pool, async (client) => (await this.ensureConversation(client, a, [a, b])).id);
   }
 
   /**
-   * With the caller's transaction client: the direct room of two people, created if needed, with both
-   * as members; says whether the room is new and who became a member just now.
+   * With the caller's transaction client: the direct room of exactly these people (2 to 8 ids, the
+   * opener among them; the key is the sorted ids, so two people share one DM and each set of people one
+   * group conversation), created if needed, with all of them as members; says whether the room is new
+   * and who became a member just now. The opener gets it back in their sidebar if they had closed it.
    */
-  async ensureDirect(db: Queryable, a: number, b: number): Promise<{ id: number; created: boolean; added: number[] }> {
-    const [lo, hi] = a < b ? [a, b] : [b, a];
-    const key = `${lo}:${hi}`;
-    const inserted = await db.query<{ id: number }>(
-      `INSERT INTO rooms (name, kind, created_by, direct_key) VALUES ($1, 'direct', $2, $3) ON CONFLICT (direct_key) DO NOTHING RETURNING id`,
-      [`dm ${key}`, a, key],
-    );
-    const id = inserted.rows[0]?.id ?? (await db.query<{ id: number }>('SELECT id FROM rooms WHERE direct_key = $1', [key])).rows[0]!.id;
-    const { rows } = await db.query<{ user_id: number }>(
-      'INSERT INTO room_members (room_id, user_id) VALUES ($1, $2), ($1, $3) ON CONFLICT DO NOTHING RETURNING user_id',
-      [id, lo, hi],
-    );
-    await this.unhide(db, id, a);
-    return { id, created: inserted.rows.length > 0, added: rows.map((r) => Number(r.user_id)) };
-  }
-
-  /**
-   * With the caller's transaction client: the direct room of exactly these people (2 to 8 ids; the key
-   * is the sorted ids), created if needed, with all of them as members; says whether the room is new
-   * and who became a member just now.
-   */
-  async ensureGroup(db: Queryable, createdBy: number, userIds: number[]): Promise<{ id: number; created: boolean; added: number[] }> {
+  async ensureConversation(db: Queryable, openedBy: number, userIds: number[]): Promise<{ id: number; created: boolean; added: number[] }> {
     const ids = [...new Set(userIds)].sort((x, y) => x - y);
     const key = ids.join(':');
     const inserted = await db.query<{ id: number }>(
       `INSERT INTO rooms (name, kind, created_by, direct_key) VALUES ($1, 'direct', $2, $3) ON CONFLICT (direct_key) DO NOTHING RETURNING id`,
-      [`dm ${key}`, createdBy, key],
+      [`dm ${key}`, openedBy, key],
     );
     const id = inserted.rows[0]?.id ?? (await db.query<{ id: number }>('SELECT id FROM rooms WHERE direct_key = $1', [key])).rows[0]!.id;
     const { rows } = await db.query<{ user_id: number }>(
       'INSERT INTO room_members (room_id, user_id) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING RETURNING user_id',
       [id, ids],
     );
-    await this.unhide(db, id, createdBy);
+    await this.unhide(db, id, openedBy);
     return { id: Number(id), created: inserted.rows.length > 0, added: rows.map((r) => Number(r.user_id)).sort((x, y) => x - y) };
   }
 

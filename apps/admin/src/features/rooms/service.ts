@@ -128,21 +128,20 @@ export class RoomService {
     const known = new Set(found.map((u) => u.handle.toLowerCase()));
     const unknown = wanted.filter((h) => !known.has(h));
     if (unknown.length) throw new Refusal(404, `Nobody is called ${unknown.map((h) => `@${h}`).join(', ')}.`);
-    const userIds = [from.id, ...found.map((u) => u.id)];
-    return withTransaction(this.d.pool, async (tx) => {
-      const { id, created, added } = await this.d.rooms.ensureGroup(tx, from.id, userIds);
-      if (created) await this.d.audit.write(tx, actor, 'room.direct_opened', 'room', id, { userIds: [...userIds].sort((a, b) => a - b) });
-      for (const userId of added) await recordControlEvent(tx, { kind: 'member_added', userId, roomId: id });
-      return id;
-    });
+    return this.openConversation(actor, from, [from.id, ...found.map((u) => u.id)]);
   }
 
   /** The direct room of two people, created on first use: both get member_added. */
   async openDirect(actor: Actor, from: User, to: User): Promise<number> {
     if (from.id === to.id) throw new Refusal(400, 'Pick someone other than yourself.');
+    return this.openConversation(actor, from, [from.id, to.id]);
+  }
+
+  /** DM or group conversation: opened (or created, audited) and every new member told (member_added). */
+  private async openConversation(actor: Actor, from: User, userIds: number[]): Promise<number> {
     return withTransaction(this.d.pool, async (tx) => {
-      const { id, created, added } = await this.d.rooms.ensureDirect(tx, from.id, to.id);
-      if (created) await this.d.audit.write(tx, actor, 'room.direct_opened', 'room', id, { userIds: [from.id, to.id] });
+      const { id, created, added } = await this.d.rooms.ensureConversation(tx, from.id, userIds);
+      if (created) await this.d.audit.write(tx, actor, 'room.direct_opened', 'room', id, { userIds: [...userIds].sort((a, b) => a - b) });
       for (const userId of added) await recordControlEvent(tx, { kind: 'member_added', userId, roomId: id });
       return id;
     });
