@@ -30,7 +30,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** Uploads a file into the room and sends it in a message (the way chat's send path will link it). */
+/** Uploads a file into the room and links it to a message written directly in SQL (e2e/ui-attachments.spec.ts sends through chat). */
 async function sendFile(client: PanelClient, roomId: number, name: string, type: string, bytes: Buffer): Promise<string> {
   const form = new FormData();
   form.append('file', new Blob([new Uint8Array(bytes)], { type }), name);

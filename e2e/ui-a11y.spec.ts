@@ -9,6 +9,7 @@ import { waitConnected } from './support/browser.ts';
 import { e2eTest } from './support/fixtures.ts';
 import { newUser, PanelClient } from './support/http.ts';
 import { TestSocket } from './support/ws-client.ts';
+import sharp from 'sharp';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const ADMIN = { email: 'a11y-admin@example.test', password: 'admin password for a11y tests' };
@@ -41,6 +42,19 @@ test.beforeAll(async ({ stack: s, browser: b }) => {
     sock.send({ type: 'send', room: roomId, clientId: `a11y${i}`, body });
     await sock.next('ack', (f) => f.clientId === `a11y${i}`);
   }
+  // A message with an image and a file: thumbnails and download cards are checked too.
+  const files: string[] = [];
+  for (const [name, type, bytes] of [
+    ['photo.png', 'image/png', await sharp({ create: { width: 300, height: 200, channels: 3, background: '#48c' } }).png().toBuffer()],
+    ['notes.txt', 'text/plain', Buffer.from('notes')],
+  ] as const) {
+    const form = new FormData();
+    form.append('file', new Blob([new Uint8Array(bytes)], { type }), name);
+    const res = await bob.request(`/api/rooms/${roomId}/attachments`, { method: 'POST', headers: { 'x-csrf-token': await bob.csrf('/rooms') }, body: form });
+    files.push(((await res.json()) as { id: string }).id);
+  }
+  sock.send({ type: 'send', room: roomId, clientId: 'a11y-files', body: 'Two files', attachments: files });
+  await sock.next('ack', (f) => f.clientId === 'a11y-files');
   sock.close();
 });
 
@@ -73,7 +87,12 @@ describe.each(['light', 'dark'] as const)('axe-core, %s mode', (scheme) => {
     await page.goto(`/chat/${roomId}`);
     await waitConnected(page);
     await page.locator('#messages li[data-seq]').first().waitFor();
+    await page.locator('#messages .attachment-image img').waitFor();
     found.chat = await serious(page);
+    // A file attached to the draft: its chip (and, after it, the composer) stays labelled.
+    await page.setInputFiles('#composer-file-input', { name: 'draft.txt', mimeType: 'text/plain', buffer: Buffer.from('draft') });
+    await page.locator('#composer-files .file-chip[data-status=ready]').waitFor();
+    found.composerFiles = await serious(page);
     await page.keyboard.press('Control+k');
     await page.locator('#switcher-input').waitFor();
     found.switcher = await serious(page);
@@ -86,7 +105,7 @@ describe.each(['light', 'dark'] as const)('axe-core, %s mode', (scheme) => {
       found[path] = await serious(page);
     }
     await ctx.close();
-    expect(found).toEqual({ login: [], chat: [], switcher: [], private: [], '/rooms': [], '/profile': [] });
+    expect(found).toEqual({ login: [], chat: [], composerFiles: [], switcher: [], private: [], '/rooms': [], '/profile': [] });
   });
 
   it('admin pages: no serious or critical violation', async () => {
@@ -94,7 +113,7 @@ describe.each(['light', 'dark'] as const)('axe-core, %s mode', (scheme) => {
     const page = await ctx.newPage();
     await logIn(page, ADMIN);
     const found: Record<string, string[]> = {};
-    for (const path of ['/admin/users', '/admin/rooms', `/admin/rooms/${roomId}`, '/admin/moderation', '/admin/audit', '/admin/dashboard']) {
+    for (const path of ['/admin/users', '/admin/rooms', `/admin/rooms/${roomId}`, '/admin/moderation', '/admin/audit', '/admin/storage', '/admin/dashboard']) {
       await page.goto(path);
       found[path] = await serious(page);
     }
@@ -136,8 +155,8 @@ describe('theme and quick switcher', () => {
     await page.evaluate(() => ((window as unknown as { marker: number }).marker = 1));
     await page.keyboard.press('Control+k');
     await page.keyboard.type('corner');
-    const options = await page.locator('#switcher-list [role=option]').allTextContents();
-    expect(options.map((o) => o.trim())).toEqual(['Private corner']);
+    // The list filters as the letters arrive: wait for the last one's result.
+    await expect.poll(async () => (await page.locator('#switcher-list [role=option]').allTextContents()).map((o) => o.trim())).toEqual(['Private corner']);
     await page.keyboard.press('Enter');
     await page.waitForURL(`**/chat/${privateId}`);
     await expect.poll(() => page.locator('#conversation-title').textContent()).toContain('Private corner');

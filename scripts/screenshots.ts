@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import sharp from 'sharp';
 import { createTestDatabase, dropRedisPrefix, startStack, testRedisPrefix, TEST_REDIS_URL } from '@parley/devtools';
 import { PanelClient } from '../e2e/support/http.ts';
 import { TestSocket } from '../e2e/support/ws-client.ts';
@@ -61,10 +62,10 @@ async function main(): Promise<void> {
       await sock.next('hello');
       return sock;
     };
-    const say = async (sock: TestSocket, room: number, body: string, replyTo?: number): Promise<number> => {
+    const say = async (sock: TestSocket, room: number, body: string, extra: { replyTo?: number; attachments?: string[] } = {}): Promise<number> => {
       const clientId = `s${Math.random().toString(36).slice(2)}`;
       sock.send({ type: 'join', room });
-      sock.send({ type: 'send', room, clientId, body, ...(replyTo ? { replyTo } : {}) });
+      sock.send({ type: 'send', room, clientId, body, ...extra });
       return (await sock.next('ack', (f) => f.clientId === clientId)).seq;
     };
     const react = async (sock: TestSocket, room: number, seq: number, emoji: string) => {
@@ -80,8 +81,22 @@ async function main(): Promise<void> {
     await say(ann, general, 'Thanks both. Checklist:\n- [x] changelog\n- tests green\n- `npm run build`');
     await db.pool.query(`UPDATE messages SET created_at = now() - interval '1 day' - (interval '1 minute' * (10 - seq)) WHERE room_id = $1`, [general]);
     const question = await say(bob, general, 'Quick one, @ann: can you review the *migration* before lunch?');
+    // An image (drawn here: a small chart) and a file, uploaded as the composer does, then sent.
+    const upload = async (who: keyof typeof people, room: number, name: string, type: string, bytes: Buffer) => {
+      const form = new FormData();
+      form.append('file', new Blob([new Uint8Array(bytes)], { type }), name);
+      const res = await panels[who].request(`/api/rooms/${room}/attachments`, { method: 'POST', headers: { 'x-csrf-token': await panels[who].csrf('/rooms') }, body: form });
+      if (res.status !== 201) throw new Error(`upload of ${name}: HTTP ${res.status}`);
+      return ((await res.json()) as { id: string }).id;
+    };
+    const bars = [40, 65, 52, 80, 95, 120].map((h, i) => `<rect x="${40 + i * 90}" y="${300 - h * 2}" width="60" height="${h * 2}" rx="6" fill="#${['4f6bed', '5b8def', '36b37e', 'ffab00', 'ff7452', '8777d9'][i]}"/>`).join('');
+    const chart = await sharp(Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="600" height="340"><rect width="600" height="340" fill="#f7f8fc"/>${bars}<text x="40" y="36" font-family="sans-serif" font-size="22" fill="#333">Weekly active rooms</text></svg>`)).png().toBuffer();
+    await say(cleo, general, 'Usage is up again this week:', { attachments: [
+      await upload('cleo', general, 'weekly-active-rooms.png', 'image/png', chart),
+      await upload('cleo', general, 'weekly-report.csv', 'text/csv', Buffer.from('week,rooms\n1,40\n2,65\n3,52\n4,80\n5,95\n6,120\n')),
+    ] });
     await say(cleo, general, '> ship it\nAgreed. Code block for reference:\n```\nSELECT count(*) FROM messages;\n```');
-    await say(ann, general, 'On it, right after standup.', question);
+    await say(ann, general, 'On it, right after standup.', { replyTo: question });
     await react(cleo, general, question, '👍');
     await react(ann, general, question, '👍');
     await react(cleo, general, question, '🎉');
@@ -108,6 +123,8 @@ async function main(): Promise<void> {
       await shoot(page, variant, 'chat-room', 'Chat: a room with unread messages, a mention and markdown', `/chat/${general}`, async () => {
         await page.locator('#conn-state[data-state=open]').waitFor();
         await page.locator('#messages li[data-seq]').first().waitFor();
+        // The thumbnail (lazy: only once on screen; a short wait, not a failure, if it is scrolled away).
+        await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLImageElement>('#messages .attachment-image img')).every((i) => i.complete && i.naturalWidth > 0), null, { timeout: 3_000 }).catch(() => undefined);
       });
       await shoot(page, variant, 'chat-dm', 'Chat: a direct message', `/chat/${dm}`, async () => {
         await page.locator('#conn-state[data-state=open]').waitFor();
@@ -150,6 +167,7 @@ async function main(): Promise<void> {
       await shoot(adminPage, variant, 'admin-moderation', 'Admin: moderation', '/admin/moderation');
       await shoot(adminPage, variant, 'admin-audit', 'Admin: audit log', '/admin/audit');
       await shoot(adminPage, variant, 'admin-dashboard', 'Admin: dashboard', '/admin/dashboard');
+      await shoot(adminPage, variant, 'admin-storage', 'Admin: storage used per person and per room', '/admin/storage');
       await adminCtx.close();
     }
     writeGallery();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clientFrameSchema, isEmoji } from './index.ts';
+import { clientFrameSchema, isEmoji, MAX_ATTACHMENTS_PER_MESSAGE } from './index.ts';
 
 describe('clientFrameSchema', () => {
   it('accepts each well-formed frame', () => {
@@ -47,5 +47,22 @@ describe('reactions and replies in frames', () => {
     expect(clientFrameSchema.safeParse({ type: 'send', room: 1, clientId: 'a', body: 'x', replyTo: 3 }).success).toBe(true);
     expect(clientFrameSchema.safeParse({ type: 'send', room: 1, clientId: 'a', body: 'x', replyTo: 0 }).success).toBe(false);
     expect(clientFrameSchema.safeParse({ type: 'send', room: 1, clientId: 'a', body: 'x' }).success).toBe(true);
+  });
+});
+
+describe('attachments in send frames', () => {
+  const id = '0b6f1f52-3d7e-4c1a-9f0e-2a4c8d1e5b77';
+  it('send accepts up to MAX_ATTACHMENTS_PER_MESSAGE uuids; a frame without them (parley.v1 clients) still validates', () => {
+    expect(clientFrameSchema.safeParse({ type: 'send', room: 1, clientId: 'a', body: '', attachments: [id] }).success).toBe(true);
+    expect(clientFrameSchema.safeParse({ type: 'send', room: 1, clientId: 'a', body: 'x' }).success).toBe(true);
+    const max = Array.from({ length: MAX_ATTACHMENTS_PER_MESSAGE }, () => id);
+    expect(clientFrameSchema.safeParse({ type: 'send', room: 1, clientId: 'a', body: '', attachments: max }).success).toBe(true);
+    expect(clientFrameSchema.safeParse({ type: 'send', room: 1, clientId: 'a', body: '', attachments: [...max, id] }).success).toBe(false);
+  });
+
+  it('refuses ids that are not uuids (they reach SQL as a uuid[] literal)', () => {
+    for (const bad of ['x', '', `${id},${id}`, '{}', 7]) {
+      expect(clientFrameSchema.safeParse({ type: 'send', room: 1, clientId: 'a', body: '', attachments: [bad] }).success).toBe(false);
+    }
   });
 });

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 
 export * from './wire.ts';
-import { type ErrorCode, MAX_EMOJI_LENGTH, PRESENCE_PAGE_MAX } from './wire.ts';
+import { type ErrorCode, MAX_ATTACHMENTS_PER_MESSAGE, MAX_EMOJI_LENGTH, PRESENCE_PAGE_MAX } from './wire.ts';
 
 // ---- client -> server ---------------------------------------------------------------------------
 
@@ -26,8 +26,14 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
    */
   z.object({ type: z.literal('join'), room: roomId, sinceSeq: seq.optional(), sinceVersion: seq.optional(), presence: z.enum(['diff']).optional() }),
   z.object({ type: z.literal('leave'), room: roomId }),
-  /** `replyTo`: the seq of a message of the same room this one answers. */
-  z.object({ type: z.literal('send'), room: roomId, clientId: clientIdSchema, body: z.string(), replyTo: z.number().int().positive().optional() }),
+  /**
+   * `replyTo`: the seq of a message of the same room this one answers. `attachments`: ids of your
+   * uploads into this room, not yet sent (others are ignored); with them the body may be empty.
+   */
+  z.object({
+    type: z.literal('send'), room: roomId, clientId: clientIdSchema, body: z.string(), replyTo: z.number().int().positive().optional(),
+    attachments: z.array(z.uuid()).max(MAX_ATTACHMENTS_PER_MESSAGE).optional(),
+  }),
   z.object({ type: z.literal('edit'), room: roomId, seq: seq, body: z.string() }),
   z.object({ type: z.literal('delete'), room: roomId, seq: seq }),
   /**
@@ -80,6 +86,18 @@ export interface ChatMessage {
   reactions?: ReactionSummary[];
   /** Present when the message is a reply. */
   replyTo?: ReplyRef;
+  /** Files sent with the message, in upload order; absent when none (and on deleted messages). */
+  attachments?: AttachmentRef[];
+}
+
+/** A file of a message: downloaded from admin at `/api/attachments/:id` (images: also `/thumbnail`). */
+export interface AttachmentRef {
+  id: string;
+  name: string;
+  size: number;
+  contentType: string;
+  /** Decoded images only: the upright size (the thumbnail keeps its aspect ratio). */
+  image?: { width: number; height: number };
 }
 
 /** One emoji's reactions on a message. */

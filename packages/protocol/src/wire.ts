@@ -60,6 +60,8 @@ export const MAX_REACTION_EMOJIS = 20;
 export const REACTION_USERS_LISTED = 20;
 /** Replies: the quoted excerpt of the original, in characters. */
 export const REPLY_EXCERPT_CHARS = 140;
+/** Attachments: most files on one message. */
+export const MAX_ATTACHMENTS_PER_MESSAGE = 10;
 
 /**
  * Whether `text` is one emoji: a single grapheme cluster that is pictographic (or a flag or keycap),

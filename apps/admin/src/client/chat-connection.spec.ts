@@ -91,6 +91,28 @@ describe('ChatConnection', () => {
     conn.stop();
   });
 
+  it('a send carries its attachment ids, and so does its resend after a drop; a send without files has no field', async () => {
+    const { conn } = setup();
+    conn.start();
+    const ws = await connect();
+    for (const room of [1, 2]) ws.push({ type: 'caught_up', room, seq: 0 });
+    const ids = ['0b6f1f52-3d7e-4c1a-9f0e-2a4c8d1e5b77'];
+    const withFiles = conn.send(1, '', undefined, undefined, ids);
+    const plain = conn.send(1, 'plain', undefined, undefined, []);
+    expect(ws.sent.filter((f) => f.type === 'send')).toEqual([
+      { type: 'send', room: 1, clientId: withFiles, body: '', attachments: ids },
+      { type: 'send', room: 1, clientId: plain, body: 'plain' },
+    ]);
+    ws.onclose?.({ code: 1012, reason: 'restart' });
+    const ws2 = await connect();
+    ws2.push({ type: 'caught_up', room: 1, seq: 0 });
+    expect(ws2.sent.filter((f) => f.type === 'send')).toEqual([
+      { type: 'send', room: 1, clientId: withFiles, body: '', attachments: ids },
+      { type: 'send', room: 1, clientId: plain, body: 'plain' },
+    ]);
+    conn.stop();
+  });
+
   it('a room joined later resumes from the highest version seen anywhere before its join (not from 0)', async () => {
     const { conn } = setup();
     conn.start();

@@ -81,6 +81,8 @@ interface Outgoing {
   body: string;
   /** The seq this message replies to. */
   replyTo?: number;
+  /** Ids of uploaded files sent with it. */
+  attachments?: string[];
   retryTimer?: ReturnType<typeof setTimeout>;
 }
 
@@ -106,8 +108,10 @@ const RETRYABLE = new Set(['rate_limited', 'unavailable', 'internal']);
 const OPEN = 1;
 
 function sendFrame(out: Outgoing): ClientFrame {
-  const frame = { type: 'send', room: out.room, clientId: out.clientId, body: out.body } as const;
-  return out.replyTo === undefined ? frame : { ...frame, replyTo: out.replyTo };
+  const frame: ClientFrame & { type: 'send' } = { type: 'send', room: out.room, clientId: out.clientId, body: out.body };
+  if (out.replyTo !== undefined) frame.replyTo = out.replyTo;
+  if (out.attachments?.length) frame.attachments = out.attachments;
+  return frame;
 }
 
 export function newClientId(): string {
@@ -197,9 +201,11 @@ export class ChatConnection {
     return this.rooms.has(roomId);
   }
 
-  send(roomId: number, body: string, clientId = newClientId(), replyTo?: number): string {
+  send(roomId: number, body: string, clientId = newClientId(), replyTo?: number, attachments?: string[]): string {
     if (this.stopped || !this.rooms.has(roomId)) return clientId;
-    const out: Outgoing = replyTo === undefined ? { clientId, room: roomId, body } : { clientId, room: roomId, body, replyTo };
+    const out: Outgoing = { clientId, room: roomId, body };
+    if (replyTo !== undefined) out.replyTo = replyTo;
+    if (attachments?.length) out.attachments = attachments;
     this.outbox.set(clientId, out);
     if (this.rooms.get(roomId)!.live) this.transmit(sendFrame(out));
     return clientId;

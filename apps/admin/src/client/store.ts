@@ -1,7 +1,7 @@
 // The web client's state: every conversation of the sidebar (one socket joins them all), each with its
 // loaded messages, unsent messages, read pointer, unread and mention counts. UI-free: components read
 // it and subscribe; all network traffic goes through ChatConnection and the panel's JSON API.
-import type { ChatMessage, RoomInfo, ServerFrame, UserRef } from '@parley/protocol';
+import type { AttachmentRef, ChatMessage, RoomInfo, ServerFrame, UserRef } from '@parley/protocol';
 import type { Conversation } from '../features/conversations/conversation.ts';
 import { ChatConnection, type ConnectionState, type StateDetail } from './chat-connection.ts';
 
@@ -13,6 +13,8 @@ export interface PendingSend {
   clientId: string;
   body: string;
   replyTo?: ChatMessage;
+  /** Files sent with it (already uploaded). */
+  attachments?: AttachmentRef[];
   status: 'sending' | 'failed';
   error?: string;
 }
@@ -590,13 +592,16 @@ export class ChatStore {
     await this.refresh();
   }
 
-  /** Send a message; the caller checked its size. Returns its client id. */
-  send(roomId: number, body: string): string {
+  /** Send a message (with files already uploaded); the caller checked its size. Returns its client id. */
+  send(roomId: number, body: string, attachments: AttachmentRef[] = []): string {
     const room = this.rooms.get(roomId)!;
     const replyTo = room.replyingTo ?? undefined;
-    const clientId = this.connection.send(roomId, body, undefined, replyTo?.seq);
+    const clientId = this.connection.send(roomId, body, undefined, replyTo?.seq, attachments.map((a) => a.id));
     this.returnToLive(roomId);
-    room.pending.push(replyTo ? { clientId, body, status: 'sending', replyTo } : { clientId, body, status: 'sending' });
+    const pending: PendingSend = { clientId, body, status: 'sending' };
+    if (replyTo) pending.replyTo = replyTo;
+    if (attachments.length) pending.attachments = attachments;
+    room.pending.push(pending);
     room.replyingTo = null;
     room.error = null;
     this.changed();
@@ -608,9 +613,12 @@ export class ChatStore {
     const room = this.rooms.get(roomId);
     const index = room?.pending.findIndex((p) => p.clientId === clientId) ?? -1;
     if (!room || index < 0) return;
-    const { body, replyTo } = room.pending[index]!;
-    const fresh = this.connection.send(roomId, body, undefined, replyTo?.seq);
-    room.pending[index] = replyTo ? { clientId: fresh, body, status: 'sending', replyTo } : { clientId: fresh, body, status: 'sending' };
+    const { body, replyTo, attachments } = room.pending[index]!;
+    const fresh = this.connection.send(roomId, body, undefined, replyTo?.seq, attachments?.map((a) => a.id));
+    const retried: PendingSend = { clientId: fresh, body, status: 'sending' };
+    if (replyTo) retried.replyTo = replyTo;
+    if (attachments) retried.attachments = attachments;
+    room.pending[index] = retried;
     this.changed();
   }
 

@@ -64,7 +64,7 @@ export class FrameRouter {
     switch (frame.type) {
       case 'join': return subscriptions.join(conn, frame.room, frame.sinceSeq, frame.sinceVersion, frame.presence === 'diff');
       case 'leave': return subscriptions.leave(conn, frame.room);
-      case 'send': return commands.send(conn, frame.room, frame.clientId, frame.body, frame.replyTo);
+      case 'send': return commands.send(conn, frame.room, frame.clientId, frame.body, frame.replyTo, frame.attachments);
       case 'edit': return commands.edit(conn, frame.room, frame.seq, frame.body);
       case 'delete': return commands.remove(conn, frame.room, frame.seq);
       case 'history': return commands.history(conn, frame.room, historyAnchor(frame), frame.limit ?? 50);

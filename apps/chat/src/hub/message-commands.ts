@@ -55,11 +55,12 @@ export class MessageCommands {
   }
 
   /** Why a message body is refused, or null. */
-  private bodyProblem(body: string): { code: ErrorCode; message: string } | null {
+  private bodyProblem(body: string, hasAttachments = false): { code: ErrorCode; message: string } | null {
     const max = this.deps.options.maxMessageBytes;
     const size = utf8Length(body);
     if (size > max) return { code: ErrorCode.TooLarge, message: `message is ${size} bytes; the limit is ${max}` };
-    if (!body.trim()) return { code: ErrorCode.BadFrame, message: 'message body is empty' };
+    // Files alone are a message: the body may then be empty.
+    if (!body.trim() && !hasAttachments) return { code: ErrorCode.BadFrame, message: 'message body is empty' };
     if (body.includes('\u0000')) return { code: ErrorCode.BadFrame, message: 'message body contains a NUL character' };
     return null;
   }
@@ -68,12 +69,12 @@ export class MessageCommands {
    * Validate and queue a message for storage synchronously (so one connection's sends keep their order),
    * then ack after COMMIT without holding up the connection's next frames.
    */
-  send(conn: Connection, roomId: number, clientId: string, body: string, replyTo?: number): void {
+  send(conn: Connection, roomId: number, clientId: string, body: string, replyTo?: number, attachments?: string[]): void {
     const { reject, messages, stats, subscriptions, log } = this.deps;
     const endTimer = this.deps.metrics?.sendAck.startTimer();
     const joined = conn.rooms.get(roomId);
     if (!joined) return reject(conn, ErrorCode.NotJoined, `join room ${roomId} before sending to it`, { ref: clientId, room: roomId });
-    const problem = this.bodyProblem(body);
+    const problem = this.bodyProblem(body, (attachments?.length ?? 0) > 0);
     if (problem) return reject(conn, problem.code, problem.message, { ref: clientId, room: roomId });
     if (joined.mutedUntil > Date.now()) {
       return reject(conn, ErrorCode.Muted, `you are muted in this room until ${new Date(joined.mutedUntil).toISOString()}`, { ref: clientId, room: roomId });
@@ -87,7 +88,8 @@ export class MessageCommands {
     traced?.storing();
     // A reply names a message of this room, which the sender can read (joined); the insert keeps
     // reply_to_seq only when that message exists, so a bad one stores a plain message (never loses it).
-    messages.store({ roomId, authorId: conn.user.id, clientId, body, replyTo: replyTo ?? null }).then(
+    // Attachment ids that are not the sender's ready, unsent uploads into this room are ignored by the insert.
+    messages.store({ roomId, authorId: conn.user.id, clientId, body, replyTo: replyTo ?? null, attachments: attachments ?? null }).then(
       ({ message, duplicate }) => {
         if (message.roomId !== roomId) {
           return reject(conn, ErrorCode.BadFrame, 'this client id was already used for a message in another room', { ref: clientId, room: roomId });

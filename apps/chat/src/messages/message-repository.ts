@@ -1,8 +1,8 @@
 // Messages in Postgres: the log that makes chat lossless. A room's seq is taken from rooms.last_seq in
 // the same transaction that inserts the message, so seq order is commit order and there are no gaps.
-import { type Pool, recordControlEvent, withTransaction } from '@parley/db';
+import { type Pool, type PoolClient, recordControlEvent, withTransaction } from '@parley/db';
 import { type ChatMessage, MAX_REACTION_EMOJIS, REACTION_USERS_LISTED, type RoomInfo } from '@parley/protocol';
-import { type MessageRow, type NewMessage, REPLY_COLUMNS, REPLY_JOIN, type StoreResult, type WriterOptions, MessageWriter, toChatMessage } from './message-writer.ts';
+import { type MessageRow, type NewMessage, ATTACHMENTS_JOIN, REPLY_COLUMNS, REPLY_JOIN, type StoreResult, type WriterOptions, MessageWriter, toChatMessage } from './message-writer.ts';
 
 export { AuthorInactiveError, RoomArchivedError, OverloadedError, DatabaseUnavailableError, toChatMessage, type NewMessage, type StoreResult } from './message-writer.ts';
 
@@ -15,14 +15,14 @@ export interface RoomAccess {
 
 /**
  * Messages as served to clients, with `version` (the control event id of their latest edit, delete or
- * reaction), the reply's original and the reactions summary, all in the one query (no query per message).
- * Reactions of a deleted message are not served.
+ * reaction), the reply's original, the reactions summary and the attachments, all in the one query (no
+ * query per message). Reactions and attachments of a deleted message are not served.
  */
 const SELECT_VERSIONED = `
   SELECT m.id, m.room_id, m.seq, m.author_id, u.handle, u.display_name, m.client_msg_id,
          CASE WHEN m.deleted_at IS NULL THEN m.body ELSE '' END AS body,
-         m.created_at, m.edited_at, m.deleted_at, m.version, m.reply_to_seq, ${REPLY_COLUMNS}, rx.reactions
-  FROM messages m JOIN users u ON u.id = m.author_id ${REPLY_JOIN('m')}
+         m.created_at, m.edited_at, m.deleted_at, m.version, m.reply_to_seq, ${REPLY_COLUMNS}, rx.reactions, att.attachments
+  FROM messages m JOIN users u ON u.id = m.author_id ${REPLY_JOIN('m')} ${ATTACHMENTS_JOIN('m')}
   LEFT JOIN LATERAL (
     SELECT json_agg(json_build_object('emoji', g.emoji, 'count', g.n, 'userIds', g.ids, 'handles', g.handles) ORDER BY g.first, g.emoji) AS reactions
     FROM (
@@ -143,12 +143,20 @@ export class MessageRepository {
     return this.change(roomId, seq, authorId, `body = $4, edited_at = now()`, `m.author_id = $3 AND m.deleted_at IS NULL`, [body]);
   }
 
-  /** Soft delete by the author (the body is no longer served), with its control event, as edit. */
+  /**
+   * Soft delete by the author (the body is no longer served), with its control event, as edit. Its
+   * attachments are marked deleted in the same transaction; admin's sweeper then removes the objects.
+   */
   async softDelete(roomId: number, seq: number, authorId: number): Promise<{ version: number } | ChangeRefused> {
-    return this.change(roomId, seq, authorId, `deleted_at = now(), deleted_by = $3`, `m.author_id = $3 AND m.deleted_at IS NULL`, []);
+    return this.change(roomId, seq, authorId, `deleted_at = now(), deleted_by = $3`, `m.author_id = $3 AND m.deleted_at IS NULL`, [], async (client) => {
+      await client.query('UPDATE attachments SET deleted_at = now() WHERE room_id = $1 AND message_seq = $2 AND deleted_at IS NULL', [roomId, seq]);
+    });
   }
 
-  private async change(roomId: number, seq: number, actorId: number, set: string, where: string, extra: unknown[]): Promise<{ version: number } | ChangeRefused> {
+  private async change(
+    roomId: number, seq: number, actorId: number, set: string, where: string, extra: unknown[],
+    alsoInTransaction?: (client: PoolClient) => Promise<void>,
+  ): Promise<{ version: number } | ChangeRefused> {
     return withTransaction(this.pool, async (client) => {
       const { rows } = await client.query<{ archived: boolean }>(
         `UPDATE messages m SET ${set} FROM rooms r
@@ -159,6 +167,7 @@ export class MessageRepository {
       const row = rows[0];
       if (!row) return 'not_allowed' as const;
       if (row.archived) throw new RoomArchivedRollback();
+      await alsoInTransaction?.(client);
       const version = await recordControlEvent(client, { kind: 'message_updated', userId: actorId, roomId, seq });
       await client.query('UPDATE messages SET version = $3 WHERE room_id = $1 AND seq = $2', [roomId, seq, version]);
       return { version };

@@ -19,7 +19,7 @@
 //   `unavailable` and resends the same client id, which the idempotency check makes harmless even if
 //   the COMMIT happened before the connection died), and the broken client is discarded.
 import { type Checkout, type Pool, type PoolClient, checkout, isConnectionError } from '@parley/db';
-import { type ChatMessage, type ReactionSummary, REPLY_EXCERPT_CHARS } from '@parley/protocol';
+import { type AttachmentRef, type ChatMessage, type ReactionSummary, REPLY_EXCERPT_CHARS } from '@parley/protocol';
 
 export interface NewMessage {
   roomId: number;
@@ -28,6 +28,11 @@ export interface NewMessage {
   body: string;
   /** The seq of the message (same room) this one replies to. */
   replyTo?: number | null;
+  /**
+   * Ids of the author's uploads to link to this message in its transaction; only ready, unsent
+   * uploads of this author into this room are linked (others are ignored).
+   */
+  attachments?: string[] | null;
 }
 
 export type StoreResult = { message: ChatMessage; duplicate: boolean };
@@ -95,7 +100,32 @@ export interface MessageRow {
   reply_deleted?: boolean | null;
   /** The reactions summary as JSON (see REACTIONS_JOIN), null when none. */
   reactions?: ReactionSummary[] | null;
+  /** The attachments as JSON (see ATTACHMENTS_JOIN), null when none. */
+  attachments?: AttachmentRef[] | null;
 }
+
+/** One attachment row (alias `a`) as the AttachmentRef JSON of the protocol. */
+const ATTACHMENT_JSON = `json_build_object('id', a.id, 'name', a.name, 'size', a.size_bytes, 'contentType', a.content_type,
+  'image', CASE WHEN a.image_width IS NOT NULL AND a.thumbnail_key IS NOT NULL THEN json_build_object('width', a.image_width, 'height', a.image_height) END)`;
+
+/**
+ * The live attachments of message `alias` as column `attachments` (null when none, and on deleted
+ * messages), in upload order. One lateral subquery on attachments_room_idx, never a query per message.
+ */
+export const ATTACHMENTS_JOIN = (alias: string) => `
+  LEFT JOIN LATERAL (
+    SELECT json_agg(${ATTACHMENT_JSON} ORDER BY a.created_at, a.id) AS attachments
+    FROM attachments a
+    WHERE a.room_id = ${alias}.room_id AND a.message_seq = ${alias}.seq AND a.deleted_at IS NULL AND ${alias}.deleted_at IS NULL
+  ) att ON true`;
+
+/**
+ * Links the author's attachments (\`ids\`: a uuid[]) to the message just inserted as row \`ins\`: the same
+ * conditions as admin's AttachmentRepository.linkToMessage (same room, same uploader, ready, unsent).
+ */
+const LINK_WHERE = (ids: string, ins: string) => `
+  a.id = ANY(${ids}) AND a.room_id = ${ins}.room_id AND a.uploader_id = ${ins}.author_id
+  AND a.state = 'ready' AND a.message_seq IS NULL AND a.deleted_at IS NULL`;
 
 /** The replied-to message of `m` (alias `o`, its author `ou`), as columns of the reply fields. */
 export const REPLY_COLUMNS = `
@@ -109,17 +139,18 @@ export const REPLY_JOIN = (alias: string) => `
 export const SELECT_MESSAGE = `
   SELECT m.id, m.room_id, m.seq, m.author_id, u.handle, u.display_name, m.client_msg_id,
          CASE WHEN m.deleted_at IS NULL THEN m.body ELSE '' END AS body,
-         m.created_at, m.edited_at, m.deleted_at, m.reply_to_seq, ${REPLY_COLUMNS}
-  FROM messages m JOIN users u ON u.id = m.author_id ${REPLY_JOIN('m')}`;
+         m.created_at, m.edited_at, m.deleted_at, m.reply_to_seq, ${REPLY_COLUMNS}, att.attachments
+  FROM messages m JOIN users u ON u.id = m.author_id ${REPLY_JOIN('m')} ${ATTACHMENTS_JOIN('m')}`;
 
 /**
- * Group commit in one statement; see MessageWriter.writeBatch. $1..$5: room, author, client id, body,
- * reply-to seq (null: not a reply; kept only when that message exists in the same room).
+ * Group commit in one statement; see MessageWriter.writeBatch. $1..$6: room, author, client id, body,
+ * reply-to seq (null: not a reply; kept only when that message exists in the same room), attachment
+ * ids (a uuid array literal, null: none), linked in the same statement (so the same transaction).
  */
 const BATCH_INSERT = `
   WITH req AS (
-    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[])
-      WITH ORDINALITY AS r(room_id, author_id, client_msg_id, body, reply_to_seq, ord)
+    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[])
+      WITH ORDINALITY AS r(room_id, author_id, client_msg_id, body, reply_to_seq, attachment_ids, ord)
   ),
   existing AS (
     SELECT m.id, m.room_id, m.seq, m.author_id, m.client_msg_id,
@@ -153,13 +184,29 @@ const BATCH_INSERT = `
     ORDER BY f.room_id, f.idx
     RETURNING id, room_id, seq, author_id, client_msg_id, body, created_at, edited_at, deleted_at, reply_to_seq
   ),
+  linked AS (
+    -- Only messages that carry ids join here: a plain batch links nothing.
+    UPDATE attachments a SET message_seq = i.seq
+    FROM ins i JOIN fresh f ON f.author_id = i.author_id AND f.client_msg_id = i.client_msg_id AND f.attachment_ids IS NOT NULL
+    WHERE ${LINK_WHERE('f.attachment_ids::uuid[]', 'i')}
+    RETURNING a.*
+  ),
   found AS (
     SELECT ins.*, false AS dup FROM ins
     UNION ALL
     SELECT existing.*, true AS dup FROM existing
   )
-  SELECT found.*, u.handle, u.display_name, ${REPLY_COLUMNS}
-  FROM found JOIN users u ON u.id = found.author_id ${REPLY_JOIN('found')}`;
+  SELECT found.*, u.handle, u.display_name, ${REPLY_COLUMNS}, att.attachments
+  FROM found JOIN users u ON u.id = found.author_id ${REPLY_JOIN('found')}
+  LEFT JOIN LATERAL (
+    -- New messages: what this statement linked (its own UPDATE is not visible to it); resends: the stored links.
+    SELECT json_agg(${ATTACHMENT_JSON} ORDER BY a.created_at, a.id) AS attachments
+    FROM (
+      SELECT * FROM linked l WHERE NOT found.dup AND l.room_id = found.room_id AND l.message_seq = found.seq
+      UNION ALL
+      SELECT * FROM attachments s WHERE found.dup AND s.room_id = found.room_id AND s.message_seq = found.seq AND s.deleted_at IS NULL AND found.deleted_at IS NULL
+    ) a
+  ) att ON true`;
 
 export function toChatMessage(row: MessageRow): ChatMessage {
   const message: ChatMessage = {
@@ -182,8 +229,19 @@ export function toChatMessage(row: MessageRow): ChatMessage {
     };
   }
   if (row.reactions?.length) message.reactions = row.reactions;
+  if (row.attachments?.length) message.attachments = row.attachments.map(toAttachmentRef);
   return message;
 }
+
+/** JSON numbers from Postgres bigints arrive as numbers; an absent image stays absent. */
+function toAttachmentRef(a: AttachmentRef & { image?: AttachmentRef['image'] | null }): AttachmentRef {
+  const ref: AttachmentRef = { id: a.id, name: a.name, size: Number(a.size), contentType: a.contentType };
+  if (a.image) ref.image = { width: a.image.width, height: a.image.height };
+  return ref;
+}
+
+/** A uuid[] literal for the batch's text[] parameter (ids are uuids: the protocol schema checked them). */
+const idsLiteral = (ids: string[] | null | undefined): string | null => (ids?.length ? `{${ids.join(',')}}` : null);
 
 export interface WriterOptions {
   /** Most messages in one transaction. */
@@ -369,7 +427,7 @@ export class MessageWriter {
     }
     // A named (prepared) statement: parsed and planned once per connection, not once per batch.
     const { rows } = await client.query<MessageRow & { dup: boolean }>({
-      name: 'parley_batch_insert_v3',
+      name: 'parley_batch_insert_v4',
       text: BATCH_INSERT,
       values: [
         toStore.map((i) => i.msg.roomId),
@@ -377,6 +435,7 @@ export class MessageWriter {
         toStore.map((i) => i.msg.clientId),
         toStore.map((i) => i.msg.body),
         toStore.map((i) => i.msg.replyTo ?? null),
+        toStore.map((i) => idsLiteral(i.msg.attachments)),
       ],
     });
     let inserted = 0;
@@ -429,15 +488,21 @@ export class MessageWriter {
       // Under the room's row lock, after any ban that committed before it: a banned author stores nothing.
       const active = await client.query("SELECT 1 FROM users WHERE id = $1 AND status = 'active'", [msg.authorId]);
       if (!active.rowCount) throw new AuthorInactiveError();
-      const { rows } = await client.query<MessageRow>(
-        `WITH ins AS (
-           INSERT INTO messages (room_id, seq, author_id, client_msg_id, body, reply_to_seq)
-           VALUES ($1, $2, $3, $4, $5,
-                   CASE WHEN EXISTS (SELECT 1 FROM messages o WHERE o.room_id = $1 AND o.seq = $6::bigint) THEN $6::bigint END)
-           RETURNING id, room_id, seq, author_id, client_msg_id, body, created_at, edited_at, deleted_at, reply_to_seq)
-         SELECT ins.*, u.handle, u.display_name, ${REPLY_COLUMNS} FROM ins JOIN users u ON u.id = ins.author_id ${REPLY_JOIN('ins')}`,
+      await client.query<MessageRow>(
+        `INSERT INTO messages (room_id, seq, author_id, client_msg_id, body, reply_to_seq)
+         VALUES ($1, $2, $3, $4, $5,
+                 CASE WHEN EXISTS (SELECT 1 FROM messages o WHERE o.room_id = $1 AND o.seq = $6::bigint) THEN $6::bigint END)`,
         [msg.roomId, seq, msg.authorId, msg.clientId, msg.body, msg.replyTo ?? null],
       );
+      const ids = idsLiteral(msg.attachments);
+      if (ids) {
+        await client.query(
+          `UPDATE attachments a SET message_seq = i.seq FROM (SELECT $2::bigint AS room_id, $3::bigint AS seq, $4::bigint AS author_id) i
+           WHERE ${LINK_WHERE('$1::uuid[]', 'i')}`,
+          [ids, msg.roomId, seq, msg.authorId],
+        );
+      }
+      const { rows } = await client.query<MessageRow>(`${SELECT_MESSAGE} WHERE m.room_id = $1 AND m.seq = $2`, [msg.roomId, seq]);
       await client.query('COMMIT');
       return { message: toChatMessage(rows[0]!), duplicate: false };
     } catch (err) {

@@ -1,10 +1,12 @@
 // The composer: Enter sends, Shift+Enter adds a line; a byte counter appears near the server's limit
 // and a message over it is refused here, keeping its text (nothing is ever cut); Up in an empty
 // composer edits your last message; @ opens handle completion; the draft of every conversation is kept
-// across reloads.
+// across reloads. Files are attached with the button, by pasting or by dropping them on the conversation:
+// each uploads at once (with progress and a cancel), and the message carries the finished ones.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { UserRef } from '@parley/protocol';
-import { utf8Length } from '@parley/protocol/wire';
+import type { AttachmentRef, UserRef } from '@parley/protocol';
+import { MAX_ATTACHMENTS_PER_MESSAGE, utf8Length } from '@parley/protocol/wire';
+import { UploadCancelled, filesOf, formatBytes, uploadFile } from './uploads.ts';
 import type { ChatStore, RoomState } from '../store.ts';
 import { displayName } from '../store.ts';
 import { loadDraft, saveDraft } from './drafts.ts';
@@ -23,6 +25,26 @@ interface Suggestion {
   displayName: string;
 }
 
+/** One file attached to the draft: uploading (with its progress), uploaded, or refused. */
+interface DraftFile {
+  key: number;
+  name: string;
+  size: number;
+  progress: number;
+  status: 'uploading' | 'ready' | 'failed';
+  ref?: AttachmentRef;
+  error?: string;
+  abort?: () => void;
+}
+
+let nextFileKey = 1;
+
+/** A failed send taken back for editing: its text and its (already uploaded) files. */
+export interface RestoredDraft {
+  body: string;
+  attachments: AttachmentRef[];
+}
+
 const MENTION_QUERY = /(^|[^A-Za-z0-9_])@([a-z0-9_]{0,32})$/i;
 
 export function Composer({ store, room, lockedReason, onEditLast, inputRef }: Props) {
@@ -32,6 +54,48 @@ export function Composer({ store, room, lockedReason, onEditLast, inputRef }: Pr
   const [suggest, setSuggest] = useState<{ items: Suggestion[]; index: number; start: number } | null>(null);
   const saveTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const lastTyping = useRef(0);
+  const [files, setFiles] = useState<DraftFile[]>([]);
+  const filesRef = useRef(files);
+  filesRef.current = files;
+  const fileInput = useRef<HTMLInputElement | null>(null);
+
+  const patchFile = (key: number, patch: Partial<DraftFile>) => setFiles((list) => list.map((f) => (f.key === key ? { ...f, ...patch } : f)));
+
+  const attach = (picked: File[]) => {
+    if (lockedReason || !picked.length) return;
+    const room = MAX_ATTACHMENTS_PER_MESSAGE - filesRef.current.length;
+    if (picked.length > room) setError(`A message takes at most ${MAX_ATTACHMENTS_PER_MESSAGE} files; ${picked.length - Math.max(0, room)} were not attached.`);
+    for (const file of picked.slice(0, Math.max(0, room))) {
+      const key = nextFileKey++;
+      const upload = uploadFile(roomId, file, (fraction) => patchFile(key, { progress: fraction }));
+      setFiles((list) => [...list, { key, name: file.name || 'pasted file', size: file.size, progress: 0, status: 'uploading', abort: upload.abort }]);
+      upload.done.then(
+        (ref) => patchFile(key, { status: 'ready', progress: 1, ref, abort: undefined }),
+        (err: unknown) => {
+          if (err instanceof UploadCancelled) return;
+          patchFile(key, { status: 'failed', error: err instanceof Error ? err.message : String(err), abort: undefined });
+        },
+      );
+    }
+  };
+
+  const removeFile = (file: DraftFile) => {
+    file.abort?.();
+    setFiles((list) => list.filter((f) => f.key !== file.key));
+    inputRef.current?.focus();
+  };
+
+  // Uploads still running when the conversation closes are cancelled (nothing was sent with them).
+  useEffect(() => () => {
+    for (const f of filesRef.current) f.abort?.();
+  }, []);
+
+  // Files dropped anywhere on the conversation (see ConversationView) land here.
+  useEffect(() => {
+    const dropped = (e: Event) => attach((e as CustomEvent<File[]>).detail);
+    document.addEventListener('parley:attach-files', dropped);
+    return () => document.removeEventListener('parley:attach-files', dropped);
+  });
 
   // Another conversation: its own draft.
   useEffect(() => {
@@ -43,8 +107,10 @@ export function Composer({ store, room, lockedReason, onEditLast, inputRef }: Pr
   // "Edit" on a failed send puts its text back here.
   useEffect(() => {
     const restore = (e: Event) => {
-      const body = (e as CustomEvent<string>).detail;
+      const { body, attachments } = (e as CustomEvent<RestoredDraft>).detail;
       setText((current) => (current ? `${current}\n${body}` : body));
+      // Its files come back as uploaded chips (still unsent, so still linkable).
+      setFiles((list) => [...list, ...attachments.map((ref): DraftFile => ({ key: nextFileKey++, name: ref.name, size: ref.size, progress: 1, status: 'ready', ref }))]);
       inputRef.current?.focus();
     };
     document.addEventListener('parley:restore-draft', restore);
@@ -109,13 +175,19 @@ export function Composer({ store, room, lockedReason, onEditLast, inputRef }: Pr
 
   const submit = () => {
     if (lockedReason) return;
-    if (!text.trim()) return;
+    const ready = files.filter((f) => f.status === 'ready' && f.ref).map((f) => f.ref!);
+    if (files.some((f) => f.status === 'uploading')) {
+      setError('Some files are still uploading: send when they are done (or remove them).');
+      return;
+    }
+    if (!text.trim() && !ready.length) return;
     if (utf8Length(text) > limit) {
       setError(`This message is ${utf8Length(text).toLocaleString()} bytes; the limit is ${limit.toLocaleString()}. Shorten it or split it in two — your text is kept.`);
       inputRef.current?.setAttribute('aria-invalid', 'true');
       return;
     }
-    store.send(roomId, text);
+    store.send(roomId, text, ready);
+    setFiles([]);
     setText('');
     setError(null);
     setSuggest(null);
@@ -158,7 +230,7 @@ export function Composer({ store, room, lockedReason, onEditLast, inputRef }: Pr
 
   const title = displayName(room.conv);
   const placeholder = lockedReason ?? `Message ${room.conv.kind === 'direct' ? title : `#${title}`}`;
-  const describedBy = [room.replyingTo ? 'reply-chip' : '', 'composer-hint', showCount ? 'composer-count' : '', error ? 'composer-error' : ''].filter(Boolean).join(' ');
+  const describedBy = [room.replyingTo ? 'reply-chip' : '', files.length ? 'composer-files' : '', 'composer-hint', showCount ? 'composer-count' : '', error ? 'composer-error' : ''].filter(Boolean).join(' ');
   const optionId = (i: number) => `mention-option-${i}`;
   return (
     <form id="composer" class="composer" autocomplete="off" onSubmit={(e) => {
@@ -187,8 +259,32 @@ export function Composer({ store, room, lockedReason, onEditLast, inputRef }: Pr
           }}>✕</button>
         </div>
       ) : null}
+      {files.length ? (
+        <ul class="file-chips" id="composer-files" aria-label="Files to send">
+          {files.map((f) => (
+            <li key={f.key} class={`file-chip ${f.status}`} data-status={f.status}>
+              <span class="file-chip-name" dir="auto">{f.name}</span>
+              <span class="file-chip-size muted">{formatBytes(f.size)}</span>
+              {f.status === 'uploading' ? (
+                <progress max={1} value={f.progress} aria-label={`Uploading ${f.name}`}>{Math.round(f.progress * 100)}%</progress>
+              ) : f.status === 'failed' ? (
+                <span class="file-chip-error" role="alert">{f.error}</span>
+              ) : <span class="visually-hidden">uploaded</span>}
+              <button type="button" class="icon-button small" onClick={() => removeFile(f)}
+                aria-label={f.status === 'uploading' ? `Cancel the upload of ${f.name}` : `Remove ${f.name}`}>✕</button>
+            </li>
+          ))}
+        </ul>
+      ) : null}
       <label for="message-input" class="visually-hidden">Message {title}</label>
       <div class="composer-row">
+        <input type="file" id="composer-file-input" class="visually-hidden" multiple tabIndex={-1} aria-label="Files to attach" ref={fileInput}
+          onChange={(e) => {
+            attach(Array.from(e.currentTarget.files ?? []));
+            e.currentTarget.value = '';
+          }} />
+        <button type="button" class="attach" disabled={lockedReason !== null} aria-label="Attach files" title="Attach files"
+          onClick={() => fileInput.current?.click()}>📎</button>
         <textarea
           id="message-input"
           name="body"
@@ -202,6 +298,12 @@ export function Composer({ store, room, lockedReason, onEditLast, inputRef }: Pr
           aria-controls={suggest ? 'mention-list' : undefined}
           aria-activedescendant={suggest ? optionId(suggest.index) : undefined}
           onInput={(e) => update(e.currentTarget.value)}
+          onPaste={(e) => {
+            const pasted = filesOf(e.clipboardData);
+            if (!pasted.length) return;
+            e.preventDefault();
+            attach(pasted);
+          }}
           onKeyDown={onKeyDown}
           onClick={() => updateSuggestions(text)}
         />

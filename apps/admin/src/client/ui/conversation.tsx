@@ -8,6 +8,7 @@ import { Composer } from './composer.tsx';
 import { MessageList, type MessageActions } from './message-list.tsx';
 import { plural } from './format.ts';
 import { Icon } from './icons.tsx';
+import { filesOf } from './uploads.ts';
 
 /** What each connection state says to people (data-state keeps the machine value). */
 export const STATE_TEXT: Record<string, string> = {
@@ -51,6 +52,7 @@ export function ConversationView({ store, room, renderBody, detailsOpen, onToggl
   // The first unread message when the conversation was opened: where "New messages" goes.
   const [dividerSeq] = useState(() => (room.conv.unread > 0 && room.conv.lastReadSeq < room.conv.lastSeq ? room.conv.lastReadSeq + 1 : null));
   const [, tick] = useState(0);
+  const [dropping, setDropping] = useState(false);
 
   // A mute ends by itself: re-render then (and every second for the typing line).
   useEffect(() => {
@@ -145,7 +147,24 @@ export function ConversationView({ store, room, renderBody, detailsOpen, onToggl
   const pending = store.connection.pendingCount();
 
   return (
-    <section class="conversation" aria-labelledby="conversation-title">
+    <section class={`conversation${dropping ? ' dropping' : ''}`} aria-labelledby="conversation-title"
+      // Files dropped on the conversation are attached to the draft (the composer uploads them).
+      onDragOver={(e) => {
+        if (locked || !e.dataTransfer?.types.includes('Files')) return;
+        e.preventDefault();
+        e.dataTransfer.dropEffect = 'copy';
+        if (!dropping) setDropping(true);
+      }}
+      onDragLeave={(e) => {
+        if (e.relatedTarget === null || !e.currentTarget.contains(e.relatedTarget as Node)) setDropping(false);
+      }}
+      onDrop={(e) => {
+        setDropping(false);
+        const dropped = filesOf(e.dataTransfer);
+        if (locked || !dropped.length) return;
+        e.preventDefault();
+        document.dispatchEvent(new CustomEvent('parley:attach-files', { detail: dropped }));
+      }}>
       <header class="conversation-header">
         <div class="conversation-title">
           <h1 id="conversation-title">

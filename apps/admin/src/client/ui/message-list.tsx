@@ -8,6 +8,8 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/ho
 import type { ChatMessage, ReactionSummary } from '@parley/protocol';
 import type { ChatStore, PendingSend, RoomState } from '../store.ts';
 import { Avatar } from './avatar.tsx';
+import { Attachments } from './attachments.tsx';
+import type { RestoredDraft } from './composer.tsx';
 import { dayKey, formatDay, formatFull, formatTime, plural } from './format.ts';
 import { EmojiPicker } from './emoji-picker.tsx';
 
@@ -459,6 +461,7 @@ const MessageRow = memo(function MessageRow({ message, grouped, mine, mentionsMe
           : deleted
             ? <div class="body" id={`m-${message.seq}-body`}>This message was deleted.</div>
             : <div class="body" id={`m-${message.seq}-body`} dir="auto" dangerouslySetInnerHTML={{ __html: html }} />}
+        {message.attachments?.length && !deleted ? <Attachments items={message.attachments} /> : null}
         {message.editedAt && !deleted && !editing ? <span class="edited" title={`Edited ${formatFull(new Date(message.editedAt))}`}>(edited)</span> : null}
         {message.reactions?.length && !deleted ? (
           <div class="reactions" role="group" aria-label="Reactions">
@@ -538,11 +541,16 @@ function PendingRow({ pending, store, roomId }: { pending: PendingSend; store: C
         </div>
         {pending.replyTo ? <p class="reply-quote pending-reply">↩ @{pending.replyTo.author.handle} <span class="reply-excerpt">{pending.replyTo.body.slice(0, 140)}</span></p> : null}
         <div class="body" dir="auto">{pending.body}</div>
+        {pending.attachments?.length ? (
+          <ul class="attachments pending-files" aria-label="Attachments">
+            {pending.attachments.map((a) => <li key={a.id} class="attachment-file"><span class="attachment-name" dir="auto">{a.name}</span></li>)}
+          </ul>
+        ) : null}
         {failed ? (
           <div class="row pending-actions">
             <button type="button" class="small" onClick={() => store.retry(roomId, pending.clientId)}>Retry</button>
             <button type="button" class="small" onClick={() => {
-              document.dispatchEvent(new CustomEvent('parley:restore-draft', { detail: pending.body }));
+              document.dispatchEvent(new CustomEvent<RestoredDraft>('parley:restore-draft', { detail: { body: pending.body, attachments: pending.attachments ?? [] } }));
               store.discard(roomId, pending.clientId);
             }}>Edit</button>
             <button type="button" class="small danger" onClick={() => store.discard(roomId, pending.clientId)}>Discard</button>

@@ -44,7 +44,10 @@ export function NotificationPrompt() {
 export function showNotification(conv: Conversation, message: ChatMessage, open: (roomId: number) => void): void {
   if (!supported() || Notification.permission !== 'granted') return;
   const where = conv.kind === 'direct' && !isGroup(conv) ? message.author.displayName : `${message.author.displayName} in ${displayName(conv)}`;
-  const body = message.body.length > 140 ? `${message.body.slice(0, 139)}…` : message.body;
+  // A message of files alone says what it carries.
+  const files = message.attachments?.length ? `📎 ${message.attachments.map((a) => a.name).join(', ')}` : '';
+  const text = message.body.trim() ? message.body : files;
+  const body = text.length > 140 ? `${text.slice(0, 139)}…` : text;
   const notification = new Notification(where, { body, tag: `parley-room-${conv.id}` });
   notification.onclick = () => {
     window.focus();

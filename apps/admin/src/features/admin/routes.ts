@@ -5,12 +5,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { AdminServices } from '../../app.ts';
 import { collectDashboard } from '../dashboard/stats.ts';
-import { STAFF, page } from './http.ts';
+import { ADMIN, STAFF, page } from './http.ts';
 import { userAdminRoutes } from './user-routes.ts';
 import { roomAdminRoutes } from './room-routes.ts';
 import { moderationRoutes } from './moderation-routes.ts';
 import { auditRoutes } from './audit-routes.ts';
-import { dashboardPage } from './views.ts';
+import { dashboardPage, storagePage } from './views.ts';
 
 export async function adminRoutes(app: FastifyInstance, s: AdminServices) {
   app.get('/admin', STAFF, async (req, reply) => reply.redirect(req.user!.role === 'admin' ? '/admin/users' : '/admin/moderation'));
@@ -22,6 +22,11 @@ export async function adminRoutes(app: FastifyInstance, s: AdminServices) {
 
   app.get('/admin/dashboard', STAFF, async (req, reply) => {
     return page(reply, dashboardPage({ user: req.user!, csrfToken: reply.generateCsrf(), data: await collectDashboard(s, req.id) }));
+  });
+
+  app.get('/admin/storage', ADMIN, async (req, reply) => {
+    const [byUser, byRoom] = await Promise.all([s.attachments.usageByUser(), s.attachments.usageByRoom()]);
+    return page(reply, storagePage({ user: req.user!, csrfToken: reply.generateCsrf(), byUser, byRoom }));
   });
 
   app.get('/admin/api/dashboard', { ...STAFF, logLevel: 'warn' }, async (req, reply) => {

@@ -6,8 +6,9 @@ import type { ModerationFilter, ModerationMessage, MutedPerson, Room, RoomMember
 import type { AuditEntry } from '../audit/audit-repository.ts';
 import { dashboardBody, type DashboardData } from '../dashboard/view.ts';
 import { moderationUrl } from './moderation-filter.ts';
+import type { UsageRow } from '../attachments/attachment-repository.ts';
 
-export type AdminTab = 'users' | 'rooms' | 'moderation' | 'audit' | 'dashboard';
+export type AdminTab = 'users' | 'rooms' | 'moderation' | 'audit' | 'storage' | 'dashboard';
 
 interface Shell {
   user: ViewUser;
@@ -22,6 +23,7 @@ const TABS: { id: AdminTab; label: string; href: string; adminOnly: boolean }[] 
   { id: 'rooms', label: 'Rooms', href: '/admin/rooms', adminOnly: true },
   { id: 'moderation', label: 'Moderation', href: '/admin/moderation', adminOnly: false },
   { id: 'audit', label: 'Audit log', href: '/admin/audit', adminOnly: true },
+  { id: 'storage', label: 'Storage', href: '/admin/storage', adminOnly: true },
 ];
 
 function shell(o: Shell, tab: AdminTab, title: string, body: SafeHtml): string {
@@ -280,6 +282,44 @@ ${o.room
 </div>
 </div>`
   : html`<p class="muted">There are no rooms yet.</p>`}`);
+}
+
+/** Bytes for people: 1,234 B, 12.3 KB, 4.5 MB, 1.2 GB. */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n.toLocaleString('en')} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let value = n / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+function usageTable(id: string, caption: string, who: string, rows: UsageRow[], link: (r: UsageRow) => SafeHtml): SafeHtml {
+  return html`<div class="table-wrap">
+  <table id="${id}">
+    <caption>${caption}</caption>
+    <thead><tr><th scope="col">${who}</th><th scope="col" class="num">Files</th><th scope="col" class="num">Storage used</th></tr></thead>
+    <tbody>${rows.map((r) => html`<tr>
+      <td data-label="${who}">${link(r)}</td>
+      <td data-label="Files" class="num">${r.files.toLocaleString('en')}</td>
+      <td data-label="Storage used" class="num"><span title="${r.bytes.toLocaleString('en')} bytes">${formatBytes(r.bytes)}</span></td>
+    </tr>`)}</tbody>
+  </table>
+  </div>
+  ${rows.length ? '' : html`<p class="muted">No files stored.</p>`}`;
+}
+
+/** Attachment storage per person and per room (files and thumbnails, not yet deleted), largest first. */
+export function storagePage(o: Shell & { byUser: UsageRow[]; byRoom: UsageRow[] }): string {
+  return shell(o, 'storage', 'Storage', html`<section class="card">
+  <h1>Storage</h1>
+  <p class="muted">Uploaded files and their thumbnails, largest first (the top 100 of each). Deleted files are removed by the sweeper within minutes. Also as JSON: <a href="/admin/api/storage">/admin/api/storage</a>.</p>
+  ${usageTable('storage-by-user', 'By person', 'Person', o.byUser, (r) => html`<a href="/admin/users?q=${r.label}">@${r.label}</a>`)}
+  ${usageTable('storage-by-room', 'By room', 'Room', o.byRoom, (r) => html`<a href="/admin/rooms/${String(r.id)}">${r.label}</a>`)}
+</section>`);
 }
 
 export function auditPage(o: Shell & { entries: AuditEntry[]; total: number; page: number; pageSize: number; filter: Record<string, string>; actions: string[] }): string {

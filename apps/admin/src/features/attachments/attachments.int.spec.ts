@@ -242,6 +242,15 @@ for (const backend of ['fs', 's3'] as const) {
       expect(usage.byUser.find((u) => u.id === who.member.userId)!.bytes).toBeGreaterThanOrEqual(5000);
       expect(usage.byRoom.find((r) => r.id === privateRoom)).toMatchObject({ label: 'Plans', bytes: sum((r) => Number(r.room_id) === privateRoom) });
       expect((await get(who.owner, '/admin/api/storage')).statusCode).toBe(403);
+
+      // The same numbers on the admin panel's Storage page, linked from the admin tabs.
+      const pageRes = await get(who.admin, '/admin/storage');
+      expect(pageRes.statusCode).toBe(200);
+      expect(pageRes.body).toContain('href="/admin/storage" aria-current="page"');
+      const roomRow = /<table id="storage-by-room">[\s\S]*?<\/table>/.exec(pageRes.body)?.[0] ?? '';
+      expect(roomRow).toContain(`href="/admin/rooms/${privateRoom}">Plans</a>`);
+      expect(/<table id="storage-by-user">[\s\S]*?<\/table>/.exec(pageRes.body)?.[0]).toContain(`title="${usage.byUser.find((u) => u.id === who.member.userId)!.bytes.toLocaleString('en')} bytes"`);
+      expect((await get(who.owner, '/admin/storage')).statusCode).toBe(403);
     });
 
     it(backend === 's3' ? 'uploads straight to the bucket with a presigned PUT, then completes' : 'offers no direct upload (the filesystem store takes uploads through admin)', async () => {

@@ -1,0 +1,122 @@
+// Attachments linked to their message in the message's own transaction, against a real Postgres: a send
+// with ids links the sender's ready, unsent uploads of that room (someone else's, another room's, a
+// pending or an already sent one are ignored), every read path carries them, a resend returns them, the
+// one-by-one fallback links too, and deleting the message marks them deleted for the sweeper.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '@parley/devtools';
+import { MessageRepository } from './message-repository.ts';
+
+let db: TestDatabase;
+let repo: MessageRepository;
+const users: number[] = [];
+let room: number;
+let otherRoom: number;
+
+async function upload(roomId: number, uploaderId: number, opts: { image?: boolean; state?: 'pending' | 'ready' } = {}): Promise<string> {
+  const id = randomUUID();
+  await db.pool.query(
+    `INSERT INTO attachments (id, room_id, uploader_id, storage_key, name, content_type, size_bytes, image_width, image_height, thumbnail_key, state)
+     VALUES ($1, $2, $3, $4, $5, $6, 1234, $7, $8, $9, $10)`,
+    [id, roomId, uploaderId, `rooms/${roomId}/${id}`, opts.image ? 'photo.png' : 'notes.txt', opts.image ? 'image/png' : 'text/plain',
+      opts.image ? 640 : null, opts.image ? 480 : null, opts.image ? `rooms/${roomId}/${id}.thumb.webp` : null, opts.state ?? 'ready'],
+  );
+  return id;
+}
+
+const linkedSeq = async (id: string) =>
+  (await db.pool.query<{ message_seq: string | null; deleted: boolean }>('SELECT message_seq, deleted_at IS NOT NULL AS deleted FROM attachments WHERE id = $1', [id])).rows[0]!;
+
+beforeAll(async () => {
+  db = await createTestDatabase('attlink');
+  repo = new MessageRepository(db.pool);
+  for (let i = 0; i < 2; i++) {
+    const { rows } = await db.pool.query<{ id: number }>(
+      `INSERT INTO users (email, handle, display_name, password_hash) VALUES ($1, $2, $3, 'x') RETURNING id`,
+      [`a${i}@example.test`, `attacher_${i}`, `Attacher ${i}`],
+    );
+    users.push(Number(rows[0]!.id));
+  }
+  const { rows } = await db.pool.query<{ id: number }>(`INSERT INTO rooms (name, kind) VALUES ('att-a', 'public'), ('att-b', 'public') RETURNING id`);
+  room = Number(rows[0]!.id);
+  otherRoom = Number(rows[1]!.id);
+});
+
+afterAll(async () => {
+  await repo?.writer.idle();
+  await db?.drop();
+});
+
+describe('attachments on messages', () => {
+  it('a send links only the sender’s ready, unsent uploads of the room; every read path carries them', async () => {
+    const [me, other] = [users[0]!, users[1]!];
+    const image = await upload(room, me, { image: true });
+    const file = await upload(room, me);
+    const someoneElses = await upload(room, other);
+    const elsewhere = await upload(otherRoom, me);
+    const pending = await upload(room, me, { state: 'pending' });
+    const clientId = `att-${randomUUID()}`;
+    // A plain message in the same batch links nothing.
+    const [plain, result] = await Promise.all([
+      repo.store({ roomId: room, authorId: me, clientId: `plain-${randomUUID()}`, body: 'plain' }),
+      repo.store({ roomId: room, authorId: me, clientId, body: '', attachments: [image, file, someoneElses, elsewhere, pending] }),
+    ]);
+    expect(plain.message.attachments).toBeUndefined();
+    const m = result.message;
+    expect(m.body).toBe('');
+    expect(m.attachments?.map((a) => a.id).sort()).toEqual([image, file].sort());
+    expect(m.attachments?.find((a) => a.id === image)).toEqual({ id: image, name: 'photo.png', size: 1234, contentType: 'image/png', image: { width: 640, height: 480 } });
+    expect(m.attachments?.find((a) => a.id === file)).toEqual({ id: file, name: 'notes.txt', size: 1234, contentType: 'text/plain' });
+    // Dimensions without a thumbnail (never decoded as an image) are not served as an image.
+    const undecoded = await upload(room, me, { image: true });
+    await db.pool.query('UPDATE attachments SET thumbnail_key = NULL WHERE id = $1', [undecoded]);
+    const plainFile = await repo.store({ roomId: room, authorId: me, clientId: `att-${randomUUID()}`, body: 'x', attachments: [undecoded] });
+    expect(plainFile.message.attachments).toEqual([{ id: undecoded, name: 'photo.png', size: 1234, contentType: 'image/png' }]);
+    expect(Number((await linkedSeq(image)).message_seq)).toBe(m.seq);
+    for (const id of [someoneElses, elsewhere, pending]) expect((await linkedSeq(id)).message_seq).toBeNull();
+
+    const ids = (msg: { attachments?: Array<{ id: string }> } | null | undefined) => msg?.attachments?.map((a) => a.id).sort();
+    expect(ids(await repo.bySeq(room, m.seq))).toEqual([image, file].sort());
+    expect(ids((await repo.after(room, m.seq - 1, 10))[0])).toEqual([image, file].sort());
+    expect(ids((await repo.before(room, m.seq + 1, 1)).messages[0])).toEqual([image, file].sort());
+    expect(ids((await repo.around(room, m.seq, 3)).messages.find((x) => x.seq === m.seq))).toEqual([image, file].sort());
+    expect(ids((await repo.bySeqs([{ roomId: room, seq: m.seq }]))[0])).toEqual([image, file].sort());
+
+    // A resend (same client id) returns the original with its attachments and links nothing new.
+    const again = await upload(room, me);
+    const resend = await repo.store({ roomId: room, authorId: me, clientId, body: '', attachments: [again] });
+    expect(resend.duplicate).toBe(true);
+    expect(ids(resend.message)).toEqual([image, file].sort());
+    expect((await linkedSeq(again)).message_seq).toBeNull();
+
+    // An upload already sent cannot be sent again with another message.
+    const second = await repo.store({ roomId: room, authorId: me, clientId: `att-${randomUUID()}`, body: 'again', attachments: [image, again] });
+    expect(ids(second.message)).toEqual([again]);
+    expect(Number((await linkedSeq(image)).message_seq)).toBe(m.seq);
+  });
+
+  it('the one-by-one fallback links them too', async () => {
+    const me = users[0]!;
+    const id = await upload(room, me);
+    const client = await db.pool.connect();
+    try {
+      const { message } = await repo.writer.storeOne(client, { roomId: room, authorId: me, clientId: `one-${randomUUID()}`, body: 'one', attachments: [id, randomUUID()] });
+      expect(message.attachments?.map((a) => a.id)).toEqual([id]);
+      expect(Number((await linkedSeq(id)).message_seq)).toBe(message.seq);
+    } finally {
+      client.release();
+    }
+  });
+
+  it('deleting the message marks its attachments deleted in the same transaction and stops serving them', async () => {
+    const me = users[0]!;
+    const id = await upload(room, me, { image: true });
+    const { message } = await repo.store({ roomId: room, authorId: me, clientId: `del-${randomUUID()}`, body: 'bye', attachments: [id] });
+    expect(message.attachments).toHaveLength(1);
+    expect(await repo.softDelete(room, message.seq, users[1]!)).toBe('not_allowed'); // not the author: nothing marked
+    expect((await linkedSeq(id)).deleted).toBe(false);
+    expect(await repo.softDelete(room, message.seq, me)).toMatchObject({ version: expect.any(Number) as number });
+    expect((await linkedSeq(id)).deleted).toBe(true);
+    expect((await repo.bySeq(room, message.seq))?.attachments).toBeUndefined();
+  });
+});
