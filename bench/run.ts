@@ -25,6 +25,7 @@ import {
   type ChildMsg, type ConnectCmd, type ConnectResult, type PersistCmd, type SystemKind,
   broadcastFrame, cpuSeconds, Histogram, markerBody, median, nowMs, quantile, rssBytes, SYSTEM_LABEL,
 } from './common.ts';
+import { histogramDelta, scrapeChatMetrics, type HistogramDelta } from './chat-metrics.ts';
 import { startPgCpuWindow } from './pg-cpu.ts';
 import { searchScenario, type SearchResult } from './search.ts';
 
@@ -144,7 +145,7 @@ interface Env {
 
 async function startServer(kind: SystemKind, e: Env, extra: Record<string, string> = {}): Promise<Server> {
   const port = await freePort();
-  // Diagnostics only (e.g. NODE_OPTIONS="--require ./profile-preload.cjs" for a CPU profile): never set by default.
+  // Diagnostics only (e.g. NODE_OPTIONS="--import ./bench/profile-preload.mjs" for a CPU profile): never set by default.
   const diagnostics: Record<string, string> = env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: env.BENCH_SERVER_NODE_OPTIONS } : {};
   const base: Record<string, string> = { PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'production', ...diagnostics };
   let proc: ServiceProcess;
@@ -843,6 +844,9 @@ interface PersistRun {
   wireBytesReceived: number;
   framesReceived: number;
   bytesPerDelivery: number | null;
+  /** group commit in the window, from chat's /metrics: messages per transaction, transaction seconds */
+  batchSize: HistogramDelta | null;
+  commitSeconds: HistogramDelta | null;
 }
 
 interface PersistResultAll {
@@ -893,11 +897,14 @@ async function persistScenario(e: Env, pool: Pool, ids: { firstUser: number; roo
     if (!group.ok) throw new Error(`no sender could connect: ${group.errors.join('; ')}`);
     const run = async (mode: 'window' | 'rate', seconds: number): Promise<PersistRun> => {
       const cmd: PersistCmd = { cmd: 'persist', mode, durationMs: seconds * 1000, window: config.persistWindow, rate: config.persistRate, drainMs: 10_000, tag: `${mode[0]}${runId}${nextIndex++}` };
+      const httpBase = server.url.replace(/^ws/, 'http').replace(/\/socket$/, '');
+      const m0 = await scrapeChatMetrics(httpBase);
       const endPg = await startPgCpuWindow(pool, ['parley-chat', 'parley-chat-control']);
       const cpu0 = cpuSeconds(server.pid);
       const r = await workers[0]!.request(cmd, 'persist', seconds * 1000 + 30_000);
       const cpu1 = cpuSeconds(server.pid);
       const pgCpu = await endPg();
+      const m1 = await scrapeChatMetrics(httpBase);
       const hist = new Histogram();
       hist.add(r.hist);
       return {
@@ -921,6 +928,8 @@ async function persistScenario(e: Env, pool: Pool, ids: { firstUser: number; roo
         wireBytesReceived: r.wireBytesReceived,
         framesReceived: r.framesReceived,
         bytesPerDelivery: r.deliveries ? r.wireBytesReceived / r.deliveries : null,
+        batchSize: histogramDelta(m0?.parley_chat_write_batch_messages, m1?.parley_chat_write_batch_messages),
+        commitSeconds: histogramDelta(m0?.parley_chat_write_commit_seconds, m1?.parley_chat_write_commit_seconds),
       };
     };
     log(`persistence: ${config.persistRounds} rounds of [one-row-INSERT-per-transaction on 1 and ${config.persistPool} connections, Parley ${group.ok} senders × ${config.persistWindow} in flight], ${config.slotSeconds} s each`);
@@ -936,7 +945,7 @@ async function persistScenario(e: Env, pool: Pool, ids: { firstUser: number; roo
       bp.push(await insertSlot(pool, clients, config.slotSeconds));
       windowRuns.push(await run('window', config.slotSeconds));
       const w = windowRuns[windowRuns.length - 1]!;
-      log(`  round ${r + 1}: prepared one-row-per-tx ${Math.round(b1[r]!.rowsPerSec)} rows/s (1 conn), ${Math.round(bp[r]!.rowsPerSec)} rows/s (${config.persistPool}, Postgres ${fmt(bp[r]!.pgCpuUsPerRow)} µs/row); Parley ${Math.round(w.ackedPerSec)} msgs/s, p99 ack ${w.p99Ms} ms, chat ${fmt(w.serverCpuUsPerMessage)} µs/msg, Postgres ${fmt(w.pgCpuUsPerMessage)} µs/msg, ${fmt(w.bytesPerDelivery)} B/delivery`);
+      log(`  round ${r + 1}: prepared one-row-per-tx ${Math.round(b1[r]!.rowsPerSec)} rows/s (1 conn), ${Math.round(bp[r]!.rowsPerSec)} rows/s (${config.persistPool}, Postgres ${fmt(bp[r]!.pgCpuUsPerRow)} µs/row); Parley ${Math.round(w.ackedPerSec)} msgs/s, p99 ack ${w.p99Ms} ms, chat ${fmt(w.serverCpuUsPerMessage)} µs/msg, batches ${w.batchSize?.count ?? '–'} of ${fmt(w.batchSize?.mean)} msgs (${fmt((w.commitSeconds?.mean ?? NaN) * 1000)} ms each) ${JSON.stringify(w.batchSize?.buckets.filter(([, n]) => n > 0) ?? [])}, Postgres ${fmt(w.pgCpuUsPerMessage)} µs/msg, ${fmt(w.bytesPerDelivery)} B/delivery`);
     }
     const errors: Record<string, number> = {};
     let cpuUs = 0;
@@ -970,6 +979,8 @@ async function persistScenario(e: Env, pool: Pool, ids: { firstUser: number; roo
       wireBytesReceived: sum((w) => w.wireBytesReceived),
       framesReceived: sum((w) => w.framesReceived),
       bytesPerDelivery: deliveries ? sum((w) => w.wireBytesReceived) / deliveries : null,
+      batchSize: windowRuns[windowRuns.length - 1]?.batchSize ?? null,
+      commitSeconds: windowRuns[windowRuns.length - 1]?.commitSeconds ?? null,
     };
     const ratioSlots = windowRuns.map((w, i) => ratio(w.ackedPerSec, bp[i]?.rowsPerSec) ?? NaN).filter((v) => Number.isFinite(v));
     await sleep(300);
@@ -1158,6 +1169,8 @@ function markdown(r: Results): string {
     row([`Parley at ${fmt(config.persistRate, 0)} msgs/s offered for ${config.persistSec} s: acked msgs/s`, fmt(p.rate.ackedPerSec, 0), fx(ratio(p.rate.ackedPerSec, base)), '', '']);
     row([`  p50 / p99 ack latency at ${fmt(config.persistRate, 0)} msgs/s offered (ms)`, `${fmt(p.rate.p50Ms)} / ${fmt(p.rate.p99Ms)}`, '', 'p99 ≤ 25 ms', met(p.rate.p99Ms, (v) => v <= 25)]);
     row(['  chat / Postgres CPU per stored message at that rate (µs)', `${fmt(p.rate.serverCpuUsPerMessage)} / ${fmt(p.rate.pgCpuUsPerMessage)}`, '', '', '']);
+    const bs = (x: PersistRun) => `${fmt(x.batchSize?.mean)} msgs in ${fmt((x.commitSeconds?.mean ?? NaN) * 1000)} ms`;
+    row(['group commit: mean batch, mean transaction time (last throughput slot; at the offered rate)', `${bs(w)}; ${bs(p.rate)}`, '', '', '']);
     row(['  unacked after a 10 s drain / error frames', `${p.rate.unacked + w.unacked} / ${JSON.stringify({ ...w.errors, ...p.rate.errors })}`, '', '', '']);
     row([`prepared one-row INSERT per transaction (pg), 1 connection: rows/s (median of ${p.baseline1.rowsPerSecSlots.length} slots)`, fmt(p.baseline1.rowsPerSecMedian, 0), fx(ratio(p.baseline1.rowsPerSecMedian, base)), '', '']);
     row([`prepared one-row INSERT per transaction (pg), ${p.pool} connections: rows/s (median of ${p.baselinePool.rowsPerSecSlots.length} slots)`, fmt(base, 0), '1.00×', '', '']);
