@@ -170,6 +170,8 @@ async function startServer(kind: SystemKind, e: Env, extra: Record<string, strin
     };
     proc = spawnService('parley-chat', resolve(ROOT, 'apps/chat/dist/main.js'), {
       ...serviceEnv(deployment, { service: 'chat', port, replicaId: `bench-${runId}`, drainDelayMs: 0, shutdownTimeoutMs: 2000 }),
+      // The bench's connections belong to few users (BENCH_SUBSCRIBER_USERS): lift the per-user socket cap.
+      MAX_SOCKETS_PER_USER: '1000000',
       ...extra,
     }, { cwd: ROOT });
     url = `ws://127.0.0.1:${port}/socket`;
