@@ -40,7 +40,10 @@ interface Report {
   idle: Record<string, { connections: number; bytesPerConnection: number }>;
   join: Record<string, { joined: number }>;
   persist: {
-    window: { ackedPerSecMedian: number; p99Ms: number; serverCpuUsPerMessage: number; pgCpuUsPerMessage: number; deliveries: number; acked: number; bytesPerDelivery: number };
+    window: {
+      ackedPerSecMedian: number; p99Ms: number; serverCpuUsPerMessage: number; pgCpuUsPerMessage: number; deliveries: number; acked: number; bytesPerDelivery: number;
+      batchSize: { count: number; mean: number } | null;
+    };
     rate: { ackedPerSec: number; p50Ms: number; p99Ms: number; pgCpuUsPerMessage: number };
     baseline1: { rowsPerSecMedian: number; prepared: boolean };
     baselinePool: { rowsPerSecMedian: number; prepared: boolean; pgCpuUsPerRow: number };
@@ -93,6 +96,9 @@ describe('npm run bench (quick mode)', () => {
     // A delivery frame carries at least the message body the senders wrote (> 80 bytes).
     expect(p.window.bytesPerDelivery).toBeGreaterThan(80);
     expect(r.stdout).toContain('chat CPU per stored message, ack + deliveries included (µs)');
+    // Group-commit batch sizes come from chat's /metrics around the slot.
+    expect(p.window.batchSize?.count, JSON.stringify(p.window.batchSize)).toBeGreaterThan(0);
+    expect(p.window.batchSize!.mean).toBeGreaterThanOrEqual(1);
     expect(p.ackedButNotStored).toBe(0);
     for (const key of ['cpuPerDeliveryVsWs', 'cpuPerDeliveryVsSio', 'deliveriesPerSecVsWs', 'p99VsWs', 'idleBytesVsWs', 'persistVsOneRowPerTx']) {
       expect(num(json.ratios[key]), key).toBe(true);
