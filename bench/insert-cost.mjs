@@ -112,6 +112,10 @@ try {
     for (let r = 0; r < REPS; r++) { const a = args(n, Math.min(n, 50)); const t0 = performance.now(); await c.query({ name: 'b', text: BATCH_INSERT, values: a }); t.push(performance.now() - t0); }
     console.log(`| ${n} | ${med(t).toFixed(2)} ms | ${(med(t) * 1000 / n).toFixed(1)} µs/msg |`);
   }
+  // Did the writer's way of running it (a named protocol-level statement, above) get a generic plan
+  // (no planning per batch) after Postgres's first 5 custom plans? pg_prepared_statements counts both.
+  const { rows: pp } = await c.query(`SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = 'b'`);
+  console.log(`\nnamed batch statement after ${3 * REPS} executions: ${JSON.stringify(pp[0])}`);
   const wal0 = (await c.query('SELECT pg_current_wal_lsn() l')).rows[0].l;
   for (let r = 0; r < 10; r++) await c.query({ name: 'b', text: BATCH_INSERT, values: args(100, 50) });
   const { rows: w } = await c.query(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1) AS b`, [wal0]);
