@@ -41,10 +41,14 @@ interface Report {
   join: Record<string, { joined: number; failed: number }>;
   joinBase: { users: number; joined: number; failed: number } | null;
   persist: {
-    window: { ackedPerSecMedian: number; p99Ms: number };
-    rate: { ackedPerSec: number; p50Ms: number; p99Ms: number };
-    baseline1: { rowsPerSecMedian: number };
-    baselinePool: { rowsPerSecMedian: number };
+    window: {
+      ackedPerSecMedian: number; p99Ms: number; serverCpuUsPerMessage: number; pgCpuUsPerMessage: number; deliveries: number; acked: number; bytesPerDelivery: number;
+      batchSize: { count: number; mean: number } | null;
+    };
+    rate: { ackedPerSec: number; p50Ms: number; p99Ms: number; pgCpuUsPerMessage: number };
+    baseline1: { rowsPerSecMedian: number; prepared: boolean };
+    baselinePool: { rowsPerSecMedian: number; prepared: boolean; pgCpuUsPerRow: number };
+    ratioMedian: number;
     ackedButNotStored: number;
   };
   search: {
@@ -85,9 +89,21 @@ describe('npm run bench (quick mode)', () => {
     expect(json.join.parley!.failed).toBe(0);
     expect(num(json.ratios.joinSecondsVsBase), 'joinSecondsVsBase').toBe(true);
     const p = json.persist;
-    for (const v of [p.window.ackedPerSecMedian, p.window.p99Ms, p.rate.ackedPerSec, p.rate.p50Ms, p.rate.p99Ms, p.baseline1.rowsPerSecMedian, p.baselinePool.rowsPerSecMedian]) {
+    for (const v of [
+      p.window.ackedPerSecMedian, p.window.p99Ms, p.rate.ackedPerSec, p.rate.p50Ms, p.rate.p99Ms, p.baseline1.rowsPerSecMedian, p.baselinePool.rowsPerSecMedian,
+      p.ratioMedian, p.window.serverCpuUsPerMessage, p.window.pgCpuUsPerMessage, p.rate.pgCpuUsPerMessage, p.baselinePool.pgCpuUsPerRow, p.window.bytesPerDelivery,
+    ]) {
       expect(num(v) && v > 0, JSON.stringify(p)).toBe(true);
     }
+    expect(p.baseline1.prepared && p.baselinePool.prepared).toBe(true);
+    // Every stored message reaches the members of its room (each sender's room has several members).
+    expect(p.window.deliveries).toBeGreaterThanOrEqual(p.window.acked);
+    // A delivery frame carries at least the message body the senders wrote (> 80 bytes).
+    expect(p.window.bytesPerDelivery).toBeGreaterThan(80);
+    expect(r.stdout).toContain('chat CPU per stored message, ack + deliveries included (µs)');
+    // Group-commit batch sizes come from chat's /metrics around the slot.
+    expect(p.window.batchSize?.count, JSON.stringify(p.window.batchSize)).toBeGreaterThan(0);
+    expect(p.window.batchSize!.mean).toBeGreaterThanOrEqual(1);
     expect(p.ackedButNotStored).toBe(0);
     for (const key of ['cpuPerDeliveryVsWs', 'cpuPerDeliveryVsSio', 'deliveriesPerSecVsWs', 'p99VsWs', 'idleBytesVsWs', 'persistVsOneRowPerTx']) {
       expect(num(json.ratios[key]), key).toBe(true);
@@ -101,6 +117,6 @@ describe('npm run bench (quick mode)', () => {
     }
     expect(json.search.cases.rare.hitsMedian).toBeGreaterThan(0);
     expect(r.stdout).toContain("| query | full-text p50 (ms) | full-text p99 (ms) | ILIKE '%word%' p50 (ms)");
-    expect(json.targets.length).toBeGreaterThanOrEqual(8);
+    expect(json.targets.length).toBeGreaterThanOrEqual(11);
   }, 180_000);
 });

@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import { signChatToken } from '@parley/chat-token';
 import { SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from '@parley/protocol';
 import {
-  type ChildMsg, type ConnectCmd, type ParentMsg, type PersistCmd, Histogram, nowMs, readMarker,
+  type ChildMsg, type ConnectCmd, type ParentMsg, type PersistCmd, Histogram, nowMs, readMarker, wsHeaderBytes,
 } from './common.ts';
 
 const MAX_MSGS = 200_000;
@@ -67,11 +67,20 @@ setInterval(() => {
 }, 10).unref();
 
 // ---- persistence (Parley senders) ---------------------------------------------------------------
-let persist: { hist: Histogram; acked: number; errors: Record<string, number>; startedAt: number; sendUntil: number; ackedInWindow: number; onAck: (c: Conn) => void } | null = null;
+let persist: {
+  hist: Histogram; acked: number; errors: Record<string, number>; startedAt: number; sendUntil: number; ackedInWindow: number;
+  deliveries: number; bytes: number; wireBytes: number; frames: number; onAck: (c: Conn) => void;
+} | null = null;
 
 function onPersistFrame(conn: Conn, buf: Buffer): void {
-  // '{"type":"' is 9 bytes: the next byte tells ack ('a') and error ('e') from deliveries.
+  // '{"type":"' is 9 bytes: the next byte tells ack ('a') and error ('e') from deliveries ('m').
   const t = buf[9];
+  if (persist) {
+    persist.frames++;
+    persist.bytes += buf.length;
+    persist.wireBytes += buf.length + wsHeaderBytes(buf.length);
+    if (t === 0x6d) persist.deliveries++;
+  }
   if (!persist || !conn.pending || (t !== 0x61 && t !== 0x65)) return;
   const frame = JSON.parse(buf.toString('utf8')) as { type: string; clientId?: string; ref?: string; code?: string };
   const id = frame.type === 'ack' ? frame.clientId : frame.ref;
@@ -109,6 +118,10 @@ async function runPersist(cmd: PersistCmd): Promise<void> {
     startedAt,
     sendUntil,
     ackedInWindow: 0,
+    deliveries: 0,
+    bytes: 0,
+    wireBytes: 0,
+    frames: 0,
     onAck: (c: Conn) => {
       if (cmd.mode === 'window' && nowMs() < sendUntil && c.ws.readyState === WebSocket.OPEN) {
         sendOne(c, cmd.tag);
@@ -149,7 +162,8 @@ async function runPersist(cmd: PersistCmd): Promise<void> {
   persist = null;
   const unacked = pendingCount();
   for (const c of ready) c.pending = null;
-  send({ t: 'persist', sent, acked: state.acked, hist: state.hist.toSparse(), errors: state.errors, ackedInWindow: state.ackedInWindow, unacked, sendMs });
+  send({ t: 'persist', sent, acked: state.acked, hist: state.hist.toSparse(), errors: state.errors, ackedInWindow: state.ackedInWindow, unacked, sendMs,
+    deliveries: state.deliveries, bytesReceived: state.bytes, wireBytesReceived: state.wireBytes, framesReceived: state.frames });
 }
 
 // ---- connecting --------------------------------------------------------------------------------

@@ -238,6 +238,13 @@ export interface PersistResult {
   ackedInWindow: number;
   unacked: number;
   sendMs: number;
+  /** message frames (deliveries to room members) received while sending and draining */
+  deliveries: number;
+  /** WebSocket payload bytes received in that time (acks, errors and deliveries) */
+  bytesReceived: number;
+  /** the same plus each frame's server-to-client header (2 bytes below 126, 4 below 65,536, else 10) */
+  wireBytesReceived: number;
+  framesReceived: number;
 }
 
 export type ChildMsg =
@@ -274,6 +281,11 @@ export function cpuSeconds(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/** Server-to-client WebSocket frame header length for a payload of `n` bytes (unmasked, no extensions). */
+export function wsHeaderBytes(n: number): number {
+  return n < 126 ? 2 : n < 65_536 ? 4 : 10;
 }
 
 /** Resident set size in bytes (0 if the process is gone). */
