@@ -3,18 +3,22 @@
 // (its box sized before it loads) and opens the full image; someone outside the private room gets 403;
 // an HTML file attached with the button is a download card, served as an attachment and never
 // rendered; a file over the limit is refused on its chip while the draft text stays.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import sharp from 'sharp';
-import { createTestDatabase, dropRedisPrefix, startStack, testRedisPrefix, TEST_REDIS_URL, type Stack, type TestDatabase } from '@parley/devtools';
-import { launchBrowser, logIn, waitConnected } from './support/browser.ts';
+import type { Stack, TestDatabase } from '@parley/devtools';
+import { logIn, waitConnected } from './support/browser.ts';
+import { e2eTest } from './support/fixtures.ts';
 import { newUser, PanelClient } from './support/http.ts';
 
 const MAX_BYTES = 200_000;
+const test = e2eTest({
+  label: 'ui_attachments',
+  stack: { chatEnv: { LOG_LEVEL: 'warn' }, adminEnv: { LOG_LEVEL: 'warn', ATTACHMENT_MAX_BYTES: String(MAX_BYTES) } },
+});
 let db: TestDatabase;
 let stack: Stack;
 let browser: Browser;
-const prefix = testRedisPrefix('ui-attachments');
 const contexts: BrowserContext[] = [];
 
 const ann = newUser('ann');
@@ -25,12 +29,8 @@ let bobPage: Page;
 let outsider: PanelClient;
 let room = 0;
 
-beforeAll(async () => {
-  db = await createTestDatabase('ui_attachments');
-  stack = await startStack({
-    databaseUrl: db.url, redisUrl: TEST_REDIS_URL, redisPrefix: prefix,
-    chatEnv: { LOG_LEVEL: 'warn' }, adminEnv: { LOG_LEVEL: 'warn', ATTACHMENT_MAX_BYTES: String(MAX_BYTES) },
-  });
+test.beforeAll(async ({ db: d, stack: s, browser: b }) => {
+  [db, stack, browser] = [d, s, b];
   const annHttp = new PanelClient(stack.adminUrl);
   await annHttp.signUp(ann);
   await new PanelClient(stack.adminUrl).signUp(bob);
@@ -40,7 +40,6 @@ beforeAll(async () => {
   const invited = await annHttp.postForm(`/rooms/${room}/invite`, { handle: bob.handle }, `/rooms/${room}`);
   expect(invited.status).toBeLessThan(400);
 
-  browser = await launchBrowser();
   annPage = await newPage();
   bobPage = await newPage();
   await logIn(annPage, stack.adminUrl, ann.email, ann.password);
@@ -51,12 +50,8 @@ beforeAll(async () => {
   await waitConnected(bobPage);
 }, 180_000);
 
-afterAll(async () => {
+test.afterAll(async () => {
   for (const ctx of contexts) await ctx.close().catch(() => undefined);
-  await browser?.close();
-  await stack?.stop();
-  await db?.drop();
-  await dropRedisPrefix(prefix);
 });
 
 async function newPage(): Promise<Page> {
