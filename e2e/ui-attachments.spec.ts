@@ -151,7 +151,7 @@ describe('attachments in the browser', () => {
     await expect.poll(() => held).toBe(true);
     expect(await uploading.locator('progress').getAttribute('aria-label')).toBe('Uploading slow.bin');
     await uploading.locator('button[aria-label="Cancel the upload of slow.bin"]').click();
-    expect(await annPage.locator('#composer-files').count()).toBe(0);
+    await expect.poll(() => annPage.locator('#composer-files').count()).toBe(0);
     await annPage.unroute('**/api/rooms/*/attachments');
     const { rows } = await db.pool.query("SELECT 1 FROM attachments WHERE name = 'slow.bin'");
     expect(rows).toHaveLength(0); // it never reached the server
@@ -165,7 +165,7 @@ describe('attachments in the browser', () => {
     expect(await failed.locator('[role=alert]').textContent()).toContain('big.bin is too large');
     expect(await annPage.inputValue('#message-input')).toBe('keep this text');
     await failed.locator('button[aria-label="Remove big.bin"]').click();
-    expect(await annPage.locator('#composer-files').count()).toBe(0);
+    await expect.poll(() => annPage.locator('#composer-files').count()).toBe(0);
     expect(await annPage.inputValue('#message-input')).toBe('keep this text');
   });
 });

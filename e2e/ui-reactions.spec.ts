@@ -56,7 +56,7 @@ describe('reactions and replies in the browser', () => {
     await onAnn.locator('.actions button.react').click();
     await annPage.locator('#emoji-search').fill('thumbs up');
     await annPage.locator('.emoji-picker button.emoji[aria-label="thumbs up"]').click();
-    expect(await annPage.locator('.emoji-picker').count()).toBe(0);
+    await expect.poll(() => annPage.locator('.emoji-picker').count()).toBe(0);
 
     // Bob sees the chip live: count, and who reacted in the tooltip and the accessible name.
     const chip = row(bobPage, 'react to this please').locator('.reactions button.reaction');
@@ -79,7 +79,7 @@ describe('reactions and replies in the browser', () => {
     expect(await annPage.locator('.emoji-picker .emoji-heading').first().textContent()).toBe('Recently used');
     expect(await annPage.locator('.emoji-picker .emoji-grid').first().locator('button.emoji').first().textContent()).toBe('👍');
     await annPage.keyboard.press('Escape');
-    expect(await annPage.locator('.emoji-picker').count()).toBe(0);
+    await expect.poll(() => annPage.locator('.emoji-picker').count()).toBe(0);
 
     // Ann takes hers back: Bob sees 1 again; after a reload, the state is the same (stored, not live-only).
     await annChip.click();
@@ -102,11 +102,11 @@ describe('reactions and replies in the browser', () => {
     await original.locator('.actions button.reply').click();
     await bobPage.locator('#reply-chip', { hasText: 'the original question' }).waitFor();
     await bobPage.press('#message-input', 'Escape');
-    expect(await bobPage.locator('#reply-chip').count()).toBe(0);
+    await expect.poll(() => bobPage.locator('#reply-chip').count()).toBe(0);
     await original.hover();
     await original.locator('.actions button.reply').click();
     await say(bobPage, 'here is the answer');
-    expect(await bobPage.locator('#reply-chip').count()).toBe(0);
+    await expect.poll(() => bobPage.locator('#reply-chip').count()).toBe(0);
 
     // Ann sees the quote, marked as a reply to her (a mention), clicks it: the original is shown and highlighted.
     const reply = row(annPage, 'here is the answer');

@@ -89,7 +89,7 @@ describe('message search in the web client', () => {
 
     // The room at that message: highlighted, in view, with context above and below; the panel is gone.
     await annPage.locator(`#messages li.search-hit[data-seq="${TARGET}"]`).waitFor();
-    expect(await annPage.locator('#search-results').count()).toBe(0);
+    await expect.poll(() => annPage.locator('#search-results').count()).toBe(0);
     await expect.poll(async () => {
       const p = await placement(annPage, TARGET);
       return p !== null && p.top > 0 && p.bottom < p.height;
@@ -152,7 +152,7 @@ describe('message search in the web client', () => {
     await annPage.locator('#search-results a.search-result').first().waitFor();
     await annPage.keyboard.press('ArrowDown');
     await annPage.keyboard.press('Escape');
-    expect(await annPage.locator('#search-results').count()).toBe(0);
+    await expect.poll(() => annPage.locator('#search-results').count()).toBe(0);
     expect(await annPage.evaluate(() => document.activeElement?.id)).toBe('search-input');
 
     // Bob's private room: Ann's search does not see it.

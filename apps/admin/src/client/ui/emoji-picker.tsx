@@ -1,7 +1,7 @@
 // The reaction picker: a search field, the recently used emojis, and every emoji (loaded on first open).
 // Keyboard: focus starts in the search field; Enter picks the first result; arrows move in the grid;
 // Escape closes and gives focus back to whoever opened it.
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { DEFAULT_EMOJIS, type EmojiEntry, loadEmojis, recentEmojis, rememberEmoji, searchEmojis } from './emoji-data.ts';
 
 interface Props {
@@ -20,18 +20,28 @@ export function EmojiPicker({ onPick, onClose }: Props) {
   const recent = recentEmojis();
   const quick = recent.length ? recent : DEFAULT_EMOJIS;
 
-  useEffect(() => {
+  // Layout effects: focus and the Escape/outside-click listeners are in place as soon as the picker is
+  // on screen (a plain effect runs a frame later, and an Escape pressed in between was lost).
+  useLayoutEffect(() => {
     search.current?.focus();
     loadEmojis().then(setAll, () => setFailed(true));
   }, []);
 
-  // A click anywhere else closes it.
-  useEffect(() => {
+  // A click anywhere else closes it, and so does Escape wherever focus is (inside the picker, onKeyDown
+  // handles Escape first).
+  useLayoutEffect(() => {
     const outside = (e: MouseEvent) => {
       if (root.current && !root.current.contains(e.target as Node)) onClose();
     };
+    const escape = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') onClose();
+    };
     document.addEventListener('mousedown', outside);
-    return () => document.removeEventListener('mousedown', outside);
+    document.addEventListener('keydown', escape);
+    return () => {
+      document.removeEventListener('mousedown', outside);
+      document.removeEventListener('keydown', escape);
+    };
   }, [onClose]);
 
   const pick = (emoji: string) => {
