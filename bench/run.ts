@@ -17,16 +17,17 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import WebSocket from 'ws';
-import { createPool, migrate, type Pool } from '@parley/db';
+import type { Pool } from '@parley/db';
 import { signChatToken } from '@parley/chat-token';
 import { SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from '@parley/protocol';
-import { dropRedisPrefix, freePort, randomSecret, serviceEnv, spawnService, TEST_PG_URL, TEST_REDIS_URL, waitForHttp, type Deployment, type ServiceProcess } from '@parley/devtools';
+import { dropRedisPrefix, freePort, randomSecret, serviceEnv, spawnService, TEST_REDIS_URL, waitForHttp, type Deployment, type ServiceProcess } from '@parley/devtools';
 import {
   type ChildMsg, type ConnectCmd, type ConnectResult, type PersistCmd, type SystemKind,
   broadcastFrame, cpuSeconds, Histogram, markerBody, median, nowMs, quantile, rssBytes, SYSTEM_LABEL,
 } from './common.ts';
 import { histogramDelta, scrapeChatMetrics, type HistogramDelta } from './chat-metrics.ts';
 import { startPgCpuWindow } from './pg-cpu.ts';
+import { createBenchDatabase, type BenchDatabase } from './bench-database.ts';
 import { searchScenario, type SearchResult } from './search.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -1036,26 +1037,8 @@ async function persistScenario(e: Env, pool: Pool, ids: { firstUser: number; roo
 }
 
 // ---- database and fixtures ------------------------------------------------------------------------
-async function setupDatabase(): Promise<{ url: string; pool: Pool; drop: () => Promise<void> }> {
-  const name = `parley_bench_${runId}`;
-  const admin = new pg.Client({ connectionString: TEST_PG_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const u = new URL(TEST_PG_URL);
-  u.pathname = `/${name}`;
-  const url = u.toString();
-  const pool = createPool(url, { max: 4, applicationName: 'parley-bench' });
-  const drop = async () => {
-    await pool.end().catch(() => undefined);
-    const c = new pg.Client({ connectionString: TEST_PG_URL });
-    await c.connect();
-    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await c.end();
-  };
-  cleanups.push(drop);
-  await migrate(pool, resolve(ROOT, 'packages/db/migrations'));
-  return { url, pool, drop };
+async function setupDatabase(): Promise<BenchDatabase> {
+  return createBenchDatabase(`parley_bench_${runId}`, { migrationsDir: resolve(ROOT, 'packages/db/migrations'), poolMax: 4, applicationName: 'parley-bench', cleanups });
 }
 
 async function insertUsers(pool: Pool, n: number): Promise<number> {

@@ -5,9 +5,8 @@
 // `ILIKE '%word%'` with the same access rule, order and page size as the baseline.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import pg from 'pg';
-import { createPool, migrate, parseMigration, type Pool } from '@parley/db';
-import { TEST_PG_URL } from '@parley/devtools';
+import { parseMigration, type Pool } from '@parley/db';
+import { createBenchDatabase } from './bench-database.ts';
 import { parseSearchQuery } from '../apps/admin/src/features/search/search-query.ts';
 import { SearchRepository } from '../apps/admin/src/features/search/search-repository.ts';
 import { median, nowMs, quantile } from './common.ts';
@@ -117,23 +116,8 @@ async function seed(pool: Pool, s: SearchSettings, log: (line: string) => void):
 }
 
 export async function searchScenario(root: string, runId: string, s: SearchSettings, log: (line: string) => void, cleanups: Array<() => unknown>): Promise<SearchResult> {
-  const name = `parley_bench_search_${runId}`;
-  const admin = new pg.Client({ connectionString: TEST_PG_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const u = new URL(TEST_PG_URL);
-  u.pathname = `/${name}`;
-  const pool = createPool(u.toString(), { max: 2, applicationName: 'parley-bench-search' });
-  cleanups.push(async () => {
-    await pool.end().catch(() => undefined);
-    const c = new pg.Client({ connectionString: TEST_PG_URL });
-    await c.connect();
-    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await c.end();
-  });
   const migrations = resolve(root, 'packages/db/migrations');
-  await migrate(pool, migrations);
+  const { pool } = await createBenchDatabase(`parley_bench_search_${runId}`, { migrationsDir: migrations, poolMax: 2, applicationName: 'parley-bench-search', cleanups });
 
   const t0 = nowMs();
   await seed(pool, s, log);
