@@ -1,9 +1,9 @@
 // ChatStore's presence against a scripted fake socket: a small room's list follows the snapshot and
 // diffs; a big room keeps only the count live and loads its list in pages when asked (details pane).
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { UserRef } from '@parley/protocol';
-import { ChatStore, type Conversation } from './store.ts';
-import { FakeSocket, me, other } from './socket-test-kit.ts';
+import type { Conversation } from './store.ts';
+import { me, other, storeOnFakeSocket } from './socket-test-kit.ts';
 
 const conv: Conversation = {
   id: 1, kind: 'public', name: 'Hall', topic: '', archived: false, lastSeq: 0, lastReadSeq: 0, unread: 0, mentionSeqs: [],
@@ -13,15 +13,7 @@ const u = (id: number): UserRef => ({ id, handle: `p${String(id).padStart(3, '0'
 
 describe('ChatStore: presence', () => {
   it('follows a small room\'s diffs, and loads a big room\'s list in pages on demand', async () => {
-    FakeSocket.instances = [];
-    const store = new ChatStore({ ...me, role: 'user' }, 'ws://x/socket', { WebSocketImpl: FakeSocket as unknown as typeof WebSocket, fetchToken: async () => 'tok', random: () => 0.5 });
-    store.seed([{ ...conv }], 1, null);
-    store.open(1);
-    await store.start();
-    await vi.waitFor(() => expect(FakeSocket.instances.length).toBe(1));
-    const ws = FakeSocket.instances[0]!;
-    ws.readyState = 1;
-    ws.push({ type: 'hello', protocol: 1, connectionId: 'c', replica: 'r', user: me, heartbeatMs: 25_000 });
+    const { store, ws } = await storeOnFakeSocket(conv);
     expect(ws.sent.find((f) => f.type === 'join')).toMatchObject({ room: 1, presence: 'diff' });
     ws.push({ type: 'joined', room: { id: 1, name: 'Hall', kind: 'public', archived: false }, lastSeq: 0, resumedFrom: 0 });
     ws.push({ type: 'caught_up', room: 1, seq: 0 });

@@ -2,10 +2,10 @@
 // window around the seq replaces what was loaded, live messages meanwhile only count, forward pages
 // close the gap (also when a message committed during a page read arrived live first), and sending
 // goes back to the latest messages.
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ChatMessage, ClientFrame } from '@parley/protocol';
-import { ChatStore, type Conversation } from './store.ts';
-import { FakeSocket, me, other } from './socket-test-kit.ts';
+import type { ChatStore, Conversation } from './store.ts';
+import { other, storeOnFakeSocket, type FakeSocket } from './socket-test-kit.ts';
 
 const msg = (seq: number): ChatMessage => ({
   id: 1000 + seq, roomId: 1, seq, author: other, clientId: `c${seq}`, body: `m${seq}`, createdAt: new Date(0).toISOString(), editedAt: null, deletedAt: null,
@@ -17,15 +17,7 @@ const conv: Conversation = {
 };
 
 async function openStore(): Promise<{ store: ChatStore; ws: FakeSocket; history: () => ClientFrame[] }> {
-  FakeSocket.instances = [];
-  const store = new ChatStore({ ...me, role: 'user' }, 'ws://x/socket', { WebSocketImpl: FakeSocket as unknown as typeof WebSocket, fetchToken: async () => 'tok', random: () => 0.5 });
-  store.seed([{ ...conv }], 1, null);
-  store.open(1);
-  await store.start();
-  await vi.waitFor(() => expect(FakeSocket.instances.length).toBe(1));
-  const ws = FakeSocket.instances[0]!;
-  ws.readyState = 1;
-  ws.push({ type: 'hello', protocol: 1, connectionId: 'c', replica: 'r', user: me, heartbeatMs: 25_000 });
+  const { store, ws } = await storeOnFakeSocket(conv);
   ws.push({ type: 'joined', room: { id: 1, name: 'Long', kind: 'public', archived: false }, lastSeq: 300, resumedFrom: 250 });
   for (const m of range(251, 300)) ws.push({ type: 'message', room: 1, message: m });
   ws.push({ type: 'caught_up', room: 1, seq: 300 });
