@@ -20,16 +20,22 @@ test.beforeAll(({ db: d, sockets: j }) => void ([db, sockets] = [d, j]));
 
 const open = (replica: number, user: ChatTestUser): Promise<TestSocket> => sockets.open(user, { replica });
 
+/** Two new people in a new room, one on each replica, both joined and caught up. */
+async function twoInOneRoom(annHandle: string, bobHandle: string) {
+  const [ann, bob] = await Promise.all([createChatUser(db.pool, annHandle), createChatUser(db.pool, bobHandle)]);
+  const room = await createChatRoom(db.pool);
+  const a = await open(0, ann);
+  const b = await open(1, bob);
+  for (const s of [a, b]) {
+    s.send({ type: 'join', room });
+    await s.next('caught_up');
+  }
+  return { ann, bob, room, a, b };
+}
+
 describe('reactions and replies across replicas', () => {
   it('a reaction on replica A is live on replica B; retries are no-ops; a resume sees the current reactions', async () => {
-    const [ann, bob] = await Promise.all([createChatUser(db.pool, 'xann'), createChatUser(db.pool, 'xbob')]);
-    const room = await createChatRoom(db.pool);
-    const a = await open(0, ann);
-    const b = await open(1, bob);
-    for (const s of [a, b]) {
-      s.send({ type: 'join', room });
-      await s.next('caught_up');
-    }
+    const { ann, bob, room, a, b } = await twoInOneRoom('xann', 'xbob');
     b.send({ type: 'send', room, clientId: 'orig', body: 'react to this' });
     const { seq } = await b.next('ack');
     await a.next('message', (f) => f.message.seq === seq);
@@ -87,14 +93,7 @@ describe('reactions and replies across replicas', () => {
   });
 
   it('a reply carries the quoted original across replicas, and shows it deleted after a delete', async () => {
-    const [ann, bob] = await Promise.all([createChatUser(db.pool, 'yann'), createChatUser(db.pool, 'ybob')]);
-    const room = await createChatRoom(db.pool);
-    const a = await open(0, ann);
-    const b = await open(1, bob);
-    for (const s of [a, b]) {
-      s.send({ type: 'join', room });
-      await s.next('caught_up');
-    }
+    const { ann, bob, room, a, b } = await twoInOneRoom('yann', 'ybob');
     a.send({ type: 'send', room, clientId: 'q', body: 'the question' });
     const { seq } = await a.next('ack');
     await b.next('message', (f) => f.message.seq === seq);

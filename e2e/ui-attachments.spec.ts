@@ -4,11 +4,12 @@
 // an HTML file attached with the button is a download card, served as an attachment and never
 // rendered; a file over the limit is refused on its chip while the draft text stays.
 import { describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import type { Stack, TestDatabase } from '@parley/devtools';
 import { logIn, waitConnected } from './support/browser.ts';
 import { e2eTest } from './support/fixtures.ts';
+import type { PageJar } from './support/pages.ts';
 import { newUser, PanelClient } from './support/http.ts';
 
 const MAX_BYTES = 200_000;
@@ -18,8 +19,7 @@ const test = e2eTest({
 });
 let db: TestDatabase;
 let stack: Stack;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+let pages: PageJar;
 
 const ann = newUser('ann');
 const bob = newUser('bob');
@@ -29,8 +29,8 @@ let bobPage: Page;
 let outsider: PanelClient;
 let room = 0;
 
-test.beforeAll(async ({ db: d, stack: s, browser: b }) => {
-  [db, stack, browser] = [d, s, b];
+test.beforeAll(async ({ db: d, stack: s, pages: p }) => {
+  [db, stack, pages] = [d, s, p];
   const annHttp = new PanelClient(stack.adminUrl);
   await annHttp.signUp(ann);
   await new PanelClient(stack.adminUrl).signUp(bob);
@@ -50,15 +50,7 @@ test.beforeAll(async ({ db: d, stack: s, browser: b }) => {
   await waitConnected(bobPage);
 }, 180_000);
 
-test.afterAll(async () => {
-  for (const ctx of contexts) await ctx.close().catch(() => undefined);
-});
-
-async function newPage(): Promise<Page> {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: stack.adminUrl, acceptDownloads: true });
-  contexts.push(ctx);
-  return ctx.newPage();
-}
+const newPage = (): Promise<Page> => pages.open({ acceptDownloads: true });
 
 /** Pastes files into the composer the way a browser does: a paste event carrying a DataTransfer. */
 async function paste(page: Page, file: { name: string; type: string; bytes: Buffer }): Promise<void> {

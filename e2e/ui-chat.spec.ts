@@ -3,18 +3,18 @@
 // the composer's data-loss fixes, failed sends, offline detection, notifications and the title badge,
 // 500 messages of history, keyboard order and the mobile layout.
 import { describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { Stack, TestDatabase } from '@parley/devtools';
 import { createRoom, logIn, say, signUp, waitConnected } from './support/browser.ts';
 import { e2eTest } from './support/fixtures.ts';
+import type { PageJar } from './support/pages.ts';
 import { newUser, PanelClient } from './support/http.ts';
 import { TestSocket } from './support/ws-client.ts';
 
 const test = e2eTest({ label: 'ui_chat', stack: { chatEnv: { LOG_LEVEL: 'warn' } } });
 let db: TestDatabase;
 let stack: Stack;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+let pages: PageJar;
 
 const ann = newUser('ann');
 const bob = newUser('bob');
@@ -24,17 +24,9 @@ let lobby = 0; // both are in it; Ann looks at it while Bob writes elsewhere
 let news = 0; // where Bob writes
 
 // Module-level helpers read the file's fixtures through these.
-test.beforeAll(({ db: d, stack: s, browser: b }) => void ([db, stack, browser] = [d, s, b]));
+test.beforeAll(({ db: d, stack: s, pages: p }) => void ([db, stack, pages] = [d, s, p]));
 
-test.afterAll(async () => {
-  for (const ctx of contexts) await ctx.close().catch(() => undefined);
-});
-
-async function newPage(opts: Parameters<Browser['newContext']>[0] = {}): Promise<Page> {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: stack.adminUrl, ...opts });
-  contexts.push(ctx);
-  return ctx.newPage();
-}
+const newPage = (opts: Parameters<PageJar['open']>[0] = {}): Promise<Page> => pages.open(opts);
 
 const sidebarItem = (page: Page, roomId: number) => page.locator(`#sidebar a.conv[data-room-id="${roomId}"]`);
 const unreadBadge = (page: Page, roomId: number) => sidebarItem(page, roomId).locator('.badge-unread');
@@ -213,8 +205,7 @@ describe('web client (issue 9)', () => {
   });
 
   it('shows a browser notification and a "(1) Parley" title for a DM while the tab is hidden', async () => {
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: stack.adminUrl });
-    contexts.push(ctx);
+    const ctx = await pages.context();
     await ctx.grantPermissions(['notifications']);
     // Record notifications (headless Chromium shows none) and let the test hide the tab.
     await ctx.addInitScript(() => {
@@ -270,8 +261,7 @@ describe('web client (issue 9)', () => {
   });
 
   it('moves the read pointer only while the window has focus: a message arriving in an unfocused window stays unread until focus returns', async () => {
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: stack.adminUrl });
-    contexts.push(ctx);
+    const ctx = await pages.context();
     // Headless Chromium always reports focus: stub document.hasFocus and drive blur/focus events.
     await ctx.addInitScript(() => {
       let focused = true;

@@ -2,17 +2,17 @@
 // stack): a reaction appears live on the other's screen with its count and who reacted; a reply shows
 // its quote there, which scrolls to the original and highlights it; a deleted original says so.
 import { describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { Stack } from '@parley/devtools';
 import { e2eTest } from './support/fixtures.ts';
+import type { PageJar } from './support/pages.ts';
 import { createRoom, say, signUp, waitConnected } from './support/browser.ts';
 import { newUser, PanelClient } from './support/http.ts';
 import { TestSocket } from './support/ws-client.ts';
 
 const test = e2eTest({ label: 'ui_reactions', stack: { chatEnv: { LOG_LEVEL: 'warn', SEND_RATE_PER_SEC: '1000', SEND_BURST: '1000' } } });
 let stack: Stack;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+let pages: PageJar;
 
 const ann = newUser('ann');
 const bob = newUser('bob');
@@ -20,8 +20,8 @@ let annPage: Page;
 let bobPage: Page;
 let room = 0;
 
-test.beforeAll(async ({ stack: s, browser: b }) => {
-  [stack, browser] = [s, b];
+test.beforeAll(async ({ stack: s, pages: p }) => {
+  [stack, pages] = [s, p];
   annPage = await newPage();
   bobPage = await newPage();
   await signUp(annPage, stack.adminUrl, ann);
@@ -34,15 +34,7 @@ test.beforeAll(async ({ stack: s, browser: b }) => {
   await waitConnected(bobPage);
 });
 
-test.afterAll(async () => {
-  for (const ctx of contexts) await ctx.close().catch(() => undefined);
-});
-
-async function newPage(): Promise<Page> {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: stack.adminUrl });
-  contexts.push(ctx);
-  return ctx.newPage();
-}
+const newPage = (): Promise<Page> => pages.open();
 
 const row = (page: Page, text: string) => page.locator('#messages li[data-seq]', { has: page.locator('.body', { hasText: text }) });
 

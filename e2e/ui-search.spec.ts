@@ -2,9 +2,10 @@
 // rare word in a long room, open the result by keyboard, see it highlighted with context above and
 // below, scroll down page by page to the live end, and get a new message there live.
 import { describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { Stack, TestDatabase } from '@parley/devtools';
 import { e2eTest } from './support/fixtures.ts';
+import type { PageJar } from './support/pages.ts';
 import { createRoom, screenshot, signUp, waitConnected } from './support/browser.ts';
 import { newUser } from './support/http.ts';
 
@@ -14,8 +15,7 @@ const TARGET = 150;
 const test = e2eTest({ label: 'ui_search', stack: { chatEnv: { LOG_LEVEL: 'warn' } } });
 let db: TestDatabase;
 let stack: Stack;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+let pages: PageJar;
 const ann = newUser('ann');
 const bob = newUser('bob');
 let annPage: Page;
@@ -23,17 +23,9 @@ let bobPage: Page;
 let room = 0;
 
 // Module-level helpers read the file's fixtures through these.
-test.beforeAll(({ db: d, stack: s, browser: b }) => void ([db, stack, browser] = [d, s, b]));
+test.beforeAll(({ db: d, stack: s, pages: p }) => void ([db, stack, pages] = [d, s, p]));
 
-test.afterAll(async () => {
-  for (const ctx of contexts) await ctx.close().catch(() => undefined);
-});
-
-async function newPage(): Promise<Page> {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: stack.adminUrl });
-  contexts.push(ctx);
-  return ctx.newPage();
-}
+const newPage = (): Promise<Page> => pages.open();
 
 /** Where a message row is relative to the scroller's viewport (null: not rendered). */
 async function placement(page: Page, seq: number): Promise<{ top: number; bottom: number; height: number } | null> {

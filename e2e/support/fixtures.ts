@@ -1,8 +1,8 @@
 // The set-up every end-to-end spec repeated, as vitest fixtures scoped to the spec file: its own
 // database (a copy of the migrated template), its own key prefix on the shared Redis (or a
 // redis-server of its own, for specs that stop it, or none), the built
-// services (admin + chat replicas) started against both, the test sockets opened to them, and
-// Chromium. Each is made only when a spec uses it, once per file, and taken down after the file's
+// services (admin + chat replicas) started against both, the test sockets opened to them, Chromium,
+// and the pages (one browser context per person) opened in it. Each is made only when a spec uses it, once per file, and taken down after the file's
 // last test (and its afterAll hooks) in the reverse order: sockets, browser and services first, then
 // the database and the Redis keys.
 //
@@ -16,6 +16,7 @@ import {
   type RedisServer, type RedisServerOptions, type Stack, type StackOptions, type TestDatabase,
 } from '@parley/devtools';
 import { launchBrowser } from './browser.ts';
+import { PageJar } from './pages.ts';
 import { SocketJar } from './sockets.ts';
 
 export interface E2eSetup {
@@ -69,5 +70,10 @@ export function e2eTest(setup: E2eSetup) {
       const browser = await launchBrowser();
       onCleanup(() => browser.close());
       return browser;
+    })
+    .extend('pages', { scope: 'file' }, ({ browser, stack }, { onCleanup }): PageJar => {
+      const jar = new PageJar(browser, stack);
+      onCleanup(() => jar.closeAll());
+      return jar;
     });
 }
