@@ -4,6 +4,8 @@
 import type { AttachmentRef, ChatMessage, RoomInfo, ServerFrame, UserRef } from '@parley/protocol';
 import type { Conversation } from '../features/conversations/conversation.ts';
 import { ChatConnection, type ConnectionState, type StateDetail } from './chat-connection.ts';
+import { csrfToken } from './csrf.ts';
+import { REPLY_EXCERPT_CHARS } from '@parley/protocol/wire';
 
 // The sidebar's conversation, as the panel's JSON API sends it (a type only: nothing of the server
 // module reaches the bundle).
@@ -97,7 +99,7 @@ export function displayName(conv: Conversation): string {
 
 /** Fetch JSON from the panel with the session cookie (and the CSRF token for writes). */
 export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
-  const csrf = document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')?.content ?? '';
+  const csrf = csrfToken();
   const res = await fetch(path, {
     method: init.method ?? 'GET',
     credentials: 'same-origin',
@@ -425,7 +427,7 @@ export class ChatStore {
       for (let i = 0; i < room.messages.length; i++) {
         const reply = room.messages[i]!;
         if (reply.replyTo?.seq !== message.seq) continue;
-        room.messages[i] = { ...reply, replyTo: { ...reply.replyTo, excerpt: message.deletedAt ? '' : message.body.slice(0, 140), deleted: Boolean(message.deletedAt) } };
+        room.messages[i] = { ...reply, replyTo: { ...reply.replyTo, excerpt: message.deletedAt ? '' : message.body.slice(0, REPLY_EXCERPT_CHARS), deleted: Boolean(message.deletedAt) } };
         this.changed();
       }
     }

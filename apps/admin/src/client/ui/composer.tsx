@@ -5,7 +5,7 @@
 // each uploads at once (with progress and a cancel), and the message carries the finished ones.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { AttachmentRef, UserRef } from '@parley/protocol';
-import { MAX_ATTACHMENTS_PER_MESSAGE, utf8Length } from '@parley/protocol/wire';
+import { MAX_ATTACHMENTS_PER_MESSAGE, REPLY_EXCERPT_CHARS, utf8Length } from '@parley/protocol/wire';
 import { UploadCancelled, filesOf, formatBytes, uploadFile } from './uploads.ts';
 import type { ChatStore, RoomState } from '../store.ts';
 import { displayName } from '../store.ts';
@@ -252,7 +252,7 @@ export function Composer({ store, room, lockedReason, onEditLast, inputRef }: Pr
       ) : null}
       {room.replyingTo ? (
         <div class="reply-chip" id="reply-chip">
-          <span>Replying to <strong>@{room.replyingTo.author.handle}</strong>: <span class="reply-excerpt" dir="auto">{room.replyingTo.body.slice(0, 140)}</span></span>
+          <span>Replying to <strong>@{room.replyingTo.author.handle}</strong>: <span class="reply-excerpt" dir="auto">{room.replyingTo.body.slice(0, REPLY_EXCERPT_CHARS)}</span></span>
           <button type="button" class="icon-button small" aria-label="Cancel the reply (Escape)" onClick={() => {
             store.setReplyTo(roomId, null);
             inputRef.current?.focus();

@@ -9,6 +9,7 @@ import { MessageList, type MessageActions } from './message-list.tsx';
 import { plural } from './format.ts';
 import { Icon } from './icons.tsx';
 import { filesOf } from './uploads.ts';
+import { csrfToken } from '../csrf.ts';
 
 /** What each connection state says to people (data-state keeps the machine value). */
 export const STATE_TEXT: Record<string, string> = {
@@ -28,7 +29,7 @@ interface Props {
 }
 
 async function staffAction(url: string, body: unknown): Promise<string | null> {
-  const csrf = document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')?.content ?? '';
+  const csrf = csrfToken();
   try {
     const res = await fetch(url, {
       method: 'POST',

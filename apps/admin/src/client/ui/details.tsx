@@ -4,6 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { ChatStore, RoomState } from '../store.ts';
 import { groupNames, isGroup } from '../store.ts';
 import { Avatar } from './avatar.tsx';
+import { csrfToken } from '../csrf.ts';
 
 /** Most people in one group conversation, you included (the server's GROUP_DM_LIMIT). */
 const GROUP_LIMIT = 8;
@@ -22,7 +23,7 @@ interface Props {
 
 export function Details({ store, room, open, onClose, invite, onLeave, onHide }: Props) {
   const conv = room.conv;
-  const csrf = document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')?.content ?? '';
+  const csrf = csrfToken();
   const more = room.presenceCount - room.presence.length;
   const roomId = conv.id;
   // A big room sends only its count: fetch who is online when the pane is opened (and on each reopen).

@@ -12,6 +12,7 @@ import { Attachments } from './attachments.tsx';
 import type { RestoredDraft } from './composer.tsx';
 import { dayKey, formatDay, formatFull, formatTime, plural } from './format.ts';
 import { EmojiPicker } from './emoji-picker.tsx';
+import { REPLY_EXCERPT_CHARS } from '@parley/protocol/wire';
 
 const MIN_ROWS = 120;
 const MAX_ROWS = 240;
@@ -539,7 +540,7 @@ function PendingRow({ pending, store, roomId }: { pending: PendingSend; store: C
           <span class="author">{store.me.displayName}</span>
           <span class="status" role={failed ? 'alert' : undefined}>{failed ? `Not sent: ${pending.error ?? 'refused'}` : queued ? 'Waiting for the connection…' : 'Sending…'}</span>
         </div>
-        {pending.replyTo ? <p class="reply-quote pending-reply">↩ @{pending.replyTo.author.handle} <span class="reply-excerpt">{pending.replyTo.body.slice(0, 140)}</span></p> : null}
+        {pending.replyTo ? <p class="reply-quote pending-reply">↩ @{pending.replyTo.author.handle} <span class="reply-excerpt">{pending.replyTo.body.slice(0, REPLY_EXCERPT_CHARS)}</span></p> : null}
         <div class="body" dir="auto">{pending.body}</div>
         {pending.attachments?.length ? (
           <ul class="attachments pending-files" aria-label="Attachments">

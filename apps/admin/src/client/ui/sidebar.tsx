@@ -7,6 +7,7 @@ import { countBadge, formatActivity } from './format.ts';
 import { Avatar } from './avatar.tsx';
 import { NotificationPrompt } from './notifications.tsx';
 import { Icon } from './icons.tsx';
+import { csrfToken } from '../csrf.ts';
 
 function Item({ room, active }: { room: RoomState; active: boolean }) {
   const conv = room.conv;
@@ -73,7 +74,7 @@ export function Sidebar({ store, onSwitcher, open }: { store: ChatStore; onSwitc
 }
 
 function NewDirectMessage() {
-  const csrf = document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')?.content ?? '';
+  const csrf = csrfToken();
   return (
     <form method="post" action="/direct" class="new-dm" autocomplete="off">
       <input type="hidden" name="_csrf" value={csrf} />

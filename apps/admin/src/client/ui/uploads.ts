@@ -1,6 +1,7 @@
 // Uploads of files into a room for the composer: one multipart POST per file through admin, with
 // XMLHttpRequest because fetch reports no upload progress. Each upload can be cancelled (abort).
 import type { AttachmentRef } from '@parley/protocol';
+import { csrfToken } from '../csrf.ts';
 
 export interface UploadHandle {
   /** Resolves with the stored file, or rejects with an UploadError (never for a cancel: see `cancelled`). */
@@ -27,10 +28,6 @@ interface UploadedView {
   size: number;
   contentType: string;
   image: { width: number; height: number } | null;
-}
-
-function csrfToken(): string {
-  return document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')?.content ?? '';
 }
 
 /** What people read when an upload is refused: the server's sentence when it gave one. */
