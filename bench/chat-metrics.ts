@@ -23,7 +23,7 @@ export async function scrapeChatMetrics(httpBase: string): Promise<MetricsSnapsh
   }
 }
 
-export function parseHistograms(text: string): MetricsSnapshot {
+function parseHistograms(text: string): MetricsSnapshot {
   const out: MetricsSnapshot = {};
   for (const name of HISTOGRAMS) out[name] = { buckets: [], sum: 0, count: 0 };
   for (const line of text.split('\n')) {

@@ -20,7 +20,7 @@ import WebSocket from 'ws';
 import type { Pool } from '@parley/db';
 import { signChatToken } from '@parley/chat-token';
 import { SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from '@parley/protocol';
-import { dropRedisPrefix, freePort, randomSecret, serviceEnv, spawnService, TEST_REDIS_URL, waitForHttp, type Deployment, type ServiceProcess } from '@parley/devtools';
+import { dropRedisPrefix, freePort, randomSecret, randomServiceSecrets, serviceEnv, spawnService, TEST_REDIS_URL, waitForHttp, type Deployment, type ServiceProcess } from '@parley/devtools';
 import {
   type ChildMsg, type ConnectCmd, type ConnectResult, type PersistCmd, type SystemKind,
   broadcastFrame, cpuSeconds, Histogram, markerBody, median, nowMs, quantile, rssBytes, SYSTEM_LABEL,
@@ -169,7 +169,7 @@ async function startServer(kind: SystemKind, e: Env, extra: Record<string, strin
       redisUrl: e.redisUrl,
       redisPrefix: e.redisPrefix,
       publicUrl: 'http://localhost:3000',
-      secrets: { INTERNAL_TOKEN: randomSecret(), CHAT_TOKEN_SECRET: e.secret, SESSION_SECRET: randomSecret() },
+      secrets: { ...randomServiceSecrets(), CHAT_TOKEN_SECRET: e.secret },
       host: '127.0.0.1',
       extra: diagnostics,
     };
