@@ -25,8 +25,7 @@ export async function adminRoutes(app: FastifyInstance, s: AdminServices) {
   });
 
   app.get('/admin/storage', ADMIN, async (req, reply) => {
-    const [byUser, byRoom] = await Promise.all([s.attachments.usageByUser(), s.attachments.usageByRoom()]);
-    return page(reply, storagePage({ user: req.user!, csrfToken: reply.generateCsrf(), byUser, byRoom }));
+    return page(reply, storagePage({ user: req.user!, csrfToken: reply.generateCsrf(), ...(await s.attachments.usage()) }));
   });
 
   app.get('/admin/api/dashboard', { ...STAFF, logLevel: 'warn' }, async (req, reply) => {

@@ -136,6 +136,12 @@ export class AttachmentRepository {
     await this.pool.query('DELETE FROM attachments WHERE id = $1 AND deleted_at IS NOT NULL', [id]);
   }
 
+  /** Storage used per uploader and per room (the admin Storage page and its JSON API). */
+  async usage(): Promise<{ byUser: UsageRow[]; byRoom: UsageRow[] }> {
+    const [byUser, byRoom] = await Promise.all([this.usageByUser(), this.usageByRoom()]);
+    return { byUser, byRoom };
+  }
+
   /** Storage used (files and thumbnails) per uploader, largest first. */
   async usageByUser(limit = 100): Promise<UsageRow[]> {
     const { rows } = await this.pool.query<{ id: string; label: string; files: string; bytes: string }>(

@@ -99,7 +99,6 @@ export async function attachmentRoutes(app: FastifyInstance, s: AdminServices) {
 
   // Storage used per person and per room (admins; /admin/* requires the admin role).
   app.get('/admin/api/storage', async (_req, reply) => {
-    const [byUser, byRoom] = await Promise.all([s.attachments.usageByUser(), s.attachments.usageByRoom()]);
-    return reply.send({ byUser, byRoom });
+    return reply.send(await s.attachments.usage());
   });
 }

@@ -30,9 +30,9 @@ interface ConversationRow {
   peers: Array<{ id: number; handle: string; displayName: string }> | null;
 }
 
-/** A Postgres regex that matches a mention of `handle` (or, with `room`, @room) as a whole word. */
-export function mentionPattern(handle: string, room = true): string {
-  return `(^|[^A-Za-z0-9_])@(${handle}${room ? '|room' : ''})([^A-Za-z0-9_]|$)`;
+/** A Postgres regex that matches `@name` (a handle, or `room`) as a whole word. */
+export function mentionPattern(name: string): string {
+  return `(^|[^A-Za-z0-9_])@(${name})([^A-Za-z0-9_]|$)`;
 }
 
 /**
@@ -72,7 +72,7 @@ export class ConversationRepository {
        ) grp ON true
        WHERE m.user_id = $1 AND ($2::bigint IS NULL OR r.id = $2)
        ORDER BY r.id`,
-      [user.id, roomId ?? null, mentionPattern(user.handle, false), '(^|[^A-Za-z0-9_])@room([^A-Za-z0-9_]|$)', ROOM_MENTION_ROLES],
+      [user.id, roomId ?? null, mentionPattern(user.handle), mentionPattern('room'), ROOM_MENTION_ROLES],
     );
     return rows.map((r) => ({
       id: Number(r.id), kind: r.kind, name: r.name, topic: r.topic, archived: r.archived_at !== null,
