@@ -60,11 +60,13 @@ export interface UsageRow {
 export class AttachmentRepository {
   constructor(private readonly pool: Pool) {}
 
-  async insert(a: NewAttachment, db: Queryable = this.pool): Promise<void> {
-    await db.query(
-      `INSERT INTO attachments (id, room_id, uploader_id, storage_key, name, content_type, size_bytes) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+  /** The new (pending) row, as stored. */
+  async insert(a: NewAttachment, db: Queryable = this.pool): Promise<Attachment> {
+    const { rows } = await db.query<AttachmentRow>(
+      `INSERT INTO attachments (id, room_id, uploader_id, storage_key, name, content_type, size_bytes) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
       [a.id, a.roomId, a.uploaderId, a.storageKey, a.name, a.contentType, a.sizeBytes],
     );
+    return toAttachment(rows[0]!);
   }
 
   /** A live (not deleted) attachment. */
@@ -73,13 +75,14 @@ export class AttachmentRepository {
     return rows[0] ? toAttachment(rows[0]) : null;
   }
 
-  async markReady(id: string, f: ReadyFacts): Promise<boolean> {
-    const { rowCount } = await this.pool.query(
+  /** The row made ready, or null when it was not pending any more (already ready, or deleted). */
+  async markReady(id: string, f: ReadyFacts): Promise<Attachment | null> {
+    const { rows } = await this.pool.query<AttachmentRow>(
       `UPDATE attachments SET state = 'ready', size_bytes = $2, content_type = $3, image_width = $4, image_height = $5, thumbnail_key = $6, thumbnail_bytes = $7
-       WHERE id = $1 AND state = 'pending' AND deleted_at IS NULL`,
+       WHERE id = $1 AND state = 'pending' AND deleted_at IS NULL RETURNING *`,
       [id, f.sizeBytes, f.contentType, f.image?.width ?? null, f.image?.height ?? null, f.image?.thumbnailKey ?? null, f.image?.thumbnailBytes ?? 0],
     );
-    return rowCount === 1;
+    return rows[0] ? toAttachment(rows[0]) : null;
   }
 
   /**

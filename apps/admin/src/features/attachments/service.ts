@@ -155,9 +155,8 @@ export class AttachmentService {
     const contentType = cleanContentType(file.contentType);
     const upload = await this.d.store.presignPut(keys.original, { contentType, size: file.size, expiresInSeconds: this.d.urlTtlSeconds });
     if (!upload) return null;
-    await this.d.attachments.insert({ id, roomId, uploaderId: user.id, storageKey: keys.original, name: cleanFileName(file.name), contentType, sizeBytes: file.size });
-    const attachment = await this.d.attachments.find(id);
-    return { attachment: attachment!, upload };
+    const attachment = await this.d.attachments.insert({ id, roomId, uploaderId: user.id, storageKey: keys.original, name: cleanFileName(file.name), contentType, sizeBytes: file.size });
+    return { attachment, upload };
   }
 
   /** The uploader says the direct upload is done: check what the store holds, then make the thumbnail. */
@@ -187,11 +186,12 @@ export class AttachmentService {
     const size = image ? image.full.length : uploadedSize;
     // A file claiming to be an image that does not decode as one is an ordinary download.
     const contentType = image ? image.contentType : declaredType.startsWith('image/') ? 'application/octet-stream' : declaredType;
-    await this.d.attachments.markReady(id, {
+    const ready = await this.d.attachments.markReady(id, {
       sizeBytes: size, contentType,
       image: image ? { width: image.width, height: image.height, thumbnailKey: keys.thumbnail, thumbnailBytes: image.thumbnail.length } : null,
     });
-    return (await this.d.attachments.find(id))!;
+    // Not pending any more (a concurrent complete made it ready first): the row as it stands.
+    return ready ?? (await this.d.attachments.find(id))!;
   }
 
   /**
