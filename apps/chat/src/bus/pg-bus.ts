@@ -32,14 +32,15 @@ export function createPgBus(connectionString: string, pool: Pool, log: Logger, r
     kind: 'postgres',
     async publish(event) {
       const payload = encodeEvent(event);
-      if (event.k === 'msgs' && Buffer.byteLength(payload) > MAX_PAYLOAD) {
+      const tooBig = Buffer.byteLength(payload) > MAX_PAYLOAD;
+      if (event.k === 'msgs' && tooBig) {
         // Too big for one NOTIFY: the highest seq of each room as a hint (receivers fetch up to it).
         const last = new Map<number, number>();
         for (const m of event.messages) last.set(m.roomId, Math.max(m.seq, last.get(m.roomId) ?? 0));
         await Promise.all([...last].map(([room, seq]) => pool.query('SELECT pg_notify($1, $2)', [CHANNEL, encodeEvent({ k: 'tip', room, seq })])));
         return;
       }
-      if (Buffer.byteLength(payload) > MAX_PAYLOAD) throw new Error(`bus event ${event.k} too large for NOTIFY`);
+      if (tooBig) throw new Error(`bus event ${event.k} too large for NOTIFY`);
       await pool.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]);
     },
     onEvent(h) {

@@ -10,6 +10,7 @@ import type { Reject, Subscriptions } from './subscriptions.ts';
 import { TokenBucket } from './token-bucket.ts';
 import type { HubMetrics } from '../metrics.ts';
 import { SendTrace } from './send-trace.ts';
+import { encodeFrame } from './room-state.ts';
 
 /** Where a `history` page is anchored (exactly one; the schema checks it). */
 export type HistoryAnchor = { beforeSeq: number } | { afterSeq: number } | { aroundSeq: number };
@@ -221,7 +222,7 @@ export class MessageCommands {
   deliverTyping(event: BusEventOf<'typing'>): void {
     const state = this.deps.subscriptions.room(event.room);
     if (!state) return;
-    const frame = Buffer.from(JSON.stringify({ type: 'typing', room: event.room, user: event.user }));
+    const frame = encodeFrame({ type: 'typing', room: event.room, user: event.user });
     for (const sub of state.subs.values()) if (sub.connId !== event.from && !sub.catchingUp) sub.sendRaw(frame);
   }
 

@@ -5,8 +5,9 @@
 // the work per push is O(changes), not O(members). Rooms above PRESENCE_LIST_MAX online send diff
 // sockets only the count (the list is paged on demand, `page`). Sockets of older clients (no
 // `presence: 'diff'` on join) still get the full `presence` frame, built only when such a socket is there.
-import type { ServerFrame, UserRef } from '@parley/protocol';
+import type { UserRef } from '@parley/protocol';
 import { PRESENCE_LIST_MAX, PRESENCE_PUSH_MS, type Presence, byHandle } from './presence.ts';
+import { encodeFrame } from './room-state.ts';
 
 /** The frames of one room's push; the caller picks one per socket. */
 export interface PresencePush {
@@ -46,7 +47,6 @@ export interface PresencePage {
   hasMore: boolean;
 }
 
-const encode = (frame: ServerFrame) => Buffer.from(JSON.stringify(frame));
 
 export class PresencePusher {
   private readonly feeds = new Map<number, Feed>();
@@ -82,7 +82,7 @@ export class PresencePusher {
    */
   snapshot(room: number, diff: boolean): Buffer {
     const feed = this.feed(room);
-    if (diff && feed.published.size > this.max) return (feed.countOnly ??= encode({ type: 'presence_diff', room, count: feed.published.size }));
+    if (diff && feed.published.size > this.max) return (feed.countOnly ??= encodeFrame({ type: 'presence_diff', room, count: feed.published.size }));
     return this.fullFrame(room, feed);
   }
 
@@ -144,11 +144,11 @@ export class PresencePusher {
         }
         feed.countUnsent = false;
         feed.countDueAt = now + countPeriodMs(count, this.periodMs);
-        diff = encode({ type: 'presence_diff', room, count });
+        diff = encodeFrame({ type: 'presence_diff', room, count });
       } else if (before > this.max) {
         diff = this.fullFrame(room, feed); // the list is maintained again: start from the whole of it
       } else {
-        diff = encode({ type: 'presence_diff', room, joined, left, count });
+        diff = encodeFrame({ type: 'presence_diff', room, joined, left, count });
       }
       feed.countUnsent = false;
       if (!this.push(room, { diff, full: () => this.fullFrame(room, feed) })) this.feeds.delete(room);
@@ -182,7 +182,7 @@ export class PresencePusher {
   private fullFrame(room: number, feed: Feed): Buffer {
     if (!feed.full) {
       const sorted = this.sorted(feed);
-      feed.full = encode({ type: 'presence', room, users: sorted.length > this.max ? sorted.slice(0, this.max) : sorted, count: sorted.length });
+      feed.full = encodeFrame({ type: 'presence', room, users: sorted.length > this.max ? sorted.slice(0, this.max) : sorted, count: sorted.length });
     }
     return feed.full;
   }

@@ -9,7 +9,7 @@
 // started, so no frame can overtake an earlier one for any subscriber. The subscriber map is walked
 // with a live iterator: a subscriber added while a frame is on its way still gets it (into its
 // catch-up buffer), which keeps the backlog/live seam argument of the hub's replay intact.
-import type { ChatMessage, RoomInfo } from '@parley/protocol';
+import type { ChatMessage, RoomInfo, ServerFrame } from '@parley/protocol';
 
 /** A serialized frame: a string, or (for frames sent to many sockets) its UTF-8 bytes, sent as text. */
 export type Frame = string | Buffer;
@@ -48,6 +48,11 @@ export const DELIVERY_CHUNK = 1_000;
 
 export function messageFrame(roomId: number, message: ChatMessage): string {
   return JSON.stringify({ type: 'message', room: roomId, message });
+}
+
+/** A frame encoded once for every socket it goes to (sent with sendRaw). */
+export function encodeFrame(frame: ServerFrame): Buffer {
+  return Buffer.from(JSON.stringify(frame));
 }
 
 /** A frame on its way to the room's subscribers; `cursor` walks the subscriber map (live). */
