@@ -133,6 +133,11 @@ export class ChatStore {
   private roomMentioners = new Set<number>();
   private scheduled = false;
   private refreshing: Promise<void> | null = null;
+  /**
+   * Mute settings written here that a list read may not show yet: a read that started before the
+   * write finished carries the old value and must not undo the toggle on screen.
+   */
+  private readonly muteWrites = new Map<number, { done: boolean }>();
 
   constructor(readonly me: UserInfo, chatUrl: string, options: ConstructorParameters<typeof ChatConnection>[2] = {}) {
     this.mention = mentionRegex(me.handle);
@@ -248,9 +253,12 @@ export class ChatStore {
   /** Re-read the list (a `conversation` frame, or a room we were not watching was opened). */
   refresh(): Promise<void> {
     this.refreshing ??= (async () => {
+      // Writes finished before this read began are in its answer; the others keep what is on screen.
+      const settled = [...this.muteWrites].filter(([, w]) => w.done);
       try {
         const { conversations, roomMentioners } = await api<{ conversations: Conversation[]; roomMentioners?: number[] }>('/api/conversations');
         if (roomMentioners) this.roomMentioners = new Set(roomMentioners);
+        for (const [id, w] of settled) if (this.muteWrites.get(id) === w) this.muteWrites.delete(id);
         this.apply(conversations);
         this.loadError = null;
       } catch (err) {
@@ -274,7 +282,8 @@ export class ChatStore {
         // and take the server's counts only when it has read further (another device) or before live.
         const serverReadFurther = conv.lastReadSeq > room.conv.lastReadSeq;
         const lastReadSeq = Math.max(room.conv.lastReadSeq, conv.lastReadSeq);
-        room.conv = { ...conv, lastReadSeq, lastSeq: Math.max(room.conv.lastSeq, conv.lastSeq), unread: room.conv.unread, mentionSeqs: room.conv.mentionSeqs };
+        const notificationsMuted = this.muteWrites.has(conv.id) ? room.conv.notificationsMuted : conv.notificationsMuted;
+        room.conv = { ...conv, lastReadSeq, lastSeq: Math.max(room.conv.lastSeq, conv.lastSeq), unread: room.conv.unread, mentionSeqs: room.conv.mentionSeqs, notificationsMuted };
         if (serverReadFurther || !room.ready) {
           room.conv.unread = conv.unread;
           room.conv.mentionSeqs = conv.mentionSeqs;
@@ -707,6 +716,8 @@ export class ChatStore {
     const room = this.rooms.get(roomId);
     if (!room) return;
     room.conv.notificationsMuted = muted;
+    const write = { done: false };
+    this.muteWrites.set(roomId, write);
     this.changed();
     try {
       await api(`/api/conversations/${roomId}/notifications`, { method: 'POST', body: { muted } });
@@ -714,6 +725,8 @@ export class ChatStore {
       room.conv.notificationsMuted = !muted;
       room.error = 'The notification setting was not saved. Try again.';
       this.changed();
+    } finally {
+      write.done = true;
     }
   }
 }
