@@ -3,7 +3,7 @@
 import type { Logger } from '@parley/logging';
 import { type ChatMessage, ErrorCode, isEmoji, MAX_REACTION_EMOJIS, utf8Length } from '@parley/protocol';
 import { type BusEvent, type BusEventOf, messagesEvent } from '../bus/index.ts';
-import { AuthorInactiveError, DatabaseUnavailableError, type MessageRepository, OverloadedError, RoomArchivedError } from '../messages/message-repository.ts';
+import { AuthorInactiveError, DatabaseUnavailableError, type MessageRepository, NoLinkableAttachmentsError, OverloadedError, RoomArchivedError } from '../messages/message-repository.ts';
 import type { Connection } from './connection.ts';
 import type { ReplicaStats } from './replica-stats.ts';
 import type { Reject, Subscriptions } from './subscriptions.ts';
@@ -89,7 +89,8 @@ export class MessageCommands {
     traced?.storing();
     // A reply names a message of this room, which the sender can read (joined); the insert keeps
     // reply_to_seq only when that message exists, so a bad one stores a plain message (never loses it).
-    // Attachment ids that are not the sender's ready, unsent uploads into this room are ignored by the insert.
+    // Attachment ids that are not the sender's ready, unsent uploads into this room are ignored by the
+    // insert; a message of files only, none of them linkable, is refused (never stored empty).
     messages.store({ roomId, authorId: conn.user.id, clientId, body, replyTo: replyTo ?? null, attachments: attachments ?? null }).then(
       ({ message, duplicate }) => {
         if (message.roomId !== roomId) {
@@ -112,6 +113,9 @@ export class MessageCommands {
       (err: unknown) => {
         traced?.failed(err);
         if (err instanceof RoomArchivedError) return reject(conn, ErrorCode.Archived, 'this room is archived; it is read-only', { ref: clientId, room: roomId });
+        if (err instanceof NoLinkableAttachmentsError) {
+          return reject(conn, ErrorCode.NotFound, 'none of the attached files can be sent (not your upload in this room, not finished, or already sent); the message was not stored', { ref: clientId, room: roomId });
+        }
         if (err instanceof AuthorInactiveError) return reject(conn, ErrorCode.Forbidden, 'your account is not active; the message was not stored', { ref: clientId, room: roomId });
         if (err instanceof DatabaseUnavailableError) return reject(conn, ErrorCode.Unavailable, 'the database is briefly unavailable; the message was not stored; retry', { ref: clientId, room: roomId, retryInMs: 1_000 });
         if (err instanceof OverloadedError) return reject(conn, ErrorCode.Unavailable, 'the server is overloaded; the message was not stored; retry', { ref: clientId, room: roomId, retryInMs: 1_000 });

@@ -1,11 +1,12 @@
 // Attachments linked to their message in the message's own transaction, against a real Postgres: a send
 // with ids links the sender's ready, unsent uploads of that room (someone else's, another room's, a
 // pending or an already sent one are ignored), every read path carries them, a resend returns them, the
-// one-by-one fallback links too, and deleting the message marks them deleted for the sweeper.
+// one-by-one fallback links too, a message of files only with none linkable is refused (never stored
+// empty), and deleting the message marks them deleted for the sweeper.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@parley/devtools';
-import { MessageRepository } from './message-repository.ts';
+import { MessageRepository, NoLinkableAttachmentsError } from './message-repository.ts';
 
 let db: TestDatabase;
 let repo: MessageRepository;
@@ -106,6 +107,48 @@ describe('attachments on messages', () => {
     } finally {
       client.release();
     }
+  });
+
+  it('a message of files only, none of them linkable, is refused and stores nothing (seq not used); its resend after a stored send is still a duplicate', async () => {
+    const [me, other] = [users[0]!, users[1]!];
+    const lastSeq = async () => Number((await db.pool.query<{ last_seq: string }>('SELECT last_seq FROM rooms WHERE id = $1', [room])).rows[0]!.last_seq);
+    const sentOne = await upload(room, me);
+    await repo.store({ roomId: room, authorId: me, clientId: `sent-${randomUUID()}`, body: 'first', attachments: [sentOne] });
+    const refused = [await upload(room, other), await upload(otherRoom, me), await upload(room, me, { state: 'pending' }), sentOne, randomUUID()];
+    const before = await lastSeq();
+    const clientId = `empty-${randomUUID()}`;
+    // The batch path (a plain message sent beside it is stored) and the one-by-one path.
+    const [plain, empty] = await Promise.allSettled([
+      repo.store({ roomId: room, authorId: me, clientId: `beside-${randomUUID()}`, body: 'beside' }),
+      repo.store({ roomId: room, authorId: me, clientId, body: '  \n ', attachments: refused }),
+    ]);
+    expect(plain.status).toBe('fulfilled');
+    expect(empty.status === 'rejected' && empty.reason).toBeInstanceOf(NoLinkableAttachmentsError);
+    const client = await db.pool.connect();
+    try {
+      await expect(repo.writer.storeOne(client, { roomId: room, authorId: me, clientId, body: '', attachments: refused })).rejects.toBeInstanceOf(NoLinkableAttachmentsError);
+    } finally {
+      client.release();
+    }
+    expect(await lastSeq()).toBe(before + 1); // only the plain message took a seq: no gap, no empty row
+    expect((await db.pool.query('SELECT 1 FROM messages WHERE author_id = $1 AND client_msg_id = $2', [me, clientId])).rowCount).toBe(0);
+
+    // The same client id with a linkable upload now stores; resending it (its upload is now sent) is a duplicate.
+    const good = await upload(room, me);
+    const stored = await repo.store({ roomId: room, authorId: me, clientId, body: '', attachments: [good] });
+    expect(stored.duplicate).toBe(false);
+    const resend = await repo.store({ roomId: room, authorId: me, clientId, body: '', attachments: [good] });
+    expect(resend).toMatchObject({ duplicate: true, message: { seq: stored.message.seq, attachments: [{ id: good }] } });
+    const resentOne = await db.pool.connect();
+    try {
+      expect(await repo.writer.storeOne(resentOne, { roomId: room, authorId: me, clientId, body: '', attachments: [good] })).toMatchObject({ duplicate: true });
+    } finally {
+      resentOne.release();
+    }
+    // A message with text keeps its text when none of its files link (as before).
+    const withText = await repo.store({ roomId: room, authorId: me, clientId: `text-${randomUUID()}`, body: 'words', attachments: [good] });
+    expect(withText.message).toMatchObject({ body: 'words' });
+    expect(withText.message.attachments).toBeUndefined();
   });
 
   it('deleting the message marks its attachments deleted in the same transaction and stops serving them', async () => {

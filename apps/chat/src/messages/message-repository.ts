@@ -4,7 +4,7 @@ import { type Pool, type PoolClient, recordControlEvent, withTransaction } from 
 import { type ChatMessage, MAX_REACTION_EMOJIS, REACTION_USERS_LISTED, type RoomInfo } from '@parley/protocol';
 import { type MessageRow, type NewMessage, ATTACHMENTS_JOIN, REPLY_COLUMNS, REPLY_JOIN, type StoreResult, type WriterOptions, MessageWriter, toChatMessage } from './message-writer.ts';
 
-export { AuthorInactiveError, RoomArchivedError, OverloadedError, DatabaseUnavailableError, toChatMessage, type NewMessage, type StoreResult } from './message-writer.ts';
+export { AuthorInactiveError, RoomArchivedError, OverloadedError, DatabaseUnavailableError, NoLinkableAttachmentsError, toChatMessage, type NewMessage, type StoreResult } from './message-writer.ts';
 
 export interface RoomAccess {
   room: RoomInfo;

@@ -54,6 +54,16 @@ export class RoomArchivedError extends Error {
   }
 }
 
+/**
+ * A message of files only (blank body) none of whose attachment ids could be linked (not the author's,
+ * another room's, not ready, already sent or deleted): storing it would leave an empty message.
+ */
+export class NoLinkableAttachmentsError extends Error {
+  constructor() {
+    super('none of the attachments can be linked');
+  }
+}
+
 /** The writer's queue is full: the database is not keeping up. Retry later. */
 export class OverloadedError extends Error {
   constructor() {
@@ -163,6 +173,8 @@ const BATCH_INSERT = `
     FROM req
     WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e.author_id = req.author_id AND e.client_msg_id = req.client_msg_id)
       AND EXISTS (SELECT 1 FROM users u WHERE u.id = req.author_id AND u.status = 'active')
+      -- A message of files only (body '', see bodyOf) needs at least one of them linkable.
+      AND (req.body <> '' OR req.attachment_ids IS NULL OR EXISTS (SELECT 1 FROM attachments a WHERE ${LINK_WHERE('req.attachment_ids::uuid[]', 'req')}))
   ),
   counts AS (SELECT room_id, count(*)::int AS k FROM fresh GROUP BY room_id),
   locked AS (
@@ -239,6 +251,10 @@ function toAttachmentRef(a: AttachmentRef & { image?: AttachmentRef['image'] | n
   if (a.image) ref.image = { width: a.image.width, height: a.image.height };
   return ref;
 }
+
+/** Files alone are a message; its blank body is stored as ''. */
+const isFilesOnly = (m: NewMessage): boolean => !!m.attachments?.length && m.body.trim() === '';
+const bodyOf = (m: NewMessage): string => (isFilesOnly(m) ? '' : m.body);
 
 /** A uuid[] literal for the batch's text[] parameter (ids are uuids: the protocol schema checked them). */
 const idsLiteral = (ids: string[] | null | undefined): string | null => (ids?.length ? `{${ids.join(',')}}` : null);
@@ -427,13 +443,13 @@ export class MessageWriter {
     }
     // A named (prepared) statement: parsed and planned once per connection, not once per batch.
     const { rows } = await client.query<MessageRow & { dup: boolean }>({
-      name: 'parley_batch_insert_v4',
+      name: 'parley_batch_insert_v5',
       text: BATCH_INSERT,
       values: [
         toStore.map((i) => i.msg.roomId),
         toStore.map((i) => i.msg.authorId),
         toStore.map((i) => i.msg.clientId),
-        toStore.map((i) => i.msg.body),
+        toStore.map((i) => bodyOf(i.msg)),
         toStore.map((i) => i.msg.replyTo ?? null),
         toStore.map((i) => idsLiteral(i.msg.attachments)),
       ],
@@ -447,11 +463,17 @@ export class MessageWriter {
     this.stats.batches++;
     this.stats.batchedMessages += inserted;
     this.stats.largestBatch = Math.max(this.stats.largestBatch, inserted);
-    // Resolve in queue order (= seq order per room). A missing row: the author is no longer active, or
-    // the room is archived or gone (asked only in that rare case, after COMMIT).
+    // Resolve in queue order (= seq order per room). A missing row: the author is no longer active, the
+    // room is archived or gone, or a message of files only had none linkable (asked only in that rare
+    // case, after COMMIT).
     const missing = toStore.filter((item) => !results.has(item.key));
     const inactive = missing.length ? await this.inactiveAuthors(client, missing.map((i) => i.msg.authorId)) : new Set<number>();
-    const notStored = (item: Item) => (inactive.has(item.msg.authorId) ? new AuthorInactiveError() : new RoomArchivedError());
+    const filesOnly = missing.filter((i) => isFilesOnly(i.msg));
+    const open = filesOnly.length ? await this.openRooms(client, filesOnly.map((i) => i.msg.roomId)) : new Set<number>();
+    const notStored = (item: Item) =>
+      inactive.has(item.msg.authorId) ? new AuthorInactiveError()
+      : isFilesOnly(item.msg) && open.has(item.msg.roomId) ? new NoLinkableAttachmentsError()
+      : new RoomArchivedError();
     for (const item of toStore) {
       const r = results.get(item.key);
       if (r) item.resolve(r);
@@ -466,6 +488,11 @@ export class MessageWriter {
 
   private async inactiveAuthors(client: PoolClient, authorIds: number[]): Promise<Set<number>> {
     const { rows } = await client.query<{ id: number }>("SELECT id FROM users WHERE id = ANY($1::bigint[]) AND status <> 'active'", [authorIds]);
+    return new Set(rows.map((r) => Number(r.id)));
+  }
+
+  private async openRooms(client: PoolClient, roomIds: number[]): Promise<Set<number>> {
+    const { rows } = await client.query<{ id: number }>('SELECT id FROM rooms WHERE id = ANY($1::bigint[]) AND archived_at IS NULL', [roomIds]);
     return new Set(rows.map((r) => Number(r.id)));
   }
 
@@ -492,15 +519,16 @@ export class MessageWriter {
         `INSERT INTO messages (room_id, seq, author_id, client_msg_id, body, reply_to_seq)
          VALUES ($1, $2, $3, $4, $5,
                  CASE WHEN EXISTS (SELECT 1 FROM messages o WHERE o.room_id = $1 AND o.seq = $6::bigint) THEN $6::bigint END)`,
-        [msg.roomId, seq, msg.authorId, msg.clientId, msg.body, msg.replyTo ?? null],
+        [msg.roomId, seq, msg.authorId, msg.clientId, bodyOf(msg), msg.replyTo ?? null],
       );
       const ids = idsLiteral(msg.attachments);
       if (ids) {
-        await client.query(
+        const linked = await client.query(
           `UPDATE attachments a SET message_seq = i.seq FROM (SELECT $2::bigint AS room_id, $3::bigint AS seq, $4::bigint AS author_id) i
            WHERE ${LINK_WHERE('$1::uuid[]', 'i')}`,
           [ids, msg.roomId, seq, msg.authorId],
         );
+        if (!linked.rowCount && isFilesOnly(msg)) throw new NoLinkableAttachmentsError(); // rolled back below: the seq is not used
       }
       const { rows } = await client.query<MessageRow>(`${SELECT_MESSAGE} WHERE m.room_id = $1 AND m.seq = $2`, [msg.roomId, seq]);
       await client.query('COMMIT');
