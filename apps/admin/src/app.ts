@@ -45,7 +45,7 @@ import { AttachmentRepository } from './features/attachments/attachment-reposito
 import { AttachmentService } from './features/attachments/service.ts';
 import { attachmentRoutes } from './features/attachments/routes.ts';
 import { startAttachmentSweeper } from './features/attachments/sweeper.ts';
-import { objectStoreFromConfig } from './features/attachments/storage/from-config.ts';
+import { objectStoreFromConfig, storeBrowserOrigins } from './features/attachments/storage/from-config.ts';
 import type { ObjectStore } from './features/attachments/storage/storage.ts';
 import { requireRole } from './plugins/session.ts';
 import type { Role } from './features/users/user-repository.ts';
@@ -178,14 +178,16 @@ export async function buildApp(deps: AdminDeps): Promise<FastifyInstance> {
   await app.register(metricsPlugin, { metrics: deps.metrics ?? createAdminMetrics(deps.registry) });
 
   const chatOrigin = config.CHAT_PUBLIC_URL ? new URL(config.CHAT_PUBLIC_URL).origin : null;
+  // The bucket's origin only when pages talk to it (S3 store with presigned uploads or downloads).
+  const store = await storeBrowserOrigins(config);
   await app.register(fastifyHelmet, {
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"],
         scriptSrc: ["'self'"],
         styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'", ...(chatOrigin ? [chatOrigin] : [])],
+        imgSrc: ["'self'", 'data:', ...(store.download ? [store.download] : [])],
+        connectSrc: ["'self'", ...(chatOrigin ? [chatOrigin] : []), ...(store.upload ? [store.upload] : [])],
         formAction: ["'self'"],
         frameAncestors: ["'none'"],
         baseUri: ["'self'"],
@@ -219,7 +221,9 @@ export async function buildApp(deps: AdminDeps): Promise<FastifyInstance> {
   const pruner = startControlEventPruner(deps.pool, deps.log, { retentionMs: config.CONTROL_EVENT_RETENTION_HOURS * 3600_000, everyMs: 15 * 60_000 });
   app.addHook('onClose', async () => pruner.stop());
   // Objects of deleted attachments leave the store shortly after their rows are marked (any replica).
-  const sweeper = startAttachmentSweeper(services.attachments, services.storage, deps.log, { unsentMs: config.ATTACHMENT_UNSENT_HOURS * 3600_000, everyMs: 60_000 });
+  const sweeper = startAttachmentSweeper(services.attachments, services.storage, deps.log, {
+    unsentMs: config.ATTACHMENT_UNSENT_HOURS * 3600_000, uploadUrlMs: config.ATTACHMENT_URL_TTL_SECONDS * 1000, everyMs: 60_000,
+  });
   app.addHook('onClose', async () => sweeper.stop());
   await app.register(sessionPlugin, services);
 

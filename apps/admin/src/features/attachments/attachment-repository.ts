@@ -125,11 +125,18 @@ export class AttachmentRepository {
     return rowCount ?? 0;
   }
 
-  /** Deleted rows whose objects the sweeper still has to remove. */
-  async doomed(limit: number): Promise<DoomedObjects[]> {
+  /**
+   * Deleted rows whose objects the sweeper still has to remove. An upload still pending waits until its
+   * presigned PUT URL (signed just before the row was made, valid `uploadUrlMs`) can no longer be used:
+   * removed earlier, a late PUT (a cancelled upload's, or a replayed URL) would leave an object no row
+   * points to.
+   */
+  async doomed(limit: number, uploadUrlMs = 0): Promise<DoomedObjects[]> {
     const { rows } = await this.pool.query<{ id: string; storage_key: string; thumbnail_key: string | null }>(
-      'SELECT id, storage_key, thumbnail_key FROM attachments WHERE deleted_at IS NOT NULL ORDER BY deleted_at LIMIT $1',
-      [limit],
+      `SELECT id, storage_key, thumbnail_key FROM attachments
+       WHERE deleted_at IS NOT NULL AND NOT (state = 'pending' AND created_at > now() - make_interval(secs => $2 / 1000.0))
+       ORDER BY deleted_at LIMIT $1`,
+      [limit, uploadUrlMs],
     );
     return rows.map((r) => ({ id: r.id, keys: [r.storage_key, ...(r.thumbnail_key ? [r.thumbnail_key] : [])] }));
   }

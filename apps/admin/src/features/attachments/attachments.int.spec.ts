@@ -282,6 +282,30 @@ for (const backend of ['fs', 's3'] as const) {
       });
       expect(tooBig.statusCode).toBe(413);
     });
+    if (backend === 's3') {
+      it('a cancelled direct upload is discarded at once; its objects and row go once its upload URL has expired, even after a late PUT', async () => {
+        const headers = { cookie: who.member.cookie, 'x-csrf-token': who.member.csrf };
+        const start = await app.inject({
+          method: 'POST', url: `/api/rooms/${privateRoom}/attachments/direct`, headers: { ...headers, 'content-type': 'application/json' },
+          payload: JSON.stringify({ name: 'cancelled.txt', type: 'text/plain', size: 4 }),
+        });
+        const { attachment, upload: target } = start.json<{ attachment: { id: string }; upload: { url: string; headers: Record<string, string> } }>();
+        expect((await app.inject({ method: 'DELETE', url: `/api/attachments/${attachment.id}`, headers })).statusCode).toBe(204);
+        const completed = await app.inject({ method: 'POST', url: `/api/attachments/${attachment.id}/complete`, headers });
+        expect(completed.statusCode).toBe(404); // discarded: it can no longer be completed (nor sent)
+        // The URL is still valid: a PUT that was already on its way (or a replay) lands after the discard.
+        expect((await fetch(target.url, { method: 'PUT', headers: target.headers, body: 'late' })).status).toBe(200);
+        const { rows } = await db.pool.query<{ storage_key: string }>('SELECT storage_key FROM attachments WHERE id = $1', [attachment.id]);
+        const key = rows[0]!.storage_key;
+        // While the URL may still be used, the sweeper leaves the row (and so will come back for the object).
+        await sweepAttachments(s.attachments, store, 24 * 3600_000, 60_000);
+        expect((await db.pool.query('SELECT 1 FROM attachments WHERE id = $1', [attachment.id])).rowCount).toBe(1);
+        await db.pool.query("UPDATE attachments SET created_at = now() - interval '2 minutes' WHERE id = $1", [attachment.id]);
+        await sweepAttachments(s.attachments, store, 24 * 3600_000, 60_000);
+        expect(await store.head(key)).toBeNull();
+        expect((await db.pool.query('SELECT 1 FROM attachments WHERE id = $1', [attachment.id])).rowCount).toBe(0);
+      });
+    }
     it(backend === 's3' ? 'with S3_PRESIGNED_DOWNLOADS, redirects readers to a short-lived URL that serves the file as a download' : 'streams downloads even when presigned downloads are asked for (the folder cannot sign)', async () => {
       const redirecting = new AttachmentService({ rooms: s.rooms, attachments: s.attachments, store, maxBytes: MAX_BYTES, urlTtlSeconds: 60, presignedUploads: true, presignedDownloads: true });
       const bytes = Buffer.from('<html>not to be rendered</html>');

@@ -8,12 +8,15 @@ import type { ObjectStore } from './storage/storage.ts';
 
 const BATCH = 200;
 
-/** One pass: marks orphans deleted, then removes deleted rows' objects and rows. Returns rows removed. */
-export async function sweepAttachments(attachments: AttachmentRepository, store: ObjectStore, unsentMs: number): Promise<number> {
+/**
+ * One pass: marks orphans deleted, then removes deleted rows' objects and rows (a cancelled direct
+ * upload's once its presigned URL has expired, `uploadUrlMs`). Returns rows removed.
+ */
+export async function sweepAttachments(attachments: AttachmentRepository, store: ObjectStore, unsentMs: number, uploadUrlMs = 0): Promise<number> {
   await attachments.markOrphansDeleted(unsentMs);
   let removed = 0;
   for (;;) {
-    const doomed = await attachments.doomed(BATCH);
+    const doomed = await attachments.doomed(BATCH, uploadUrlMs);
     for (const d of doomed) {
       for (const key of d.keys) await store.delete(key);
       await attachments.forget(d.id);
@@ -24,13 +27,13 @@ export async function sweepAttachments(attachments: AttachmentRepository, store:
 }
 
 export function startAttachmentSweeper(
-  attachments: AttachmentRepository, store: ObjectStore, log: Logger, opts: { unsentMs: number; everyMs: number; firstAfterMs?: number },
+  attachments: AttachmentRepository, store: ObjectStore, log: Logger, opts: { unsentMs: number; uploadUrlMs: number; everyMs: number; firstAfterMs?: number },
 ): { stop(): void; runNow(): Promise<number> } {
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
   let running: Promise<number> | null = null;
   const runNow = (): Promise<number> => {
-    running ??= sweepAttachments(attachments, store, opts.unsentMs).finally(() => {
+    running ??= sweepAttachments(attachments, store, opts.unsentMs, opts.uploadUrlMs).finally(() => {
       running = null;
     });
     return running;

@@ -35,6 +35,21 @@ function client(o: S3StoreOptions, endpoint: string | undefined): S3Client {
   });
 }
 
+/**
+ * The origin browsers send presigned requests to (scheme, host, port), as the SDK itself builds the URLs
+ * (path or virtual-hosted style, AWS's regional host): signed offline with placeholder keys, so it
+ * needs neither the real credentials nor the network.
+ */
+export async function s3BrowserOrigin(o: S3StoreOptions): Promise<string> {
+  const probe = client({ ...o, credentials: { accessKeyId: 'origin-probe', secretAccessKey: 'origin-probe' } }, o.publicEndpoint ?? o.endpoint);
+  try {
+    const url = await getSignedUrl(probe, new PutObjectCommand({ Bucket: o.bucket, Key: `${o.prefix}origin-probe` }), { expiresIn: 60 });
+    return new URL(url).origin;
+  } finally {
+    probe.destroy();
+  }
+}
+
 const isMissing = (err: unknown) =>
   err instanceof NotFound || err instanceof NoSuchKey || (err instanceof S3ServiceException && err.$metadata.httpStatusCode === 404);
 
