@@ -6,7 +6,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { AttachmentRef, UserRef } from '@parley/protocol';
 import { MAX_ATTACHMENTS_PER_MESSAGE, REPLY_EXCERPT_CHARS, utf8Length } from '@parley/protocol/wire';
-import { UploadCancelled, filesOf, formatBytes, uploadFile } from './uploads.ts';
+import { UploadCancelled, discardUpload, filesOf, formatBytes, uploadFile } from './uploads.ts';
 import type { ChatStore, RoomState } from '../store.ts';
 import { displayName } from '../store.ts';
 import { loadDraft, saveDraft } from './drafts.ts';
@@ -81,6 +81,8 @@ export function Composer({ store, room, lockedReason, onEditLast, inputRef }: Pr
 
   const removeFile = (file: DraftFile) => {
     file.abort?.();
+    // An uploaded file taken off the draft is not kept until the unsent-upload sweep.
+    if (file.status === 'ready' && file.ref) discardUpload(file.ref.id);
     setFiles((list) => list.filter((f) => f.key !== file.key));
     inputRef.current?.focus();
   };

@@ -71,6 +71,9 @@ class SizeLimit extends Transform {
   }
 }
 
+/** Where an original's thumbnail is kept (the sweeper also removes it for rows that never recorded it). */
+export const thumbnailKeyOf = (originalKey: string): string => `${originalKey}.thumb.webp`;
+
 export interface AttachmentView {
   id: string;
   roomId: number;
@@ -112,7 +115,8 @@ export class AttachmentService {
   }
 
   private static keysFor(roomId: number, id: string) {
-    return { original: `rooms/${roomId}/${id}`, thumbnail: `rooms/${roomId}/${id}.thumb.webp` };
+    const original = `rooms/${roomId}/${id}`;
+    return { original, thumbnail: thumbnailKeyOf(original) };
   }
 
   /** Streams one uploaded file into the store (through admin), then checks it. */
@@ -190,8 +194,12 @@ export class AttachmentService {
       sizeBytes: size, contentType,
       image: image ? { width: image.width, height: image.height, thumbnailKey: keys.thumbnail, thumbnailBytes: image.thumbnail.length } : null,
     });
-    // Not pending any more (a concurrent complete made it ready first): the row as it stands.
-    return ready ?? (await this.d.attachments.find(id))!;
+    if (ready) return ready;
+    // Not pending any more: a concurrent complete made it ready first (the row as it stands), or the
+    // uploader discarded it meanwhile (the sweeper removes its objects, the thumbnail too).
+    const current = await this.d.attachments.find(id);
+    if (!current) throw new Refusal(404, 'There is no such upload.');
+    return current;
   }
 
   /**

@@ -5,6 +5,7 @@
 import type { Logger } from '@parley/logging';
 import type { AttachmentRepository } from './attachment-repository.ts';
 import type { ObjectStore } from './storage/storage.ts';
+import { thumbnailKeyOf } from './service.ts';
 
 const BATCH = 200;
 
@@ -18,7 +19,8 @@ export async function sweepAttachments(attachments: AttachmentRepository, store:
   for (;;) {
     const doomed = await attachments.doomed(BATCH, uploadUrlMs);
     for (const d of doomed) {
-      for (const key of d.keys) await store.delete(key);
+      // A thumbnail may exist that its row never recorded (discarded or crashed while being completed).
+      for (const key of new Set([...d.keys, thumbnailKeyOf(d.keys[0]!)])) await store.delete(key);
       await attachments.forget(d.id);
       removed++;
     }
