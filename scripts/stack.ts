@@ -239,7 +239,7 @@ async function main(): Promise<void> {
 
   step(`starting the S3-compatible object store for attachments (s3rver, data in ${dataDir}/s3)…`);
   try {
-    s3 = await startS3Server({ bucket: 'parley-attachments', dir: resolve(dataDir, 's3') });
+    s3 = await startS3Server({ bucket: 'parley-attachments', dir: resolve(dataDir, 's3'), corsOrigins: [publicUrl] });
   } catch (err) {
     return fail(`could not start the object store: ${(err as Error).message}`);
   }

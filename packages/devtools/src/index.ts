@@ -10,4 +10,4 @@ export { startStack, type Stack, type StackOptions } from './stack.ts';
 export { serviceEnv, dependencyEnv, listenEnv, type Deployment, type ServiceSecrets, type ProcessSpec, type AdminProcessSpec, type ChatProcessSpec, type MigrateProcessSpec, type AttachmentStorage } from './service-env.ts';
 export { keptSecrets, keptServiceSecrets, randomSecret, randomServiceSecrets } from './secrets-file.ts';
 export { missingPrerequisite } from './prerequisite.ts';
-export { startS3Server, type S3Server } from './s3-server.ts';
+export { startS3Server, uploadCorsXml, type S3Server } from './s3-server.ts';

@@ -56,7 +56,7 @@ function describeFailure(status: number, body: string, name: string): string {
 
 /** The same for the bucket (its errors are XML for machines, not sentences for people). */
 function describeStoreFailure(status: number, name: string): string {
-  if (status === 0) return `${name} was not uploaded: the file storage did not answer.`;
+  if (status === 0) return `${name} was not uploaded: the file storage could not be reached.`;
   if (status === 403) return `${name} was not uploaded: the file storage refused it (the upload link may have expired). Try again.`;
   return `${name} was not uploaded: the file storage answered HTTP ${status}.`;
 }
