@@ -2,7 +2,9 @@
 // the bucket CORS rule docs/deploy.md asks for): Ann pastes an image; the browser PUTs its bytes
 // straight to s3rver (never through admin), the chip shows the transfer's progress, admin completes it,
 // and Bob sees the thumbnail live. A direct upload cancelled from its chip leaves nothing behind: no
-// object in the bucket, its row discarded at once. The pages' CSP names the bucket's origin.
+// object in the bucket, its row discarded at once. The pages' CSP names the bucket's origin. Over a
+// real chat socket, a message of files only none of which can be linked is refused, never stored empty.
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page, Request } from 'playwright-core';
 import sharp from 'sharp';
@@ -10,6 +12,7 @@ import { createTestDatabase, startS3Server, startStack, type S3Server, type Stac
 import { launchBrowser, logIn, waitConnected } from './support/browser.ts';
 import { PageJar } from './support/pages.ts';
 import { newUser, PanelClient } from './support/http.ts';
+import { TestSocket } from './support/ws-client.ts';
 
 let db: TestDatabase;
 let s3: S3Server;
@@ -19,6 +22,8 @@ let pages: PageJar;
 let annPage: Page;
 let bobPage: Page;
 let room = 0;
+let annHttp: PanelClient;
+let bobHttp: PanelClient;
 /** Every request Ann's page made, in order. */
 const annRequests: Request[] = [];
 
@@ -36,9 +41,10 @@ beforeAll(async () => {
 
   const ann = newUser('ann');
   const bob = newUser('bob');
-  const annHttp = new PanelClient(stack.adminUrl);
+  annHttp = new PanelClient(stack.adminUrl);
   await annHttp.signUp(ann);
-  await new PanelClient(stack.adminUrl).signUp(bob);
+  bobHttp = new PanelClient(stack.adminUrl);
+  await bobHttp.signUp(bob);
   room = await annHttp.createRoom(`Direct ${Date.now().toString(36)}`, 'private');
   expect((await annHttp.postForm(`/rooms/${room}/invite`, { handle: bob.handle }, `/rooms/${room}`)).status).toBeLessThan(400);
 
@@ -158,5 +164,41 @@ describe('direct uploads to the bucket', () => {
     expect(await objectStatus(rows[0]!.storage_key)).toBe(404);
     // Nothing counts against Ann's storage.
     expect((await db.pool.query("SELECT 1 FROM attachments WHERE name = 'cancelled.bin' AND deleted_at IS NULL")).rowCount).toBe(0);
+  });
+
+  it('over the chat socket: a message of files only whose ids cannot be linked is refused (nothing stored); once stored, its resend is a duplicate', { timeout: 60_000 }, async () => {
+    /** A direct upload as the browser makes it (start, PUT to the bucket, complete), by `who`; its id. */
+    const uploaded = async (who: PanelClient, name: string): Promise<string> => {
+      const headers = { 'x-csrf-token': await who.csrf('/rooms'), 'content-type': 'application/json' };
+      const bytes = Buffer.from(`bytes of ${name}`);
+      const start = await who.request(`/api/rooms/${room}/attachments/direct`, { method: 'POST', headers, body: JSON.stringify({ name, type: 'text/plain', size: bytes.length }) });
+      const { attachment, upload } = (await start.json()) as { attachment: { id: string }; upload: { url: string; headers: Record<string, string> } };
+      expect((await fetch(upload.url, { method: 'PUT', headers: upload.headers, body: bytes })).status).toBe(200);
+      expect((await who.request(`/api/attachments/${attachment.id}/complete`, { method: 'POST', headers: { 'x-csrf-token': headers['x-csrf-token'] } })).status).toBe(200);
+      return attachment.id;
+    };
+    const bobs = await uploaded(bobHttp, 'bobs.txt');
+    const sock = await TestSocket.open(stack.chats[0]!.wsUrl, await annHttp.chatToken(), { origin: stack.adminUrl });
+    try {
+      await sock.next('hello');
+      sock.send({ type: 'join', room });
+      const { lastSeq } = await sock.next('joined', (f) => f.room.id === room);
+      const clientId = `files-only-${randomUUID()}`;
+      sock.send({ type: 'send', room, clientId, body: ' ', attachments: [bobs, randomUUID()] }); // Bob's upload, and one that does not exist
+      const refused = await sock.next('error', (f) => f.ref === clientId);
+      expect(refused).toMatchObject({ code: 'not_found', room, message: expect.stringMatching(/none of the attached files can be sent.*not stored/) as string });
+      expect((await db.pool.query('SELECT 1 FROM messages WHERE client_msg_id = $1', [clientId])).rowCount).toBe(0);
+      expect(Number((await db.pool.query<{ last_seq: string }>('SELECT last_seq FROM rooms WHERE id = $1', [room])).rows[0]!.last_seq)).toBe(lastSeq);
+
+      const mine = await uploaded(annHttp, 'mine.txt');
+      sock.send({ type: 'send', room, clientId, body: '', attachments: [mine] });
+      const stored = await sock.next('ack', (f) => f.clientId === clientId);
+      expect(stored).toMatchObject({ duplicate: false, seq: lastSeq + 1 });
+      sock.send({ type: 'send', room, clientId, body: '', attachments: [mine] }); // the same send again (its upload is now sent)
+      const again = await sock.next('ack', (f) => f.clientId === clientId && f.duplicate);
+      expect(again.seq).toBe(stored.seq);
+    } finally {
+      sock.close();
+    }
   });
 });
