@@ -32,10 +32,15 @@ afterEach(() => {
 
 function setup(backlog: ChatMessage[]) {
   const stored: ChatMessage[] = [...backlog];
+  /** While set, backlog reads wait for it (a slow Postgres). */
+  let gate: Promise<void> | null = null;
   const roomAccess = async (): Promise<RoomAccess> => ({ room: { id: ROOM, name: 'r', kind: 'public', archived: false }, lastSeq: stored.length, isMember: true, mutedUntil: null });
   const t = scriptedHub({
     roomAccess,
-    after: async (_room: number, afterSeq: number) => stored.filter((m) => m.seq > afterSeq),
+    after: async (_room: number, afterSeq: number) => {
+      if (gate) await gate;
+      return stored.filter((m) => m.seq > afterSeq);
+    },
     lastSeqs: async () => new Map(),
     store: async (m: { authorId: number; clientId: string }): Promise<StoreResult> => {
       const message = msg(stored.length + 1, m.authorId, m.clientId);
@@ -49,7 +54,13 @@ function setup(backlog: ChatMessage[]) {
     t.hub.attach(ws as unknown as WebSocket, { uid, sid: `s${uid}`, handle: `u${uid}`, name: `U${uid}`, role: 'user', iat: 0, exp: 0 }, 'req');
     return ws;
   };
-  return { ...t, attachV2 };
+  /** Hold backlog reads until the returned function is called. */
+  const holdBacklog = () => {
+    let release!: () => void;
+    gate = new Promise<void>((r) => (release = r));
+    return release;
+  };
+  return { ...t, attachV2, holdBacklog };
 }
 
 async function join(ws: FakeWs) {
@@ -95,6 +106,24 @@ describe('protocol version 2 on the hub', () => {
     const decoder = new V2Decoder();
     const decoded = v2.frames.map((f) => decoder.decode(f as never)).filter((f): f is ServerFrame => f !== null);
     expect(decoded).toEqual([{ type: 'message', room: ROOM, message: msg(4, 3, 'live-1') }]);
+  });
+
+  it('a message that arrives while a v2 socket replays its backlog is introduced when it is sent, not when it was buffered', async () => {
+    const t = setup([msg(1, 20)]);
+    const writer = t.connect(21);
+    await join(writer);
+    // The reader's backlog read waits until released; meanwhile user 21 sends (buffered for the reader).
+    const release = t.holdBacklog();
+    const reader = t.attachV2(1);
+    reader.receive({ type: 'join', room: ROOM, sinceSeq: 0 });
+    await vi.waitFor(() => expect(reader.frames.some((f) => f.type === 'joined')).toBe(true));
+    writer.receive({ type: 'send', room: ROOM, clientId: 'during', body: 'm2' });
+    await vi.waitFor(() => expect(writer.frames.some((f) => f.type === 'ack')).toBe(true));
+    expect(reader.frames.some((f) => f.type === 'message')).toBe(false);
+    release();
+    await vi.waitFor(() => expect(reader.frames.some((f) => f.type === 'caught_up')).toBe(true));
+    const stream = reader.frames.filter((f) => (f.type as string) === 'users' || f.type === 'message').map((f) => f as unknown as { type: string; s?: number; users?: Array<{ id: number }> });
+    expect(stream.map((f) => (f.type === 'users' ? `users ${f.users!.map((u) => u.id).join()}` : `message ${f.s}`))).toEqual(['users 20', 'message 1', 'users 21', 'message 2']);
   });
 
   it('acks a v2 send in the lean form', async () => {
