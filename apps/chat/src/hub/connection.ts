@@ -96,7 +96,7 @@ export class Connection {
   }
 
   /** Version 2: a `users` frame with the profiles among `users` this socket was not sent yet. */
-  private introduce(users: UserRef[]): void {
+  private introduce(users: readonly UserRef[]): void {
     const unknown = users.length ? this.known!.unknown(users) : users;
     if (unknown.length) this.sendRaw(usersFrame(unknown));
   }

@@ -9,12 +9,15 @@ import { type ChatMessage, type ServerFrame, type UserRef, toV2, usersOf } from 
  */
 export const KNOWN_USERS_MAX = 256;
 
+/** The answer for "everyone is known" (the common case on the hot path: no array per delivery). */
+const NOBODY: readonly UserRef[] = Object.freeze([]);
+
 /** Which users' profiles one version 2 socket has been sent (the set is made on first use). */
 export class KnownUsers {
   private ids: Set<number> | null = null;
 
   /** Of `users`, those this socket has not been sent yet, without repeats; they count as sent from now. */
-  unknown(users: readonly UserRef[]): UserRef[] {
+  unknown(users: readonly UserRef[]): readonly UserRef[] {
     let fresh: UserRef[] | null = null;
     for (const user of users) {
       if (this.ids?.has(user.id)) continue;
@@ -22,12 +25,12 @@ export class KnownUsers {
       this.ids.add(user.id);
       (fresh ??= []).push(user);
     }
-    return fresh ?? [];
+    return fresh ?? NOBODY;
   }
 }
 
 /** The `users` frame that introduces these profiles to a socket. */
-export function usersFrame(users: UserRef[]): string {
+export function usersFrame(users: readonly UserRef[]): string {
   return JSON.stringify({ type: 'users', users });
 }
 
@@ -44,6 +47,7 @@ export function encodeV2(frame: ServerFrame): string {
 export class SharedMessage {
   private v1Bytes: Buffer | null = null;
   private v2Bytes: Buffer | null = null;
+  private named: UserRef[] | null = null;
 
   constructor(
     readonly type: 'message' | 'updated',
@@ -53,7 +57,7 @@ export class SharedMessage {
 
   /** The users a version 2 socket must know before this frame. */
   get users(): UserRef[] {
-    return usersOf(this.message);
+    return (this.named ??= usersOf(this.message));
   }
 
   v1(): Buffer {

@@ -54,6 +54,7 @@ export function encodeFrame(frame: ServerFrame): Buffer {
   return Buffer.from(JSON.stringify(frame));
 }
 
+/** A message goes out in the subscriber's protocol version; other frames as they are. */
 function sendTo(sub: Subscriber, frame: Buffer | SharedMessage): void {
   if (!(frame instanceof SharedMessage)) sub.sendRaw(frame);
   else if (sub.sendShared) sub.sendShared(frame);
