@@ -4,12 +4,14 @@
 // progress for the publisher's window, and drives Parley senders for the persistence scenario.
 import WebSocket from 'ws';
 import { signChatToken } from '@parley/chat-token';
-import { SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from '@parley/protocol';
+import { SUBPROTOCOL, SUBPROTOCOL_V2, TOKEN_SUBPROTOCOL_PREFIX } from '@parley/protocol';
 import {
   type ChildMsg, type ConnectCmd, type ParentMsg, type PersistCmd, Histogram, nowMs, readMarker, wsHeaderBytes,
 } from './common.ts';
 
 const MAX_MSGS = 200_000;
+/** Parley is spoken in protocol version 2 (lean frames), as the web client does; `v1` for comparisons. */
+const PARLEY_SUBPROTOCOL = process.env.BENCH_PARLEY_PROTOCOL === 'v1' ? SUBPROTOCOL : SUBPROTOCOL_V2;
 
 interface Conn {
   i: number;
@@ -73,7 +75,8 @@ let persist: {
 } | null = null;
 
 function onPersistFrame(conn: Conn, buf: Buffer): void {
-  // '{"type":"' is 9 bytes: the next byte tells ack ('a') and error ('e') from deliveries ('m').
+  // '{"type":"' is 9 bytes: the next byte tells ack ('a') and error ('e') from deliveries ('m'); v2's
+  // `users` frames ('u') count as bytes, not deliveries.
   const t = buf[9];
   if (persist) {
     persist.frames++;
@@ -82,8 +85,8 @@ function onPersistFrame(conn: Conn, buf: Buffer): void {
     if (t === 0x6d) persist.deliveries++;
   }
   if (!persist || !conn.pending || (t !== 0x61 && t !== 0x65)) return;
-  const frame = JSON.parse(buf.toString('utf8')) as { type: string; clientId?: string; ref?: string; code?: string };
-  const id = frame.type === 'ack' ? frame.clientId : frame.ref;
+  const frame = JSON.parse(buf.toString('utf8')) as { type: string; clientId?: string; c?: string; ref?: string; code?: string };
+  const id = frame.type === 'ack' ? (frame.c ?? frame.clientId) : frame.ref; // v2 acks say `c`
   if (id === undefined) return;
   const sentAt = conn.pending.get(id);
   if (sentAt === undefined) return;
@@ -178,7 +181,7 @@ function openOne(cmd: ConnectCmd, local: number): Promise<void> {
     const uid = p.firstUserId + (g % p.users);
     const n = uid - p.firstUserId + 1;
     const token = signChatToken({ uid, sid: `bench-${g}`, handle: `bench_${n}`, name: `Bench ${n}`, role: 'user' }, p.secret, 3600);
-    protocols = [SUBPROTOCOL, `${TOKEN_SUBPROTOCOL_PREFIX}${token}`];
+    protocols = [PARLEY_SUBPROTOCOL, `${TOKEN_SUBPROTOCOL_PREFIX}${token}`];
   } else if (cmd.kind === 'sio') {
     url += `${url.includes('?') ? '&' : '?'}EIO=4&transport=websocket${room !== null ? `&join=${room}` : ''}`;
   }

@@ -9,9 +9,9 @@ export class SocketJar {
   constructor(private readonly stack: Stack) {}
 
   /** A socket for `user` (made with createChatUser) on chat replica `replica`, its `hello` received. */
-  async open(user: ChatTestUser, opts: { replica?: number; sessionId?: string } = {}): Promise<TestSocket> {
+  async open(user: ChatTestUser, opts: { replica?: number; sessionId?: string; protocol?: 'parley.v1' | 'parley.v2' } = {}): Promise<TestSocket> {
     const chat = this.stack.chats[opts.replica ?? 0]!;
-    const sock = this.keep(await TestSocket.open(chat.wsUrl, chatTokenFor(user, this.stack.secrets.CHAT_TOKEN_SECRET, opts.sessionId)));
+    const sock = this.keep(await TestSocket.open(chat.wsUrl, chatTokenFor(user, this.stack.secrets.CHAT_TOKEN_SECRET, opts.sessionId), { protocol: opts.protocol }));
     await sock.next('hello');
     return sock;
   }

@@ -1,6 +1,6 @@
 // A Node WebSocket client speaking the Parley protocol, for tests and benchmarks.
 import WebSocket from 'ws';
-import { SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX, type ChatMessage, type ServerFrame, type ClientFrame, type UserRef } from '@parley/protocol';
+import { SUBPROTOCOL, SUBPROTOCOL_V2, TOKEN_SUBPROTOCOL_PREFIX, type ChatMessage, type ServerFrame, type ServerFrameV2, type ClientFrame, type UserRef, V2Decoder } from '@parley/protocol';
 import { ChatClient, type ConnectionState } from '../../apps/admin/src/client/chat-client.ts';
 
 export class TestSocket {
@@ -28,9 +28,11 @@ export class TestSocket {
     ws.on('error', () => undefined);
   }
 
-  static open(url: string, token: string | null, opts: { origin?: string; localAddress?: string } = {}): Promise<TestSocket> {
+  /** `opts.protocol`: the version offered (default parley.v1; frames are then recorded as the server sends them). */
+  static open(url: string, token: string | null, opts: { origin?: string; localAddress?: string; protocol?: typeof SUBPROTOCOL | typeof SUBPROTOCOL_V2 } = {}): Promise<TestSocket> {
     return new Promise((resolve, reject) => {
-      const protocols = token === null ? [SUBPROTOCOL] : [SUBPROTOCOL, `${TOKEN_SUBPROTOCOL_PREFIX}${token}`];
+      const offer = opts.protocol ?? SUBPROTOCOL;
+      const protocols = token === null ? [offer] : [offer, `${TOKEN_SUBPROTOCOL_PREFIX}${token}`];
       const ws = new WebSocket(url, protocols, { origin: opts.origin, localAddress: opts.localAddress });
       const sock = new TestSocket(ws);
       ws.once('open', () => resolve(sock));
@@ -129,7 +131,13 @@ export class ResilientClient {
         super(url, protocols);
         const rec: RecordedConnection = { url, frames: [], close: null };
         self.connections.push(rec);
-        this.on('message', (data) => rec.frames.push(JSON.parse((data as Buffer).toString()) as ServerFrame));
+        // The client speaks parley.v2: frames are recorded in their version 1 form (`users` frames left out).
+        const decoder = new V2Decoder();
+        this.on('message', (data) => {
+          const frame = JSON.parse((data as Buffer).toString()) as ServerFrame;
+          const v1 = this.protocol === SUBPROTOCOL_V2 ? decoder.decode(frame as ServerFrameV2) : frame;
+          if (v1) rec.frames.push(v1);
+        });
         this.on('close', (code, reason) => {
           rec.close = { code, reason: reason.toString() };
         });

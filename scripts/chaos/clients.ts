@@ -5,7 +5,7 @@
 // makes the clients resend with a new client id (what a careless client would do) so a run can show
 // that the checker catches the duplicates that follow.
 import WebSocket from 'ws';
-import type { ChatMessage, ServerFrame } from '@parley/protocol';
+import { type AckFrameV2, type ChatMessage, type ServerFrame, type ServerFrameV2, SUBPROTOCOL_V2, V2Decoder } from '@parley/protocol';
 import { ChatClient } from '../../apps/admin/src/client/chat-client.ts';
 
 export interface FleetClientOptions {
@@ -40,6 +40,8 @@ export class FleetClient {
     const original = new Map<string, string>();
     class ChaosSocket extends WebSocket {
       private expected: number | null = null;
+      /** The client speaks parley.v2: frames are checked in their version 1 form. */
+      private readonly decoder = new V2Decoder();
 
       constructor(url: string, protocols: string[]) {
         super(url, protocols);
@@ -61,7 +63,10 @@ export class FleetClient {
 
       /** Check the stream and, when idempotency is broken, map acks back to the ids the client knows. */
       inspect(raw: string): string {
-        const frame = JSON.parse(raw) as ServerFrame;
+        const parsed = JSON.parse(raw) as ServerFrame;
+        const v2 = this.protocol === SUBPROTOCOL_V2;
+        const frame = v2 ? this.decoder.decode(parsed as ServerFrameV2) : parsed;
+        if (!frame) return raw;
         if (frame.type === 'joined') this.expected = (frame.resumedFrom ?? 0) + 1;
         else if (frame.type === 'message' && frame.room === fleet.opts.roomId) {
           if (this.expected !== null && frame.message.seq !== this.expected) fleet.streamProblems.push(`got seq ${frame.message.seq}, expected ${this.expected}`);
@@ -71,9 +76,10 @@ export class FleetClient {
           const key = frame.type === 'ack' ? frame.clientId : frame.ref;
           const known = key === undefined ? undefined : original.get(key);
           if (known !== undefined) {
-            if (frame.type === 'ack') frame.clientId = known;
-            else frame.ref = known;
-            return JSON.stringify(frame);
+            if (parsed.type === 'ack' && v2) (parsed as unknown as AckFrameV2).c = known;
+            else if (parsed.type === 'ack') parsed.clientId = known;
+            else if (parsed.type === 'error') parsed.ref = known;
+            return JSON.stringify(parsed);
           }
         }
         return raw;

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 
 export * from './wire.ts';
+export * from './v2.ts';
 import { type ErrorCode, MAX_ATTACHMENTS_PER_MESSAGE, MAX_EMOJI_LENGTH, PRESENCE_PAGE_MAX } from './wire.ts';
 
 // ---- client -> server ---------------------------------------------------------------------------

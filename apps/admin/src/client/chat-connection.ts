@@ -10,6 +10,7 @@
 // Also runs under Node (tests) with `options.WebSocketImpl` (the `ws` package) and `options.fetchToken`.
 import type { ChatMessage, ClientFrame, RoomInfo, ServerFrame, UserRef } from '@parley/protocol';
 import { CloseCode, SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX, SOCKET_PATH } from '@parley/protocol/wire';
+import { SUBPROTOCOL_V2, type ServerFrameV2, V2Decoder } from '@parley/protocol/v2';
 import { PresenceView } from './presence-view.ts';
 
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'revoked' | 'signed-out';
@@ -134,6 +135,8 @@ export class ChatConnection {
   private helloDone = false;
   /** Highest message version seen in any room (versions are global control event ids). */
   private maxVersionSeen = 0;
+  /** parley.v2 frames back into the version 1 frames handled below; holds the user profiles sent. */
+  private readonly v2 = new V2Decoder();
   me: UserRef | null = null;
   state: ConnectionState = 'connecting';
   /** Times a room was rejoined because its stream had a gap (should stay 0; tests check it). */
@@ -321,7 +324,7 @@ export class ChatConnection {
     let ws: WebSocket;
     try {
       const Impl = this.options.WebSocketImpl ?? WebSocket;
-      ws = new Impl(this.socketUrl(), [SUBPROTOCOL, `${TOKEN_SUBPROTOCOL_PREFIX}${token}`]);
+      ws = new Impl(this.socketUrl(), [SUBPROTOCOL_V2, SUBPROTOCOL, `${TOKEN_SUBPROTOCOL_PREFIX}${token}`]);
     } catch {
       return this.scheduleReconnect();
     }
@@ -332,13 +335,15 @@ export class ChatConnection {
     ws.onmessage = (event) => {
       if (this.ws !== ws) return;
       this.lastFrameAt = Date.now();
-      let frame: ServerFrame;
+      let frame: ServerFrame | null;
       try {
         frame = JSON.parse(String(event.data)) as ServerFrame;
       } catch {
         return;
       }
-      this.onFrame(frame);
+      // The server picked the version (an older server answers parley.v1).
+      if (ws.protocol === SUBPROTOCOL_V2) frame = this.v2.decode(frame as ServerFrameV2);
+      if (frame) this.onFrame(frame);
     };
     ws.onclose = (event) => {
       if (this.ws !== ws) return;

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { WebSocketServer } from 'ws';
 import { acceptRequestId, type Logger } from '@parley/logging';
 import { verifyChatToken } from '@parley/chat-token';
-import { CloseCode, SOCKET_PATH, SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from '@parley/protocol';
+import { CloseCode, SOCKET_PATH, SUBPROTOCOL, SUBPROTOCOL_V2, TOKEN_SUBPROTOCOL_PREFIX } from '@parley/protocol';
 import type { Hub } from '../hub/hub.ts';
 import type { SessionChecker } from '../hub/session-checks.ts';
 import type { ChatMetrics, UpgradeOutcome } from '../metrics.ts';
@@ -35,8 +35,11 @@ export function createUpgradeHandler(deps: UpgradeDeps): { onUpgrade: UpgradeLis
     // Frames above MAX_FRAME_BYTES get a too_large error and the socket lives on (see Hub.onFrame);
     // only absurd frames, above this hard cap, close it with 1009 before being buffered.
     maxPayload: hardFrameCap(deps.maxFrameBytes),
-    perMessageDeflate: false, // CPU per delivery matters more than bytes on the wire here
-    handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+    // Off: ws would deflate every frame once per socket (no more "encode once per room"); the lean v2
+    // frames get most of the bytes back for no CPU (docs/protocol.md, "Version 2").
+    perMessageDeflate: false,
+    // Version 2 when offered; the connection reads the choice from ws.protocol.
+    handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL_V2) ? SUBPROTOCOL_V2 : protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
   });
   let acceptingUpgrades = true;
 
@@ -68,7 +71,7 @@ export function createUpgradeHandler(deps: UpgradeDeps): { onUpgrade: UpgradeLis
     }
     const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
     const token = offered.find((p) => p.startsWith(TOKEN_SUBPROTOCOL_PREFIX))?.slice(TOKEN_SUBPROTOCOL_PREFIX.length);
-    if (!offered.includes(SUBPROTOCOL)) return refuseUpgrade('bad_subprotocol', socket, 400, `offer the ${SUBPROTOCOL} subprotocol`, reqId);
+    if (!offered.includes(SUBPROTOCOL) && !offered.includes(SUBPROTOCOL_V2)) return refuseUpgrade('bad_subprotocol', socket, 400, `offer the ${SUBPROTOCOL_V2} or ${SUBPROTOCOL} subprotocol`, reqId);
     if (!token) return refuseUpgrade('unauthenticated', socket, 401, 'authentication required', reqId);
     const verified = verifyChatToken(token, deps.chatTokenSecret);
     if (!verified.ok) {

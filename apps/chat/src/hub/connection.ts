@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { ChatTokenClaims } from '@parley/chat-token';
 import type { Logger } from '@parley/logging';
-import { type ErrorCode, type ServerFrame, type UserRef, CloseCode } from '@parley/protocol';
+import { type ErrorCode, type ServerFrame, type UserRef, CloseCode, SUBPROTOCOL_V2, usersOfFrame } from '@parley/protocol';
+import { KnownUsers, SharedMessage, encodeV2, usersFrame } from './frames-v2.ts';
 import type { Frame } from './room-state.ts';
 import { corkUntilEndOfTick } from './socket-cork.ts';
 
@@ -62,6 +63,8 @@ export class Connection {
   closing = false;
   /** Sends this connection is handling, so that a drain waits for their acks. */
   inflight = 0;
+  /** parley.v2 sockets: the users whose profiles they were sent (frames-v2.ts); null for parley.v1. */
+  readonly known: KnownUsers | null;
   constructor(
     readonly ws: WebSocket,
     readonly claims: ChatTokenClaims,
@@ -70,6 +73,7 @@ export class Connection {
     readonly lane: FrameLane = new FrameLane(),
   ) {
     this.user = { id: claims.uid, handle: claims.handle, displayName: claims.name };
+    this.known = ws.protocol === SUBPROTOCOL_V2 ? new KnownUsers() : null;
   }
 
   /** Queue work behind the user's earlier frames; false if too much is queued. */
@@ -78,7 +82,23 @@ export class Connection {
   }
 
   send(frame: ServerFrame): void {
-    this.sendRaw(JSON.stringify(frame));
+    if (!this.known) return this.sendRaw(JSON.stringify(frame));
+    this.introduce(usersOfFrame(frame));
+    this.sendRaw(encodeV2(frame));
+  }
+
+  /** A frame shared by many sockets; a message in this socket's protocol version. */
+  deliver(frame: Frame | SharedMessage): void {
+    if (!(frame instanceof SharedMessage)) return this.sendRaw(frame);
+    if (!this.known) return this.sendRaw(frame.v1());
+    this.introduce(frame.users);
+    this.sendRaw(frame.v2());
+  }
+
+  /** Version 2: a `users` frame with the profiles among `users` this socket was not sent yet. */
+  private introduce(users: readonly UserRef[]): void {
+    const unknown = users.length ? this.known!.unknown(users) : users;
+    if (unknown.length) this.sendRaw(usersFrame(unknown));
   }
 
   /** Send a pre-serialized frame; a reader that falls too far behind is closed, never buffered forever. */

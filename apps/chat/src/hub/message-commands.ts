@@ -11,6 +11,7 @@ import { TokenBucket } from './token-bucket.ts';
 import type { HubMetrics } from '../metrics.ts';
 import { SendTrace } from './send-trace.ts';
 import { encodeFrame } from './room-state.ts';
+import { SharedMessage } from './frames-v2.ts';
 
 /** Where a `history` page is anchored (exactly one; the schema checks it). */
 export type HistoryAnchor = { beforeSeq: number } | { afterSeq: number } | { aroundSeq: number };
@@ -191,7 +192,7 @@ export class MessageCommands {
 
   /** An edited or deleted message reaches the room's sockets here, in order with its messages. */
   deliverUpdate(message: ChatMessage): void {
-    this.deps.subscriptions.room(message.roomId)?.broadcast(JSON.stringify({ type: 'updated', room: message.roomId, message }));
+    this.deps.subscriptions.room(message.roomId)?.broadcast(new SharedMessage('updated', message.roomId, message));
   }
 
   /** A page of a joined room's messages before or after a seq, or a window around one (echoing the anchor). */

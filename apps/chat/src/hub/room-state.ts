@@ -1,7 +1,7 @@
 // One room as seen by this replica: delivers committed messages to local subscribers strictly in seq
 // order. Pub/sub may drop or reorder events, so out-of-order arrivals wait in `pending` while the gap
 // is fetched from Postgres (the source of truth). Each frame is serialized and UTF-8 encoded once per
-// room, not per socket.
+// room (messages: once per protocol version in use, see frames-v2.ts), not per socket.
 //
 // Delivery goes through one FIFO queue per room, drained in chunks of about DELIVERY_CHUNK sends per
 // event-loop turn (the first chunk synchronously), so a room with 10,000 subscribers does not block
@@ -10,6 +10,7 @@
 // with a live iterator: a subscriber added while a frame is on its way still gets it (into its
 // catch-up buffer), which keeps the backlog/live seam argument of the hub's replay intact.
 import type { ChatMessage, RoomInfo, ServerFrame } from '@parley/protocol';
+import { SharedMessage } from './frames-v2.ts';
 
 /** A serialized frame: a string, or (for frames sent to many sockets) its UTF-8 bytes, sent as text. */
 export type Frame = string | Buffer;
@@ -17,7 +18,7 @@ export type Frame = string | Buffer;
 /** A frame waiting for a subscriber that is still replaying its backlog (seq null: not a message). */
 export interface BufferedFrame {
   seq: number | null;
-  frame: Frame;
+  frame: Frame | SharedMessage;
 }
 
 export interface Subscriber {
@@ -29,6 +30,8 @@ export interface Subscriber {
   seq: number;
   /** Send an already-serialized frame (a Buffer goes out as a text frame). */
   sendRaw(frame: Frame): void;
+  /** Send a message in the socket's protocol version (without it: sendRaw of the version 1 bytes). */
+  sendShared?(frame: SharedMessage): void;
   /** The buffer of a catching-up subscriber overflowed: it is closed (and will resume). */
   overflow(): void;
   /** The socket applies presence diffs (joined with `presence: 'diff'`); otherwise it gets full lists. */
@@ -46,19 +49,22 @@ const MAX_PENDING_BODIES = 5_000;
 /** Sends per event-loop turn of a room's delivery (grows when the queue backs up, see drainQueue). */
 export const DELIVERY_CHUNK = 1_000;
 
-export function messageFrame(roomId: number, message: ChatMessage): string {
-  return JSON.stringify({ type: 'message', room: roomId, message });
-}
-
 /** A frame encoded once for every socket it goes to (sent with sendRaw). */
 export function encodeFrame(frame: ServerFrame): Buffer {
   return Buffer.from(JSON.stringify(frame));
 }
 
+/** A message goes out in the subscriber's protocol version; other frames as they are. */
+function sendTo(sub: Subscriber, frame: Buffer | SharedMessage): void {
+  if (!(frame instanceof SharedMessage)) sub.sendRaw(frame);
+  else if (sub.sendShared) sub.sendShared(frame);
+  else sub.sendRaw(frame.v1());
+}
+
 /** A frame on its way to the room's subscribers; `cursor` walks the subscriber map (live). */
 interface Outgoing {
   seq: number | null;
-  frame: Buffer;
+  frame: Buffer | SharedMessage;
   cursor: Iterator<Subscriber> | null;
   /** Only for the subscribers it accepts (non-message frames only); all when absent. */
   to?: (sub: Subscriber) => boolean;
@@ -113,7 +119,7 @@ export class RoomState {
   }
 
   /** Send a non-message frame (edit, presence, archive) to every subscriber, in order with messages. */
-  broadcast(frame: Frame, to?: (sub: Subscriber) => boolean): void {
+  broadcast(frame: Frame | SharedMessage, to?: (sub: Subscriber) => boolean): void {
     this.enqueue(null, typeof frame === 'string' ? Buffer.from(frame) : frame, to && { to });
   }
 
@@ -134,10 +140,10 @@ export class RoomState {
   private deliver(message: ChatMessage, path: FanoutPath = 'repair'): void {
     this.deliveredSeq = message.seq;
     if (!this.subs.size) return;
-    this.enqueue(message.seq, Buffer.from(messageFrame(this.info.id, message)), this.onFanout ? { createdAt: Date.parse(message.createdAt), path } : undefined);
+    this.enqueue(message.seq, new SharedMessage('message', this.info.id, message), this.onFanout ? { createdAt: Date.parse(message.createdAt), path } : undefined);
   }
 
-  private enqueue(seq: number | null, frame: Buffer, fanout?: { createdAt?: number; path?: FanoutPath; to?: (sub: Subscriber) => boolean }): void {
+  private enqueue(seq: number | null, frame: Buffer | SharedMessage, fanout?: { createdAt?: number; path?: FanoutPath; to?: (sub: Subscriber) => boolean }): void {
     this.queue.push({ seq, frame, cursor: null, ...fanout });
     if (!this.delivering) this.drainQueue();
   }
@@ -179,7 +185,7 @@ export class RoomState {
     if (item.seq === null) {
       if (item.to && !item.to(sub)) return;
       if (sub.catchingUp) this.buffer(sub, { seq: null, frame: item.frame });
-      else sub.sendRaw(item.frame);
+      else sendTo(sub, item.frame);
       return;
     }
     if (item.seq <= sub.seq) return; // the subscriber already has it (from its backlog)
@@ -187,7 +193,7 @@ export class RoomState {
       this.buffer(sub, { seq: item.seq, frame: item.frame });
     } else {
       sub.seq = item.seq;
-      sub.sendRaw(item.frame);
+      sendTo(sub, item.frame);
     }
   }
 

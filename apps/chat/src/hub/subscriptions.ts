@@ -7,7 +7,7 @@ import type { MessageRepository, RoomAccess } from '../messages/message-reposito
 import type { Connection, ErrorExtra } from './connection.ts';
 import type { PresenceGlue } from './presence-glue.ts';
 import type { HubCounters } from './replica-stats.ts';
-import { RoomState, type Subscriber, messageFrame } from './room-state.ts';
+import { RoomState, type Subscriber } from './room-state.ts';
 import type { HubMetrics } from '../metrics.ts';
 
 const INITIAL_HISTORY = 50;
@@ -120,6 +120,7 @@ export class Subscriptions {
       buffer: [],
       seq: 0,
       sendRaw: (f) => conn.sendRaw(f),
+      sendShared: (f) => conn.deliver(f),
       presenceDiffs,
       overflow: () => {
         counters.slowConsumersClosed++;
@@ -195,7 +196,7 @@ export class Subscriptions {
         if (!current()) return;
         for (const message of page) {
           if (message.seq <= cursor) continue;
-          conn.sendRaw(messageFrame(roomId, message));
+          conn.send({ type: 'message', room: roomId, message });
           cursor = message.seq;
         }
         if (page.length < pageSize) break;
@@ -207,13 +208,13 @@ export class Subscriptions {
       for (let i = 0; i < buffered.length; i++) {
         const item = buffered[i]!;
         if (item.seq === null) {
-          conn.sendRaw(item.frame);
+          conn.deliver(item.frame);
         } else if (item.seq > cursor) {
           if (item.seq !== cursor + 1) {
             gapAt = i; // cannot happen by the argument above; if it does, fetch the gap from Postgres
             break;
           }
-          conn.sendRaw(item.frame);
+          conn.deliver(item.frame);
           cursor = item.seq;
         }
       }
