@@ -7,6 +7,8 @@ import { type Bus, type BusEvent, type Resubscribed, decodeEvent, encodeEvent, o
 import { RoomChannels } from './redis-room-channels.ts';
 import { PRESENCE_CHANNEL, REPLICAS_CHANNEL, roomOfChannel, routeEvent } from './routes.ts';
 
+const CONFIRM_COALESCE_MS = 20;
+
 export function redisOptions() {
   return {
     // Retry forever with capped backoff: Redis may start after us or restart under us.
@@ -39,7 +41,20 @@ export function createRedisBus(url: string, prefix: string, log: Logger, options
   const resubscribed = (lost: Resubscribed) => {
     for (const h of resubscribeHandlers) h(lost);
   };
-  const rooms = new RoomChannels(sub, prefix, roomLingerMs, (ids) => resubscribed({ rooms: ids, replicaWide: false }), log);
+  // Confirmations of a burst of joins (or of a reconnect's chunks) go out together: one Postgres
+  // reconcile for all of them, not one per room.
+  let confirmed: number[] = [];
+  const confirm = (ids: number[]) => {
+    if (!confirmed.length) {
+      setTimeout(() => {
+        const rooms = confirmed;
+        confirmed = [];
+        resubscribed({ rooms, replicaWide: false });
+      }, CONFIRM_COALESCE_MS).unref();
+    }
+    confirmed.push(...ids);
+  };
+  const rooms = new RoomChannels(sub, prefix, roomLingerMs, confirm, log);
   let subscribed = false;
   let everSubscribed = false;
 
