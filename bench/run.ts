@@ -29,6 +29,7 @@ import { histogramDelta, scrapeChatMetrics, type HistogramDelta } from './chat-m
 import { startPgCpuWindow } from './pg-cpu.ts';
 import { createBenchDatabase, type BenchDatabase } from './bench-database.ts';
 import { searchScenario, type SearchResult } from './search.ts';
+import { scaleOutMarkdown, scaleOutScenario, scaleOutSettings, type ScaleOutResult } from './scale-out.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const log = (line: string) => process.stderr.write(`[bench ${((nowMs() - T0) / 1000).toFixed(1).padStart(5)}s] ${line}\n`);
@@ -91,7 +92,7 @@ const config = {
   searchIterations: int('BENCH_SEARCH_ITERATIONS', 40, 400),
   searchBaselineIterations: int('BENCH_SEARCH_BASELINE_ITERATIONS', 10, 30),
 };
-const KNOWN_SCENARIOS = ['idle', 'broadcast', 'join', 'persist', 'search'];
+const KNOWN_SCENARIOS = ['idle', 'broadcast', 'join', 'persist', 'search', 'scale-out'];
 for (const s of config.scenarios) if (!KNOWN_SCENARIOS.includes(s)) throw new Error(`unknown scenario ${JSON.stringify(s)}; expected some of ${KNOWN_SCENARIOS.join(', ')}`);
 // Seeding and indexing a million messages takes minutes of its own.
 if (!env.BENCH_TIMEOUT_MS && config.scenarios.includes('search')) config.timeoutMs += QUICK ? 60_000 : 480_000;
@@ -1072,6 +1073,7 @@ type Results = {
   joinBase: JoinResult | null;
   persist: PersistResultAll | null;
   search: SearchResult | null;
+  scaleOut?: ScaleOutResult | null;
   ratios: Record<string, number | null>;
   targets: Array<{ name: string; measured: number | null; target: string; met: boolean | null }>;
   notes: string[];
@@ -1199,6 +1201,7 @@ function markdown(r: Results): string {
     row(['  its Postgres CPU per row (µs)', fmt(p.baselinePool.pgCpuUsPerRow), '', '', '']);
     row(['acked but not in the database', String(p.ackedButNotStored), '', '', '']);
   }
+  if (r.scaleOut) lines.push(...scaleOutMarkdown(r.scaleOut));
   const sr = r.search;
   if (sr) {
     lines.push('', `### Search (${fmt(sr.messages, 0)} messages in ${fmt(sr.rooms, 0)} rooms; seeded in ${fmt(sr.seedSeconds)} s, GIN index built in ${fmt(sr.indexSeconds)} s, ${fmt(sr.indexBytes / 2 ** 20)} MB for a ${fmt(sr.tableBytes / 2 ** 20)} MB table)`, '');
@@ -1276,14 +1279,26 @@ async function runSearch(): Promise<SearchResult | null> {
   }
 }
 
+/** The scale-out scenario (bench/scale-out.ts) in its own database; a failure is reported, not thrown. */
+async function runScaleOut(): Promise<ScaleOutResult | null> {
+  try {
+    return await scaleOutScenario(ROOT, runId, scaleOutSettings(QUICK, env), log, cleanups);
+  } catch (err) {
+    results.errors.push(`scale-out: ${(err as Error).message.split('\n').slice(0, 6).join(' | ')}`);
+    log(`FAILED scale-out: ${(err as Error).message}`);
+    return null;
+  }
+}
+
 async function main(): Promise<number> {
   if (config.idleConnections > FD_LIMIT - 150) {
     results.notes.push(`BENCH_IDLE_CONNECTIONS=${config.idleConnections} is above what one server process can hold under the ${FD_LIMIT} open-file limit; expect failures.`);
   }
   log(`run ${runId}: ${config.quick ? 'QUICK mode' : 'full mode'}; scenarios ${config.scenarios.join(', ')}; systems ${config.systems.join(', ')}`);
 
-  if (config.scenarios.every((s) => s === 'search')) {
-    results.search = await runSearch();
+  if (config.scenarios.every((s) => s === 'search' || s === 'scale-out')) {
+    if (config.scenarios.includes('search')) results.search = await runSearch();
+    if (config.scenarios.includes('scale-out')) results.scaleOut = await runScaleOut();
     finish();
     log(`done in ${((nowMs() - T0) / 1000).toFixed(1)} s`);
     return results.errors.length ? 1 : 0;
@@ -1355,6 +1370,7 @@ async function main(): Promise<number> {
   }
 
   if (config.scenarios.includes('search')) results.search = await runSearch();
+  if (config.scenarios.includes('scale-out')) results.scaleOut = await runScaleOut();
 
   // Kept up = the last subscriber got the last broadcast soon after it was sent; a backlog shows as slots
   // that last much longer than their sending time.

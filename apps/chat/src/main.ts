@@ -61,7 +61,7 @@ dbProbe.unref();
 const bus = withOutageLog(
   instrumentBus(
     config.REDIS_URL
-      ? createRedisBus(config.REDIS_URL, config.REDIS_KEY_PREFIX, log, replicaId, (client) => metrics.redisErrors.inc({ client }))
+      ? createRedisBus(config.REDIS_URL, config.REDIS_KEY_PREFIX, log, { replicaId, onRedisError: (client) => metrics.redisErrors.inc({ client }) })
       : createPgBus(config.DATABASE_URL, pool, log, replicaId),
     metrics,
   ),

@@ -6,7 +6,9 @@ import type { Bus, BusEvent } from './index.ts';
 type BusMetrics = Pick<ChatMetrics, 'busEvents' | 'busLag' | 'busReconnects' | 'busPublishErrors'>;
 
 export function instrumentBus(bus: Bus, metrics: BusMetrics): Bus {
-  bus.onResubscribe(() => metrics.busReconnects.inc());
+  bus.onResubscribe((lost) => {
+    if (lost.replicaWide) metrics.busReconnects.inc();
+  });
   return {
     kind: bus.kind,
     async publish(event) {
@@ -23,6 +25,8 @@ export function instrumentBus(bus: Bus, metrics: BusMetrics): Bus {
         handler(event);
       });
     },
+    watchRoom: (roomId) => bus.watchRoom(roomId),
+    unwatchRoom: (roomId) => bus.unwatchRoom(roomId),
     onResubscribe: (h) => bus.onResubscribe(h),
     healthy: () => bus.healthy(),
     close: () => bus.close(),

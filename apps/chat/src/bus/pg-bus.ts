@@ -1,7 +1,9 @@
 // Embedded mode fan-out: Postgres LISTEN/NOTIFY on one dedicated connection, reconnected with backoff.
+// One channel for every event: embedded mode is a single replica or a few, so per-room channels (see
+// routes.ts for Redis) would buy little, and LISTEN per room would cost a statement per join.
 import type { Pool } from '@parley/db';
 import type { Logger } from '@parley/logging';
-import { type Bus, type BusEvent, decodeEvent, encodeEvent, ownEchoPrefix } from './index.ts';
+import { type Bus, type BusEvent, type Resubscribed, decodeEvent, encodeEvent, ownEchoPrefix } from './index.ts';
 import { listenPg } from './pg-listener.ts';
 
 const CHANNEL = 'parley_chat_events';
@@ -12,7 +14,7 @@ const MAX_PAYLOAD = 7000;
 export function createPgBus(connectionString: string, pool: Pool, log: Logger, replicaId?: string): Bus {
   const ownEcho = replicaId === undefined ? null : ownEchoPrefix(replicaId);
   const handlers: Array<(e: BusEvent) => void> = [];
-  const resubscribeHandlers: Array<() => void> = [];
+  const resubscribeHandlers: Array<(lost: Resubscribed) => void> = [];
   const listener = listenPg({
     connectionString,
     channel: CHANNEL,
@@ -24,7 +26,7 @@ export function createPgBus(connectionString: string, pool: Pool, log: Logger, r
       if (event) for (const h of handlers) h(event);
     },
     onRelisten: () => {
-      for (const h of resubscribeHandlers) h();
+      for (const h of resubscribeHandlers) h({ rooms: 'all', replicaWide: true });
     },
   });
 
@@ -46,6 +48,9 @@ export function createPgBus(connectionString: string, pool: Pool, log: Logger, r
     onEvent(h) {
       handlers.push(h);
     },
+    // Every replica hears every room on the one channel.
+    watchRoom: () => undefined,
+    unwatchRoom: () => undefined,
     onResubscribe(h) {
       resubscribeHandlers.push(h);
     },

@@ -1,7 +1,7 @@
 // This replica's side of the fan-out bus: publishes (a failed publish is logged, never thrown: what
 // it carried is in Postgres and peers repair from there), dispatches validated events from peers, and
-// repairs what pub/sub lost by comparing each active room with Postgres (on a timer and after every
-// resubscribe).
+// repairs what pub/sub lost by comparing each active room with Postgres (on a timer, and for the rooms
+// whose channels were (re)subscribed, after each subscription takes effect).
 import type { Logger } from '@parley/logging';
 import type { Bus, BusEvent, BusEventOf } from '../bus/index.ts';
 import type { MessageRepository } from '../messages/message-repository.ts';
@@ -34,10 +34,12 @@ export class ClusterBridge {
   /** Start receiving: events go to `handlers`. */
   listen(handlers: ClusterHandlers): void {
     this.bus.onEvent((event) => this.dispatch(event, handlers));
-    this.bus.onResubscribe(() => {
-      this.log.info('fan-out resubscribed: reconciling rooms and presence with Postgres and peers');
-      void this.reconcileRooms();
-      handlers.resubscribed();
+    this.bus.onResubscribe((lost) => {
+      if (lost.replicaWide) this.log.info('fan-out resubscribed: reconciling rooms and presence with Postgres and peers');
+      // Only the rooms whose channels were (re)subscribed: a room joined here is repaired on its own.
+      const rooms = lost.rooms === 'all' ? undefined : lost.rooms;
+      if (rooms === undefined || rooms.length) void this.reconcileRooms(rooms);
+      if (lost.replicaWide) handlers.resubscribed();
     });
   }
 
@@ -81,9 +83,9 @@ export class ClusterBridge {
     }
   }
 
-  /** Compare each active room with Postgres and fetch what pub/sub did not bring. */
-  async reconcileRooms(): Promise<void> {
-    const ids = this.subscriptions.roomIds();
+  /** Compare each active room (or those of `only` still open) with Postgres and fetch what pub/sub did not bring. */
+  async reconcileRooms(only?: number[]): Promise<void> {
+    const ids = only ? only.filter((id) => this.subscriptions.room(id) !== undefined) : this.subscriptions.roomIds();
     if (!ids.length) return;
     try {
       const lastSeqs = await this.messages.lastSeqs(ids);

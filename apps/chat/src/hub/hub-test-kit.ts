@@ -5,7 +5,7 @@ import type { ChatTokenClaims } from '@parley/chat-token';
 import type { ControlEvent, NewControlEvent } from '@parley/db';
 import { createLogger } from '@parley/logging';
 import type { ServerFrame } from '@parley/protocol';
-import { type Bus, type BusEvent, decodeEvent, encodeEvent } from '../bus/index.ts';
+import { type Bus, type BusEvent, type Resubscribed, decodeEvent, encodeEvent } from '../bus/index.ts';
 import type { MessageRepository } from '../messages/message-repository.ts';
 import type { ControlStore } from './control-store.ts';
 import { Hub, type HubOptions } from './hub.ts';
@@ -48,6 +48,11 @@ export interface ScriptedHub {
   connect: (uid: number, claims?: Partial<ChatTokenClaims>) => FakeWs;
   /** Events this replica published, as peers would decode them. */
   published: BusEvent[];
+  /** Rooms the bus is asked to bring events of (watchRoom minus unwatchRoom), and every call in order. */
+  watched: Set<number>;
+  watchCalls: string[];
+  /** The bus says subscriptions were (re)established. */
+  resubscribe: (lost: Resubscribed) => void;
   /** Deliver an event as if it came from another replica over the bus. */
   fromPeer: (event: BusEvent) => void;
   /** Commit a control event (as admin would) and let the hub apply everything up to it. */
@@ -64,11 +69,22 @@ export function scriptedHub(
 ): ScriptedHub {
   const published: BusEvent[] = [];
   let deliver: (e: BusEvent) => void = () => undefined;
+  let resubscribe: (lost: Resubscribed) => void = () => undefined;
+  const watched = new Set<number>();
+  const watchCalls: string[] = [];
   const bus: Bus = {
     kind: 'redis',
     publish: async (e) => void published.push(decodeEvent(encodeEvent(e))!),
     onEvent: (h) => void (deliver = h),
-    onResubscribe: () => undefined,
+    watchRoom: (room) => {
+      watched.add(room);
+      watchCalls.push(`+${room}`);
+    },
+    unwatchRoom: (room) => {
+      watched.delete(room);
+      watchCalls.push(`-${room}`);
+    },
+    onResubscribe: (h) => void (resubscribe = h),
     healthy: () => true,
     close: async () => undefined,
   };
@@ -101,5 +117,5 @@ export function scriptedHub(
     });
     await hub.control.caughtUp();
   };
-  return { hub, connect, published, fromPeer: (e) => deliver(e), control, setVerdict: (v) => void (verdict = v), members };
+  return { hub, connect, published, watched, watchCalls, resubscribe: (lost) => resubscribe(lost), fromPeer: (e) => deliver(e), control, setVerdict: (v) => void (verdict = v), members };
 }

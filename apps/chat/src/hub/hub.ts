@@ -94,7 +94,9 @@ export class Hub implements ConnectionHost {
     this.replicaStats = new ReplicaStats(replicaId, () => ({ connections: this.connections.size, rooms: this.subscriptions.roomCount, draining: this.draining }));
     const counters = this.replicaStats.counters;
     this.presenceGlue = new PresenceGlue(replicaId, options.presenceTtlMs, (room) => this.subscriptions.room(room), (event) => void this.bridge.publish(event));
-    this.subscriptions = new Subscriptions({ messages, historyPageSize: options.historyPageSize, maxRoomsPerSocket: options.maxRoomsPerSocket ?? 500, presence: this.presenceGlue, counters, reject, log, metrics });
+    this.subscriptions = new Subscriptions({ messages, historyPageSize: options.historyPageSize, maxRoomsPerSocket: options.maxRoomsPerSocket ?? 500, presence: this.presenceGlue, counters, reject, log, metrics,
+      roomOpened: (room) => bus.watchRoom(room), roomClosed: (room) => bus.unwatchRoom(room),
+    });
     this.bridge = new ClusterBridge(replicaId, bus, this.subscriptions, messages, counters, log);
     this.commands = new MessageCommands({ options, messages, subscriptions: this.subscriptions, stats: this.replicaStats, publish: (e) => this.bridge.publish(e), reject, log, metrics });
     const applier = new ControlApplier({

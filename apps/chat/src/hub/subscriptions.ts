@@ -28,6 +28,9 @@ export interface SubscriptionDeps {
   reject: Reject;
   log: Logger;
   metrics?: HubMetrics;
+  /** The room's first socket here joined / its last one left: the bus starts / stops bringing its events. */
+  roomOpened?: (roomId: number) => void;
+  roomClosed?: (roomId: number) => void;
 }
 
 export class Subscriptions {
@@ -76,11 +79,14 @@ export class Subscriptions {
     // Starts at the room's last seq as read: anything after it arrives by event or is repaired from Postgres.
     const state = new RoomState(access.room, access.lastSeq, this.deps.messages, (err) => this.deps.log.error({ err, room: roomId }, 'gap repair failed'), this.deps.metrics && ((path, seconds) => this.deps.metrics!.fanout.observe({ path }, seconds)));
     this.rooms.set(roomId, state);
+    this.deps.roomOpened?.(roomId);
     return state;
   }
 
   private releaseIfEmpty(roomId: number, state: RoomState): void {
-    if (!state.subs.size && this.rooms.get(roomId) === state) this.rooms.delete(roomId);
+    if (state.subs.size || this.rooms.get(roomId) !== state) return;
+    this.rooms.delete(roomId);
+    this.deps.roomClosed?.(roomId);
   }
 
   /**
