@@ -93,16 +93,6 @@ export class ConversationRepository {
     return (rowCount ?? 0) > 0;
   }
 
-  /** Closes a direct conversation in the user's sidebar until its next message; false if not theirs or not direct. */
-  async hide(roomId: number, userId: number): Promise<boolean> {
-    const { rowCount } = await this.pool.query(
-      `UPDATE room_members m SET hidden_through_seq = r.last_seq FROM rooms r
-       WHERE r.id = m.room_id AND m.room_id = $1 AND m.user_id = $2 AND r.kind = 'direct'`,
-      [roomId, userId],
-    );
-    return (rowCount ?? 0) > 0;
-  }
-
   /** Who can mention everyone with @room (the client highlights and notifies by the same rule). */
   async roomMentioners(): Promise<number[]> {
     const { rows } = await this.pool.query<{ id: number }>('SELECT id FROM users WHERE role = ANY($1::text[]) ORDER BY id', [ROOM_MENTION_ROLES]);
