@@ -42,6 +42,8 @@ export interface RoomHandlers {
   archived?(archived: boolean): void;
   /** Your read pointer moved (this or another tab/device). */
   read?(seq: number): void;
+  /** Your `react` was committed (its state is now `frame.on`). */
+  reacted?(frame: Extract<ServerFrame, { type: 'reacted' }>): void;
   /** An admin removed you: the room is no longer watched (its unsent messages are dropped). */
   removed?(): void;
   /** An error about this room (`ref`: the clientId of a refused send). */
@@ -211,7 +213,7 @@ export class ChatConnection {
     return clientId;
   }
 
-  /** Set or clear your reaction (idempotent: a lost or repeated frame does no harm; dropped while offline). */
+  /** Set or clear your reaction (idempotent: a repeated frame does no harm). Dropped while offline: ChatStore keeps it until `reacted`. */
   react(roomId: number, seq: number, emoji: string, on: boolean): void {
     this.transmit({ type: 'react', room: roomId, seq, emoji, on });
   }
@@ -545,6 +547,9 @@ export class ChatConnection {
         return;
       case 'conversation':
         this.on.conversation?.(frame.room, frame.change);
+        return;
+      case 'reacted':
+        this.rooms.get(frame.room)?.handlers.reacted?.(frame);
         return;
       case 'left': {
         const room = this.rooms.get(frame.room);

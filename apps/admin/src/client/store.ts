@@ -5,6 +5,7 @@ import type { AttachmentRef, ChatMessage, RoomInfo, ServerFrame, UserRef } from 
 import type { Conversation } from '../features/conversations/conversation.ts';
 import { ChatConnection, type ConnectionState, type StateDetail } from './chat-connection.ts';
 import { csrfToken } from './csrf.ts';
+import { ReactionOutbox } from './reaction-outbox.ts';
 import { REPLY_EXCERPT_CHARS } from '@parley/protocol/wire';
 
 // The sidebar's conversation, as the panel's JSON API sends it (a type only: nothing of the server
@@ -133,6 +134,12 @@ export class ChatStore {
   private roomMentioners = new Set<number>();
   private scheduled = false;
   private refreshing: Promise<void> | null = null;
+  /** A list read asked for while one was on its way (which may have started before the change it is for). */
+  private refreshAgain: Promise<void> | null = null;
+  /** A hello was seen: the next one is a reconnect. */
+  private connectedBefore = false;
+  /** My reactions not yet committed (made offline, or on a socket that died): re-sent until `reacted`. */
+  private readonly reactions = new ReactionOutbox();
   /**
    * Mute settings written here that a list read may not show yet: a read that started before the
    * write finished carries the old value and must not undo the toggle on screen.
@@ -149,6 +156,9 @@ export class ChatStore {
       },
       hello: (_user, limits) => {
         if (limits?.maxMessageBytes) this.maxMessageBytes = limits.maxMessageBytes;
+        // Back after a drop: `conversation` frames sent meanwhile were missed, so read the list again.
+        if (this.connectedBefore) void this.refresh();
+        this.connectedBefore = true;
       },
       conversation: () => void this.refresh(),
     }, { pingEveryMs: 2_000, ...options });
@@ -198,14 +208,34 @@ export class ChatStore {
     return message.replyTo?.author?.id === this.me.id && !this.isMe(message.author);
   }
 
-  /** Whether I reacted with `emoji` (from the listed user ids: exact up to the listed count). */
+  /** Whether I reacted with `emoji` (a reaction not committed yet counts; else from the listed user ids: exact up to the listed count). */
   reactedWith(message: ChatMessage, emoji: string): boolean {
-    return message.reactions?.some((r) => r.emoji === emoji && r.userIds.includes(this.me.id)) ?? false;
+    return this.reactions.wanted(message.roomId, message.seq, emoji)
+      ?? message.reactions?.some((r) => r.emoji === emoji && r.userIds.includes(this.me.id)) ?? false;
   }
 
-  /** Toggle my reaction: the server is told the wanted state (idempotent); the change comes back as `updated`. */
+  /**
+   * Toggle my reaction: shown at once, and the server is told the wanted state (idempotent), now and,
+   * until it answers `reacted`, again whenever the room catches up after a reconnect (so one made
+   * offline is not lost). The committed state comes back as `updated`.
+   */
   react(roomId: number, message: ChatMessage, emoji: string): void {
-    this.connection.react(roomId, message.seq, emoji, !this.reactedWith(message, emoji));
+    const on = !this.reactedWith(message, emoji);
+    this.reactions.want(roomId, message.seq, emoji, on);
+    this.connection.react(roomId, message.seq, emoji, on);
+    const room = this.rooms.get(roomId);
+    const index = room ? this.loadedIndex(room, message.seq) : -1;
+    if (room && index >= 0) {
+      room.messages[index] = this.reactions.overlay(room.messages[index]!, this.me);
+      this.changed();
+    }
+  }
+
+  /** Where a loaded message is in room.messages (contiguous by seq), or -1. */
+  private loadedIndex(room: RoomState, seq: number): number {
+    const first = room.messages[0];
+    const index = first ? seq - first.seq : -1;
+    return index >= 0 && index < room.messages.length && room.messages[index]!.seq === seq ? index : -1;
   }
 
   /** Reply to `message` with the next send (null: cancel). */
@@ -250,9 +280,17 @@ export class ChatStore {
     if (room && members) room.members = members;
   }
 
-  /** Re-read the list (a `conversation` frame, or a room we were not watching was opened). */
+  /** Re-read the list (a `conversation` frame, a reconnect, or a room we were not watching was opened). */
   refresh(): Promise<void> {
-    this.refreshing ??= (async () => {
+    if (this.refreshing) {
+      // The read on its way may have begun before the change we were just told about: read once more after it.
+      this.refreshAgain ??= this.refreshing.then(() => {
+        this.refreshAgain = null;
+        return this.refresh();
+      });
+      return this.refreshAgain;
+    }
+    this.refreshing = (async () => {
       // Writes finished before this read began are in its answer; the others keep what is on screen.
       const settled = [...this.muteWrites].filter(([, w]) => w.done);
       try {
@@ -297,6 +335,7 @@ export class ChatStore {
       if (seen.has(id) || room.removed) continue;
       // No longer a conversation of ours (removed, left): stop receiving it.
       this.connection.unwatch(id);
+      this.reactions.forget(id);
       if (id === this.currentId) {
         room.removed = true;
         room.notice = 'You are no longer a member of this conversation.';
@@ -316,6 +355,7 @@ export class ChatStore {
         if (room.jump !== null) this.fetchJump(room);
         // A failed send that the server stored after all (a resend) is no longer pending.
         room.pending = room.pending.filter((p) => p.status === 'failed' || this.connection.isPending(p.clientId));
+        for (const wish of this.reactions.resend(roomId)) this.connection.react(roomId, wish.seq, wish.emoji, wish.on);
         this.changed();
         this.emit(roomId, { type: first ? 'ready' : 'resumed' });
       },
@@ -326,6 +366,7 @@ export class ChatStore {
         else this.onHistory(roomId, messages, hasMore);
       },
       ack: () => this.changed(),
+      reacted: (frame) => this.reactions.settle(roomId, frame.seq, frame.emoji, frame.on),
       presence: (users, count, listed) => {
         const room = this.rooms.get(roomId);
         if (!room) return;
@@ -370,6 +411,7 @@ export class ChatStore {
         room.removed = true;
         room.pending = [];
         room.presence = [];
+        this.reactions.forget(roomId);
         room.notice = 'You were removed from this room. You no longer receive its messages.';
         if (roomId !== this.currentId) this.rooms.delete(roomId);
         this.changed();
@@ -420,13 +462,15 @@ export class ChatStore {
     this.emit(roomId, { type: 'message', message, mine: this.isMe(message.author) });
   }
 
-  private onUpdated(roomId: number, message: ChatMessage): void {
+  private onUpdated(roomId: number, update: ChatMessage): void {
     const room = this.rooms.get(roomId);
     if (!room) return;
-    const first = room.messages[0];
-    if (!first) return;
-    const index = message.seq - first.seq;
-    if (index >= 0 && index < room.messages.length && room.messages[index]!.seq === message.seq) {
+    if (update.deletedAt) this.reactions.forget(roomId, update.seq);
+    // My reactions not committed yet stay on screen over the server's state.
+    const message = this.reactions.overlay(update, this.me);
+    if (!room.messages[0]) return;
+    const index = this.loadedIndex(room, message.seq);
+    if (index >= 0) {
       room.messages[index] = message;
       if (message.deletedAt) room.conv.mentionSeqs = room.conv.mentionSeqs.filter((s) => s !== message.seq);
       this.changed();
@@ -606,31 +650,33 @@ export class ChatStore {
   /** Send a message (with files already uploaded); the caller checked its size. Returns its client id. */
   send(roomId: number, body: string, attachments: AttachmentRef[] = []): string {
     const room = this.rooms.get(roomId)!;
-    const replyTo = room.replyingTo ?? undefined;
-    const clientId = this.connection.send(roomId, body, undefined, replyTo?.seq, attachments.map((a) => a.id));
+    const pending = this.dispatch(roomId, { body, replyTo: room.replyingTo ?? undefined, attachments });
     this.returnToLive(roomId);
-    const pending: PendingSend = { clientId, body, status: 'sending' };
-    if (replyTo) pending.replyTo = replyTo;
-    if (attachments.length) pending.attachments = attachments;
     room.pending.push(pending);
     room.replyingTo = null;
     room.error = null;
     this.changed();
     this.emit(roomId, { type: 'sent' });
-    return clientId;
+    return pending.clientId;
   }
 
+  /** Send a refused message again, in its place in the list (as a new send: a fresh client id). */
   retry(roomId: number, clientId: string): void {
     const room = this.rooms.get(roomId);
     const index = room?.pending.findIndex((p) => p.clientId === clientId) ?? -1;
     if (!room || index < 0) return;
-    const { body, replyTo, attachments } = room.pending[index]!;
-    const fresh = this.connection.send(roomId, body, undefined, replyTo?.seq, attachments?.map((a) => a.id));
-    const retried: PendingSend = { clientId: fresh, body, status: 'sending' };
-    if (replyTo) retried.replyTo = replyTo;
-    if (attachments) retried.attachments = attachments;
-    room.pending[index] = retried;
+    room.pending[index] = this.dispatch(roomId, room.pending[index]!);
     this.changed();
+  }
+
+  /** The one way a message goes out (send and retry): handed to the connection's outbox, shown as sending. */
+  private dispatch(roomId: number, draft: { body: string; replyTo?: ChatMessage | undefined; attachments?: AttachmentRef[] | undefined }): PendingSend {
+    const { body, replyTo, attachments } = draft;
+    const clientId = this.connection.send(roomId, body, undefined, replyTo?.seq, attachments?.map((a) => a.id));
+    const pending: PendingSend = { clientId, body, status: 'sending' };
+    if (replyTo) pending.replyTo = replyTo;
+    if (attachments?.length) pending.attachments = attachments;
+    return pending;
   }
 
   discard(roomId: number, clientId: string): void {
@@ -689,6 +735,7 @@ export class ChatStore {
       return false;
     }
     this.connection.unwatch(roomId);
+    this.reactions.forget(roomId);
     this.rooms.delete(roomId);
     if (this.currentId === roomId) this.currentId = null;
     this.changed();
