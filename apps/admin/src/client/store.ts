@@ -77,9 +77,9 @@ export function mentionRegex(handle: string): RegExp {
 
 const ROOM_MENTION = /(^|[^A-Za-z0-9_])@room(?![A-Za-z0-9_])/i;
 
-/** A group conversation: a direct conversation with more than one other person. */
+/** A group conversation (as the server says; without the flag, a direct conversation with more than one other person). */
 export function isGroup(conv: Conversation): boolean {
-  return conv.kind === 'direct' && (conv.peers?.length ?? 0) > 1;
+  return conv.kind === 'direct' && (conv.group ?? (conv.peers?.length ?? 0) > 1);
 }
 
 /** The other people's names, for a group conversation's title. */

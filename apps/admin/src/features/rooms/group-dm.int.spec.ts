@@ -163,6 +163,9 @@ describe('RoomService.openGroup', () => {
     expect(dm).not.toBe(four);
     expect(await s.rooms.isGroupConversation(four)).toBe(true);
     expect(await s.rooms.isGroupConversation(dm)).toBe(false);
+    // The sidebar says so too (the web client offers Leave, not Close, with one other person left).
+    const conversations = new ConversationRepository(db.pool);
+    expect([(await conversations.list(ann, four))[0]?.group, (await conversations.list(ann, dm))[0]?.group]).toEqual([true, false]);
   });
 
   it('a leave racing an open of the original people never brings the leaver back', { timeout: 120_000 }, async () => {
