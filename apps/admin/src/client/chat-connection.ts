@@ -47,7 +47,7 @@ export interface RoomHandlers {
   /** An admin removed you: the room is no longer watched (its unsent messages are dropped). */
   removed?(): void;
   /** An error about this room (`ref`: the clientId of a refused send). */
-  error?(code: string, message: string, ref?: string): void;
+  error?(code: string, message: string, ref?: string, retryInMs?: number): void;
 }
 
 export interface ConnectionEvents {
@@ -569,7 +569,7 @@ export class ChatConnection {
         }
         const roomId = out?.room ?? frame.room;
         this.on.error?.(frame.code, frame.message, frame.ref, roomId);
-        if (roomId !== undefined) this.rooms.get(roomId)?.handlers.error?.(frame.code, frame.message, frame.ref);
+        if (roomId !== undefined) this.rooms.get(roomId)?.handlers.error?.(frame.code, frame.message, frame.ref, frame.retryInMs);
         return;
       }
       default:

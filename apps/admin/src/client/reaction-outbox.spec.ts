@@ -1,7 +1,7 @@
 // withMyReaction (what the screen shows until a reaction is committed) and the outbox's bookkeeping.
 import { describe, expect, it } from 'vitest';
 import type { ChatMessage } from '@parley/protocol';
-import { ReactionOutbox, withMyReaction } from './reaction-outbox.ts';
+import { MAX_REACTION_SENDS, ReactionOutbox, withMyReaction } from './reaction-outbox.ts';
 
 const me = { id: 7, handle: 'me', displayName: 'Me' };
 const base: ChatMessage = { id: 1, roomId: 1, seq: 4, author: me, clientId: 'c', body: 'b', createdAt: '', editedAt: null, deletedAt: null };
@@ -23,16 +23,31 @@ describe('withMyReaction', () => {
 describe('ReactionOutbox', () => {
   it('keeps the latest wish per message and emoji until the server commits that state', () => {
     const out = new ReactionOutbox();
-    out.want(1, 4, '👍', true);
-    out.want(1, 4, '👍', false);
+    out.want(base, '👍', true);
+    out.want(base, '👍', false);
     out.settle(1, 4, '👍', true); // an answer to the older wish: the newer one stays
     expect(out.wanted(1, 4, '👍')).toBe(false);
     out.settle(1, 4, '👍', false);
     expect(out.wanted(1, 4, '👍')).toBeUndefined();
-    out.want(1, 4, '👀', true);
-    out.want(2, 9, '👀', true);
+    out.want(base, '👀', true);
+    out.want({ ...base, roomId: 2, seq: 9 }, '👀', true);
     out.forget(1, 4);
-    expect(out.resend(1)).toEqual([]);
-    expect(out.resend(2).map((w) => w.seq)).toEqual([9]);
+    expect(out.resend(1).due).toEqual([]);
+    expect(out.resend(2).due.map((w) => w.seq)).toEqual([9]);
+  });
+
+  it('gives back the server\'s latest state of a message whose wishes are dropped (refused, or given up)', () => {
+    const out = new ReactionOutbox();
+    out.want(base, '👍', true);
+    const fromServer = { ...base, version: 9, reactions: [{ emoji: '🎉', count: 1, userIds: [1], handles: ['a'] }] };
+    out.serverState(fromServer);
+    expect(out.overlay(fromServer, me).reactions?.map((r) => r.emoji)).toEqual(['🎉', '👍']);
+    expect(out.refused(1)).toEqual([fromServer]);
+    expect(out.pending(1)).toBe(false);
+    expect(out.overlay(fromServer, me)).toBe(fromServer);
+
+    out.want(base, '👍', true);
+    for (let i = 1; i <= MAX_REACTION_SENDS; i++) expect(out.resend(1)).toEqual({ due: [expect.objectContaining({ emoji: '👍', resends: i })], restore: [] });
+    expect(out.resend(1)).toEqual({ due: [], restore: [base] });
   });
 });

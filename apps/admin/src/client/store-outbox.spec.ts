@@ -1,5 +1,6 @@
 // ChatStore against a scripted fake socket: reactions made while disconnected are kept and sent when
-// the room catches up again (until the server answers `reacted`), send and retry take one path, and the
+// the room catches up again (until the server answers `reacted`; a refused one is taken back, one
+// answered "too fast" is sent again after the wait), send and retry take one path, and the
 // conversation list is read again after a reconnect and after a `conversation` frame that arrives while
 // a read is on its way (that read may predate the change).
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -110,6 +111,26 @@ describe('ChatStore: reactions made while disconnected', () => {
       sent += reacts(socket).length;
     }
     expect(sent).toBe(MAX_REACTION_SENDS);
+    store.connection.stop();
+  });
+
+  it('a refused reaction is taken back on screen; one answered "too fast" is sent again after the wait', async () => {
+    stubListApi();
+    const { store, ws } = await openRoom();
+    const room = store.rooms.get(1)!;
+    store.react(1, room.messages[0]!, '👍');
+    expect(room.messages[0]!.reactions).toHaveLength(1);
+    ws.push({ type: 'error', code: 'forbidden', message: 'this message is deleted', room: 1 });
+    expect(room.messages[0]!.reactions).toBeUndefined();
+    expect(room.error).toBe('this message is deleted');
+    room.error = null;
+
+    store.react(1, room.messages[1]!, '🎉');
+    ws.push({ type: 'error', code: 'rate_limited', message: 'reacting too fast; retry in 60 ms', room: 1, retryInMs: 60 });
+    expect(room.error).toBeNull(); // nothing for the person to do
+    expect(room.messages[1]!.reactions?.map((r) => r.emoji)).toEqual(['🎉']);
+    await vi.waitFor(() => expect(reacts(ws).filter((f) => f.emoji === '🎉')).toHaveLength(2));
+    ws.push({ type: 'reacted', room: 1, seq: 2, emoji: '🎉', on: true, changed: true });
     store.connection.stop();
   });
 

@@ -140,6 +140,8 @@ export class ChatStore {
   private connectedBefore = false;
   /** My reactions not yet committed (made offline, or on a socket that died): re-sent until `reacted`. */
   private readonly reactions = new ReactionOutbox();
+  /** Rooms whose reactions wait to be sent again after the server said "too fast" (or was unavailable). */
+  private readonly reactionRetries = new Map<number, ReturnType<typeof setTimeout>>();
   /**
    * Mute settings written here that a list read may not show yet: a read that started before the
    * write finished carries the old value and must not undo the toggle on screen.
@@ -220,15 +222,31 @@ export class ChatStore {
    * offline is not lost). The committed state comes back as `updated`.
    */
   react(roomId: number, message: ChatMessage, emoji: string): void {
-    const on = !this.reactedWith(message, emoji);
-    this.reactions.want(roomId, message.seq, emoji, on);
-    this.connection.react(roomId, message.seq, emoji, on);
     const room = this.rooms.get(roomId);
     const index = room ? this.loadedIndex(room, message.seq) : -1;
-    if (room && index >= 0) {
-      room.messages[index] = this.reactions.overlay(room.messages[index]!, this.me);
-      this.changed();
+    const shown = index >= 0 ? room!.messages[index]! : message;
+    const on = !this.reactedWith(shown, emoji);
+    this.reactions.want(shown, emoji, on);
+    this.connection.react(roomId, message.seq, emoji, on);
+    this.showMessages(roomId, [shown]);
+  }
+
+  /** Send a room's outstanding reactions again (it caught up, or the server asked to wait); show the given-up ones as they are. */
+  private resendReactions(roomId: number): void {
+    const { due, restore } = this.reactions.resend(roomId);
+    for (const wish of due) this.connection.react(roomId, wish.seq, wish.emoji, wish.on);
+    this.showMessages(roomId, restore);
+  }
+
+  /** Put these states of loaded messages on screen, with my outstanding reactions over them. */
+  private showMessages(roomId: number, messages: ChatMessage[]): void {
+    const room = this.rooms.get(roomId);
+    if (!room || !messages.length) return;
+    for (const message of messages) {
+      const index = this.loadedIndex(room, message.seq);
+      if (index >= 0) room.messages[index] = this.reactions.overlay(message, this.me);
     }
+    this.changed();
   }
 
   /** Where a loaded message is in room.messages (contiguous by seq), or -1. */
@@ -355,7 +373,7 @@ export class ChatStore {
         if (room.jump !== null) this.fetchJump(room);
         // A failed send that the server stored after all (a resend) is no longer pending.
         room.pending = room.pending.filter((p) => p.status === 'failed' || this.connection.isPending(p.clientId));
-        for (const wish of this.reactions.resend(roomId)) this.connection.react(roomId, wish.seq, wish.emoji, wish.on);
+        this.resendReactions(roomId);
         this.changed();
         this.emit(roomId, { type: first ? 'ready' : 'resumed' });
       },
@@ -416,7 +434,7 @@ export class ChatStore {
         if (roomId !== this.currentId) this.rooms.delete(roomId);
         this.changed();
       },
-      error: (code, message, ref) => this.onError(roomId, code, message, ref),
+      error: (code, message, ref, retryInMs) => this.onError(roomId, code, message, ref, retryInMs),
     });
   }
 
@@ -466,6 +484,7 @@ export class ChatStore {
     const room = this.rooms.get(roomId);
     if (!room) return;
     if (update.deletedAt) this.reactions.forget(roomId, update.seq);
+    this.reactions.serverState(update);
     // My reactions not committed yet stay on screen over the server's state.
     const message = this.reactions.overlay(update, this.me);
     if (!room.messages[0]) return;
@@ -617,9 +636,11 @@ export class ChatStore {
     this.changed();
   }
 
-  private onError(roomId: number, code: string, message: string, ref?: string): void {
+  private onError(roomId: number, code: string, message: string, ref?: string, retryInMs?: number): void {
     const room = this.rooms.get(roomId);
     if (!room) return;
+    // Errors without a ref may answer a reaction (they name no message).
+    if (!ref && this.reactions.pending(roomId) && this.onReactionError(roomId, code, retryInMs)) return void this.changed();
     const pending = ref ? room.pending.find((p) => p.clientId === ref) : undefined;
     if (pending && !this.connection.isPending(ref!)) {
       // A final refusal: the message stays on screen, editable, with Retry and Discard.
@@ -630,6 +651,27 @@ export class ChatStore {
     }
     if (code === 'muted' && !room.mutedUntil) room.notice = message;
     this.changed();
+  }
+
+  /**
+   * An error in a room where my reactions wait for their answer. "Too fast" or a passing failure: they
+   * are sent again after the wait (true: nothing to tell the person). `not_joined` (sent before a rejoin
+   * finished): the catch-up sends them again. Anything else may be their refusal: they are dropped and
+   * the messages shown as the server has them (one that did go through comes back as `updated`).
+   */
+  private onReactionError(roomId: number, code: string, retryInMs: number | undefined): boolean {
+    if (code === 'not_joined') return false;
+    if (code !== 'rate_limited' && code !== 'unavailable' && code !== 'internal') {
+      this.showMessages(roomId, this.reactions.refused(roomId));
+      return false;
+    }
+    if (!this.reactionRetries.has(roomId)) {
+      this.reactionRetries.set(roomId, setTimeout(() => {
+        this.reactionRetries.delete(roomId);
+        if (this.rooms.has(roomId)) this.resendReactions(roomId);
+      }, Math.min(Math.max(retryInMs ?? 1_000, 50), 30_000)));
+    }
+    return true;
   }
 
   open(roomId: number | null): void {
