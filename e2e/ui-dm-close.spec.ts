@@ -1,7 +1,8 @@
 // Closing a direct conversation reaches every tab and device of the person (a conversation_hidden
 // control event in Postgres, not a message between tabs): another tab drops it from its sidebar at
 // once, a device that was offline drops it once it reconnects (the client re-reads the list), and
-// opening it again brings it back everywhere. Chromium against real admin + chat, Postgres and Redis.
+// opening it again (the "Message @handle" form, or going to its address) brings it back everywhere.
+// Chromium against real admin + chat, Postgres and Redis.
 import { describe, expect } from 'vitest';
 import type { Page } from 'playwright-core';
 import { logIn, signUp, waitConnected } from './support/browser.ts';
@@ -55,5 +56,24 @@ describe('closing a direct conversation', () => {
     // Opened again (from the other tab): back in every sidebar.
     expect(await openDm(otherTab, bob.handle)).toBe(dm);
     for (const page of [tab, phone]) await dmItem(page, dm).waitFor({ timeout: 10_000 });
+
+    // Closed once more; going to it (its address, as a link or the quick switcher does) opens it again everywhere.
+    await otherTab.click('#hide-conversation');
+    for (const page of [tab, otherTab, phone]) await dmItem(page, dm).waitFor({ state: 'detached', timeout: 10_000 });
+    await phone.goto(`/chat/${dm}`);
+    await waitConnected(phone);
+    for (const page of [tab, otherTab, phone]) await dmItem(page, dm).waitFor({ timeout: 10_000 });
+
+    // A page that picks a conversation by itself (/chat: the last one seen there) never picks a closed one.
+    await dmItem(phone, dm).click(); // remembered as the phone's last conversation
+    await tab.click(`#sidebar-dm-list a.conv[data-room-id="${dm}"]`);
+    await tab.waitForURL(`**/chat/${dm}`);
+    await tab.click('#hide-conversation');
+    await dmItem(otherTab, dm).waitFor({ state: 'detached', timeout: 10_000 });
+    expect(await dmItem(phone, dm).count()).toBe(1); // shown on the phone: it stays until the phone goes elsewhere
+    await phone.goto('/chat');
+    await waitConnected(phone);
+    expect(phone.url()).not.toContain(`/chat/${dm}`);
+    expect(await dmItem(phone, dm).count()).toBe(0);
   });
 });

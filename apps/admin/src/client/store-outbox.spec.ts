@@ -2,7 +2,7 @@
 // the room catches up again (until the server answers `reacted`; a refused one is taken back, one
 // answered "too fast" is sent again after the wait), send and retry take one path, and the
 // conversation list is read again after a reconnect and after a `conversation` frame that arrives while
-// a read is on its way (that read may predate the change).
+// a read is on its way (that read may predate the change); going to a closed DM opens it again.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ChatMessage, ClientFrame } from '@parley/protocol';
 import type { ChatStore, Conversation } from './store.ts';
@@ -18,18 +18,24 @@ const msg = (seq: number, extra: Partial<ChatMessage> = {}): ChatMessage => ({
 });
 const info = { id: 1, name: 'Hall', kind: 'public' as const, archived: false };
 
-/** Answers GET /api/conversations with the list; counts the reads. */
-function stubListApi(): { reads: () => number; hold: () => () => void } {
+/** Answers GET /api/conversations with the list (and any write with ok); counts the reads, records the writes. */
+function stubListApi(): { reads: () => number; writes: string[]; hold: () => () => void } {
   let reads = 0;
+  const writes: string[] = [];
   let gate: Promise<void> | null = null;
   vi.stubGlobal('document', { querySelector: () => null, visibilityState: 'visible' }); // the CSRF meta lookup
-  vi.stubGlobal('fetch', async () => {
+  vi.stubGlobal('fetch', async (url: string, init?: { method?: string }) => {
+    if (init?.method === 'POST') {
+      writes.push(url);
+      return new Response('{"ok":true}', { status: 200, headers: { 'content-type': 'application/json' } });
+    }
     reads++;
     if (gate) await gate;
     return new Response(JSON.stringify({ conversations: [conv], roomMentioners: [] }), { status: 200, headers: { 'content-type': 'application/json' } });
   });
   return {
     reads: () => reads,
+    writes,
     /** Hold list reads until the returned function is called. */
     hold: () => {
       let release: () => void = () => undefined;
@@ -198,6 +204,19 @@ describe('ChatStore: the conversation list is reconciled', () => {
     await vi.waitFor(() => expect(api.reads()).toBe(3));
     await new Promise((r) => setTimeout(r, 50));
     expect(api.reads()).toBe(3);
+    store.connection.stop();
+  });
+
+  it('going to a closed direct conversation opens it again: at once here, and on the server for the other tabs', async () => {
+    const api = stubListApi();
+    const dm: Conversation = { ...conv, id: 3, kind: 'direct', name: 'dm', lastSeq: 5, hiddenThroughSeq: 5, peer: other, peers: [other] };
+    const { store } = await storeOnFakeSocket(dm);
+    const room = store.rooms.get(3)!;
+    await store.reopen(3);
+    expect(room.conv.hiddenThroughSeq).toBeNull();
+    expect(api.writes).toEqual(['/api/conversations/3/reopen']);
+    await store.reopen(3); // open already: nothing to write
+    expect(api.writes).toHaveLength(1);
     store.connection.stop();
   });
 });

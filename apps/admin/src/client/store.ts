@@ -801,6 +801,19 @@ export class ChatStore {
     return true;
   }
 
+  /**
+   * The person went to a closed direct conversation (a link, the quick switcher, back): it is open
+   * again, here at once and, through the server, in their other tabs and devices. If the write fails the
+   * next list read shows what the server has.
+   */
+  async reopen(roomId: number): Promise<void> {
+    const room = this.rooms.get(roomId);
+    if (!room || room.conv.kind !== 'direct' || !isHidden(room.conv)) return;
+    room.conv.hiddenThroughSeq = null;
+    this.changed();
+    await api(`/api/conversations/${roomId}/reopen`, { method: 'POST', body: {} }).catch(() => undefined);
+  }
+
   async setNotificationsMuted(roomId: number, muted: boolean): Promise<void> {
     const room = this.rooms.get(roomId);
     if (!room) return;

@@ -72,6 +72,13 @@ export async function conversationRoutes(app: FastifyInstance, s: AdminServices)
     return reply.send({ ok: true });
   });
 
+  // Open a closed direct conversation again (the web client went to it); your other tabs and devices too.
+  app.post('/api/conversations/:id/reopen', { preHandler: requireUser }, async (req, reply) => {
+    const params = roomIdParam.safeParse(req.params);
+    if (!params.success || !(await s.roomService.reopenConversation(req.user!.id, params.data.id))) return sendError(req, reply, 404, 'No such direct conversation.');
+    return reply.send({ ok: true });
+  });
+
   app.post('/api/conversations/:id/notifications', { preHandler: requireUser }, async (req, reply) => {
     const params = roomIdParam.safeParse(req.params);
     const body = notificationsBody.safeParse(req.body);

@@ -45,6 +45,24 @@ describe('closing a direct conversation', () => {
     expect((await eventsSince(db.pool, before)).map((e) => [e.kind, e.userId, e.roomId, e.payload])).toEqual([['conversation_hidden', ann.id, dm, { hidden: false }]]);
   });
 
+  it('reopening (the client went to it): the mark goes with a conversation_hidden event; already open or not theirs: nothing written', async () => {
+    const [ann, bob, cat] = [await person(s), await person(s), await person(s)];
+    const dm = await s.roomService.openDirect(actor(ann), ann, bob);
+    expect(await s.roomService.closeConversation(ann.id, dm)).toBe(true);
+    const before = await lastControlEventId(db.pool);
+    expect(await s.roomService.reopenConversation(ann.id, dm)).toBe(true);
+    expect(await hiddenThrough(dm, ann.id)).toBeNull();
+    expect((await eventsSince(db.pool, before)).map((e) => [e.kind, e.userId, e.roomId, e.payload])).toEqual([['conversation_hidden', ann.id, dm, { hidden: false }]]);
+    const snap = await snapshot(db.pool);
+    expect(await s.roomService.reopenConversation(ann.id, dm)).toBe(true);
+    expect(await s.roomService.reopenConversation(cat.id, dm)).toBe(false);
+    const room = await s.roomService.create(actor(ann), { name: `r2-${ann.handle}`, topic: '', kind: 'public', createdBy: ann.id });
+    const afterCreate = await snapshot(db.pool);
+    expect(await s.roomService.reopenConversation(ann.id, room.id)).toBe(false);
+    expect(await snapshot(db.pool)).toEqual(afterCreate);
+    expect(snap.control_events!.length + 1).toBe(afterCreate.control_events!.length); // only the room's own event
+  });
+
   it('refuses rooms and other people\'s conversations, writing nothing; the mark and its event commit together', async () => {
     const [ann, bob, cat] = [await person(s), await person(s), await person(s)];
     const dm = await s.roomService.openDirect(actor(ann), ann, bob);
@@ -63,7 +81,7 @@ describe('closing a direct conversation', () => {
     expect(await snapshot(db.pool)).toEqual(snap);
   });
 
-  it('POST /api/conversations/:id/hide closes it through the service (with its event)', async () => {
+  it('POST /api/conversations/:id/hide and /reopen go through the service (with their events)', async () => {
     const client = new InjectClient(app, '198.51.100.50');
     const me = signUpFields('closer');
     expect((await client.post('/signup', me)).statusCode).toBe(303);
@@ -75,5 +93,8 @@ describe('closing a direct conversation', () => {
     expect((await client.post(`/api/conversations/${dm}/hide`, {}, '/chat')).statusCode).toBe(200);
     expect((await eventsSince(db.pool, before)).map((e) => [e.kind, e.roomId, e.payload])).toEqual([['conversation_hidden', dm, { hidden: true }]]);
     expect((await client.post(`/api/conversations/${dm + 1_000_000}/hide`, {}, '/chat')).statusCode).toBe(404);
+    expect((await client.post(`/api/conversations/${dm}/reopen`, {}, '/chat')).statusCode).toBe(200);
+    expect((await eventsSince(db.pool, before)).map((e) => [e.kind, e.roomId, e.payload])).toEqual([['conversation_hidden', dm, { hidden: true }], ['conversation_hidden', dm, { hidden: false }]]);
+    expect((await client.post(`/api/conversations/${dm + 1_000_000}/reopen`, {}, '/chat')).statusCode).toBe(404);
   });
 });

@@ -197,7 +197,7 @@ export class RoomRepository {
   }
 
   /** Whoever opens a direct conversation again gets it back in their sidebar; false when it was not closed. */
-  private async unhide(db: Queryable, roomId: number, userId: number): Promise<boolean> {
+  async unhide(db: Queryable, roomId: number, userId: number): Promise<boolean> {
     const { rowCount } = await db.query('UPDATE room_members SET hidden_through_seq = NULL WHERE room_id = $1 AND user_id = $2 AND hidden_through_seq IS NOT NULL', [roomId, userId]);
     return (rowCount ?? 0) > 0;
   }
@@ -231,6 +231,11 @@ export class RoomRepository {
   async removeMember(roomId: number, userId: number, db: Queryable = this.pool): Promise<boolean> {
     const { rowCount } = await db.query('DELETE FROM room_members WHERE room_id = $1 AND user_id = $2', [roomId, userId]);
     return (rowCount ?? 0) > 0;
+  }
+
+  async isDirectMember(db: Queryable, roomId: number, userId: number): Promise<boolean> {
+    const { rows } = await db.query(`SELECT 1 FROM room_members m JOIN rooms r ON r.id = m.room_id WHERE m.room_id = $1 AND m.user_id = $2 AND r.kind = 'direct'`, [roomId, userId]);
+    return rows.length > 0;
   }
 
   async isMember(db: Queryable, roomId: number, userId: number): Promise<boolean> {

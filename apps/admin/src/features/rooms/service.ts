@@ -106,6 +106,19 @@ export class RoomService {
   }
 
   /**
+   * Open a closed direct conversation again (the person went to it: a link, the quick switcher): back
+   * in their sidebar on every tab and device (conversation_hidden). True when it is a direct
+   * conversation of theirs (already open: nothing is written).
+   */
+  async reopenConversation(userId: number, roomId: number): Promise<boolean> {
+    return withTransaction(this.d.pool, async (tx) => {
+      if (!(await this.d.rooms.unhide(tx, roomId, userId))) return this.d.rooms.isDirectMember(tx, roomId, userId);
+      await recordControlEvent(tx, { kind: 'conversation_hidden', userId, roomId, payload: { hidden: false } });
+      return true;
+    });
+  }
+
+  /**
    * Someone opens a public room they are not in yet: they become a member (not of an archived room:
    * reading it needs no membership). Not audited (nobody acted on anyone else); the event updates their
    * other tabs' sidebars.
