@@ -1,6 +1,7 @@
 // Reactions and replies in the web client, two people in two browser contexts (real Chromium, real
-// stack): a reaction appears live on the other's screen with its count and who reacted; a reply shows
-// its quote there, which scrolls to the original and highlights it; a deleted original says so.
+// stack): a reaction appears live on the other's screen with its count and who reacted (also one made
+// offline, once the network is back); a reply shows its quote there, which scrolls to the original and
+// highlights it; a deleted original says so.
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { Stack } from '@parley/devtools';
@@ -153,5 +154,43 @@ describe('reactions and replies in the browser', () => {
     await bobPage.reload();
     await waitConnected(bobPage);
     expect(await row(bobPage, 'a later answer').locator('.reply-quote').textContent()).toContain('Original message deleted');
+  });
+
+  it('a reaction made offline shows at once and reaches the other person when the network is back', async () => {
+    await annPage.reload(); // the latest messages, not the window around the deleted original
+    await waitConnected(annPage);
+    await say(bobPage, 'react while offline');
+    const onAnn = row(annPage, 'react while offline');
+    await onAnn.waitFor({ timeout: 10_000 });
+    const seq = Number(await onAnn.getAttribute('data-seq'));
+    const bobPanel = new PanelClient(stack.adminUrl);
+    await bobPanel.logIn(bob.email, bob.password);
+    const socket = await TestSocket.open(stack.chats[0]!.wsUrl, await bobPanel.chatToken(), { origin: stack.adminUrl });
+    try {
+      await socket.next('hello');
+      socket.send({ type: 'join', room });
+      await socket.next('caught_up');
+      socket.send({ type: 'react', room, seq, emoji: '👍', on: true });
+      await socket.next('reacted');
+    } finally {
+      socket.close();
+    }
+    const annChip = onAnn.locator('.reactions button.reaction');
+    await annChip.waitFor({ timeout: 10_000 });
+
+    await annPage.context().setOffline(true);
+    await annPage.locator('#conn-state[data-state=reconnecting]').waitFor({ timeout: 5_000 });
+    await annChip.click();
+    expect(await annChip.getAttribute('aria-pressed')).toBe('true'); // shown at once
+    expect((await annChip.textContent())?.replace(/\s+/g, '')).toBe('👍2');
+    await annPage.context().setOffline(false);
+    await waitConnected(annPage, 20_000);
+
+    const bobChip = row(bobPage, 'react while offline').locator('.reactions button.reaction');
+    await expect.poll(() => bobChip.getAttribute('title'), { timeout: 10_000 }).toBe(`Reacted with 👍 by you, @${ann.handle}`);
+    // Stored: a reload shows it too.
+    await annPage.reload();
+    await waitConnected(annPage);
+    await expect.poll(() => row(annPage, 'react while offline').locator('.reactions button.reaction').getAttribute('aria-pressed'), { timeout: 10_000 }).toBe('true');
   });
 });

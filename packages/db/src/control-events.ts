@@ -16,6 +16,9 @@ import type { PoolClient } from 'pg';
  * - room_updated     room_id, payload {name?, topic?}: the room's sockets are told.
  * - message_updated  room_id, seq: an edit, delete, moderator delete or reaction (messages.version = event id).
  * - read             user_id, room_id, seq: the user's read pointer moved (all their sockets are told).
+ * - conversation_hidden  user_id, room_id, payload {hidden}: the user closed a direct conversation in
+ *                    their sidebar (true) or opened it again (false); all their sockets are told
+ *                    `conversation` `updated` and re-read the list.
  */
 export type ControlEventKind =
   | 'user_status'
@@ -27,7 +30,8 @@ export type ControlEventKind =
   | 'room_archived'
   | 'room_updated'
   | 'message_updated'
-  | 'read';
+  | 'read'
+  | 'conversation_hidden';
 
 export interface NewControlEvent {
   kind: ControlEventKind;

@@ -28,7 +28,8 @@ export async function createChatRoom(pool: Pool, opts: { kind?: 'public' | 'priv
   const members = opts.members ?? [];
   const name = opts.name ?? `room-${randomBytes(5).toString('hex')}`;
   const directKey = kind === 'direct' ? members.map((m) => m.id).sort((a, b) => a - b).join(':') : null;
-  const { rows } = await pool.query<{ id: number }>('INSERT INTO rooms (name, kind, direct_key) VALUES ($1, $2, $3) RETURNING id', [name, kind, directKey]);
+  const isGroup = kind === 'direct' && members.length > 2; // as admin marks group conversations (migration 0011)
+  const { rows } = await pool.query<{ id: number }>('INSERT INTO rooms (name, kind, direct_key, is_group) VALUES ($1, $2, $3, $4) RETURNING id', [name, kind, directKey, isGroup]);
   const id = Number(rows[0]!.id);
   for (const m of members) await pool.query('INSERT INTO room_members (room_id, user_id) VALUES ($1, $2)', [id, m.id]);
   return id;

@@ -28,7 +28,10 @@ if (data.initial) {
   try {
     const initial = JSON.parse(data.initial) as { conversations: Conversation[]; members: UserRef[] | null; roomMentioners?: number[] };
     store.seed(initial.conversations, initialRoom, initial.members, initial.roomMentioners);
-    if (initialRoom !== null && store.rooms.has(initialRoom)) store.open(initialRoom);
+    if (initialRoom !== null && store.rooms.has(initialRoom)) {
+      store.open(initialRoom);
+      void store.reopen(initialRoom); // its address was asked for: a closed DM is open again
+    }
   } catch {
     // fall back to fetching the list
   }
@@ -56,6 +59,7 @@ function App() {
   const open = (roomId: number, push = true) => {
     void store.ensure(roomId).then(() => {
       store.open(roomId);
+      void store.reopen(roomId); // going to a closed DM opens it again (everywhere)
       try {
         localStorage.setItem(LAST_ROOM, String(roomId));
       } catch {
@@ -86,13 +90,16 @@ function App() {
     void store.start().then(() => {
       let first = initialRoom;
       if (first === null) {
+        // Chosen for the person, not by them: never a conversation they closed.
+        const shown = [...store.rooms.values()].filter((r) => !isHidden(r.conv)).map((r) => r.conv.id);
         const saved = Number(localStorage.getItem(LAST_ROOM) ?? 0);
-        first = store.rooms.has(saved) ? saved : [...store.rooms.keys()][0] ?? null;
+        first = shown.includes(saved) ? saved : shown[0] ?? null;
         if (first !== null) history.replaceState({ roomId: first }, '', `/chat/${first}`);
       }
       if (first !== null && store.rooms.has(first)) {
         jumpFromLocation(store, first);
         store.open(first);
+        if (first === initialRoom) void store.reopen(first);
       } else store.changed();
     });
     const onPop = () => {

@@ -43,10 +43,12 @@ export interface RoomHandlers {
   archived?(archived: boolean): void;
   /** Your read pointer moved (this or another tab/device). */
   read?(seq: number): void;
+  /** Your `react` was committed (its state is now `frame.on`). */
+  reacted?(frame: Extract<ServerFrame, { type: 'reacted' }>): void;
   /** An admin removed you: the room is no longer watched (its unsent messages are dropped). */
   removed?(): void;
   /** An error about this room (`ref`: the clientId of a refused send). */
-  error?(code: string, message: string, ref?: string): void;
+  error?(code: string, message: string, ref?: string, retryInMs?: number): void;
 }
 
 export interface ConnectionEvents {
@@ -214,7 +216,7 @@ export class ChatConnection {
     return clientId;
   }
 
-  /** Set or clear your reaction (idempotent: a lost or repeated frame does no harm; dropped while offline). */
+  /** Set or clear your reaction (idempotent: a repeated frame does no harm). Dropped while offline: ChatStore keeps it until `reacted`. */
   react(roomId: number, seq: number, emoji: string, on: boolean): void {
     this.transmit({ type: 'react', room: roomId, seq, emoji, on });
   }
@@ -551,6 +553,9 @@ export class ChatConnection {
       case 'conversation':
         this.on.conversation?.(frame.room, frame.change);
         return;
+      case 'reacted':
+        this.rooms.get(frame.room)?.handlers.reacted?.(frame);
+        return;
       case 'left': {
         const room = this.rooms.get(frame.room);
         if (room && frame.reason === 'removed') {
@@ -569,7 +574,7 @@ export class ChatConnection {
         }
         const roomId = out?.room ?? frame.room;
         this.on.error?.(frame.code, frame.message, frame.ref, roomId);
-        if (roomId !== undefined) this.rooms.get(roomId)?.handlers.error?.(frame.code, frame.message, frame.ref);
+        if (roomId !== undefined) this.rooms.get(roomId)?.handlers.error?.(frame.code, frame.message, frame.ref, frame.retryInMs);
         return;
       }
       default:

@@ -5,6 +5,7 @@ import type { AttachmentRef, ChatMessage, RoomInfo, ServerFrame, UserRef } from 
 import type { Conversation } from '../features/conversations/conversation.ts';
 import { ChatConnection, type ConnectionState, type StateDetail } from './chat-connection.ts';
 import { csrfToken } from './csrf.ts';
+import { ReactionOutbox } from './reaction-outbox.ts';
 import { REPLY_EXCERPT_CHARS } from '@parley/protocol/wire';
 
 // The sidebar's conversation, as the panel's JSON API sends it (a type only: nothing of the server
@@ -76,9 +77,9 @@ export function mentionRegex(handle: string): RegExp {
 
 const ROOM_MENTION = /(^|[^A-Za-z0-9_])@room(?![A-Za-z0-9_])/i;
 
-/** A group conversation: a direct conversation with more than one other person. */
+/** A group conversation (as the server says; without the flag, a direct conversation with more than one other person). */
 export function isGroup(conv: Conversation): boolean {
-  return conv.kind === 'direct' && (conv.peers?.length ?? 0) > 1;
+  return conv.kind === 'direct' && (conv.group ?? (conv.peers?.length ?? 0) > 1);
 }
 
 /** The other people's names, for a group conversation's title. */
@@ -133,6 +134,14 @@ export class ChatStore {
   private roomMentioners = new Set<number>();
   private scheduled = false;
   private refreshing: Promise<void> | null = null;
+  /** A list read asked for while one was on its way (which may have started before the change it is for). */
+  private refreshAgain: Promise<void> | null = null;
+  /** A hello was seen: the next one is a reconnect. */
+  private connectedBefore = false;
+  /** My reactions not yet committed (made offline, or on a socket that died): re-sent until `reacted`. */
+  private readonly reactions = new ReactionOutbox();
+  /** Rooms whose reactions wait to be sent again after the server said "too fast" (or was unavailable). */
+  private readonly reactionRetries = new Map<number, ReturnType<typeof setTimeout>>();
   /**
    * Mute settings written here that a list read may not show yet: a read that started before the
    * write finished carries the old value and must not undo the toggle on screen.
@@ -149,6 +158,9 @@ export class ChatStore {
       },
       hello: (_user, limits) => {
         if (limits?.maxMessageBytes) this.maxMessageBytes = limits.maxMessageBytes;
+        // Back after a drop: `conversation` frames sent meanwhile were missed, so read the list again.
+        if (this.connectedBefore) void this.refresh();
+        this.connectedBefore = true;
       },
       conversation: () => void this.refresh(),
     }, { pingEveryMs: 2_000, ...options });
@@ -198,14 +210,50 @@ export class ChatStore {
     return message.replyTo?.author?.id === this.me.id && !this.isMe(message.author);
   }
 
-  /** Whether I reacted with `emoji` (from the listed user ids: exact up to the listed count). */
+  /** Whether I reacted with `emoji` (a reaction not committed yet counts; else from the listed user ids: exact up to the listed count). */
   reactedWith(message: ChatMessage, emoji: string): boolean {
-    return message.reactions?.some((r) => r.emoji === emoji && r.userIds.includes(this.me.id)) ?? false;
+    return this.reactions.wanted(message.roomId, message.seq, emoji)
+      ?? message.reactions?.some((r) => r.emoji === emoji && r.userIds.includes(this.me.id)) ?? false;
   }
 
-  /** Toggle my reaction: the server is told the wanted state (idempotent); the change comes back as `updated`. */
+  /**
+   * Toggle my reaction: shown at once, and the server is told the wanted state (idempotent), now and,
+   * until it answers `reacted`, again whenever the room catches up after a reconnect (so one made
+   * offline is not lost). The committed state comes back as `updated`.
+   */
   react(roomId: number, message: ChatMessage, emoji: string): void {
-    this.connection.react(roomId, message.seq, emoji, !this.reactedWith(message, emoji));
+    const room = this.rooms.get(roomId);
+    const index = room ? this.loadedIndex(room, message.seq) : -1;
+    const shown = index >= 0 ? room!.messages[index]! : message;
+    const on = !this.reactedWith(shown, emoji);
+    this.reactions.want(shown, emoji, on);
+    this.connection.react(roomId, message.seq, emoji, on);
+    this.showMessages(roomId, [shown]);
+  }
+
+  /** Send a room's outstanding reactions again (it caught up, or the server asked to wait); show the given-up ones as they are. */
+  private resendReactions(roomId: number): void {
+    const { due, restore } = this.reactions.resend(roomId);
+    for (const wish of due) this.connection.react(roomId, wish.seq, wish.emoji, wish.on);
+    this.showMessages(roomId, restore);
+  }
+
+  /** Put these states of loaded messages on screen, with my outstanding reactions over them. */
+  private showMessages(roomId: number, messages: ChatMessage[]): void {
+    const room = this.rooms.get(roomId);
+    if (!room || !messages.length) return;
+    for (const message of messages) {
+      const index = this.loadedIndex(room, message.seq);
+      if (index >= 0) room.messages[index] = this.reactions.overlay(message, this.me);
+    }
+    this.changed();
+  }
+
+  /** Where a loaded message is in room.messages (contiguous by seq), or -1. */
+  private loadedIndex(room: RoomState, seq: number): number {
+    const first = room.messages[0];
+    const index = first ? seq - first.seq : -1;
+    return index >= 0 && index < room.messages.length && room.messages[index]!.seq === seq ? index : -1;
   }
 
   /** Reply to `message` with the next send (null: cancel). */
@@ -250,9 +298,17 @@ export class ChatStore {
     if (room && members) room.members = members;
   }
 
-  /** Re-read the list (a `conversation` frame, or a room we were not watching was opened). */
+  /** Re-read the list (a `conversation` frame, a reconnect, or a room we were not watching was opened). */
   refresh(): Promise<void> {
-    this.refreshing ??= (async () => {
+    if (this.refreshing) {
+      // The read on its way may have begun before the change we were just told about: read once more after it.
+      this.refreshAgain ??= this.refreshing.then(() => {
+        this.refreshAgain = null;
+        return this.refresh();
+      });
+      return this.refreshAgain;
+    }
+    this.refreshing = (async () => {
       // Writes finished before this read began are in its answer; the others keep what is on screen.
       const settled = [...this.muteWrites].filter(([, w]) => w.done);
       try {
@@ -297,6 +353,7 @@ export class ChatStore {
       if (seen.has(id) || room.removed) continue;
       // No longer a conversation of ours (removed, left): stop receiving it.
       this.connection.unwatch(id);
+      this.reactions.forget(id);
       if (id === this.currentId) {
         room.removed = true;
         room.notice = 'You are no longer a member of this conversation.';
@@ -316,6 +373,7 @@ export class ChatStore {
         if (room.jump !== null) this.fetchJump(room);
         // A failed send that the server stored after all (a resend) is no longer pending.
         room.pending = room.pending.filter((p) => p.status === 'failed' || this.connection.isPending(p.clientId));
+        this.resendReactions(roomId);
         this.changed();
         this.emit(roomId, { type: first ? 'ready' : 'resumed' });
       },
@@ -326,6 +384,7 @@ export class ChatStore {
         else this.onHistory(roomId, messages, hasMore);
       },
       ack: () => this.changed(),
+      reacted: (frame) => this.reactions.settle(roomId, frame.seq, frame.emoji, frame.on),
       presence: (users, count, listed) => {
         const room = this.rooms.get(roomId);
         if (!room) return;
@@ -370,11 +429,12 @@ export class ChatStore {
         room.removed = true;
         room.pending = [];
         room.presence = [];
+        this.reactions.forget(roomId);
         room.notice = 'You were removed from this room. You no longer receive its messages.';
         if (roomId !== this.currentId) this.rooms.delete(roomId);
         this.changed();
       },
-      error: (code, message, ref) => this.onError(roomId, code, message, ref),
+      error: (code, message, ref, retryInMs) => this.onError(roomId, code, message, ref, retryInMs),
     });
   }
 
@@ -420,13 +480,16 @@ export class ChatStore {
     this.emit(roomId, { type: 'message', message, mine: this.isMe(message.author) });
   }
 
-  private onUpdated(roomId: number, message: ChatMessage): void {
+  private onUpdated(roomId: number, update: ChatMessage): void {
     const room = this.rooms.get(roomId);
     if (!room) return;
-    const first = room.messages[0];
-    if (!first) return;
-    const index = message.seq - first.seq;
-    if (index >= 0 && index < room.messages.length && room.messages[index]!.seq === message.seq) {
+    if (update.deletedAt) this.reactions.forget(roomId, update.seq);
+    this.reactions.serverState(update);
+    // My reactions not committed yet stay on screen over the server's state.
+    const message = this.reactions.overlay(update, this.me);
+    if (!room.messages[0]) return;
+    const index = this.loadedIndex(room, message.seq);
+    if (index >= 0) {
       room.messages[index] = message;
       if (message.deletedAt) room.conv.mentionSeqs = room.conv.mentionSeqs.filter((s) => s !== message.seq);
       this.changed();
@@ -573,9 +636,11 @@ export class ChatStore {
     this.changed();
   }
 
-  private onError(roomId: number, code: string, message: string, ref?: string): void {
+  private onError(roomId: number, code: string, message: string, ref?: string, retryInMs?: number): void {
     const room = this.rooms.get(roomId);
     if (!room) return;
+    // Errors without a ref may answer a reaction (they name no message).
+    if (!ref && this.reactions.pending(roomId) && this.onReactionError(roomId, code, retryInMs)) return void this.changed();
     const pending = ref ? room.pending.find((p) => p.clientId === ref) : undefined;
     if (pending && !this.connection.isPending(ref!)) {
       // A final refusal: the message stays on screen, editable, with Retry and Discard.
@@ -586,6 +651,27 @@ export class ChatStore {
     }
     if (code === 'muted' && !room.mutedUntil) room.notice = message;
     this.changed();
+  }
+
+  /**
+   * An error in a room where my reactions wait for their answer. "Too fast" or a passing failure: they
+   * are sent again after the wait (true: nothing to tell the person). `not_joined` (sent before a rejoin
+   * finished): the catch-up sends them again. Anything else may be their refusal: they are dropped and
+   * the messages shown as the server has them (one that did go through comes back as `updated`).
+   */
+  private onReactionError(roomId: number, code: string, retryInMs: number | undefined): boolean {
+    if (code === 'not_joined') return false;
+    if (code !== 'rate_limited' && code !== 'unavailable' && code !== 'internal') {
+      this.showMessages(roomId, this.reactions.refused(roomId));
+      return false;
+    }
+    if (!this.reactionRetries.has(roomId)) {
+      this.reactionRetries.set(roomId, setTimeout(() => {
+        this.reactionRetries.delete(roomId);
+        if (this.rooms.has(roomId)) this.resendReactions(roomId);
+      }, Math.min(Math.max(retryInMs ?? 1_000, 50), 30_000)));
+    }
+    return true;
   }
 
   open(roomId: number | null): void {
@@ -606,31 +692,33 @@ export class ChatStore {
   /** Send a message (with files already uploaded); the caller checked its size. Returns its client id. */
   send(roomId: number, body: string, attachments: AttachmentRef[] = []): string {
     const room = this.rooms.get(roomId)!;
-    const replyTo = room.replyingTo ?? undefined;
-    const clientId = this.connection.send(roomId, body, undefined, replyTo?.seq, attachments.map((a) => a.id));
+    const pending = this.dispatch(roomId, { body, replyTo: room.replyingTo ?? undefined, attachments });
     this.returnToLive(roomId);
-    const pending: PendingSend = { clientId, body, status: 'sending' };
-    if (replyTo) pending.replyTo = replyTo;
-    if (attachments.length) pending.attachments = attachments;
     room.pending.push(pending);
     room.replyingTo = null;
     room.error = null;
     this.changed();
     this.emit(roomId, { type: 'sent' });
-    return clientId;
+    return pending.clientId;
   }
 
+  /** Send a refused message again, in its place in the list (as a new send: a fresh client id). */
   retry(roomId: number, clientId: string): void {
     const room = this.rooms.get(roomId);
     const index = room?.pending.findIndex((p) => p.clientId === clientId) ?? -1;
     if (!room || index < 0) return;
-    const { body, replyTo, attachments } = room.pending[index]!;
-    const fresh = this.connection.send(roomId, body, undefined, replyTo?.seq, attachments?.map((a) => a.id));
-    const retried: PendingSend = { clientId: fresh, body, status: 'sending' };
-    if (replyTo) retried.replyTo = replyTo;
-    if (attachments) retried.attachments = attachments;
-    room.pending[index] = retried;
+    room.pending[index] = this.dispatch(roomId, room.pending[index]!);
     this.changed();
+  }
+
+  /** The one way a message goes out (send and retry): handed to the connection's outbox, shown as sending. */
+  private dispatch(roomId: number, draft: { body: string; replyTo?: ChatMessage | undefined; attachments?: AttachmentRef[] | undefined }): PendingSend {
+    const { body, replyTo, attachments } = draft;
+    const clientId = this.connection.send(roomId, body, undefined, replyTo?.seq, attachments?.map((a) => a.id));
+    const pending: PendingSend = { clientId, body, status: 'sending' };
+    if (replyTo) pending.replyTo = replyTo;
+    if (attachments?.length) pending.attachments = attachments;
+    return pending;
   }
 
   discard(roomId: number, clientId: string): void {
@@ -689,6 +777,7 @@ export class ChatStore {
       return false;
     }
     this.connection.unwatch(roomId);
+    this.reactions.forget(roomId);
     this.rooms.delete(roomId);
     if (this.currentId === roomId) this.currentId = null;
     this.changed();
@@ -710,6 +799,19 @@ export class ChatStore {
     if (this.currentId === roomId) this.currentId = null;
     this.changed();
     return true;
+  }
+
+  /**
+   * The person went to a closed direct conversation (a link, the quick switcher, back): it is open
+   * again, here at once and, through the server, in their other tabs and devices. If the write fails the
+   * next list read shows what the server has.
+   */
+  async reopen(roomId: number): Promise<void> {
+    const room = this.rooms.get(roomId);
+    if (!room || room.conv.kind !== 'direct' || !isHidden(room.conv)) return;
+    room.conv.hiddenThroughSeq = null;
+    this.changed();
+    await api(`/api/conversations/${roomId}/reopen`, { method: 'POST', body: {} }).catch(() => undefined);
   }
 
   async setNotificationsMuted(roomId: number, muted: boolean): Promise<void> {

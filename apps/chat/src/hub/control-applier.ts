@@ -120,6 +120,10 @@ export class ControlApplier {
       case 'read':
         if (e.userId !== null && e.roomId !== null && e.seq !== null) this.tellUser(e.userId, { type: 'read', room: e.roomId, seq: e.seq });
         return;
+      case 'conversation_hidden':
+        // Closed (or reopened) in one tab's sidebar: the user's other tabs and devices re-read the list.
+        if (e.userId !== null && e.roomId !== null) this.tellUser(e.userId, { type: 'conversation', room: e.roomId, change: 'updated' });
+        return;
     }
   }
 

@@ -134,13 +134,21 @@ describe('Hub: control events', () => {
     expect(t.hub.connections.size).toBe(2);
   });
 
-  it('read and member_added events reach every socket of that user only', async () => {
+  it('read, member_added and conversation_hidden events reach every socket of that user only', async () => {
     const t = setup();
     const tabs = [t.connect(7), t.connect(7)];
     const other = t.connect(8);
     await t.control({ kind: 'read', userId: 7, roomId: ROOM, seq: 12 });
     await t.control({ kind: 'member_added', userId: 7, roomId: 6 });
-    for (const ws of tabs) expect(ws.frames.slice(-2)).toEqual([{ type: 'read', room: ROOM, seq: 12 }, { type: 'conversation', room: 6, change: 'added' }]);
+    // A DM closed (then reopened) in one tab: every tab of the user re-reads the list.
+    await t.control({ kind: 'conversation_hidden', userId: 7, roomId: 9, payload: { hidden: true } });
+    await t.control({ kind: 'conversation_hidden', userId: 7, roomId: 9, payload: { hidden: false } });
+    for (const ws of tabs) {
+      expect(ws.frames.slice(-4)).toEqual([
+        { type: 'read', room: ROOM, seq: 12 }, { type: 'conversation', room: 6, change: 'added' },
+        { type: 'conversation', room: 9, change: 'updated' }, { type: 'conversation', room: 9, change: 'updated' },
+      ]);
+    }
     expect(other.frames.map((f) => f.type)).toEqual(['hello']);
   });
 

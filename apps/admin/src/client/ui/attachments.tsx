@@ -3,7 +3,7 @@
 // reserved before it loads (no layout shift). Downloads are served by admin with an access check, as
 // attachments (never rendered) unless they are raster images.
 import type { AttachmentRef } from '@parley/protocol';
-import { formatBytes } from './uploads.ts';
+import { formatBytes } from '../../features/attachments/format-bytes.ts';
 
 /** The thumbnail's box: the image scaled to fit, never enlarged. */
 const BOX = { width: 320, height: 240 };

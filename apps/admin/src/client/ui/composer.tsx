@@ -6,7 +6,8 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { AttachmentRef, UserRef } from '@parley/protocol';
 import { MAX_ATTACHMENTS_PER_MESSAGE, REPLY_EXCERPT_CHARS, utf8Length } from '@parley/protocol/wire';
-import { UploadCancelled, discardUpload, filesOf, formatBytes, uploadFile } from './uploads.ts';
+import { UploadCancelled, discardUpload, filesOf, uploadFile } from './uploads.ts';
+import { formatBytes } from '../../features/attachments/format-bytes.ts';
 import type { ChatStore, RoomState } from '../store.ts';
 import { displayName } from '../store.ts';
 import { loadDraft, saveDraft } from './drafts.ts';

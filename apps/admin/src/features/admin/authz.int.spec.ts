@@ -21,7 +21,7 @@ const SIGNED_IN = new Set([
   'GET /profile', 'POST /profile', 'POST /profile/password', 'POST /profile/sessions/revoke', 'POST /profile/sessions/revoke-others',
   // The web client's single-page chat and its conversation API (webclient branch).
   'GET /chat', 'GET /chat/:id', 'GET /api/conversations', 'GET /api/conversations/:id', 'POST /api/conversations/:id/notifications',
-  'POST /api/conversations/:id/leave', 'POST /api/conversations/:id/hide',
+  'POST /api/conversations/:id/leave', 'POST /api/conversations/:id/hide', 'POST /api/conversations/:id/reopen',
   // Message search: only what the person may read.
   'GET /api/search',
   // Attachments: the service checks the room (post or read access) on every request.

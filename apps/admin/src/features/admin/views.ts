@@ -7,6 +7,7 @@ import type { AuditEntry } from '../audit/audit-repository.ts';
 import { dashboardBody, type DashboardData } from '../dashboard/view.ts';
 import { moderationUrl } from './moderation-filter.ts';
 import type { UsageRow } from '../attachments/attachment-repository.ts';
+import { formatBytes } from '../attachments/format-bytes.ts';
 
 export type AdminTab = 'users' | 'rooms' | 'moderation' | 'audit' | 'storage' | 'dashboard';
 
@@ -282,19 +283,6 @@ ${o.room
 </div>
 </div>`
   : html`<p class="muted">There are no rooms yet.</p>`}`);
-}
-
-/** Bytes for people: 1,234 B, 12.3 KB, 4.5 MB, 1.2 GB. */
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n.toLocaleString('en')} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let value = n / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
 function usageTable(id: string, caption: string, who: string, rows: UsageRow[], link: (r: UsageRow) => SafeHtml): SafeHtml {

@@ -9,6 +9,7 @@ import { Refusal } from '../refusal.ts';
 import type { Attachment, AttachmentRepository } from './attachment-repository.ts';
 import type { ObjectStore, PresignedUpload } from './storage/storage.ts';
 import { describeImage, INLINE_IMAGE_TYPES, THUMBNAIL_TYPE } from './images.ts';
+import { formatBytes } from './format-bytes.ts';
 
 export interface AttachmentServiceDeps {
   rooms: RoomRepository;
@@ -27,12 +28,6 @@ export class TooLargeError extends Error {
     super(`Files can be at most ${formatBytes(maxBytes)}.`);
     this.name = 'TooLargeError';
   }
-}
-
-function formatBytes(n: number): string {
-  if (n >= 1024 * 1024) return `${Math.round((n / (1024 * 1024)) * 10) / 10} MB`;
-  if (n >= 1024) return `${Math.round((n / 1024) * 10) / 10} KB`;
-  return `${n} bytes`;
 }
 
 /** The name shown and offered on download: no folders, no control characters, at most 255 characters. */

@@ -64,8 +64,8 @@ export async function failInsertsInto(pool: Pool, table: 'audit_log' | 'control_
 
 const SNAPSHOT: Record<string, string> = {
   users: 'SELECT id, role, status, password_hash, handle FROM users ORDER BY id',
-  rooms: 'SELECT id, name, topic, kind, archived_at, direct_key FROM rooms ORDER BY id',
-  room_members: 'SELECT room_id, user_id, muted_until FROM room_members ORDER BY room_id, user_id',
+  rooms: 'SELECT id, name, topic, kind, archived_at, direct_key, is_group FROM rooms ORDER BY id',
+  room_members: 'SELECT room_id, user_id, muted_until, hidden_through_seq FROM room_members ORDER BY room_id, user_id',
   room_mutes: 'SELECT room_id, user_id, muted_until FROM room_mutes ORDER BY room_id, user_id',
   messages: 'SELECT room_id, seq, deleted_at, deleted_by, version FROM messages ORDER BY room_id, seq',
   sessions: 'SELECT id, user_id FROM sessions ORDER BY id',

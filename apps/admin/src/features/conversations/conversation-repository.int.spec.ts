@@ -112,7 +112,7 @@ describe('ConversationRepository', () => {
     const dm = await rooms.openDirect(ann, bob);
     const hidden = async () => (await conversations.list({ id: ann, handle: 'ann' }, dm))[0]!.hiddenThroughSeq;
     const seq = await post(dm, bob, 'before closing');
-    expect(await conversations.hide(dm, ann)).toBe(true);
+    expect(await rooms.hide(db.pool, dm, ann)).toBe(true);
     expect(await hidden()).toBe(seq);
     // Only for the one who closed it.
     expect((await conversations.list({ id: bob, handle: 'bob' }, dm))[0]!.hiddenThroughSeq).toBeNull();
@@ -122,7 +122,7 @@ describe('ConversationRepository', () => {
     expect(await hidden()).toBeNull();
     // Not a direct conversation, or not a member: nothing to close.
     const room = (await rooms.create({ name: 'Not closable', topic: '', kind: 'public', createdBy: ann })).id;
-    expect(await conversations.hide(room, ann)).toBe(false);
-    expect(await conversations.hide(dm, users.annabel!)).toBe(false);
+    expect(await rooms.hide(db.pool, room, ann)).toBe(false);
+    expect(await rooms.hide(db.pool, dm, users.annabel!)).toBe(false);
   });
 });

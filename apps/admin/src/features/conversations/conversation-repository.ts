@@ -28,6 +28,7 @@ interface ConversationRow {
   peer_handle: string | null;
   peer_display_name: string | null;
   peers: Array<{ id: number; handle: string; displayName: string }> | null;
+  is_group: boolean;
 }
 
 /** A Postgres regex that matches `@name` (a handle, or `room`) as a whole word. */
@@ -46,7 +47,7 @@ export class ConversationRepository {
 
   async list(user: { id: number; handle: string }, roomId?: number): Promise<Conversation[]> {
     const { rows } = await this.pool.query<ConversationRow>(
-      `SELECT r.id, r.kind, r.name, r.topic, r.archived_at, r.last_seq, m.last_read_seq, m.notifications_muted, m.hidden_through_seq,
+      `SELECT r.id, r.kind, r.name, r.topic, r.archived_at, r.is_group, r.last_seq, m.last_read_seq, m.notifications_muted, m.hidden_through_seq,
               (SELECT lm.created_at FROM messages lm WHERE lm.room_id = r.id AND lm.seq = r.last_seq) AS last_activity_at,
               u.count AS unread, u.mention_seqs,
               peer.id AS peer_id, peer.handle AS peer_handle, peer.display_name AS peer_display_name, grp.peers
@@ -82,6 +83,7 @@ export class ConversationRepository {
       hiddenThroughSeq: r.hidden_through_seq === null ? null : Number(r.hidden_through_seq),
       peer: r.peer_id === null ? null : { id: Number(r.peer_id), handle: r.peer_handle!, displayName: r.peer_display_name! },
       peers: (r.peers ?? []).map((p) => ({ id: Number(p.id), handle: p.handle, displayName: p.displayName })),
+      group: r.is_group,
     }));
   }
 
@@ -89,16 +91,6 @@ export class ConversationRepository {
     const { rowCount } = await this.pool.query(
       'UPDATE room_members SET notifications_muted = $3 WHERE room_id = $1 AND user_id = $2',
       [roomId, userId, muted],
-    );
-    return (rowCount ?? 0) > 0;
-  }
-
-  /** Closes a direct conversation in the user's sidebar until its next message; false if not theirs or not direct. */
-  async hide(roomId: number, userId: number): Promise<boolean> {
-    const { rowCount } = await this.pool.query(
-      `UPDATE room_members m SET hidden_through_seq = r.last_seq FROM rooms r
-       WHERE r.id = m.room_id AND m.room_id = $1 AND m.user_id = $2 AND r.kind = 'direct'`,
-      [roomId, userId],
     );
     return (rowCount ?? 0) > 0;
   }

@@ -19,6 +19,8 @@ export interface Conversation {
   hiddenThroughSeq: number | null;
   /** Direct messages: the other person (group conversations: the first of them by id). */
   peer: { id: number; handle: string; displayName: string } | null;
-  /** Direct messages: everyone else in it, by id (more than one: a group conversation). Empty for rooms. */
+  /** Direct messages: everyone else in it, by id. Empty for rooms. */
   peers: Array<{ id: number; handle: string; displayName: string }>;
+  /** A group conversation (opened by 3 to 8 people; still one after people left, so it can be left). */
+  group?: boolean;
 }

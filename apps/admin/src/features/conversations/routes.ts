@@ -64,10 +64,18 @@ export async function conversationRoutes(app: FastifyInstance, s: AdminServices)
     return reply.send({ ok: true });
   });
 
-  // Close a direct conversation in your sidebar (until its next message, or until you open it again).
+  // Close a direct conversation in your sidebar (until its next message, or until you open it again);
+  // your other tabs and devices close it too.
   app.post('/api/conversations/:id/hide', { preHandler: requireUser }, async (req, reply) => {
     const params = roomIdParam.safeParse(req.params);
-    if (!params.success || !(await conversations.hide(params.data.id, req.user!.id))) return sendError(req, reply, 404, 'No such direct conversation.');
+    if (!params.success || !(await s.roomService.closeConversation(req.user!.id, params.data.id))) return sendError(req, reply, 404, 'No such direct conversation.');
+    return reply.send({ ok: true });
+  });
+
+  // Open a closed direct conversation again (the web client went to it); your other tabs and devices too.
+  app.post('/api/conversations/:id/reopen', { preHandler: requireUser }, async (req, reply) => {
+    const params = roomIdParam.safeParse(req.params);
+    if (!params.success || !(await s.roomService.reopenConversation(req.user!.id, params.data.id))) return sendError(req, reply, 404, 'No such direct conversation.');
     return reply.send({ ok: true });
   });
 

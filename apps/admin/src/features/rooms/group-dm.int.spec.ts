@@ -1,6 +1,7 @@
-// Group conversations (RoomService.openGroup): created once per set of people and reopened for the same
-// set, at most 8 people, unknown handles named, and the room, its members, the audit entry and every
-// member_added event commit together or not at all. Real Postgres.
+// Group conversations (RoomService.openGroup): created once per set of people and reopened while exactly
+// that set is in it (someone who left is never brought back, also when a leave races the open), at most
+// 8 people, unknown handles named, and the room, its members, the audit entry and every member_added
+// event commit together or not at all. Real Postgres.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { createTestDatabase, type TestDatabase } from '@parley/devtools';
@@ -123,13 +124,64 @@ describe('RoomService.openGroup', () => {
     expect((await new ConversationRepository(db.pool).list(bob, id))[0]!.peers.map((p) => p.id)).toEqual([ann.id]);
     // Twice: nothing more happens.
     expect(await s.roomService.leaveConversation(actor(cat), room, cat)).toBe(false);
-    // Even with two people left, it stays a group (its key), so the next may leave too.
+    // Even with two people left, it stays a group, so the next may leave too.
     expect(await s.rooms.isGroupConversation(id)).toBe(true);
 
     const dm = await s.roomService.openDirect(actor(ann), ann, bob);
     const snap = await snapshot(db.pool);
     await expect(s.roomService.leaveConversation(actor(ann), (await s.rooms.findVisible(dm, ann.id))!, ann)).rejects.toThrow(/Only group conversations/);
     expect(await snapshot(db.pool)).toEqual(snap);
+  });
+
+  it('a group is found by who is in it now: opening the original people again does not bring back someone who left', async () => {
+    const [ann, bob, cat, dan] = [await person(s), await person(s), await person(s), await person(s)];
+    const sorted = (...us: Array<{ id: number }>) => us.map((u) => u.id).sort((x, y) => x - y);
+    const keyOf = async (id: number) => (await db.pool.query<{ direct_key: string | null }>('SELECT direct_key FROM rooms WHERE id = $1', [id])).rows[0]!.direct_key;
+    const membersOf = async (id: number) => (await s.rooms.members(id)).map((m) => m.id).sort((x, y) => x - y);
+    const four = await s.roomService.openGroup(actor(ann), ann, [bob.handle, cat.handle, dan.handle]);
+    expect(await s.roomService.leaveConversation(actor(dan), (await s.rooms.findVisible(four, dan.id))!, dan)).toBe(true);
+    expect(await keyOf(four)).toBe(sorted(ann, bob, cat).join(':'));
+
+    // The original four again: a new conversation; dan is not put back into the old one.
+    const fourAgain = await s.roomService.openGroup(actor(ann), ann, [bob.handle, cat.handle, dan.handle]);
+    expect(fourAgain).not.toBe(four);
+    expect(await membersOf(four)).toEqual(sorted(ann, bob, cat));
+    expect(await membersOf(fourAgain)).toEqual(sorted(ann, bob, cat, dan));
+    // The three still in the first one: that one, by anyone of them, with nothing written.
+    const snap = await snapshot(db.pool);
+    expect(await s.roomService.openGroup(actor(bob), bob, [cat.handle, ann.handle])).toBe(four);
+    expect(await snapshot(db.pool)).toEqual(snap);
+
+    // A set another group already has: the one that shrank to it gives the key up (no two rooms share one).
+    expect(await s.roomService.leaveConversation(actor(dan), (await s.rooms.findVisible(fourAgain, dan.id))!, dan)).toBe(true);
+    expect(await keyOf(fourAgain)).toBeNull();
+    expect(await s.roomService.openGroup(actor(cat), cat, [ann.handle, bob.handle])).toBe(four);
+    // Down to two: no key; that pair opens its two-person DM, and the group can still be left.
+    expect(await s.roomService.leaveConversation(actor(cat), (await s.rooms.findVisible(four, cat.id))!, cat)).toBe(true);
+    expect(await keyOf(four)).toBeNull();
+    const dm = await s.roomService.openDirect(actor(ann), ann, bob);
+    expect(dm).not.toBe(four);
+    expect(await s.rooms.isGroupConversation(four)).toBe(true);
+    expect(await s.rooms.isGroupConversation(dm)).toBe(false);
+    // The sidebar says so too (the web client offers Leave, not Close, with one other person left).
+    const conversations = new ConversationRepository(db.pool);
+    expect([(await conversations.list(ann, four))[0]?.group, (await conversations.list(ann, dm))[0]?.group]).toEqual([true, false]);
+  });
+
+  it('a leave racing an open of the original people never brings the leaver back', { timeout: 120_000 }, async () => {
+    for (let round = 0; round < 8; round++) {
+      const [ann, bob, cat, dan] = [await person(s), await person(s), await person(s), await person(s)];
+      const id = await s.roomService.openGroup(actor(ann), ann, [bob.handle, cat.handle, dan.handle]);
+      const room = (await s.rooms.findVisible(id, dan.id))!;
+      const [, reopened] = await Promise.all([
+        s.roomService.leaveConversation(actor(dan), room, dan),
+        s.roomService.openGroup(actor(ann), ann, [bob.handle, cat.handle, dan.handle]),
+      ]);
+      const members = (await s.rooms.members(id)).map((m) => m.id);
+      // Either the open came first (same room, dan leaves after) or the leave did (a new room with dan).
+      expect(members, `round ${round}`).not.toContain(dan.id);
+      if (reopened !== id) expect((await s.rooms.members(reopened)).map((m) => m.id).sort((x, y) => x - y)).toEqual([ann.id, bob.id, cat.id, dan.id].sort((x, y) => x - y));
+    }
   });
 
   it('POST /api/conversations/:id/leave: members of a group only, with the CSRF token', async () => {

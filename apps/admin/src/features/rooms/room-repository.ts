@@ -40,6 +40,9 @@ const SELECT_ROOM = `
 
 export class DuplicateRoomError extends Error {}
 
+/** The advisory lock key of lockGroupMembership (any constant no other lock uses). */
+const GROUP_MEMBERSHIP_LOCK = 0x70677270; // "pgrp"
+
 export interface NewRoom {
   name: string;
   topic: string;
@@ -131,35 +134,72 @@ export class RoomRepository {
 
   /**
    * With the caller's transaction client: the direct room of exactly these people (2 to 8 ids, the
-   * opener among them; the key is the sorted ids, so two people share one DM and each set of people one
-   * group conversation), created if needed, with all of them as members; says whether the room is new
-   * and who became a member just now. The opener gets it back in their sidebar if they had closed it.
+   * opener among them), created if needed, with all of them as members; says whether the room is new,
+   * who became a member just now, and whether the opener had closed it (it is back in their sidebar).
+   * The key is the sorted ids: two people share one DM, and each set of 3 or more people one group
+   * conversation, found by its members now (see rekeyGroup), so someone who left is never brought back.
    */
-  async ensureConversation(db: Queryable, openedBy: number, userIds: number[]): Promise<{ id: number; created: boolean; added: number[] }> {
+  async ensureConversation(db: Queryable, openedBy: number, userIds: number[]): Promise<{ id: number; created: boolean; added: number[]; unhidden: boolean }> {
     const ids = [...new Set(userIds)].sort((x, y) => x - y);
     const key = ids.join(':');
+    const group = ids.length > 2;
+    if (group) await this.lockGroupMembership(db);
     const inserted = await db.query<{ id: number }>(
-      `INSERT INTO rooms (name, kind, created_by, direct_key) VALUES ($1, 'direct', $2, $3) ON CONFLICT (direct_key) DO NOTHING RETURNING id`,
-      [`dm ${key}`, openedBy, key],
+      `INSERT INTO rooms (name, kind, created_by, direct_key, is_group) VALUES ($1, 'direct', $2, $3, $4) ON CONFLICT (direct_key) DO NOTHING RETURNING id`,
+      [`dm ${key}`, openedBy, key, group],
     );
     const id = inserted.rows[0]?.id ?? (await db.query<{ id: number }>('SELECT id FROM rooms WHERE direct_key = $1', [key])).rows[0]!.id;
     const { rows } = await db.query<{ user_id: number }>(
       'INSERT INTO room_members (room_id, user_id) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING RETURNING user_id',
       [id, ids],
     );
-    await this.unhide(db, id, openedBy);
-    return { id: Number(id), created: inserted.rows.length > 0, added: rows.map((r) => Number(r.user_id)).sort((x, y) => x - y) };
+    const unhidden = await this.unhide(db, id, openedBy);
+    return { id: Number(id), created: inserted.rows.length > 0, added: rows.map((r) => Number(r.user_id)).sort((x, y) => x - y), unhidden };
   }
 
-  /** A direct room of more than two people when it was opened (its key names 3 to 8 ids): one people may leave. */
+  /**
+   * Group conversations' members and keys change together under this one lock (opening a group by its
+   * people, leaving one): a leave and an open of the old or the new set of people cannot interleave, and
+   * two leaves that end at the same set cannot both take its key. Both are rare; pairs never take it.
+   */
+  async lockGroupMembership(db: Queryable): Promise<void> {
+    await db.query('SELECT pg_advisory_xact_lock($1)', [GROUP_MEMBERSHIP_LOCK]);
+  }
+
+  /**
+   * After someone left a group (under lockGroupMembership): its key becomes its members now when there
+   * are at least 3 and no other conversation has that set, else NULL (a pair opens its two-person DM; a
+   * set another group has opens that one).
+   */
+  async rekeyGroup(db: Queryable, roomId: number): Promise<void> {
+    await db.query(
+      `UPDATE rooms r SET direct_key = CASE WHEN now_in.n >= 3 AND NOT EXISTS (SELECT 1 FROM rooms o WHERE o.direct_key = now_in.key AND o.id <> r.id) THEN now_in.key END
+       FROM (SELECT string_agg(user_id::text, ':' ORDER BY user_id) AS key, count(*) AS n FROM room_members WHERE room_id = $1) now_in
+       WHERE r.id = $1 AND r.is_group`,
+      [roomId],
+    );
+  }
+
+  /** A group conversation (opened by 3 to 8 people; it stays one when people leave, so the rest may leave too). */
   async isGroupConversation(roomId: number, db: Queryable = this.pool): Promise<boolean> {
-    const { rows } = await db.query<{ direct_key: string | null }>(`SELECT direct_key FROM rooms WHERE id = $1 AND kind = 'direct'`, [roomId]);
-    return (rows[0]?.direct_key?.split(':').length ?? 0) > 2;
+    const { rows } = await db.query<{ is_group: boolean }>(`SELECT is_group FROM rooms WHERE id = $1 AND kind = 'direct'`, [roomId]);
+    return rows[0]?.is_group ?? false;
   }
 
-  /** Whoever opens a direct conversation again gets it back in their sidebar (see ConversationRepository.hide). */
-  private async unhide(db: Queryable, roomId: number, userId: number): Promise<void> {
-    await db.query('UPDATE room_members SET hidden_through_seq = NULL WHERE room_id = $1 AND user_id = $2 AND hidden_through_seq IS NOT NULL', [roomId, userId]);
+  /** Close a direct conversation in the user's sidebar until its next message; false if not theirs or not direct. */
+  async hide(db: Queryable, roomId: number, userId: number): Promise<boolean> {
+    const { rowCount } = await db.query(
+      `UPDATE room_members m SET hidden_through_seq = r.last_seq FROM rooms r
+       WHERE r.id = m.room_id AND m.room_id = $1 AND m.user_id = $2 AND r.kind = 'direct'`,
+      [roomId, userId],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  /** Whoever opens a direct conversation again gets it back in their sidebar; false when it was not closed. */
+  async unhide(db: Queryable, roomId: number, userId: number): Promise<boolean> {
+    const { rowCount } = await db.query('UPDATE room_members SET hidden_through_seq = NULL WHERE room_id = $1 AND user_id = $2 AND hidden_through_seq IS NOT NULL', [roomId, userId]);
+    return (rowCount ?? 0) > 0;
   }
 
   /** Active users by handle (case-insensitive); handles nobody active has are left out. */
@@ -191,6 +231,11 @@ export class RoomRepository {
   async removeMember(roomId: number, userId: number, db: Queryable = this.pool): Promise<boolean> {
     const { rowCount } = await db.query('DELETE FROM room_members WHERE room_id = $1 AND user_id = $2', [roomId, userId]);
     return (rowCount ?? 0) > 0;
+  }
+
+  async isDirectMember(db: Queryable, roomId: number, userId: number): Promise<boolean> {
+    const { rows } = await db.query(`SELECT 1 FROM room_members m JOIN rooms r ON r.id = m.room_id WHERE m.room_id = $1 AND m.user_id = $2 AND r.kind = 'direct'`, [roomId, userId]);
+    return rows.length > 0;
   }
 
   async isMember(db: Queryable, roomId: number, userId: number): Promise<boolean> {

@@ -1,7 +1,7 @@
 // Room changes: create, rename, archive/unarchive, membership (admin adds/removes, members invite,
 // people join public rooms), direct conversations. Each change, its audit entry and its control events
 // commit in one transaction, so every chat replica learns of it from Postgres (sidebars via
-// member_added/member_removed/room_updated/room_archived; removed members leave the room).
+// member_added/member_removed/room_updated/room_archived/conversation_hidden; removed members leave the room).
 import { recordControlEvent, withTransaction, type Pool } from '@parley/db';
 import type { Actor, AuditRepository } from '../audit/audit-repository.ts';
 import type { User } from '../users/user-repository.ts';
@@ -74,18 +74,46 @@ export class RoomService {
   /**
    * Someone leaves a group conversation. Their sockets leave it on every replica (member_removed), and
    * the people still in it see their sidebar and title lose the name (room_updated, same name and
-   * topic: chat tells the members to re-read the conversation). The room keeps its key (the set of
-   * people it was opened with): opening that same set again, by anyone in it, brings the leaver back,
-   * as in Slack. A two-person DM cannot be left (there is nobody to talk to without them). False when
-   * they were not a member.
+   * topic: chat tells the members to re-read the conversation). The room's key becomes the people still
+   * in it (RoomRepository.rekeyGroup), so opening the original set of people again starts a new
+   * conversation instead of bringing the leaver back. A two-person DM cannot be left (there is nobody to
+   * talk to without them). False when they were not a member.
    */
   async leaveConversation(actor: Actor, room: Room, member: User): Promise<boolean> {
     return withTransaction(this.d.pool, async (tx) => {
       if (room.kind !== 'direct' || !(await this.d.rooms.isGroupConversation(room.id, tx))) throw new Refusal(400, 'Only group conversations can be left.');
+      await this.d.rooms.lockGroupMembership(tx);
       if (!(await this.d.rooms.removeMember(room.id, member.id, tx))) return false;
+      await this.d.rooms.rekeyGroup(tx, room.id);
       await this.d.audit.write(tx, actor, 'room.member_left', 'room', room.id, { userId: member.id, handle: member.handle });
       await recordControlEvent(tx, { kind: 'member_removed', userId: member.id, roomId: room.id });
       await recordControlEvent(tx, { kind: 'room_updated', roomId: room.id, payload: { name: room.name, topic: room.topic } });
+      return true;
+    });
+  }
+
+  /**
+   * Close a direct conversation in the user's sidebar until its next message (or until they open it
+   * again). The conversation_hidden event tells every tab and device of theirs, which re-read the list.
+   * False when it is not a direct conversation of theirs.
+   */
+  async closeConversation(userId: number, roomId: number): Promise<boolean> {
+    return withTransaction(this.d.pool, async (tx) => {
+      if (!(await this.d.rooms.hide(tx, roomId, userId))) return false;
+      await recordControlEvent(tx, { kind: 'conversation_hidden', userId, roomId, payload: { hidden: true } });
+      return true;
+    });
+  }
+
+  /**
+   * Open a closed direct conversation again (the person went to it: a link, the quick switcher): back
+   * in their sidebar on every tab and device (conversation_hidden). True when it is a direct
+   * conversation of theirs (already open: nothing is written).
+   */
+  async reopenConversation(userId: number, roomId: number): Promise<boolean> {
+    return withTransaction(this.d.pool, async (tx) => {
+      if (!(await this.d.rooms.unhide(tx, roomId, userId))) return this.d.rooms.isDirectMember(tx, roomId, userId);
+      await recordControlEvent(tx, { kind: 'conversation_hidden', userId, roomId, payload: { hidden: false } });
       return true;
     });
   }
@@ -117,7 +145,7 @@ export class RoomService {
 
   /**
    * A group conversation of the actor and the people named by `handles` (at most GROUP_DM_LIMIT people
-   * in all), created on first use or reopened when exactly this set of people already has one; every
+   * in all), created on first use or reopened when exactly these people are in one now; every
    * new member gets member_added (their sidebars update live). One other person: the plain DM.
    */
   async openGroup(actor: Actor, from: User, handles: string[]): Promise<number> {
@@ -137,12 +165,16 @@ export class RoomService {
     return this.openConversation(actor, from, [from.id, to.id]);
   }
 
-  /** DM or group conversation: opened (or created, audited) and every new member told (member_added). */
+  /**
+   * DM or group conversation: opened (or created, audited) and every new member told (member_added);
+   * when the opener had closed it, their other tabs see it come back (conversation_hidden).
+   */
   private async openConversation(actor: Actor, from: User, userIds: number[]): Promise<number> {
     return withTransaction(this.d.pool, async (tx) => {
-      const { id, created, added } = await this.d.rooms.ensureConversation(tx, from.id, userIds);
+      const { id, created, added, unhidden } = await this.d.rooms.ensureConversation(tx, from.id, userIds);
       if (created) await this.d.audit.write(tx, actor, 'room.direct_opened', 'room', id, { userIds: [...userIds].sort((a, b) => a - b) });
       for (const userId of added) await recordControlEvent(tx, { kind: 'member_added', userId, roomId: id });
+      if (unhidden) await recordControlEvent(tx, { kind: 'conversation_hidden', userId: from.id, roomId: id, payload: { hidden: false } });
       return id;
     });
   }
