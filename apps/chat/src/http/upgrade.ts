@@ -99,7 +99,7 @@ export function createUpgradeHandler(deps: UpgradeDeps): { onUpgrade: UpgradeLis
         // Concurrent upgrades of one user passed the check above together: the limit holds here.
         if (hub.atSocketLimit(uid)) return ws.close(CloseCode.TooManyConnections, 'too many connections for this user');
         deps.metrics.upgrades.inc({ outcome: 'accepted' });
-        hub.attach(ws, verified.claims, reqId);
+        hub.attach(ws, verified.claims, reqId, socket);
       } finally {
         socket.uncork();
       }

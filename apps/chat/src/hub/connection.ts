@@ -1,6 +1,7 @@
 // One client WebSocket on this replica: its user, the rooms it joined, its frame queue (frames are
 // handled one after another, in arrival order) and the guarded ways to write to it.
 import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { ChatTokenClaims } from '@parley/chat-token';
 import type { Logger } from '@parley/logging';
@@ -68,6 +69,8 @@ export class Connection {
     private readonly host: ConnectionHost,
     /** The user's frame queue on this replica (see FrameLane). */
     readonly lane: FrameLane = new FrameLane(),
+    /** The socket `ws` writes to (from the HTTP upgrade), corked per tick; null for test doubles. */
+    readonly socket: Duplex | null = null,
   ) {
     this.user = { id: claims.uid, handle: claims.handle, displayName: claims.name };
   }
@@ -91,7 +94,7 @@ export class Connection {
       return;
     }
     // Frames sent in one tick leave in one write, not one syscall each.
-    corkUntilEndOfTick(this.ws);
+    corkUntilEndOfTick(this.socket);
     // A Buffer (a frame encoded once for many sockets) still goes out as a text frame.
     if (typeof frame === 'string') this.ws.send(frame);
     else this.ws.send(frame, { binary: false });

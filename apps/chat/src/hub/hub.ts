@@ -3,6 +3,7 @@
 // subscriptions.ts (rooms, join/replay/leave), message-commands.ts (send/edit/delete/history/typing/
 // read), cluster-bridge.ts (the bus between replicas), control-plane.ts + control-applier.ts (control
 // events from Postgres, in id order), presence-glue.ts and replica-stats.ts.
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Logger } from '@parley/logging';
 import type { ChatTokenClaims } from '@parley/chat-token';
@@ -174,10 +175,11 @@ export class Hub implements ConnectionHost {
 
   // ---- connections --------------------------------------------------------------------------
 
-  attach(ws: WebSocket, claims: ChatTokenClaims, requestId: string): Connection {
+  /** `socket` is the one the HTTP upgrade handed to `ws` (sends to it are corked per tick). */
+  attach(ws: WebSocket, claims: ChatTokenClaims, requestId: string, socket: Duplex | null = null): Connection {
     let lane = this.lanes.get(claims.uid);
     if (!lane) this.lanes.set(claims.uid, (lane = new FrameLane()));
-    const conn = new Connection(ws, claims, this, lane);
+    const conn = new Connection(ws, claims, this, lane, socket);
     this.connections.set(conn.id, conn);
     let mine = this.byUser.get(claims.uid);
     if (!mine) this.byUser.set(claims.uid, (mine = new Set()));
