@@ -42,7 +42,7 @@ export function createUpgradeHandler(deps: UpgradeDeps): { onUpgrade: UpgradeLis
 
   const onUpgrade: UpgradeListener = (req, socket, head) => {
     const reqId = acceptRequestId(req.headers['x-request-id'], randomUUID);
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroySocket);
     upgrade(req, socket, head, reqId).catch((err: unknown) => {
       log.error({ err, reqId }, 'upgrade failed');
       deps.metrics.upgrades.inc({ outcome: 'error' });
@@ -113,6 +113,11 @@ export function createUpgradeHandler(deps: UpgradeDeps): { onUpgrade: UpgradeLis
       acceptingUpgrades = false;
     },
   };
+}
+
+/** One listener for every upgrading socket (not a closure per socket that would keep its request id). */
+function destroySocket(this: Duplex): void {
+  this.destroy();
 }
 
 /** The socket-level frame cap: well above MAX_FRAME_BYTES, so oversized frames get an error, not a close. */

@@ -4,7 +4,7 @@
 // read), cluster-bridge.ts (the bus between replicas), control-plane.ts + control-applier.ts (control
 // events from Postgres, in id order), presence-glue.ts and replica-stats.ts.
 import type { Duplex } from 'node:stream';
-import type { WebSocket } from 'ws';
+import type { RawData, WebSocket } from 'ws';
 import type { Logger } from '@parley/logging';
 import type { ChatTokenClaims } from '@parley/chat-token';
 import { type ErrorCode as ErrorCodeT, CloseCode, ErrorCode, PROTOCOL_VERSION } from '@parley/protocol';
@@ -78,6 +78,9 @@ export class Hub implements ConnectionHost {
   private readonly sessions: SessionChecker;
   private revalidating = false;
   private revalidationFailing = false;
+  /** Each socket's connection, so one set of socket listeners serves every socket (no closures per socket). */
+  private readonly connOf = new WeakMap<WebSocket, Connection>();
+  private readonly socketListeners = socketListeners(this.connOf, this);
 
   constructor(
     readonly options: HubOptions,
@@ -184,37 +187,39 @@ export class Hub implements ConnectionHost {
     let mine = this.byUser.get(claims.uid);
     if (!mine) this.byUser.set(claims.uid, (mine = new Set()));
     mine.add(conn);
-    // The per-connection logger is made only when something is logged (a pino child per socket is not free).
-    let child: Logger | undefined;
-    const log = () => (child ??= this.log.child({ conn: conn.id, user: claims.uid, reqId: requestId }));
-    const infoEnabled = this.log.isLevelEnabled('info');
-    if (infoEnabled) log().info('websocket connected');
-    ws.on('pong', () => {
-      conn.alive = true;
-    });
-    const onError = (err: unknown) => {
-      log().error({ err }, 'frame handler failed');
-      conn.error(ErrorCode.Internal, 'internal error');
-    };
-    ws.on('message', (data, isBinary) => {
-      conn.alive = true;
-      if (conn.closing || conn.closed) return; // draining: the client resends unacked sends after it resumes
-      const buf = data as Buffer;
-      // Every frame type costs from the user's budget before any work (parsing included) is done.
-      const budget = this.frameBudget.take(conn.user.id, conn);
-      if (!budget.ok) return this.overBudget(conn, buf, budget.retryInMs, budget.close);
-      if (!conn.enqueue(() => this.router.route(conn, buf, isBinary), onError)) {
-        this.reject(conn, ErrorCode.RateLimited, 'too many frames waiting; slow down', { ...refOf(buf), retryInMs: 500 });
-      }
-    });
-    ws.on('close', (code) => {
-      conn.closed = true;
-      this.detach(conn);
-      if (infoEnabled) log().info({ code }, 'websocket closed');
-    });
-    ws.on('error', (err) => log().warn({ err: err.message }, 'websocket error'));
+    this.connOf.set(ws, conn);
+    // The request id is logged here only (it ties the upgrade to the connection): not kept per socket.
+    if (this.log.isLevelEnabled('info')) this.log.info({ conn: conn.id, user: claims.uid, reqId: requestId }, 'websocket connected');
+    const on = this.socketListeners;
+    ws.on('pong', on.pong);
+    ws.on('message', on.message);
+    ws.on('close', on.close);
+    ws.on('error', on.error);
     conn.send({ type: 'hello', protocol: PROTOCOL_VERSION, connectionId: conn.id, replica: this.options.replicaId, user: conn.user, heartbeatMs: this.options.heartbeatMs, limits: { maxMessageBytes: this.options.maxMessageBytes, maxFrameBytes: this.options.maxFrameBytes ?? 16_384 } });
     return conn;
+  }
+
+  /** A frame arrived on `conn`'s socket. */
+  onFrame(conn: Connection, buf: Buffer, isBinary: boolean): void {
+    conn.alive = true;
+    if (conn.closing || conn.closed) return; // draining: the client resends unacked sends after it resumes
+    // Every frame type costs from the user's budget before any work (parsing included) is done.
+    const budget = this.frameBudget.take(conn.user.id, conn);
+    if (!budget.ok) return this.overBudget(conn, buf, budget.retryInMs, budget.close);
+    const failed = (err: unknown) => {
+      this.log.error({ err, conn: conn.id, user: conn.user.id }, 'frame handler failed');
+      conn.error(ErrorCode.Internal, 'internal error');
+    };
+    if (!conn.enqueue(() => this.router.route(conn, buf, isBinary), failed)) {
+      this.reject(conn, ErrorCode.RateLimited, 'too many frames waiting; slow down', { ...refOf(buf), retryInMs: 500 });
+    }
+  }
+
+  /** `conn`'s socket closed. */
+  onClosed(conn: Connection, code: number): void {
+    conn.closed = true;
+    this.detach(conn);
+    if (this.log.isLevelEnabled('info')) this.log.info({ conn: conn.id, user: conn.user.id, code }, 'websocket closed');
   }
 
   /**
@@ -382,6 +387,30 @@ export class Hub implements ConnectionHost {
       counters: { ...this.counters, ...this.control.stats, ...this.messages.writer.stats, writeQueue: this.messages.writer.queued() },
     };
   }
+}
+
+/**
+ * The listeners of every socket of a hub: `ws` calls them with the socket as `this`, and the socket's
+ * connection is looked up, instead of five closures (and their context) kept per socket.
+ */
+function socketListeners(connOf: WeakMap<WebSocket, Connection>, hub: Hub) {
+  function pong(this: WebSocket): void {
+    const conn = connOf.get(this);
+    if (conn) conn.alive = true;
+  }
+  function message(this: WebSocket, data: RawData, isBinary: boolean): void {
+    const conn = connOf.get(this);
+    if (conn) hub.onFrame(conn, data as Buffer, isBinary);
+  }
+  function close(this: WebSocket, code: number): void {
+    const conn = connOf.get(this);
+    if (conn) hub.onClosed(conn, code);
+  }
+  function error(this: WebSocket, err: Error): void {
+    const conn = connOf.get(this);
+    hub.log.warn({ err: err.message, conn: conn?.id, user: conn?.user.id }, 'websocket error');
+  }
+  return { pong, message, close, error };
 }
 
 /** Name the refused send (if the frame is one) so the client retries it instead of waiting forever. */
