@@ -16,6 +16,7 @@ import { ControlApplier } from './control-applier.ts';
 import { ControlPlane } from './control-plane.ts';
 import type { ControlStore } from './control-store.ts';
 import type { SessionChecker, SessionKey, SessionVerdict } from './session-checks.ts';
+import { CachedSessionChecks } from './session-cache.ts';
 import { FrameBudget } from './frame-budget.ts';
 import { FrameRouter } from './frame-router.ts';
 import { MessageCommands } from './message-commands.ts';
@@ -76,6 +77,8 @@ export class Hub implements ConnectionHost {
   private readonly cooldowns = new Map<number, number>();
   readonly control: ControlPlane;
   private readonly sessions: SessionChecker;
+  /** The checks of new upgrades: good sessions cached, forgotten by control events (see session-cache.ts). */
+  readonly upgradeSessions: CachedSessionChecks;
   private revalidating = false;
   private revalidationFailing = false;
   /** Each socket's connection, so one set of socket listeners serves every socket (no closures per socket). */
@@ -104,8 +107,10 @@ export class Hub implements ConnectionHost {
     const applier = new ControlApplier({
       store: controlStore, messages, subscriptions: this.subscriptions, commands: this.commands,
       userConnections: (uid) => this.byUser.get(uid) ?? [], allConnections: () => this.connections.values(), log,
+      sessionsChanged: (change) => this.upgradeSessions.forget(change),
     });
     this.control = new ControlPlane(controlStore, applier, options.controlPollMs ?? 500, log);
+    this.upgradeSessions = new CachedSessionChecks(sessions, () => this.control.caughtUpSinceNow());
     this.router = new FrameRouter({ maxFrameBytes: options.maxFrameBytes, subscriptions: this.subscriptions, commands: this.commands, reject, metrics });
     this.bridge.listen({
       typing: (e) => this.commands.deliverTyping(e),
@@ -384,7 +389,7 @@ export class Hub implements ConnectionHost {
       onlineUsers: this.presence.onlineUserCount(),
       /** Messages stored per minute, summed over the replicas this one knows. */
       messagesPerMinute: replicas.reduce((n, r) => n + (r.messagesPerMinute ?? 0), 0),
-      counters: { ...this.counters, ...this.control.stats, ...this.messages.writer.stats, writeQueue: this.messages.writer.queued() },
+      counters: { ...this.counters, ...this.control.stats, ...this.upgradeSessions.stats, ...this.messages.writer.stats, writeQueue: this.messages.writer.queued() },
     };
   }
 }
