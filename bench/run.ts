@@ -604,8 +604,9 @@ async function latencySlot(s: Session, seconds: number): Promise<void> {
  * Connections are reused because connecting costs the most time on two shared cores.
  */
 async function openSession(kind: SystemKind, e: Env, ids: { firstUser: number; publisher: number; room: number }, opts: { idle: boolean; broadcast: boolean }): Promise<Session> {
-  // The publisher is one user sending many messages a second: lift Parley's per-user send rate limit.
-  const server = await startServer(kind, e, { SEND_RATE_PER_SEC: '1000000', SEND_BURST: '1000000' });
+  // The publisher is one user sending many messages a second: lift Parley's per-user send rate limit and
+  // frame budget (at 20 frames/s, burst 600, the second saturated slot stalled with its sends refused).
+  const server = await startServer(kind, e, { SEND_RATE_PER_SEC: '1000000', SEND_BURST: '1000000', FRAME_RATE_PER_SEC: '1000000', FRAME_BURST: '1000000' });
   const n = opts.broadcast ? config.subscribers : 0;
   const idleN = opts.idle ? config.idleConnections : 0;
   const workers = await spawnWorkers(workerCount(Math.max(n, idleN)));
