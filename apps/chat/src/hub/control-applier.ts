@@ -78,7 +78,7 @@ export class ControlApplier {
       }
       case 'session_revoked': {
         if (e.sessionId === null) return;
-        this.deps.sessionsChanged?.({ userId: null, sessionId: e.sessionId });
+        this.deps.sessionsChanged?.({ userId: e.userId, sessionId: e.sessionId });
         const reason = (str(e.payload.reason) ?? 'session revoked').slice(0, 100);
         const conns = e.userId === null ? this.deps.allConnections() : this.deps.userConnections(e.userId);
         for (const conn of [...conns]) if (conn.claims.sid === e.sessionId) conn.close(CloseCode.SessionRevoked, reason);

@@ -32,7 +32,7 @@ describe('CachedSessionChecks', () => {
     expect(cache.stats).toEqual({ sessionCacheHits: 1, sessionCacheMisses: 4 });
   });
 
-  it('asks Postgres when the control plane cannot read events, and after the time to live', async () => {
+  it('asks Postgres when the control plane cannot read events, after the time to live, and past its size', async () => {
     const { checker, asked } = counting();
     let planeOk = true;
     const cache = new CachedSessionChecks(checker, async () => planeOk, { ttlMs: 0 });
@@ -44,6 +44,11 @@ describe('CachedSessionChecks', () => {
     planeOk = false;
     await cache2.check(key(1));
     expect(asked).toHaveLength(4);
+    // Bounded: past maxEntries, everything is forgotten at once.
+    planeOk = true;
+    const small = new CachedSessionChecks(checker, async () => planeOk, { maxEntries: 2 });
+    for (const uid of [1, 2, 3, 1]) await small.check(key(uid));
+    expect(asked).toHaveLength(8);
   });
 
   it('forgets a user or a session, and caches nothing from a check that overlapped a forget', async () => {
@@ -53,13 +58,19 @@ describe('CachedSessionChecks', () => {
     await cache.check(key(1, 'a'));
     await cache.check(key(1, 'b'));
     await cache.check(key(2, 'c|d'));
+    await cache.check(key(4, 'e'));
+    await cache.check(key(4, 'f'));
     cache.forget({ userId: 1, sessionId: null });
     cache.forget({ userId: null, sessionId: 'c|d' });
+    cache.forget({ userId: 4, sessionId: 'e' });
     verdict = 'revoked';
     expect(await cache.check(key(1, 'a'))).toBe('revoked');
     expect(await cache.check(key(1, 'b'))).toBe('revoked');
     expect(await cache.check(key(2, 'c|d'))).toBe('revoked');
-    expect(asked).toHaveLength(6);
+    expect(await cache.check(key(4, 'e'))).toBe('revoked');
+    verdict = 'ok';
+    expect(await cache.check(key(4, 'f'))).toBe('ok'); // the user's other session is still remembered
+    expect(asked).toHaveLength(9);
 
     // A forget while the query runs: its snapshot may predate the event, so it is asked again.
     verdict = 'ok';
@@ -67,7 +78,7 @@ describe('CachedSessionChecks', () => {
     const slow: SessionChecker = {
       check: async (k) => {
         asked.push(k);
-        if (asked.length === 7) await new Promise<void>((r) => (release = r));
+        if (asked.length === 10) await new Promise<void>((r) => (release = r));
         return verdict;
       },
       checkMany: async () => [],

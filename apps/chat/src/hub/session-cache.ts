@@ -19,8 +19,9 @@ export interface SessionCacheOptions {
 }
 
 export class CachedSessionChecks implements SessionChecker {
-  /** `uid|sid|role` of sessions found good, and when that answer expires. Insertion order = age. */
-  private readonly good = new Map<string, number>();
+  /** Sessions found good, by user: `role|sid` -> when that answer expires. */
+  private readonly good = new Map<number, Map<string, number>>();
+  private entries = 0;
   /** Bumped by every forget: an answer from a query that overlapped one is not cached. */
   private epoch = 0;
   private readonly ttlMs: number;
@@ -38,23 +39,21 @@ export class CachedSessionChecks implements SessionChecker {
   }
 
   async check(key: SessionKey): Promise<SessionVerdict> {
-    const k = cacheKey(key);
-    const until = this.good.get(k);
-    if (until !== undefined && until > Date.now()) {
-      // Still there after the plane read everything up to now: no event touched the session. If the plane
-      // cannot read events, Postgres decides (as without a cache).
-      if ((await this.controlCaughtUp()) && this.good.has(k)) {
-        this.stats.sessionCacheHits++;
-        return 'ok';
-      }
+    const k = entryKey(key);
+    const until = this.good.get(key.uid)?.get(k);
+    // Still there after the plane read everything up to now: no event touched the session. If the plane
+    // cannot read events, Postgres decides (as without a cache).
+    if (until !== undefined && until > Date.now() && (await this.controlCaughtUp()) && this.good.get(key.uid)?.has(k)) {
+      this.stats.sessionCacheHits++;
+      return 'ok';
     }
     this.stats.sessionCacheMisses++;
     const epoch = this.epoch;
     const verdict = await this.checks.check(key);
     // An event applied while the query ran may postdate its snapshot: ask again (and cache nothing).
     if (verdict === 'ok' && epoch !== this.epoch) return this.checks.check(key);
-    if (verdict === 'ok') this.remember(k);
-    else this.good.delete(k);
+    if (verdict === 'ok') this.remember(key.uid, k);
+    else this.drop(key.uid, (entry) => entry === k);
     return verdict;
   }
 
@@ -62,27 +61,44 @@ export class CachedSessionChecks implements SessionChecker {
     return this.checks.checkMany(keys);
   }
 
-  /** A control event changed these sessions (called as it is applied, before sockets are closed). */
+  /**
+   * A control event changed these sessions (called as it is applied, before sockets are closed): all of
+   * a user's, or one session (of one user when the event names them, else of anyone).
+   */
   forget(change: SessionChange): void {
     this.epoch++;
-    const userPrefix = change.userId !== null ? `${change.userId}|` : null;
-    for (const k of this.good.keys()) {
-      if ((userPrefix !== null && k.startsWith(userPrefix)) || (change.sessionId !== null && sessionOf(k) === change.sessionId)) this.good.delete(k);
+    const { userId, sessionId } = change;
+    const which = sessionId === null ? () => true : (entry: string) => entry.slice(entry.indexOf('|') + 1) === sessionId;
+    if (userId !== null) this.drop(userId, which);
+    else for (const uid of [...this.good.keys()]) this.drop(uid, which);
+  }
+
+  private remember(uid: number, k: string): void {
+    // Bounded: past the limit everything is forgotten at once (the cache only saves queries).
+    if (this.entries >= this.maxEntries) {
+      this.good.clear();
+      this.entries = 0;
     }
+    let mine = this.good.get(uid);
+    if (!mine) this.good.set(uid, (mine = new Map<string, number>()));
+    if (!mine.has(k)) this.entries++;
+    mine.set(k, Date.now() + this.ttlMs);
   }
 
-  private remember(k: string): void {
-    this.good.delete(k); // re-inserted as the newest
-    this.good.set(k, Date.now() + this.ttlMs);
-    if (this.good.size > this.maxEntries) this.good.delete(this.good.keys().next().value!);
+  private drop(uid: number, which: (entry: string) => boolean): void {
+    const mine = this.good.get(uid);
+    if (!mine) return;
+    for (const entry of [...mine.keys()]) {
+      if (which(entry)) {
+        mine.delete(entry);
+        this.entries--;
+      }
+    }
+    if (!mine.size) this.good.delete(uid);
   }
 }
 
-/** `uid|role|sid`: the session id last, as it may contain anything (roles and uids do not hold `|`). */
-function cacheKey(key: SessionKey): string {
-  return `${key.uid}|${key.role}|${key.sid}`;
-}
-
-function sessionOf(k: string): string {
-  return k.slice(k.indexOf('|', k.indexOf('|') + 1) + 1);
+/** `role|sid`: the session id last, as it may contain anything (roles do not hold `|`). */
+function entryKey(key: SessionKey): string {
+  return `${key.role}|${key.sid}`;
 }
