@@ -30,6 +30,7 @@ import { startPgCpuWindow } from './pg-cpu.ts';
 import { createBenchDatabase, type BenchDatabase } from './bench-database.ts';
 import { searchScenario, type SearchResult } from './search.ts';
 import { scaleOutMarkdown, scaleOutScenario, scaleOutSettings, type ScaleOutResult } from './scale-out.ts';
+import { PROBE_NODE_OPTIONS, probeServer, socketWrites } from './server-probe.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const log = (line: string) => process.stderr.write(`[bench ${((nowMs() - T0) / 1000).toFixed(1).padStart(5)}s] ${line}\n`);
@@ -151,8 +152,9 @@ interface Env {
 
 async function startServer(kind: SystemKind, e: Env, extra: Record<string, string> = {}): Promise<Server> {
   const port = await freePort();
-  // Diagnostics only (e.g. NODE_OPTIONS="--import ./bench/profile-preload.mjs" for a CPU profile): never set by default.
-  const diagnostics: Record<string, string> = env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: env.BENCH_SERVER_NODE_OPTIONS } : {};
+  // Every server loads the probe (socket writes, heap after GC); BENCH_SERVER_NODE_OPTIONS is diagnostics only
+  // (e.g. "--import ./bench/profile-preload.mjs" for a CPU profile): never set by default.
+  const diagnostics: Record<string, string> = { NODE_OPTIONS: [PROBE_NODE_OPTIONS, env.BENCH_SERVER_NODE_OPTIONS].filter(Boolean).join(' ') };
   const base: Record<string, string> = { PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'production', ...diagnostics };
   let proc: ServiceProcess;
   let url: string;
@@ -377,6 +379,8 @@ interface IdleResult {
   rssBeforeMB: number;
   rssAfterMB: number;
   bytesPerConnection: number | null;
+  /** V8 heap growth per added connection, both readings after a forced full GC (bench/server-probe.ts). */
+  heapBytesPerConnection: number | null;
   connectSeconds: number;
   connectsPerSecond: number;
   serverCpuUsPerConnect: number | null;
@@ -389,11 +393,13 @@ async function measureIdle(kind: SystemKind, server: Server, workers: Worker[], 
   const warm = await connectClients([workers[0]!], base, warmCount, 0);
   await sleep(QUICK ? 500 : 1_500);
   const rss0 = await sampleRss(server.pid, 3, QUICK ? 100 : 300);
+  const heap0 = await probeServer(server.pid, { gc: true });
   const cpu0 = cpuSeconds(server.pid);
   const rest = await connectClients(workers, base, n - warmCount, warmCount);
   const cpu1 = cpuSeconds(server.pid);
   await sleep(QUICK ? 1_000 : 3_000);
   const rss1 = await sampleRss(server.pid, 5, QUICK ? 100 : 400);
+  const heap1 = await probeServer(server.pid, { gc: true });
   const added = rest.ok;
   log(`${kind} idle: ${warm.ok + rest.ok} connected (${warm.failed + rest.failed} failed${rest.errors.length ? `: ${rest.errors[0]}` : ''}) in ${(rest.ms / 1000).toFixed(1)} s; RSS ${(rss0 / 2 ** 20).toFixed(1)} -> ${(rss1 / 2 ** 20).toFixed(1)} MB`);
   return {
@@ -402,6 +408,7 @@ async function measureIdle(kind: SystemKind, server: Server, workers: Worker[], 
     rssBeforeMB: rss0 / 2 ** 20,
     rssAfterMB: rss1 / 2 ** 20,
     bytesPerConnection: added > 0 ? (rss1 - rss0) / added : null,
+    heapBytesPerConnection: added > 0 && heap0 && heap1 ? (heap1.heapUsed - heap0.heapUsed) / added : null,
     connectSeconds: rest.ms / 1000,
     connectsPerSecond: added / (rest.ms / 1000),
     serverCpuUsPerConnect: added > 0 ? ((cpu1 - cpu0) * 1e6) / added : null,
@@ -427,6 +434,8 @@ interface SaturatedSlot {
   serverCpuUsPerDelivery: number | null;
   serverCpuShare: number;
   clientCpuUsPerDelivery: number | null;
+  /** Writes to client sockets per delivery (bench/server-probe.ts): below 1 when frames share a write. */
+  socketWritesPerDelivery: number | null;
   broadcasts: number;
   lost: number;
 }
@@ -540,7 +549,7 @@ async function saturatedSlot(s: Session, measureMs: number): Promise<SaturatedSl
   await sleep(30); // the workers apply the phase before the first broadcast
   pump();
   await sleep(QUICK ? 200 : 400); // ramp-up, not measured
-  const snap = async () => ({ t: nowMs(), deliveries: await countDeliveries(s.workers), cpu: cpuSeconds(s.server.pid), clientCpu: workerCpu(s.workers) });
+  const snap = async () => ({ t: nowMs(), deliveries: await countDeliveries(s.workers), cpu: cpuSeconds(s.server.pid), clientCpu: workerCpu(s.workers), writes: await socketWrites(s.server.pid) });
   const a = await snap();
   await sleep(measureMs);
   const b = await snap();
@@ -556,6 +565,7 @@ async function saturatedSlot(s: Session, measureMs: number): Promise<SaturatedSl
     serverCpuUsPerDelivery: deliveries ? ((b.cpu - a.cpu) * 1e6) / deliveries : null,
     serverCpuShare: (b.cpu - a.cpu) / secs,
     clientCpuUsPerDelivery: deliveries ? ((b.clientCpu - a.clientCpu) * 1e6) / deliveries : null,
+    socketWritesPerDelivery: deliveries && a.writes !== null && b.writes !== null ? (b.writes - a.writes) / deliveries : null,
     broadcasts: sent,
     lost: Math.max(0, sent * stats.alive - stats.deliveries),
   };
@@ -595,8 +605,9 @@ async function latencySlot(s: Session, seconds: number): Promise<void> {
  * Connections are reused because connecting costs the most time on two shared cores.
  */
 async function openSession(kind: SystemKind, e: Env, ids: { firstUser: number; publisher: number; room: number }, opts: { idle: boolean; broadcast: boolean }): Promise<Session> {
-  // The publisher is one user sending many messages a second: lift Parley's per-user send rate limit.
-  const server = await startServer(kind, e, { SEND_RATE_PER_SEC: '1000000', SEND_BURST: '1000000' });
+  // The publisher is one user sending many messages a second: lift Parley's per-user send rate limit and
+  // frame budget (at 20 frames/s, burst 600, the second saturated slot stalled with its sends refused).
+  const server = await startServer(kind, e, { SEND_RATE_PER_SEC: '1000000', SEND_BURST: '1000000', FRAME_RATE_PER_SEC: '1000000', FRAME_BURST: '1000000' });
   const n = opts.broadcast ? config.subscribers : 0;
   const idleN = opts.idle ? config.idleConnections : 0;
   const workers = await spawnWorkers(workerCount(Math.max(n, idleN)));
@@ -873,6 +884,8 @@ interface PersistRun {
   wireBytesReceived: number;
   framesReceived: number;
   bytesPerDelivery: number | null;
+  /** Writes to client sockets per frame they received (acks and deliveries; bench/server-probe.ts). */
+  socketWritesPerFrame?: number | null;
   /** group commit in the window, from chat's /metrics: messages per transaction, transaction seconds */
   batchSize: HistogramDelta | null;
   commitSeconds: HistogramDelta | null;
@@ -930,8 +943,10 @@ async function persistScenario(e: Env, pool: Pool, ids: { firstUser: number; roo
       const m0 = await scrapeChatMetrics(httpBase);
       const endPg = await startPgCpuWindow(pool, ['parley-chat', 'parley-chat-control']);
       const cpu0 = cpuSeconds(server.pid);
+      const writes0 = await socketWrites(server.pid);
       const r = await workers[0]!.request(cmd, 'persist', seconds * 1000 + 30_000);
       const cpu1 = cpuSeconds(server.pid);
+      const writes1 = await socketWrites(server.pid);
       const pgCpu = await endPg();
       const m1 = await scrapeChatMetrics(httpBase);
       const hist = new Histogram();
@@ -957,6 +972,7 @@ async function persistScenario(e: Env, pool: Pool, ids: { firstUser: number; roo
         wireBytesReceived: r.wireBytesReceived,
         framesReceived: r.framesReceived,
         bytesPerDelivery: r.deliveries ? r.wireBytesReceived / r.deliveries : null,
+        socketWritesPerFrame: r.framesReceived && writes0 !== null && writes1 !== null ? (writes1 - writes0) / r.framesReceived : null,
         batchSize: histogramDelta(m0?.parley_chat_write_batch_messages, m1?.parley_chat_write_batch_messages),
         commitSeconds: histogramDelta(m0?.parley_chat_write_commit_seconds, m1?.parley_chat_write_commit_seconds),
       };
@@ -974,7 +990,7 @@ async function persistScenario(e: Env, pool: Pool, ids: { firstUser: number; roo
       bp.push(await insertSlot(pool, clients, config.slotSeconds));
       windowRuns.push(await run('window', config.slotSeconds));
       const w = windowRuns[windowRuns.length - 1]!;
-      log(`  round ${r + 1}: prepared one-row-per-tx ${Math.round(b1[r]!.rowsPerSec)} rows/s (1 conn), ${Math.round(bp[r]!.rowsPerSec)} rows/s (${config.persistPool}, Postgres ${fmt(bp[r]!.pgCpuUsPerRow)} µs/row); Parley ${Math.round(w.ackedPerSec)} msgs/s, p99 ack ${w.p99Ms} ms, chat ${fmt(w.serverCpuUsPerMessage)} µs/msg, batches ${w.batchSize?.count ?? '–'} of ${fmt(w.batchSize?.mean)} msgs (${fmt((w.commitSeconds?.mean ?? NaN) * 1000)} ms each) ${JSON.stringify(w.batchSize?.buckets.filter(([, n]) => n > 0) ?? [])}, Postgres ${fmt(w.pgCpuUsPerMessage)} µs/msg, ${fmt(w.bytesPerDelivery)} B/delivery`);
+      log(`  round ${r + 1}: prepared one-row-per-tx ${Math.round(b1[r]!.rowsPerSec)} rows/s (1 conn), ${Math.round(bp[r]!.rowsPerSec)} rows/s (${config.persistPool}, Postgres ${fmt(bp[r]!.pgCpuUsPerRow)} µs/row); Parley ${Math.round(w.ackedPerSec)} msgs/s, p99 ack ${w.p99Ms} ms, chat ${fmt(w.serverCpuUsPerMessage)} µs/msg, batches ${w.batchSize?.count ?? '–'} of ${fmt(w.batchSize?.mean)} msgs (${fmt((w.commitSeconds?.mean ?? NaN) * 1000)} ms each) ${JSON.stringify(w.batchSize?.buckets.filter(([, n]) => n > 0) ?? [])}, Postgres ${fmt(w.pgCpuUsPerMessage)} µs/msg, ${fmt(w.bytesPerDelivery)} B/delivery, ${fmt(w.socketWritesPerFrame, 3)} socket writes/frame`);
     }
     const errors: Record<string, number> = {};
     let cpuUs = 0;
@@ -1144,6 +1160,7 @@ function markdown(r: Results): string {
     metric('deliveries/s, saturated (median of slots)', (k) => b[k]?.throughput.deliveriesPerSecMedian, 0);
     metric('server CPU share while saturated (cores, median)', (k) => b[k]?.throughput.serverCpuShareMedian, 2);
     metric('client CPU µs per delivery (load generator, median)', (k) => b[k]?.throughput.clientCpuUsPerDeliveryMedian, 2);
+    metric('server socket writes per delivery, saturated (median of slots)', (k) => median((b[k]?.throughput.slots ?? []).flatMap((x) => (x.socketWritesPerDelivery === null ? [] : [x.socketWritesPerDelivery]))), 3);
     metric('p50 latency saturated (ms)', (k) => b[k]?.throughput.p50Ms);
     metric('p99 latency saturated (ms)', (k) => b[k]?.throughput.p99Ms);
     metric(`p50 latency at ${config.broadcastRate} broadcasts/s (ms)`, (k) => b[k]?.latency.p50Ms);
@@ -1162,6 +1179,7 @@ function markdown(r: Results): string {
     const c = idle.parley?.connections ?? idle.ws?.connections ?? config.idleConnections;
     metric(`RSS per idle connection at ${fmt(c, 0)} connections (KB)`, (k) => (idle[k]?.bytesPerConnection ?? null) !== null ? idle[k]!.bytesPerConnection! / 1024 : null, 2);
     metric('server CPU µs per connection set-up', (k) => idle[k]?.serverCpuUsPerConnect, 0);
+    metric('V8 heap per idle connection after forced GC (KB)', (k) => (idle[k]?.heapBytesPerConnection ?? null) !== null ? idle[k]!.heapBytesPerConnection! / 1024 : null, 2);
   }
   const j = r.join;
   if (Object.keys(j).length) {

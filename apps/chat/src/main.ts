@@ -132,7 +132,8 @@ const { server, stopAcceptingUpgrades } = await createChatServer({
   allowedOrigins: allowedOrigins(config),
   maxFrameBytes: config.MAX_FRAME_BYTES,
   readiness: () => Promise.resolve({ database: dbReachedOnce && database.up, fanout: bus.healthy(), accepting: !hub.draining }),
-  sessions,
+  // Upgrades ask the hub's cache (kept true by control events); re-validation asks Postgres directly.
+  sessions: hub.upgradeSessions,
 });
 
 server.listen(config.PORT, config.HOST, () => {

@@ -45,7 +45,7 @@ export function createUpgradeHandler(deps: UpgradeDeps): { onUpgrade: UpgradeLis
 
   const onUpgrade: UpgradeListener = (req, socket, head) => {
     const reqId = acceptRequestId(req.headers['x-request-id'], randomUUID);
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroySocket);
     upgrade(req, socket, head, reqId).catch((err: unknown) => {
       log.error({ err, reqId }, 'upgrade failed');
       deps.metrics.upgrades.inc({ outcome: 'error' });
@@ -102,7 +102,7 @@ export function createUpgradeHandler(deps: UpgradeDeps): { onUpgrade: UpgradeLis
         // Concurrent upgrades of one user passed the check above together: the limit holds here.
         if (hub.atSocketLimit(uid)) return ws.close(CloseCode.TooManyConnections, 'too many connections for this user');
         deps.metrics.upgrades.inc({ outcome: 'accepted' });
-        hub.attach(ws, verified.claims, reqId);
+        hub.attach(ws, verified.claims, reqId, socket);
       } finally {
         socket.uncork();
       }
@@ -116,6 +116,11 @@ export function createUpgradeHandler(deps: UpgradeDeps): { onUpgrade: UpgradeLis
       acceptingUpgrades = false;
     },
   };
+}
+
+/** One listener for every upgrading socket (not a closure per socket that would keep its request id). */
+function destroySocket(this: Duplex): void {
+  this.destroy();
 }
 
 /** The socket-level frame cap: well above MAX_FRAME_BYTES, so oversized frames get an error, not a close. */

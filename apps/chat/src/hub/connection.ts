@@ -1,6 +1,7 @@
 // One client WebSocket on this replica: its user, the rooms it joined, its frame queue (frames are
 // handled one after another, in arrival order) and the guarded ways to write to it.
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { ChatTokenClaims } from '@parley/chat-token';
 import type { Logger } from '@parley/logging';
@@ -53,10 +54,20 @@ export interface ErrorExtra {
   retryInMs?: number;
 }
 
+/**
+ * Connection ids: a random per-process prefix and a counter. Unique across replicas like a UUID, but a
+ * socket keeps a short string instead of the dozen-piece string randomUUID builds.
+ */
+const ID_PREFIX = randomBytes(12).toString('base64url');
+let idCounter = 0;
+
+const NO_ROOMS: ReadonlyMap<number, JoinedRoom> = new Map();
+
 export class Connection {
-  readonly id = randomUUID();
+  readonly id = ID_PREFIX + (++idCounter).toString(36);
   readonly user: UserRef;
-  readonly rooms = new Map<number, JoinedRoom>();
+  /** Rooms joined on this socket; allocated at the first join (most idle sockets join none). */
+  private joined: Map<number, JoinedRoom> | null = null;
   alive = true;
   closed = false;
   /** Set when the replica drains: frames are no longer handled (clients resend unacked sends elsewhere). */
@@ -71,9 +82,23 @@ export class Connection {
     private readonly host: ConnectionHost,
     /** The user's frame queue on this replica (see FrameLane). */
     readonly lane: FrameLane = new FrameLane(),
+    /** The socket `ws` writes to (from the HTTP upgrade), corked per tick; null for test doubles. */
+    readonly socket: Duplex | null = null,
   ) {
     this.user = { id: claims.uid, handle: claims.handle, displayName: claims.name };
     this.known = ws.protocol === SUBPROTOCOL_V2 ? new KnownUsers() : null;
+  }
+
+  get rooms(): ReadonlyMap<number, JoinedRoom> {
+    return this.joined ?? NO_ROOMS;
+  }
+
+  joinRoom(room: JoinedRoom): void {
+    (this.joined ??= new Map()).set(room.roomId, room);
+  }
+
+  leaveRoom(roomId: number): void {
+    this.joined?.delete(roomId);
   }
 
   /** Queue work behind the user's earlier frames; false if too much is queued. */
@@ -111,7 +136,7 @@ export class Connection {
       return;
     }
     // Frames sent in one tick leave in one write, not one syscall each.
-    corkUntilEndOfTick(this.ws);
+    corkUntilEndOfTick(this.socket);
     // A Buffer (a frame encoded once for many sockets) still goes out as a text frame.
     if (typeof frame === 'string') this.ws.send(frame);
     else this.ws.send(frame, { binary: false });

@@ -8,6 +8,7 @@ import type { MessageRepository } from '../messages/message-repository.ts';
 import type { Connection } from './connection.ts';
 import type { ControlStore } from './control-store.ts';
 import type { MessageCommands } from './message-commands.ts';
+import type { SessionChange } from './session-cache.ts';
 import type { Subscriptions } from './subscriptions.ts';
 
 export interface ControlApplierDeps {
@@ -18,6 +19,8 @@ export interface ControlApplierDeps {
   /** This replica's sockets of one user. */
   userConnections: (userId: number) => Iterable<Connection>;
   allConnections: () => Iterable<Connection>;
+  /** A user's or a session's standing changed (ban, role, revoke): cached upgrade checks forget it. */
+  sessionsChanged?: (change: SessionChange) => void;
   log: Logger;
 }
 
@@ -60,12 +63,14 @@ export class ControlApplier {
     const { subscriptions, commands } = this.deps;
     switch (e.kind) {
       case 'user_status': {
+        this.deps.sessionsChanged?.({ userId: e.userId, sessionId: null });
         const status = str(e.payload.status);
         if (e.userId === null || status === 'active') return;
         this.closeUser(e.userId, () => true, CloseCode.SessionRevoked, `account ${status ?? 'disabled'}`);
         return;
       }
       case 'user_role': {
+        this.deps.sessionsChanged?.({ userId: e.userId, sessionId: null });
         const role = str(e.payload.role);
         // The session is still valid: the client fetches a token with the new role and reconnects.
         if (e.userId !== null) this.closeUser(e.userId, (c) => c.claims.role !== role, CloseCode.TokenInvalid, 'role changed; get a new token');
@@ -73,6 +78,7 @@ export class ControlApplier {
       }
       case 'session_revoked': {
         if (e.sessionId === null) return;
+        this.deps.sessionsChanged?.({ userId: e.userId, sessionId: e.sessionId });
         const reason = (str(e.payload.reason) ?? 'session revoked').slice(0, 100);
         const conns = e.userId === null ? this.deps.allConnections() : this.deps.userConnections(e.userId);
         for (const conn of [...conns]) if (conn.claims.sid === e.sessionId) conn.close(CloseCode.SessionRevoked, reason);

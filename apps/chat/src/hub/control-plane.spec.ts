@@ -52,4 +52,21 @@ describe('ControlPlane', () => {
     await t.plane.caughtUp();
     expect(t.applied).toEqual([1, 2]);
   });
+
+  it('caughtUpSinceNow: resolves after a run that began after the call (events committed before it applied), false while reads fail', async () => {
+    const t = setup(0);
+    await t.plane.caughtUp();
+    t.events.push(event(1));
+    const first = t.plane.caughtUpSinceNow();
+    t.events.push(event(2)); // may or may not be in that run
+    const second = t.plane.caughtUpSinceNow(); // shares the runs under way
+    expect(await first).toBe(true);
+    expect(t.applied).toContain(1);
+    expect(await second).toBe(true);
+    expect(t.applied).toEqual([1, 2]);
+    t.fail(true);
+    expect(await t.plane.caughtUpSinceNow()).toBe(false);
+    t.fail(false);
+    expect(await t.plane.caughtUpSinceNow()).toBe(true);
+  });
 });

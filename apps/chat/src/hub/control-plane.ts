@@ -25,6 +25,9 @@ export class ControlPlane {
   private timer: NodeJS.Timeout | null = null;
   private failing = false;
   private failures = 0;
+  private runsStarted = 0;
+  /** Callers of caughtUpSinceNow, each waiting for the end of run number `run`. */
+  private waiters: Array<{ run: number; done: (ok: boolean) => void }> = [];
   readonly stats: ControlPlaneStats = { controlCursor: 0, controlEventsApplied: 0, controlLastDelayMs: 0, controlMaxDelayMs: 0 };
 
   constructor(
@@ -72,12 +75,25 @@ export class ControlPlane {
     await this.idle();
   }
 
+  /**
+   * Resolves once a run that began after this call has ended: true if it read every event (so all those
+   * committed before the call are applied), false if reading failed. Concurrent callers share runs, and a
+   * steady stream of callers never starves one (it waits for at most the current run and the next).
+   */
+  caughtUpSinceNow(): Promise<boolean> {
+    return new Promise((done) => {
+      this.waiters.push({ run: this.runsStarted + 1, done });
+      this.poke();
+    });
+  }
+
   /** Resolves when no run is in progress. */
   private async idle(): Promise<void> {
     while (this.running) await this.running;
   }
 
   private async run(): Promise<void> {
+    const run = ++this.runsStarted;
     try {
       if (this.cursor === null) {
         this.cursor = await this.store.lastId();
@@ -108,6 +124,12 @@ export class ControlPlane {
       if (!this.failing) this.log.warn({ err: (err as Error).message }, 'reading control events failed; retrying every poll');
       this.failing = true;
       this.failures++;
+    }
+    if (this.waiters.length) {
+      const ok = !this.failing;
+      const waiting = this.waiters;
+      this.waiters = waiting.filter((w) => w.run > run);
+      for (const w of waiting) if (w.run <= run) w.done(ok);
     }
   }
 }

@@ -25,7 +25,7 @@ export class FakeWs {
   }
   close(code: number, reason: string): void {
     this.closedWith ??= { code, reason };
-    this.handlers.get('close')?.(code);
+    this.handlers.get('close')?.call(this, code); // ws calls listeners with the socket as `this`
   }
   terminate(): void {}
   ping(): void {}
@@ -38,7 +38,7 @@ export class FakeWs {
   }
   /** A client frame arrives. */
   receive(frame: unknown): void {
-    this.handlers.get('message')?.(Buffer.from(JSON.stringify(frame)), false);
+    this.handlers.get('message')?.call(this, Buffer.from(JSON.stringify(frame)), false);
   }
 }
 

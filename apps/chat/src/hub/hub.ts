@@ -3,7 +3,8 @@
 // subscriptions.ts (rooms, join/replay/leave), message-commands.ts (send/edit/delete/history/typing/
 // read), cluster-bridge.ts (the bus between replicas), control-plane.ts + control-applier.ts (control
 // events from Postgres, in id order), presence-glue.ts and replica-stats.ts.
-import type { WebSocket } from 'ws';
+import type { Duplex } from 'node:stream';
+import type { RawData, WebSocket } from 'ws';
 import type { Logger } from '@parley/logging';
 import type { ChatTokenClaims } from '@parley/chat-token';
 import { type ErrorCode as ErrorCodeT, CloseCode, ErrorCode, PROTOCOL_VERSION } from '@parley/protocol';
@@ -15,6 +16,7 @@ import { ControlApplier } from './control-applier.ts';
 import { ControlPlane } from './control-plane.ts';
 import type { ControlStore } from './control-store.ts';
 import type { SessionChecker, SessionKey, SessionVerdict } from './session-checks.ts';
+import { CachedSessionChecks } from './session-cache.ts';
 import { FrameBudget } from './frame-budget.ts';
 import { FrameRouter } from './frame-router.ts';
 import { MessageCommands } from './message-commands.ts';
@@ -75,8 +77,13 @@ export class Hub implements ConnectionHost {
   private readonly cooldowns = new Map<number, number>();
   readonly control: ControlPlane;
   private readonly sessions: SessionChecker;
+  /** The checks of new upgrades: good sessions cached, forgotten by control events (see session-cache.ts). */
+  readonly upgradeSessions: CachedSessionChecks;
   private revalidating = false;
   private revalidationFailing = false;
+  /** Each socket's connection, so one set of socket listeners serves every socket (no closures per socket). */
+  private readonly connOf = new WeakMap<WebSocket, Connection>();
+  private readonly socketListeners = socketListeners(this.connOf, this);
 
   constructor(
     readonly options: HubOptions,
@@ -102,8 +109,10 @@ export class Hub implements ConnectionHost {
     const applier = new ControlApplier({
       store: controlStore, messages, subscriptions: this.subscriptions, commands: this.commands,
       userConnections: (uid) => this.byUser.get(uid) ?? [], allConnections: () => this.connections.values(), log,
+      sessionsChanged: (change) => this.upgradeSessions.forget(change),
     });
     this.control = new ControlPlane(controlStore, applier, options.controlPollMs ?? 500, log);
+    this.upgradeSessions = new CachedSessionChecks(sessions, () => this.control.caughtUpSinceNow());
     this.router = new FrameRouter({ maxFrameBytes: options.maxFrameBytes, subscriptions: this.subscriptions, commands: this.commands, reject, metrics });
     this.bridge.listen({
       typing: (e) => this.commands.deliverTyping(e),
@@ -176,45 +185,48 @@ export class Hub implements ConnectionHost {
 
   // ---- connections --------------------------------------------------------------------------
 
-  attach(ws: WebSocket, claims: ChatTokenClaims, requestId: string): Connection {
+  /** `socket` is the one the HTTP upgrade handed to `ws` (sends to it are corked per tick). */
+  attach(ws: WebSocket, claims: ChatTokenClaims, requestId: string, socket: Duplex | null = null): Connection {
     let lane = this.lanes.get(claims.uid);
     if (!lane) this.lanes.set(claims.uid, (lane = new FrameLane()));
-    const conn = new Connection(ws, claims, this, lane);
+    const conn = new Connection(ws, claims, this, lane, socket);
     this.connections.set(conn.id, conn);
     let mine = this.byUser.get(claims.uid);
     if (!mine) this.byUser.set(claims.uid, (mine = new Set()));
     mine.add(conn);
-    // The per-connection logger is made only when something is logged (a pino child per socket is not free).
-    let child: Logger | undefined;
-    const log = () => (child ??= this.log.child({ conn: conn.id, user: claims.uid, reqId: requestId }));
-    const infoEnabled = this.log.isLevelEnabled('info');
-    if (infoEnabled) log().info('websocket connected');
-    ws.on('pong', () => {
-      conn.alive = true;
-    });
-    const onError = (err: unknown) => {
-      log().error({ err }, 'frame handler failed');
-      conn.error(ErrorCode.Internal, 'internal error');
-    };
-    ws.on('message', (data, isBinary) => {
-      conn.alive = true;
-      if (conn.closing || conn.closed) return; // draining: the client resends unacked sends after it resumes
-      const buf = data as Buffer;
-      // Every frame type costs from the user's budget before any work (parsing included) is done.
-      const budget = this.frameBudget.take(conn.user.id, conn);
-      if (!budget.ok) return this.overBudget(conn, buf, budget.retryInMs, budget.close);
-      if (!conn.enqueue(() => this.router.route(conn, buf, isBinary), onError)) {
-        this.reject(conn, ErrorCode.RateLimited, 'too many frames waiting; slow down', { ...refOf(buf), retryInMs: 500 });
-      }
-    });
-    ws.on('close', (code) => {
-      conn.closed = true;
-      this.detach(conn);
-      if (infoEnabled) log().info({ code }, 'websocket closed');
-    });
-    ws.on('error', (err) => log().warn({ err: err.message }, 'websocket error'));
+    this.connOf.set(ws, conn);
+    // The request id is logged here only (it ties the upgrade to the connection): not kept per socket.
+    if (this.log.isLevelEnabled('info')) this.log.info({ conn: conn.id, user: claims.uid, reqId: requestId }, 'websocket connected');
+    const on = this.socketListeners;
+    ws.on('pong', on.pong);
+    ws.on('message', on.message);
+    ws.on('close', on.close);
+    ws.on('error', on.error);
     conn.send({ type: 'hello', protocol: PROTOCOL_VERSION, connectionId: conn.id, replica: this.options.replicaId, user: conn.user, heartbeatMs: this.options.heartbeatMs, limits: { maxMessageBytes: this.options.maxMessageBytes, maxFrameBytes: this.options.maxFrameBytes ?? 16_384 } });
     return conn;
+  }
+
+  /** A frame arrived on `conn`'s socket. */
+  onFrame(conn: Connection, buf: Buffer, isBinary: boolean): void {
+    conn.alive = true;
+    if (conn.closing || conn.closed) return; // draining: the client resends unacked sends after it resumes
+    // Every frame type costs from the user's budget before any work (parsing included) is done.
+    const budget = this.frameBudget.take(conn.user.id, conn);
+    if (!budget.ok) return this.overBudget(conn, buf, budget.retryInMs, budget.close);
+    const failed = (err: unknown) => {
+      this.log.error({ err, conn: conn.id, user: conn.user.id }, 'frame handler failed');
+      conn.error(ErrorCode.Internal, 'internal error');
+    };
+    if (!conn.enqueue(() => this.router.route(conn, buf, isBinary), failed)) {
+      this.reject(conn, ErrorCode.RateLimited, 'too many frames waiting; slow down', { ...refOf(buf), retryInMs: 500 });
+    }
+  }
+
+  /** `conn`'s socket closed. */
+  onClosed(conn: Connection, code: number): void {
+    conn.closed = true;
+    this.detach(conn);
+    if (this.log.isLevelEnabled('info')) this.log.info({ conn: conn.id, user: conn.user.id, code }, 'websocket closed');
   }
 
   /**
@@ -379,9 +391,33 @@ export class Hub implements ConnectionHost {
       onlineUsers: this.presence.onlineUserCount(),
       /** Messages stored per minute, summed over the replicas this one knows. */
       messagesPerMinute: replicas.reduce((n, r) => n + (r.messagesPerMinute ?? 0), 0),
-      counters: { ...this.counters, ...this.control.stats, ...this.messages.writer.stats, writeQueue: this.messages.writer.queued() },
+      counters: { ...this.counters, ...this.control.stats, ...this.upgradeSessions.stats, ...this.messages.writer.stats, writeQueue: this.messages.writer.queued() },
     };
   }
+}
+
+/**
+ * The listeners of every socket of a hub: `ws` calls them with the socket as `this`, and the socket's
+ * connection is looked up, instead of five closures (and their context) kept per socket.
+ */
+function socketListeners(connOf: WeakMap<WebSocket, Connection>, hub: Hub) {
+  function pong(this: WebSocket): void {
+    const conn = connOf.get(this);
+    if (conn) conn.alive = true;
+  }
+  function message(this: WebSocket, data: RawData, isBinary: boolean): void {
+    const conn = connOf.get(this);
+    if (conn) hub.onFrame(conn, data as Buffer, isBinary);
+  }
+  function close(this: WebSocket, code: number): void {
+    const conn = connOf.get(this);
+    if (conn) hub.onClosed(conn, code);
+  }
+  function error(this: WebSocket, err: Error): void {
+    const conn = connOf.get(this);
+    hub.log.warn({ err: err.message, conn: conn?.id, user: conn?.user.id }, 'websocket error');
+  }
+  return { pong, message, close, error };
 }
 
 /** Name the refused send (if the frame is one) so the client retries it instead of waiting forever. */

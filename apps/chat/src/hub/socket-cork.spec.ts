@@ -1,59 +1,59 @@
-// Guards the private `ws` detail socket-cork.ts relies on: a real server-side WebSocket exposes its
-// net.Socket as `_socket`. If a `ws` upgrade changes that, this fails (instead of corking silently
-// stopping and every frame costing a syscall again).
+// Corking goes through the socket the HTTP server's `upgrade` event hands over (public API): this
+// checks that `ws` writes its frames to that very socket, so corking it holds every frame of a tick and
+// they leave together when the tick ends.
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { corkUntilEndOfTick, underlyingSocket } from './socket-cork.ts';
+import { corkUntilEndOfTick } from './socket-cork.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function connectedPair(): Promise<{ server: WebSocket; client: WebSocket }> {
+/** A server-side WebSocket with the socket its upgrade event handed over, and a client. */
+async function connectedPair(): Promise<{ server: WebSocket; socket: Duplex; client: WebSocket }> {
   const http = createServer();
-  const wss = new WebSocketServer({ server: http });
+  const wss = new WebSocketServer({ noServer: true });
+  const accepted = new Promise<{ server: WebSocket; socket: Duplex }>((resolve) => {
+    http.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head, (server) => resolve({ server, socket })));
+  });
   http.listen(0, '127.0.0.1');
   await once(http, 'listening');
   cleanups.push(() => new Promise<void>((r) => { wss.close(); http.close(() => r()); http.closeAllConnections(); }));
-  const accepted = once(wss, 'connection') as Promise<[WebSocket]>;
   const client = new WebSocket(`ws://127.0.0.1:${(http.address() as AddressInfo).port}`);
   cleanups.push(() => client.terminate());
-  const [server] = await accepted;
+  const { server, socket } = await accepted;
   await once(client, 'open');
-  return { server, client };
+  return { server, socket, client };
 }
 
-describe('socket corking on ws', () => {
-  it('finds the net.Socket under a real ws connection', async () => {
-    const { server } = await connectedPair();
-    const socket = underlyingSocket(server);
-    expect(socket).toBeInstanceOf(Socket);
-    expect(typeof socket?.cork).toBe('function');
-  });
-
-  it('corks for the rest of the tick, then the frames leave together', async () => {
-    const { server, client } = await connectedPair();
+describe('socket corking', () => {
+  it('holds the frames ws sends on the upgrade socket until the end of the tick, then they leave together', async () => {
+    const { server, socket, client } = await connectedPair();
     const received: string[] = [];
     client.on('message', (data) => received.push((data as Buffer).toString()));
-    expect(corkUntilEndOfTick(server)).toBe(true);
-    const socket = underlyingSocket(server)!;
+    expect(corkUntilEndOfTick(socket)).toBe(true);
     expect(socket.writableCorked).toBe(1);
     server.send('a');
-    expect(corkUntilEndOfTick(server)).toBe(true); // once per tick: not corked twice
+    expect(corkUntilEndOfTick(socket)).toBe(true); // once per tick: not corked twice
     server.send('b');
     expect(socket.writableCorked).toBe(1);
+    // Both frames wait in this socket's buffer: ws wrote them to it, and nothing reached the kernel.
+    expect(socket.writableLength).toBeGreaterThan(0);
     await new Promise((r) => process.nextTick(r));
     expect(socket.writableCorked).toBe(0);
     await new Promise<void>((r) => { const t = setInterval(() => { if (received.length === 2) { clearInterval(t); r(); } }, 5); });
     expect(received).toEqual(['a', 'b']);
   });
 
-  it('does nothing for a socket-less stand-in', () => {
-    expect(corkUntilEndOfTick({} as WebSocket)).toBe(false);
+  it('does nothing without a socket, or with a destroyed one', async () => {
+    expect(corkUntilEndOfTick(null)).toBe(false);
+    const { socket } = await connectedPair();
+    socket.destroy();
+    expect(corkUntilEndOfTick(socket)).toBe(false);
   });
 });

@@ -119,7 +119,7 @@ export class Subscriptions {
     // A mute change that arrived while the checks were in flight is newer than what access says.
     const mute = [this.muteChanges.get(`${roomId}:${conn.user.id}`), this.muteChanges.get(`*:${conn.user.id}`)]
       .filter((c) => c !== undefined && c.n > mutesBefore).sort((a, b) => b!.n - a!.n)[0];
-    conn.rooms.set(roomId, { roomId, mutedUntil: mute ? mute.until : access.mutedUntil?.getTime() ?? 0, lastTypingAt: 0 });
+    conn.joinRoom({ roomId, mutedUntil: mute ? mute.until : access.mutedUntil?.getTime() ?? 0, lastTypingAt: 0 });
     const sub: Subscriber = {
       connId: conn.id,
       catchingUp: true,
@@ -252,7 +252,7 @@ export class Subscriptions {
   }
 
   unsubscribe(conn: Connection, roomId: number): void {
-    conn.rooms.delete(roomId);
+    conn.leaveRoom(roomId);
     const state = this.rooms.get(roomId);
     if (state) {
       state.subs.delete(conn.id);
