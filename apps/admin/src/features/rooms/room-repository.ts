@@ -41,7 +41,7 @@ const SELECT_ROOM = `
 export class DuplicateRoomError extends Error {}
 
 /** The advisory lock key of lockGroupMembership (any constant no other lock uses). */
-const GROUP_MEMBERSHIP_LOCK = 0x70677270; // "pgrp"
+const GROUP_MEMBERSHIP_LOCK = 0x70677270; // "pgrp"; migration 0011's re-keying trigger takes it too
 
 export interface NewRoom {
   name: string;
@@ -137,7 +137,8 @@ export class RoomRepository {
    * opener among them), created if needed, with all of them as members; says whether the room is new,
    * who became a member just now, and whether the opener had closed it (it is back in their sidebar).
    * The key is the sorted ids: two people share one DM, and each set of 3 or more people one group
-   * conversation, found by its members now (see rekeyGroup), so someone who left is never brought back.
+   * conversation, found by its members now (see lockGroupMembership), so someone who left is never
+   * brought back.
    */
   async ensureConversation(db: Queryable, openedBy: number, userIds: number[]): Promise<{ id: number; created: boolean; added: number[]; unhidden: boolean }> {
     const ids = [...new Set(userIds)].sort((x, y) => x - y);
@@ -161,23 +162,12 @@ export class RoomRepository {
    * Group conversations' members and keys change together under this one lock (opening a group by its
    * people, leaving one): a leave and an open of the old or the new set of people cannot interleave, and
    * two leaves that end at the same set cannot both take its key. Both are rare; pairs never take it.
+   * The database re-keys a group after any change to its members (migration 0011's trigger, which takes
+   * this lock too, so the previous release's leaves re-key as well); taking it here first, before any
+   * row lock, keeps this release's opens and leaves in one order.
    */
   async lockGroupMembership(db: Queryable): Promise<void> {
     await db.query('SELECT pg_advisory_xact_lock($1)', [GROUP_MEMBERSHIP_LOCK]);
-  }
-
-  /**
-   * After someone left a group (under lockGroupMembership): its key becomes its members now when there
-   * are at least 3 and no other conversation has that set, else NULL (a pair opens its two-person DM; a
-   * set another group has opens that one).
-   */
-  async rekeyGroup(db: Queryable, roomId: number): Promise<void> {
-    await db.query(
-      `UPDATE rooms r SET direct_key = CASE WHEN now_in.n >= 3 AND NOT EXISTS (SELECT 1 FROM rooms o WHERE o.direct_key = now_in.key AND o.id <> r.id) THEN now_in.key END
-       FROM (SELECT string_agg(user_id::text, ':' ORDER BY user_id) AS key, count(*) AS n FROM room_members WHERE room_id = $1) now_in
-       WHERE r.id = $1 AND r.is_group`,
-      [roomId],
-    );
   }
 
   /** A group conversation (opened by 3 to 8 people; it stays one when people leave, so the rest may leave too). */

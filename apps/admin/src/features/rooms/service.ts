@@ -75,16 +75,15 @@ export class RoomService {
    * Someone leaves a group conversation. Their sockets leave it on every replica (member_removed), and
    * the people still in it see their sidebar and title lose the name (room_updated, same name and
    * topic: chat tells the members to re-read the conversation). The room's key becomes the people still
-   * in it (RoomRepository.rekeyGroup), so opening the original set of people again starts a new
-   * conversation instead of bringing the leaver back. A two-person DM cannot be left (there is nobody to
-   * talk to without them). False when they were not a member.
+   * in it (the database re-keys it on the delete: migration 0011), so opening the original set of people
+   * again starts a new conversation instead of bringing the leaver back. A two-person DM cannot be left
+   * (there is nobody to talk to without them). False when they were not a member.
    */
   async leaveConversation(actor: Actor, room: Room, member: User): Promise<boolean> {
     return withTransaction(this.d.pool, async (tx) => {
       if (room.kind !== 'direct' || !(await this.d.rooms.isGroupConversation(room.id, tx))) throw new Refusal(400, 'Only group conversations can be left.');
       await this.d.rooms.lockGroupMembership(tx);
       if (!(await this.d.rooms.removeMember(room.id, member.id, tx))) return false;
-      await this.d.rooms.rekeyGroup(tx, room.id);
       await this.d.audit.write(tx, actor, 'room.member_left', 'room', room.id, { userId: member.id, handle: member.handle });
       await recordControlEvent(tx, { kind: 'member_removed', userId: member.id, roomId: room.id });
       await recordControlEvent(tx, { kind: 'room_updated', roomId: room.id, payload: { name: room.name, topic: room.topic } });
