@@ -1,7 +1,7 @@
 // Protocol version 2 on a real replica (Postgres, Redis): a parley.v2 socket hears who an author is (a
 // `users` frame) before their first message, resumes after a reconnect with nothing lost (and is told
 // the authors again: the new socket knows no one), and decodes to exactly the version 1 frames a
-// parley.v1 socket in the same room gets.
+// parley.v1 socket in the same room gets; and a renamed author is introduced again on a live v2 socket.
 import { describe, expect } from 'vitest';
 import { type ServerFrame, type ServerFrameV2, V2Decoder } from '@parley/protocol';
 import { createChatRoom, createChatUser } from '../packages/devtools/src/chat-fixtures.ts';
@@ -89,5 +89,33 @@ describe('protocol version 2 on a real replica', () => {
     const history = decoded.decode(page as unknown as ServerFrameV2);
     expect(history).toMatchObject({ type: 'history', hasMore: false, beforeSeq: 11 });
     expect(history?.type === 'history' && history.messages).toEqual(r1.all('message').map((f) => f.message));
+  });
+
+  test('a renamed author is introduced again: the v2 socket shows the new name without reconnecting', async ({ db, sockets }) => {
+    const [writer, reader] = await Promise.all([createChatUser(db.pool, 'v2renamed'), createChatUser(db.pool, 'v2watcher')]);
+    const room = await createChatRoom(db.pool);
+    const w = await sockets.open(writer);
+    const r = await sockets.open(reader, { protocol: 'parley.v2' });
+    for (const s of [w, r]) {
+      s.send({ type: 'join', room });
+      await s.next('caught_up');
+    }
+    const send = async (clientId: string, seq: number) => {
+      w.send({ type: 'send', room, clientId, body: clientId });
+      await waitFor(() => v2Seqs(r).includes(seq), `message ${seq} at the v2 reader`);
+    };
+    await send('before-rename', 1);
+    // What the admin profile route does (user-repository.ts); the chat server reads the author's profile
+    // from the users table when it stores a message.
+    const newHandle = `${writer.handle.slice(0, 30)}_r`;
+    await db.pool.query('UPDATE users SET handle = $2, display_name = $3, updated_at = now() WHERE id = $1', [writer.id, newHandle, 'Renamed Writer']);
+    await send('after-rename', 2);
+    await send('after-rename-2', 3);
+    const authors = decodedMessages(r).flatMap((f) => (f.type === 'message' ? [f.message.author] : []));
+    const before = { id: writer.id, handle: writer.handle, displayName: writer.displayName };
+    const after = { id: writer.id, handle: newHandle, displayName: 'Renamed Writer' };
+    expect(authors).toEqual([before, after, after]);
+    // Introduced once as they were and once renamed, not once per message.
+    expect(raw(r).filter((f) => f.type === 'users')).toHaveLength(2);
   });
 });

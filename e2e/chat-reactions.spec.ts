@@ -2,6 +2,7 @@
 // one Redis): a reaction on replica A reaches replica B live as `updated`, a retry changes nothing, a
 // reconnect with sinceVersion sees the current reactions, and a reply carries its original's excerpt.
 import { describe, expect, it } from 'vitest';
+import { reactionRef } from '@parley/protocol';
 import type { TestDatabase } from '@parley/devtools';
 import { createChatRoom, createChatUser, type ChatTestUser } from '../packages/devtools/src/chat-fixtures.ts';
 import { e2eTest } from './support/fixtures.ts';
@@ -57,7 +58,8 @@ describe('reactions and replies across replicas', () => {
     a.send({ type: 'react', room, seq, emoji: 'lol', on: true });
     expect((await a.next('error')).code).toBe('bad_frame');
     a.send({ type: 'react', room, seq: 9_999, emoji: '👍', on: true });
-    expect((await a.next('error', (f) => f.code !== 'bad_frame')).code).toBe('not_found');
+    // The error names the reaction it refuses, so a client tells it from errors of other frames.
+    expect(await a.next('error', (f) => f.code !== 'bad_frame')).toMatchObject({ code: 'not_found', room, ref: reactionRef(9_999, '👍') });
 
     // b goes away; ann clears hers and adds another; b resumes on the other replica and sees the current state.
     b.close();
@@ -90,6 +92,7 @@ describe('reactions and replies across replicas', () => {
     for (let i = 0; i < 30; i++) a.send({ type: 'react', room, seq, emoji: '🔥', on: i % 2 === 0 });
     const limited = await a.next('error', (f) => f.code === 'rate_limited');
     expect(limited.retryInMs).toBeGreaterThan(0);
+    expect(limited.ref).toBe(reactionRef(seq, '🔥'));
   });
 
   it('a reply carries the quoted original across replicas, and shows it deleted after a delete', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clientFrameSchema, isEmoji, MAX_ATTACHMENTS_PER_MESSAGE } from './index.ts';
+import { clientFrameSchema, isEmoji, MAX_ATTACHMENTS_PER_MESSAGE, parseReactionRef, reactionRef } from './index.ts';
 
 describe('clientFrameSchema', () => {
   it('accepts each well-formed frame', () => {
@@ -38,6 +38,11 @@ describe('reactions and replies in frames', () => {
   it('isEmoji accepts one emoji (ZWJ sequences, flags, keycaps, skin tones) and nothing else', () => {
     for (const ok of ['👍', '❤️', '👩‍👩‍👧', '🇫🇷', '1️⃣', '👍🏽', '🏳️‍🌈']) expect(isEmoji(ok), ok).toBe(true);
     for (const bad of ['', 'a', 'lol', '👍👍', ' 👍', '👍\n', '1', '♥ x', '🇫🇷🇩🇪', '\u0000']) expect(isEmoji(bad), JSON.stringify(bad)).toBe(false);
+  });
+
+  it('an error answering a react names its message and emoji (and nothing else parses as one)', () => {
+    for (const emoji of ['👍', '👨‍👩‍👧', '🇫🇷', '1️⃣']) expect(parseReactionRef(reactionRef(42, emoji))).toEqual({ seq: 42, emoji });
+    for (const ref of [undefined, '', 'c-1', 'react:', 'react:x:👍', 'react:4:', 'react:-1:👍']) expect(parseReactionRef(ref)).toBeNull();
   });
 
   it('react and send-with-replyTo frames validate; old send frames still do', () => {

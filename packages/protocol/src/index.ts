@@ -177,7 +177,10 @@ export type ServerFrame =
    * new DM), removed from it, or it was renamed/archived. Refresh the conversation list.
    */
   | { type: 'conversation'; room: number; change: 'added' | 'removed' | 'updated' }
-  /** `ref`: the clientId of the send it answers; `retryInMs`: for rate_limited/unavailable, when to retry. */
+  /**
+   * `ref`: the clientId of the send it answers, or `react:<seq>:<emoji>` for a `react` it answers
+   * (reactionRef); `retryInMs`: for rate_limited/unavailable, when to retry.
+   */
   | { type: 'error'; code: ErrorCode; message: string; ref?: string; room?: number; retryInMs?: number };
 
 export type ServerFrameType = ServerFrame['type'];

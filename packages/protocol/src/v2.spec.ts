@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatMessage, ServerFrame, UserRef } from './index.ts';
-import { type ServerFrameV2, V2Decoder, toV2, usersOf, usersOfFrame, wireMessage } from './v2.ts';
+import { type ServerFrameV2, V2_DECODER_USERS_MAX, V2Decoder, toV2, usersOf, usersOfFrame, wireMessage } from './v2.ts';
 
 const ann: UserRef = { id: 7, handle: 'ann', displayName: 'Ann Example' };
 const bob: UserRef = { id: 8, handle: 'bob', displayName: 'Bob' };
@@ -66,5 +66,27 @@ describe('protocol version 2', () => {
     expect(decoder.decode({ type: 'users', users: [ann] })).toBeNull();
     const later = decoder.decode(toV2({ type: 'message', room: 3, message: plain }));
     expect(later).toEqual({ type: 'message', room: 3, message: plain });
+  });
+
+  it('takes a profile sent again as the current one (a rename) for the messages after it', () => {
+    const decoder = new V2Decoder();
+    decoder.decode({ type: 'users', users: [ann] });
+    const before = decoder.decode(toV2({ type: 'message', room: 3, message: plain }));
+    const renamed: UserRef = { ...ann, handle: 'annie', displayName: 'Annie New' };
+    decoder.decode({ type: 'users', users: [renamed] });
+    const after = decoder.decode(toV2({ type: 'message', room: 3, message: { ...plain, seq: 15, author: renamed } }));
+    expect(before?.type === 'message' && before.message.author).toEqual(ann);
+    expect(after?.type === 'message' && after.message.author).toEqual(renamed);
+  });
+
+  it('keeps at most V2_DECODER_USERS_MAX profiles, forgetting the one introduced longest ago', () => {
+    const decoder = new V2Decoder();
+    const u = (id: number): UserRef => ({ id, handle: `h${id}`, displayName: `H${id}` });
+    decoder.decode({ type: 'users', users: [u(1), u(2)] });
+    decoder.decode({ type: 'users', users: [u(1)] }); // introduced again: now the newest
+    for (let id = 3; id <= V2_DECODER_USERS_MAX + 1; id++) decoder.decode({ type: 'users', users: [u(id)] });
+    expect(decoder.users.size).toBe(V2_DECODER_USERS_MAX);
+    expect(decoder.users.has(2)).toBe(false);
+    expect(decoder.users.get(1)).toEqual(u(1));
   });
 });

@@ -2,7 +2,7 @@
 // (`message`, `updated`, `history`) and `ack`, which are lean: a message is a flat object with one-letter
 // keys (WireMessage), its author is a user id, times are milliseconds since the epoch, absent fields are
 // left out (no nulls), and the room id is said once (the frame's `room`). A socket learns a user's
-// profile once, from a `users` frame sent before the first frame that names them.
+// profile from a `users` frame sent before the first frame that names them (and again after it changes).
 //
 // This module is the one definition of version 2 for the server (encoding), the browser client and the
 // tests (decoding back into version 1's ServerFrame, so the UI keeps its ChatMessage objects). It has no
@@ -13,6 +13,12 @@ import type { AttachmentRef, ChatMessage, ReactionSummary, ServerFrame, UserRef 
 export const PROTOCOL_VERSION_V2 = 2;
 /** Sec-WebSocket-Protocol of version 2; a client may offer it with `parley.v1` and the server picks it. */
 export const SUBPROTOCOL_V2 = 'parley.v2';
+/**
+ * Most profiles a V2Decoder keeps; past it, it forgets the one introduced longest ago. Safe because a
+ * server remembers fewer (256) per socket and sends a profile again once it starts over, so any user
+ * a server still counts as known was introduced after fewer than this many others.
+ */
+export const V2_DECODER_USERS_MAX = 1024;
 
 /** A message in version 2 (keys documented in docs/protocol.md, "Version 2"). */
 export interface WireMessage {
@@ -136,16 +142,18 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 /**
  * Turns version 2 frames back into version 1's ServerFrame, so code written for version 1 (the store,
  * the UI, the tests) sees the same ChatMessage objects. Holds the profiles the server sent in `users`
- * frames (kept across reconnects: the server resends them to every new socket anyway).
+ * frames (kept across reconnects: the server resends them to every new socket anyway), the latest
+ * profile of each user, at most V2_DECODER_USERS_MAX of them.
  */
 export class V2Decoder {
+  /** In the order they were last introduced (the first is the one to forget). */
   readonly users = new Map<number, UserRef>();
 
   /** The version 1 form of a frame, or null for frames only the decoder needs (`users`). */
   decode(frame: ServerFrameV2): ServerFrame | null {
     switch (frame.type) {
       case 'users':
-        for (const user of frame.users) this.users.set(user.id, user);
+        for (const user of frame.users) this.remember(user);
         return null;
       case 'message':
       case 'updated': {
@@ -174,6 +182,12 @@ export class V2Decoder {
     if (w.r !== undefined) m.replyTo = { seq: w.r.s, author: w.r.a === undefined ? null : this.user(w.r.a), excerpt: w.r.x, deleted: w.r.d === true };
     if (w.f !== undefined) m.attachments = w.f;
     return m;
+  }
+
+  private remember(user: UserRef): void {
+    this.users.delete(user.id); // re-inserted last: introduced now
+    this.users.set(user.id, user);
+    if (this.users.size > V2_DECODER_USERS_MAX) this.users.delete(this.users.keys().next().value!);
   }
 
   /** A known profile; a server always sends it first, so the placeholder only guards against a bug. */

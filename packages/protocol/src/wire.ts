@@ -64,6 +64,20 @@ export const REPLY_EXCERPT_CHARS = 140;
 export const MAX_ATTACHMENTS_PER_MESSAGE = 10;
 
 /**
+ * The `ref` of an `error` that answers a `react` frame: `react:<seq>:<emoji>` (the message and emoji it
+ * was about), so a client can tell it from errors answering other frames of the room.
+ */
+export function reactionRef(seq: number, emoji: string): string {
+  return `react:${seq}:${emoji}`;
+}
+
+/** The message and emoji an error's `ref` names, if it answers a `react` frame. */
+export function parseReactionRef(ref: string | undefined): { seq: number; emoji: string } | null {
+  const match = ref === undefined ? null : /^react:(\d+):(.+)$/su.exec(ref);
+  return match ? { seq: Number(match[1]), emoji: match[2]! } : null;
+}
+
+/**
  * Whether `text` is one emoji: a single grapheme cluster that is pictographic (or a flag or keycap),
  * with no whitespace or control characters. The server refuses anything else as a reaction.
  */

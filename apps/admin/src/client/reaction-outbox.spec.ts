@@ -42,12 +42,36 @@ describe('ReactionOutbox', () => {
     const fromServer = { ...base, version: 9, reactions: [{ emoji: '🎉', count: 1, userIds: [1], handles: ['a'] }] };
     out.serverState(fromServer);
     expect(out.overlay(fromServer, me).reactions?.map((r) => r.emoji)).toEqual(['🎉', '👍']);
-    expect(out.refused(1)).toEqual([fromServer]);
+    expect(out.refused(1, 4, '👍')).toEqual([fromServer]);
     expect(out.pending(1)).toBe(false);
     expect(out.overlay(fromServer, me)).toBe(fromServer);
 
     out.want(base, '👍', true);
     for (let i = 1; i <= MAX_REACTION_SENDS; i++) expect(out.resend(1)).toEqual({ due: [expect.objectContaining({ emoji: '👍', resends: i })], restore: [] });
     expect(out.resend(1)).toEqual({ due: [], restore: [base] });
+  });
+
+  it('a refusal drops only the wish it names; the message is shown again with the others over it', () => {
+    const out = new ReactionOutbox();
+    out.want(base, '👍', true);
+    out.want(base, '🎉', true);
+    expect(out.refused(1, 4, '🎉')).toEqual([base]);
+    expect(out.wanted(1, 4, '👍')).toBe(true);
+    expect(out.overlay(base, me).reactions?.map((r) => r.emoji)).toEqual(['👍']);
+    expect(out.refused(1, 4, '🙈')).toEqual([base]); // no such wish: nothing dropped, shown as it is
+    expect(out.wanted(1, 4, '👍')).toBe(true);
+  });
+
+  it('sends a throttled wish again without counting it as a resend', () => {
+    const out = new ReactionOutbox();
+    out.want(base, '👍', true);
+    out.want({ ...base, seq: 5 }, '👀', true);
+    expect(out.throttle(1, 4, '🎉')).toBe(false); // no such wish
+    for (let i = 0; i < MAX_REACTION_SENDS + 2; i++) {
+      expect(out.throttle(1, 4, '👍')).toBe(true);
+      expect(out.retryThrottled(1).map((w) => [w.seq, w.emoji, w.resends])).toEqual([[4, '👍', 0]]);
+      expect(out.retryThrottled(1)).toEqual([]); // once per "too fast"
+    }
+    expect(out.resend(1).due.map((w) => w.resends)).toEqual([1, 1]);
   });
 });

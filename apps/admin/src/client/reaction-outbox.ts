@@ -13,8 +13,10 @@ export interface ReactionWish {
   seq: number;
   emoji: string;
   on: boolean;
-  /** Times it was sent again (catch-ups, retries after rate limiting). */
+  /** Times it was sent again on a catch-up (retries after "too fast" do not count). */
   resends: number;
+  /** The server said "too fast" (or "unavailable") for it: to send again after the wait. */
+  throttled?: boolean;
 }
 
 const messageKey = (room: number, seq: number) => `${room}:${seq}`;
@@ -60,27 +62,51 @@ export class ReactionOutbox {
   }
 
   /**
-   * A room's outstanding wishes, to send again (a catch-up, or the wait after rate limiting). Each is
-   * counted and given up after MAX_REACTION_SENDS; `restore` lists the messages to show as the server
-   * has them again (their wishes were given up).
+   * A room's outstanding wishes, to send again on a catch-up. Each is counted and given up after
+   * MAX_REACTION_SENDS (a wish the server never answers was refused unseen); `restore` lists the
+   * messages to show as the server has them again (their wishes were given up).
    */
   resend(room: number): { due: ReactionWish[]; restore: ChatMessage[] } {
     const due: ReactionWish[] = [];
     for (const [key, wish] of this.wishes) {
       if (wish.room !== room) continue;
+      wish.throttled = false;
       if (++wish.resends > MAX_REACTION_SENDS) this.wishes.delete(key);
       else due.push(wish);
     }
     return { due, restore: this.prune() };
   }
 
+  /** The server said "retry later" to the wish for this message's emoji; false if there is none. */
+  throttle(room: number, seq: number, emoji: string): boolean {
+    const wish = this.wishes.get(wishKey(room, seq, emoji));
+    if (wish) wish.throttled = true;
+    return wish !== undefined;
+  }
+
+  /** A room's wishes to send again after the wait ("too fast"): not counted, the server did answer. */
+  retryThrottled(room: number): ReactionWish[] {
+    const due: ReactionWish[] = [];
+    for (const wish of this.wishes.values()) {
+      if (wish.room !== room || !wish.throttled) continue;
+      wish.throttled = false;
+      due.push(wish);
+    }
+    return due;
+  }
+
   /**
-   * The server refused a reaction in the room (the answer names no message): every outstanding wish of
-   * the room is dropped and its message shown as the server has it; a wish that did go through comes
-   * back as `updated`. Returns the messages to show.
+   * The server refused the reaction `emoji` on a message (its error names them): that wish is dropped
+   * and the message shown as the server has it (with my other wishes for it over it). Returns the
+   * messages to show.
    */
-  refused(room: number): ChatMessage[] {
-    return this.forget(room);
+  refused(room: number, seq: number, emoji: string): ChatMessage[] {
+    const key = messageKey(room, seq);
+    const served = this.served.get(key);
+    this.wishes.delete(wishKey(room, seq, emoji));
+    const dropped = this.prune();
+    // Still wished for otherwise: shown again too, with the remaining wishes over it.
+    return served && this.served.has(key) ? [...dropped, served] : dropped;
   }
 
   /** Drop a room's wishes (no longer a conversation of ours), or one message's (it was deleted); returns the messages to show again. */

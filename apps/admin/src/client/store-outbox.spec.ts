@@ -1,10 +1,11 @@
 // ChatStore against a scripted fake socket: reactions made while disconnected are kept and sent when
 // the room catches up again (until the server answers `reacted`; a refused one is taken back, one
-// answered "too fast" is sent again after the wait), send and retry take one path, and the
+// answered "too fast" is sent again after the wait, uncounted; only errors naming a reaction count as
+// its answer), send and retry take one path, and the
 // conversation list is read again after a reconnect and after a `conversation` frame that arrives while
 // a read is on its way (that read may predate the change); going to a closed DM opens it again.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ChatMessage, ClientFrame } from '@parley/protocol';
+import { type ChatMessage, type ClientFrame, reactionRef } from '@parley/protocol';
 import type { ChatStore, Conversation } from './store.ts';
 import { FakeSocket, me, other, storeOnFakeSocket } from './socket-test-kit.ts';
 import { MAX_REACTION_SENDS } from './reaction-outbox.ts';
@@ -125,18 +126,65 @@ describe('ChatStore: reactions made while disconnected', () => {
     const { store, ws } = await openRoom();
     const room = store.rooms.get(1)!;
     store.react(1, room.messages[0]!, '👍');
-    expect(room.messages[0]!.reactions).toHaveLength(1);
-    ws.push({ type: 'error', code: 'forbidden', message: 'this message is deleted', room: 1 });
+    store.react(1, room.messages[0]!, '🎉');
+    expect(room.messages[0]!.reactions).toHaveLength(2);
+    ws.push({ type: 'error', code: 'too_large', message: 'a message has at most 20 different reactions', room: 1, ref: reactionRef(1, '🎉') });
+    expect(room.messages[0]!.reactions?.map((r) => r.emoji)).toEqual(['👍']); // only the refused one is taken back
+    expect(room.error).toBe('a message has at most 20 different reactions');
+    room.error = null;
+    ws.push({ type: 'error', code: 'forbidden', message: 'this message is deleted', room: 1, ref: reactionRef(1, '👍') });
     expect(room.messages[0]!.reactions).toBeUndefined();
     expect(room.error).toBe('this message is deleted');
     room.error = null;
 
     store.react(1, room.messages[1]!, '🎉');
-    ws.push({ type: 'error', code: 'rate_limited', message: 'reacting too fast; retry in 60 ms', room: 1, retryInMs: 60 });
+    ws.push({ type: 'error', code: 'rate_limited', message: 'reacting too fast; retry in 60 ms', room: 1, retryInMs: 60, ref: reactionRef(2, '🎉') });
     expect(room.error).toBeNull(); // nothing for the person to do
     expect(room.messages[1]!.reactions?.map((r) => r.emoji)).toEqual(['🎉']);
-    await vi.waitFor(() => expect(reacts(ws).filter((f) => f.emoji === '🎉')).toHaveLength(2));
+    await vi.waitFor(() => expect(reacts(ws).filter((f) => f.emoji === '🎉' && f.seq === 2)).toHaveLength(2));
     ws.push({ type: 'reacted', room: 1, seq: 2, emoji: '🎉', on: true, changed: true });
+    store.connection.stop();
+  });
+
+  it('errors answering other frames of the room (edit, typing) leave outstanding reactions alone', async () => {
+    stubListApi();
+    const { store, ws } = await openRoom();
+    const room = store.rooms.get(1)!;
+    store.react(1, room.messages[0]!, '👍');
+    store.react(1, room.messages[1]!, '🎉');
+    const before = reacts(ws).length;
+    // A refused edit and delete name no reaction: not taken for one (the error is shown as usual).
+    ws.push({ type: 'error', code: 'forbidden', message: 'you can only edit your own messages that are not deleted', room: 1 });
+    ws.push({ type: 'error', code: 'not_found', message: 'no message 9 in this room', room: 1 });
+    expect(room.messages[0]!.reactions?.map((r) => r.emoji)).toEqual(['👍']);
+    expect(room.messages[1]!.reactions?.map((r) => r.emoji)).toEqual(['🎉']);
+    expect(store.reactedWith(room.messages[0]!, '👍')).toBe(true);
+    // "Too fast" for typing: no reaction is sent again.
+    ws.push({ type: 'error', code: 'rate_limited', message: 'too many frames; retry in 50 ms', room: 1, retryInMs: 50 });
+    await new Promise((r) => setTimeout(r, 120));
+    expect(reacts(ws)).toHaveLength(before);
+    // Both still go out on the next catch-up (they are outstanding).
+    const next = await reconnect(ws);
+    expect(reacts(next).map((f) => f.emoji)).toEqual(['👍', '🎉']);
+    store.connection.stop();
+  });
+
+  it('"too fast" retries do not count toward MAX_REACTION_SENDS: a reaction made offline survives a long wait', async () => {
+    stubListApi();
+    const { store, ws } = await openRoom();
+    ws.drop(1006);
+    const room = store.rooms.get(1)!;
+    store.react(1, room.messages[0]!, '👍');
+    const socket = await reconnectAfterDrop(ws);
+    for (let i = 1; i <= MAX_REACTION_SENDS + 2; i++) {
+      await vi.waitFor(() => expect(reacts(socket)).toHaveLength(i));
+      socket.push({ type: 'error', code: 'rate_limited', message: 'reacting too fast; retry in 50 ms', room: 1, retryInMs: 50, ref: reactionRef(1, '👍') });
+    }
+    await vi.waitFor(() => expect(reacts(socket)).toHaveLength(MAX_REACTION_SENDS + 3));
+    expect(room.messages[0]!.reactions?.map((r) => r.emoji)).toEqual(['👍']); // still wanted, still shown
+    socket.push({ type: 'reacted', room: 1, seq: 1, emoji: '👍', on: true, changed: true });
+    const again = await reconnect(socket);
+    expect(reacts(again)).toEqual([]);
     store.connection.stop();
   });
 

@@ -6,7 +6,7 @@ import type { Conversation } from '../features/conversations/conversation.ts';
 import { ChatConnection, type ConnectionState, type StateDetail } from './chat-connection.ts';
 import { csrfToken } from './csrf.ts';
 import { ReactionOutbox } from './reaction-outbox.ts';
-import { REPLY_EXCERPT_CHARS } from '@parley/protocol/wire';
+import { REPLY_EXCERPT_CHARS, parseReactionRef } from '@parley/protocol/wire';
 
 // The sidebar's conversation, as the panel's JSON API sends it (a type only: nothing of the server
 // module reaches the bundle).
@@ -231,7 +231,7 @@ export class ChatStore {
     this.showMessages(roomId, [shown]);
   }
 
-  /** Send a room's outstanding reactions again (it caught up, or the server asked to wait); show the given-up ones as they are. */
+  /** Send a room's outstanding reactions again (it caught up); show the given-up ones as they are. */
   private resendReactions(roomId: number): void {
     const { due, restore } = this.reactions.resend(roomId);
     for (const wish of due) this.connection.react(roomId, wish.seq, wish.emoji, wish.on);
@@ -639,9 +639,10 @@ export class ChatStore {
   private onError(roomId: number, code: string, message: string, ref?: string, retryInMs?: number): void {
     const room = this.rooms.get(roomId);
     if (!room) return;
-    // Errors without a ref may answer a reaction (they name no message).
-    if (!ref && this.reactions.pending(roomId) && this.onReactionError(roomId, code, retryInMs)) return void this.changed();
-    const pending = ref ? room.pending.find((p) => p.clientId === ref) : undefined;
+    // An error answering a `react` names the message and emoji (reactionRef); no other error is about one.
+    const reaction = parseReactionRef(ref);
+    if (reaction && this.onReactionError(roomId, reaction.seq, reaction.emoji, code, retryInMs)) return void this.changed();
+    const pending = ref && !reaction ? room.pending.find((p) => p.clientId === ref) : undefined;
     if (pending && !this.connection.isPending(ref!)) {
       // A final refusal: the message stays on screen, editable, with Retry and Discard.
       pending.status = 'failed';
@@ -654,21 +655,23 @@ export class ChatStore {
   }
 
   /**
-   * An error in a room where my reactions wait for their answer. "Too fast" or a passing failure: they
-   * are sent again after the wait (true: nothing to tell the person). `not_joined` (sent before a rejoin
-   * finished): the catch-up sends them again. Anything else may be their refusal: they are dropped and
-   * the messages shown as the server has them (one that did go through comes back as `updated`).
+   * The server's error for my reaction `emoji` on message `seq`. "Too fast" or a passing failure: sent
+   * again after the wait, not counted as a resend (true: nothing to tell the person). `not_joined` (sent
+   * before a rejoin finished): the catch-up sends it again. Anything else is its refusal: that wish is
+   * dropped and the message shown as the server has it.
    */
-  private onReactionError(roomId: number, code: string, retryInMs: number | undefined): boolean {
+  private onReactionError(roomId: number, seq: number, emoji: string, code: string, retryInMs: number | undefined): boolean {
     if (code === 'not_joined') return false;
     if (code !== 'rate_limited' && code !== 'unavailable' && code !== 'internal') {
-      this.showMessages(roomId, this.reactions.refused(roomId));
+      this.showMessages(roomId, this.reactions.refused(roomId, seq, emoji));
       return false;
     }
+    if (!this.reactions.throttle(roomId, seq, emoji)) return true; // answered or replaced meanwhile
     if (!this.reactionRetries.has(roomId)) {
       this.reactionRetries.set(roomId, setTimeout(() => {
         this.reactionRetries.delete(roomId);
-        if (this.rooms.has(roomId)) this.resendReactions(roomId);
+        if (!this.rooms.has(roomId)) return;
+        for (const wish of this.reactions.retryThrottled(roomId)) this.connection.react(roomId, wish.seq, wish.emoji, wish.on);
       }, Math.min(Math.max(retryInMs ?? 1_000, 50), 30_000)));
     }
     return true;

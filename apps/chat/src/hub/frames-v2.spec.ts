@@ -3,7 +3,7 @@
 // message; a v1 socket in the same room keeps getting version 1 frames.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { WebSocket } from 'ws';
-import { type ChatMessage, type ServerFrame, SUBPROTOCOL_V2, V2Decoder } from '@parley/protocol';
+import { type ChatMessage, type ServerFrame, SUBPROTOCOL_V2, type UserRef, V2_DECODER_USERS_MAX, V2Decoder } from '@parley/protocol';
 import type { RoomAccess, StoreResult } from '../messages/message-repository.ts';
 import { KNOWN_USERS_MAX, KnownUsers, SharedMessage } from './frames-v2.ts';
 import type { Hub } from './hub.ts';
@@ -32,6 +32,8 @@ afterEach(() => {
 
 function setup(backlog: ChatMessage[]) {
   const stored: ChatMessage[] = [...backlog];
+  /** Profiles changed since (as the users table says when a message is stored). */
+  const renamed = new Map<number, UserRef>();
   /** While set, backlog reads wait for it (a slow Postgres). */
   let gate: Promise<void> | null = null;
   const roomAccess = async (): Promise<RoomAccess> => ({ room: { id: ROOM, name: 'r', kind: 'public', archived: false }, lastSeq: stored.length, isMember: true, mutedUntil: null });
@@ -44,6 +46,7 @@ function setup(backlog: ChatMessage[]) {
     lastSeqs: async () => new Map(),
     store: async (m: { authorId: number; clientId: string }): Promise<StoreResult> => {
       const message = msg(stored.length + 1, m.authorId, m.clientId);
+      message.author = renamed.get(m.authorId) ?? message.author;
       stored.push(message);
       return { message, duplicate: false };
     },
@@ -60,7 +63,7 @@ function setup(backlog: ChatMessage[]) {
     gate = new Promise<void>((r) => (release = r));
     return release;
   };
-  return { ...t, attachV2, holdBacklog };
+  return { ...t, attachV2, holdBacklog, renamed };
 }
 
 async function join(ws: FakeWs) {
@@ -126,6 +129,26 @@ describe('protocol version 2 on the hub', () => {
     expect(stream.map((f) => (f.type === 'users' ? `users ${f.users!.map((u) => u.id).join()}` : `message ${f.s}`))).toEqual(['users 20', 'message 1', 'users 21', 'message 2']);
   });
 
+  it('introduces a renamed author again, so a v2 socket shows the new name without reconnecting', async () => {
+    const t = setup([msg(1, 20)]);
+    const reader = t.attachV2(1);
+    const writer = t.connect(20);
+    for (const ws of [reader, writer]) await join(ws);
+    const send = async (clientId: string) => {
+      writer.receive({ type: 'send', room: ROOM, clientId, body: clientId });
+      await vi.waitFor(() => expect(reader.frames.some((f) => f.type === 'message' && (f as unknown as { c: string }).c === clientId)).toBe(true));
+    };
+    await send('same-name');
+    t.renamed.set(20, { id: 20, handle: 'u20-new', displayName: 'New Name' });
+    await send('new-name');
+    await send('new-name-again');
+    const decoder = new V2Decoder();
+    const authors = reader.frames.map((f) => decoder.decode(f as never)).flatMap((f) => (f?.type === 'message' ? [f.message.author.displayName] : []));
+    expect(authors).toEqual(['U20', 'U20', 'New Name', 'New Name']);
+    const introduced = reader.frames.flatMap((f) => ((f.type as string) === 'users' ? (f as unknown as { users: UserRef[] }).users.map((u) => u.displayName) : []));
+    expect(introduced).toEqual(['U20', 'New Name']); // once per profile, not once per message
+  });
+
   it('acks a v2 send in the lean form', async () => {
     const t = setup([]);
     const v2 = t.attachV2(9);
@@ -145,6 +168,19 @@ describe('KnownUsers and SharedMessage', () => {
     expect(known.unknown([user(1)])).toEqual([]);
     expect(known.unknown([user(KNOWN_USERS_MAX + 1)])).toEqual([user(KNOWN_USERS_MAX + 1)]);
     expect(known.unknown([user(1)])).toEqual([user(1)]); // forgotten: sent again
+    expect(KNOWN_USERS_MAX).toBeLessThan(V2_DECODER_USERS_MAX); // the client never forgets first
+  });
+
+  it('tells a user again when their profile changes, without starting over', () => {
+    const known = new KnownUsers();
+    for (let id = 1; id < KNOWN_USERS_MAX; id++) known.unknown([user(id)]);
+    known.unknown([user(KNOWN_USERS_MAX)]); // full
+    const renamed = { ...user(2), displayName: 'Renamed' };
+    expect(known.unknown([renamed])).toEqual([renamed]);
+    expect(known.unknown([{ ...renamed }])).toEqual([]); // an equal profile (another object) is known
+    expect(known.unknown([user(1)])).toEqual([]); // the rename did not start the set over
+    const handleOnly = { ...renamed, handle: 'other' };
+    expect(known.unknown([handleOnly, user(3)])).toEqual([handleOnly]);
   });
 
   it('encodes each version once, when first needed', () => {

@@ -1,7 +1,7 @@
 // The message frames of a joined socket: send (validated and queued synchronously, acked after
 // COMMIT, published to peers one bus event per writer batch), edit, delete, history and typing.
 import type { Logger } from '@parley/logging';
-import { type ChatMessage, ErrorCode, isEmoji, MAX_REACTION_EMOJIS, utf8Length } from '@parley/protocol';
+import { type ChatMessage, ErrorCode, isEmoji, MAX_REACTION_EMOJIS, reactionRef, utf8Length } from '@parley/protocol';
 import { type BusEvent, type BusEventOf, messagesEvent } from '../bus/index.ts';
 import { AuthorInactiveError, DatabaseUnavailableError, type MessageRepository, NoLinkableAttachmentsError, OverloadedError, RoomArchivedError } from '../messages/message-repository.ts';
 import type { Connection } from './connection.ts';
@@ -167,20 +167,22 @@ export class MessageCommands {
    */
   async react(conn: Connection, roomId: number, seq: number, emoji: string, on: boolean): Promise<void> {
     const { reject, messages } = this.deps;
+    // Errors name the reaction they refuse, so a client tells them from other errors of the room.
+    const answer = { room: roomId, ref: reactionRef(seq, emoji) };
     const joined = conn.rooms.get(roomId);
-    if (!joined) return reject(conn, ErrorCode.NotJoined, `join room ${roomId} first`, { room: roomId });
-    if (!isEmoji(emoji)) return reject(conn, ErrorCode.BadFrame, 'a reaction is one emoji', { room: roomId });
+    if (!joined) return reject(conn, ErrorCode.NotJoined, `join room ${roomId} first`, answer);
+    if (!isEmoji(emoji)) return reject(conn, ErrorCode.BadFrame, 'a reaction is one emoji', answer);
     if (joined.mutedUntil > Date.now()) {
-      return reject(conn, ErrorCode.Muted, `you are muted in this room until ${new Date(joined.mutedUntil).toISOString()}`, { room: roomId });
+      return reject(conn, ErrorCode.Muted, `you are muted in this room until ${new Date(joined.mutedUntil).toISOString()}`, answer);
     }
-    if (this.deps.subscriptions.room(roomId)?.info.archived) return reject(conn, ErrorCode.Archived, 'this room is archived; it is read-only', { room: roomId });
+    if (this.deps.subscriptions.room(roomId)?.info.archived) return reject(conn, ErrorCode.Archived, 'this room is archived; it is read-only', answer);
     const waitMs = this.takeWriteToken(conn.user.id);
-    if (waitMs > 0) return reject(conn, ErrorCode.RateLimited, `reacting too fast; retry in ${waitMs} ms`, { room: roomId, retryInMs: waitMs });
+    if (waitMs > 0) return reject(conn, ErrorCode.RateLimited, `reacting too fast; retry in ${waitMs} ms`, { ...answer, retryInMs: waitMs });
     const result = await messages.react(roomId, seq, conn.user.id, emoji, on);
-    if (result === 'archived') return reject(conn, ErrorCode.Archived, 'this room is archived; it is read-only', { room: roomId });
-    if (result === 'not_found') return reject(conn, ErrorCode.NotFound, `no message ${seq} in this room`, { room: roomId });
-    if (result === 'deleted') return reject(conn, ErrorCode.Forbidden, 'this message is deleted', { room: roomId });
-    if (result === 'too_many') return reject(conn, ErrorCode.TooLarge, `a message has at most ${MAX_REACTION_EMOJIS} different reactions`, { room: roomId });
+    if (result === 'archived') return reject(conn, ErrorCode.Archived, 'this room is archived; it is read-only', answer);
+    if (result === 'not_found') return reject(conn, ErrorCode.NotFound, `no message ${seq} in this room`, answer);
+    if (result === 'deleted') return reject(conn, ErrorCode.Forbidden, 'this message is deleted', answer);
+    if (result === 'too_many') return reject(conn, ErrorCode.TooLarge, `a message has at most ${MAX_REACTION_EMOJIS} different reactions`, answer);
     conn.send({ type: 'reacted', room: roomId, seq, emoji, on, changed: result.changed });
   }
 
