@@ -198,13 +198,13 @@ describe('MessageWriter under database outages', () => {
     const pool = createPool(db.url, { max: 2, applicationName: 'parley-writer-outage' });
     const h = health();
     const writer = new MessageWriter(pool, { concurrency: 1, health: h });
-    // Hold the room's row lock so the first batch (the first send alone: it is pumped at once) waits
-    // inside Postgres, then kill its backend. The sends queued behind it wait for the room.
+    // Hold the room's row lock so the first batch (the first send alone) waits inside Postgres, then
+    // kill its backend. The sends queued behind it wait for the room.
     const blocker = await db.pool.connect();
     await blocker.query('BEGIN');
     await blocker.query('SELECT 1 FROM rooms WHERE id = $1 FOR UPDATE', [room]);
     const msgs = Array.from({ length: 10 }, (_, i) => ({ roomId: room!, authorId: authors[i % authors.length]!, clientId: `outage-${room}-${i}`, body: `o${i}` }));
-    const pending = msgs.map((m) => writer.store(m));
+    const pending = [writer.store(msgs[0]!)];
     const lockWaiter = async () => {
       for (let i = 0; i < 200; i++) {
         const { rows } = await db.pool.query<{ pid: number }>(
@@ -216,6 +216,7 @@ describe('MessageWriter under database outages', () => {
       throw new Error('the batch never waited for the room lock');
     };
     const killed = await lockWaiter();
+    pending.push(...msgs.slice(1).map((m) => writer.store(m)));
     await db.pool.query('SELECT pg_terminate_backend($1)', [killed]);
     const [first] = await Promise.allSettled([pending[0]!]);
     expect(first.status).toBe('rejected');

@@ -7,8 +7,9 @@
 // Invariants:
 // - Gap-free per-room seq in commit order: seqs come from rooms.last_seq under its row lock, which is
 //   held until COMMIT, so a later transaction on the same room waits and gets the following seqs.
-// - FIFO per room within one writer: a room is in at most one in-flight batch, and items are taken from
-//   the queue in order, so messages enqueued earlier get lower seqs (one connection's sends keep their order).
+// - FIFO per room within one writer: a room always goes to the same lane, a lane runs one batch at a
+//   time and takes its queue in order, so messages enqueued earlier get lower seqs (one connection's
+//   sends keep their order).
 // - Idempotency: (author, client id) is pre-checked, deduplicated within the batch and against batches in
 //   flight; a race with another replica ends in a unique violation, and the batch falls back to storing
 //   its messages one by one, each of which then finds the original.
@@ -246,7 +247,7 @@ const idsLiteral = (ids: string[] | null | undefined): string | null => (ids?.le
 export interface WriterOptions {
   /** Most messages in one transaction. */
   maxBatch?: number;
-  /** Batches (transactions) in flight at once; each uses one pool connection. */
+  /** Lanes: batches (transactions) in flight at once, each on one pool connection; room r uses lane r mod concurrency. */
   concurrency?: number;
   /** Most messages waiting; beyond it store() fails fast with OverloadedError. */
   maxQueue?: number;
@@ -266,9 +267,17 @@ interface Item {
 const keyOf = (authorId: number, clientId: string) => `${authorId}:${clientId}`;
 const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === '23505';
 
+/** One lane of the writer: the queue of its rooms, and whether its transaction is running. */
+interface Lane {
+  queue: Item[];
+  /** A transaction is running, or about to start (see pump). */
+  running: boolean;
+}
+
 export class MessageWriter {
-  private queue: Item[] = [];
-  private readonly busyRooms = new Set<number>();
+  /** Room r is written by lane r mod lanes.length, one transaction at a time (see pump). */
+  private readonly lanes: Lane[];
+  private waiting = 0;
   private readonly inflightKeys = new Map<string, Promise<StoreResult>>();
   private running = 0;
   private readonly idleWaiters: Array<() => void> = [];
@@ -286,6 +295,7 @@ export class MessageWriter {
     this.maxQueue = opts.maxQueue ?? 20_000;
     this.health = opts.health;
     this.onBatch = opts.onBatch;
+    this.lanes = Array.from({ length: this.concurrency }, () => ({ queue: [], running: false }));
   }
 
   /**
@@ -297,7 +307,7 @@ export class MessageWriter {
     const key = keyOf(msg.authorId, msg.clientId);
     const inflight = this.inflightKeys.get(key);
     if (inflight) return inflight.then((r) => ({ message: r.message, duplicate: true }));
-    if (this.queue.length >= this.maxQueue) return Promise.reject(new OverloadedError());
+    if (this.waiting >= this.maxQueue) return Promise.reject(new OverloadedError());
     let item!: Item;
     const promise = new Promise<StoreResult>((resolve, reject) => {
       item = { msg, key, resolve, reject };
@@ -307,46 +317,57 @@ export class MessageWriter {
       if (this.inflightKeys.get(key) === promise) this.inflightKeys.delete(key);
     };
     promise.then(forget, forget);
-    this.queue.push(item);
-    this.pump();
+    const lane = this.lanes[msg.roomId % this.lanes.length]!;
+    lane.queue.push(item);
+    this.waiting++;
+    if (!lane.running) {
+      // An idle lane starts after this turn of the event loop, with every send that arrived in it: the
+      // senders of a closed loop answer the last batch's acks over a few ms, and starting on the first
+      // of them alone would hold the lane for a one-message transaction.
+      lane.running = true;
+      setImmediate(() => {
+        lane.running = false;
+        this.pump(lane);
+      });
+    }
     return promise;
   }
 
   queued(): number {
-    return this.queue.length;
+    return this.waiting;
   }
 
   /** Resolves when nothing is queued or in flight. */
   idle(): Promise<void> {
-    if (!this.queue.length && this.running === 0) return Promise.resolve();
+    if (this.waiting === 0 && this.running === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private pump(): void {
-    while (this.running < this.concurrency && this.queue.length) {
-      const batch: Item[] = [];
-      const rest: Item[] = [];
-      const rooms = new Set<number>();
-      for (const item of this.queue) {
-        // A room already in flight waits for that batch: later items of it stay behind (FIFO per room).
-        if (batch.length < this.maxBatch && !this.busyRooms.has(item.msg.roomId)) {
-          batch.push(item);
-          rooms.add(item.msg.roomId);
-        } else {
-          rest.push(item);
-        }
-      }
-      if (!batch.length) return;
-      this.queue = rest;
-      for (const r of rooms) this.busyRooms.add(r);
-      this.running++;
-      void this.runBatch(batch).finally(() => {
-        for (const r of rooms) this.busyRooms.delete(r);
-        this.running--;
-        this.pump();
-        if (!this.queue.length && this.running === 0) for (const w of this.idleWaiters.splice(0)) w();
-      });
+  /**
+   * Start the lane's next transaction unless one is running: it takes everything the lane has queued
+   * (up to maxBatch). While a transaction runs, its lane's sends pile up behind it, so under load each
+   * transaction carries what arrived during the previous one, instead of a freed connection taking the
+   * one message that just came in. A room is in one lane, so it is in at most one running batch and
+   * its messages are taken in queue order (FIFO per room, by construction; no rescans of the queue).
+   */
+  private pump(lane: Lane): void {
+    if (lane.running || !lane.queue.length) return;
+    let batch: Item[];
+    if (lane.queue.length <= this.maxBatch) {
+      batch = lane.queue;
+      lane.queue = [];
+    } else {
+      batch = lane.queue.splice(0, this.maxBatch);
     }
+    this.waiting -= batch.length;
+    lane.running = true;
+    this.running++;
+    void this.runBatch(batch).finally(() => {
+      lane.running = false;
+      this.running--;
+      this.pump(lane);
+      if (this.waiting === 0 && this.running === 0) for (const w of this.idleWaiters.splice(0)) w();
+    });
   }
 
   private async runBatch(batch: Item[]): Promise<void> {
