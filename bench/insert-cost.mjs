@@ -49,8 +49,8 @@ try {
   const rooms = (await c.query("SELECT id FROM rooms WHERE name LIKE 'cost %' ORDER BY id")).rows.map((r) => Number(r.id));
   let k = 0;
   const args = (n, nRooms) => {
-    const a = [[], [], [], [], []];
-    for (let i = 0; i < n; i++) { k++; a[0].push(rooms[i % nRooms]); a[1].push(users[k % users.length]); a[2].push(`cost-${k}`); a[3].push(`persisted message cost-${k} ${'p'.repeat(48)}`); a[4].push(null); }
+    const a = [[], [], [], [], [], []];
+    for (let i = 0; i < n; i++) { k++; a[0].push(rooms[i % nRooms]); a[1].push(users[k % users.length]); a[2].push(`cost-${k}`); a[3].push(`persisted message cost-${k} ${'p'.repeat(48)}`); a[4].push(null); a[5].push(null); }
     return a;
   };
   const med = (v) => { const s = [...v].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };

@@ -172,6 +172,34 @@ describe('MessageWriter (group commit)', () => {
     expect(await seqsOf(room!)).toEqual([1, 2]);
   });
 
+  it('records the author\'s role at insert (author_role), in the batch and the one-by-one path', async () => {
+    const [room] = await makeRooms(1);
+    const { rows } = await db.pool.query<{ id: number }>(
+      `INSERT INTO users (email, handle, display_name, password_hash, role) VALUES ('mod@example.test', 'writer_mod', 'Mod', 'x', 'moderator') RETURNING id`,
+    );
+    const mod = rows[0]!.id;
+    const writer = new MessageWriter(db.pool, { concurrency: 1 });
+    await Promise.all([
+      writer.store({ roomId: room!, authorId: mod, clientId: 'role-1', body: '@room hello' }),
+      writer.store({ roomId: room!, authorId: authors[0]!, clientId: 'role-2', body: 'hi' }),
+    ]);
+    const client = await db.pool.connect();
+    try {
+      await writer.storeOne(client, { roomId: room!, authorId: mod, clientId: 'role-3', body: 'one by one' });
+    } finally {
+      client.release();
+    }
+    await db.pool.query(`UPDATE users SET role = 'user' WHERE id = $1`, [mod]);
+    const { rows: stored } = await db.pool.query<{ client_msg_id: string; author_role: string }>(
+      'SELECT client_msg_id, author_role FROM messages WHERE room_id = $1 ORDER BY seq', [room],
+    );
+    expect(stored).toEqual([
+      { client_msg_id: 'role-1', author_role: 'moderator' },
+      { client_msg_id: 'role-2', author_role: 'user' },
+      { client_msg_id: 'role-3', author_role: 'moderator' },
+    ]);
+  });
+
   it('fails fast when the queue is full instead of growing without bound', async () => {
     const [room] = await makeRooms(1);
     const w = new MessageWriter(db.pool, { concurrency: 1, maxQueue: 3 });

@@ -147,6 +147,11 @@ export const SELECT_MESSAGE = `
  * Group commit in one statement; see MessageWriter.writeBatch. $1..$6: room, author, client id, body,
  * reply-to seq (null: not a reply; kept only when that message exists in the same room), attachment
  * ids (a uuid array literal, null: none), linked in the same statement (so the same transaction).
+ *
+ * New rows come back without their body (the writer has it) and without edited/deleted (null); the
+ * originals of resends come back whole. Each author is read from `users` once (by primary key): the
+ * "author active" check, the handle for the ack, and `author_role`, written here so the trigger of
+ * migration 0008 (now only for inserts that leave it null, 0011) does not look the author up again.
  */
 const BATCH_INSERT = `
   WITH req AS (
@@ -159,11 +164,13 @@ const BATCH_INSERT = `
            m.created_at, m.edited_at, m.deleted_at, m.reply_to_seq
     FROM req JOIN messages m ON m.author_id = req.author_id AND m.client_msg_id = req.client_msg_id
   ),
+  authors AS (
+    SELECT u.id, u.role, u.handle, u.display_name FROM users u WHERE u.id = ANY($2::bigint[]) AND u.status = 'active'
+  ),
   fresh AS (
-    SELECT req.*, row_number() OVER (PARTITION BY req.room_id ORDER BY req.ord) AS idx
-    FROM req
+    SELECT req.*, a.role, row_number() OVER (PARTITION BY req.room_id ORDER BY req.ord) AS idx
+    FROM req JOIN authors a ON a.id = req.author_id
     WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e.author_id = req.author_id AND e.client_msg_id = req.client_msg_id)
-      AND EXISTS (SELECT 1 FROM users u WHERE u.id = req.author_id AND u.status = 'active')
   ),
   counts AS (SELECT room_id, count(*)::int AS k FROM fresh GROUP BY room_id),
   locked AS (
@@ -176,14 +183,15 @@ const BATCH_INSERT = `
     RETURNING r.id, r.last_seq - c.k AS base
   ),
   ins AS (
-    INSERT INTO messages (room_id, seq, author_id, client_msg_id, body, reply_to_seq)
+    INSERT INTO messages (room_id, seq, author_id, client_msg_id, body, reply_to_seq, author_role)
     SELECT f.room_id, s.base + f.idx, f.author_id, f.client_msg_id, f.body,
            -- CASE evaluates in order: a plain message (the hot path) never probes for an original.
            CASE WHEN f.reply_to_seq IS NULL THEN NULL
-                WHEN EXISTS (SELECT 1 FROM messages o WHERE o.room_id = f.room_id AND o.seq = f.reply_to_seq) THEN f.reply_to_seq END
+                WHEN EXISTS (SELECT 1 FROM messages o WHERE o.room_id = f.room_id AND o.seq = f.reply_to_seq) THEN f.reply_to_seq END,
+           f.role
     FROM fresh f JOIN seqs s ON s.id = f.room_id
     ORDER BY f.room_id, f.idx
-    RETURNING id, room_id, seq, author_id, client_msg_id, body, created_at, edited_at, deleted_at, reply_to_seq
+    RETURNING id, room_id, seq, author_id, client_msg_id, created_at, reply_to_seq
   ),
   linked AS (
     -- Only messages that carry ids join here: a plain batch links nothing.
@@ -193,7 +201,9 @@ const BATCH_INSERT = `
     RETURNING a.*
   ),
   found AS (
-    SELECT ins.*, false AS dup FROM ins
+    SELECT ins.id, ins.room_id, ins.seq, ins.author_id, ins.client_msg_id, NULL::text AS body, ins.created_at,
+           NULL::timestamptz AS edited_at, NULL::timestamptz AS deleted_at, ins.reply_to_seq, false AS dup
+    FROM ins
     UNION ALL
     SELECT existing.*, true AS dup FROM existing
   )
@@ -447,8 +457,8 @@ export class MessageWriter {
       toStore.push(item);
     }
     // A named (prepared) statement: parsed and planned once per connection, not once per batch.
-    const { rows } = await client.query<MessageRow & { dup: boolean }>({
-      name: 'parley_batch_insert_v4',
+    const { rows } = await client.query<Omit<MessageRow, 'body'> & { body: string | null; dup: boolean }>({
+      name: 'parley_batch_insert_v5',
       text: BATCH_INSERT,
       values: [
         toStore.map((i) => i.msg.roomId),
@@ -460,14 +470,22 @@ export class MessageWriter {
       ],
     });
     let inserted = 0;
-    const results = new Map<string, StoreResult>();
+    const stored = new Map<string, (typeof rows)[number]>();
     for (const row of rows) {
-      results.set(keyOf(Number(row.author_id), row.client_msg_id), { message: toChatMessage(row), duplicate: row.dup });
+      stored.set(keyOf(Number(row.author_id), row.client_msg_id), row);
       if (!row.dup) inserted++;
     }
     this.stats.batches++;
     this.stats.batchedMessages += inserted;
     this.stats.largestBatch = Math.max(this.stats.largestBatch, inserted);
+    const results = new Map<string, StoreResult>();
+    for (const item of toStore) {
+      const row = stored.get(item.key);
+      // A new row's body is the one just sent (the statement does not send it back).
+      if (!row) continue;
+      row.body ??= item.msg.body;
+      results.set(item.key, { message: toChatMessage(row as MessageRow), duplicate: row.dup });
+    }
     // Resolve in queue order (= seq order per room). A missing row: the author is no longer active, or
     // the room is archived or gone (asked only in that rare case, after COMMIT).
     const missing = toStore.filter((item) => !results.has(item.key));
