@@ -194,10 +194,12 @@ const BATCH_INSERT = `
     RETURNING id, room_id, seq, author_id, client_msg_id, created_at, reply_to_seq
   ),
   linked AS (
-    -- Only messages that carry ids join here: a plain batch links nothing.
+    -- Only messages that carry ids join here. The uncorrelated test is evaluated once, before the join:
+    -- a batch without attachments (the usual one) skips it, instead of comparing every new row with every
+    -- request (a nested loop over two CTEs: quadratic in the batch size).
     UPDATE attachments a SET message_seq = i.seq
     FROM ins i JOIN fresh f ON f.author_id = i.author_id AND f.client_msg_id = i.client_msg_id AND f.attachment_ids IS NOT NULL
-    WHERE ${LINK_WHERE('f.attachment_ids::uuid[]', 'i')}
+    WHERE (SELECT bool_or(attachment_ids IS NOT NULL) FROM req) AND ${LINK_WHERE('f.attachment_ids::uuid[]', 'i')}
     RETURNING a.*
   ),
   found AS (
