@@ -272,6 +272,7 @@ export interface WriterOptions {
 interface Item {
   msg: NewMessage;
   key: string;
+  promise: Promise<StoreResult>;
   resolve: (r: StoreResult) => void;
   reject: (err: unknown) => void;
 }
@@ -290,7 +291,8 @@ export class MessageWriter {
   /** Room r is written by lane r mod lanes.length, one transaction at a time (see pump). */
   private readonly lanes: Lane[];
   private waiting = 0;
-  private readonly inflightKeys = new Map<string, Promise<StoreResult>>();
+  /** Items not yet settled, by key: a second send of a key in flight gets the first one's result. */
+  private readonly inflightKeys = new Map<string, Item>();
   private running = 0;
   private readonly idleWaiters: Array<() => void> = [];
   readonly maxBatch: number;
@@ -318,17 +320,16 @@ export class MessageWriter {
   store(msg: NewMessage): Promise<StoreResult> {
     const key = keyOf(msg.authorId, msg.clientId);
     const inflight = this.inflightKeys.get(key);
-    if (inflight) return inflight.then((r) => ({ message: r.message, duplicate: true }));
+    if (inflight) return inflight.promise.then((r) => ({ message: r.message, duplicate: true }));
     if (this.waiting >= this.maxQueue) return Promise.reject(new OverloadedError());
-    let item!: Item;
-    const promise = new Promise<StoreResult>((resolve, reject) => {
-      item = { msg, key, resolve, reject };
+    let resolve!: Item['resolve'];
+    let reject!: Item['reject'];
+    const promise = new Promise<StoreResult>((res, rej) => {
+      resolve = res;
+      reject = rej;
     });
-    this.inflightKeys.set(key, promise);
-    const forget = () => {
-      if (this.inflightKeys.get(key) === promise) this.inflightKeys.delete(key);
-    };
-    promise.then(forget, forget);
+    const item: Item = { msg, key, promise, resolve, reject };
+    this.inflightKeys.set(key, item);
     const lane = this.lanes[msg.roomId % this.lanes.length]!;
     lane.queue.push(item);
     this.waiting++;
@@ -408,10 +409,10 @@ export class MessageWriter {
         this.stats.fallbacks++;
         for (const item of batch) {
           try {
-            item.resolve(await this.storeOne(client, item.msg));
+            this.resolveItem(item, await this.storeOne(client, item.msg));
           } catch (err) {
             if (held.broken || isConnectionError(err)) throw err;
-            item.reject(err);
+            this.rejectItem(item, err);
           }
         }
       } else if (failure !== undefined) {
@@ -427,6 +428,17 @@ export class MessageWriter {
     }
   }
 
+  /** Settle an item (a second settle changes nothing); the key is no longer in flight. */
+  private resolveItem(item: Item, result: StoreResult): void {
+    if (this.inflightKeys.get(item.key) === item) this.inflightKeys.delete(item.key);
+    item.resolve(result);
+  }
+
+  private rejectItem(item: Item, err: unknown): void {
+    if (this.inflightKeys.get(item.key) === item) this.inflightKeys.delete(item.key);
+    item.reject(err);
+  }
+
   /** Settle every item still pending after a failure; an outage becomes DatabaseUnavailableError. */
   private rejectAll(batch: Item[], err: unknown, connectionBroke = false): void {
     const unavailable = connectionBroke || isConnectionError(err);
@@ -434,7 +446,7 @@ export class MessageWriter {
       this.stats.unavailable++;
       this.health?.failed(err);
     }
-    for (const item of batch) item.reject(unavailable ? new DatabaseUnavailableError(err) : err);
+    for (const item of batch) this.rejectItem(item, unavailable ? new DatabaseUnavailableError(err) : err);
   }
 
   /**
@@ -495,13 +507,13 @@ export class MessageWriter {
     const notStored = (item: Item) => (inactive.has(item.msg.authorId) ? new AuthorInactiveError() : new RoomArchivedError());
     for (const item of toStore) {
       const r = results.get(item.key);
-      if (r) item.resolve(r);
-      else item.reject(notStored(item));
+      if (r) this.resolveItem(item, r);
+      else this.rejectItem(item, notStored(item));
     }
     for (const [item, first] of followers) {
       const r = results.get(first.key);
-      if (r) item.resolve({ message: r.message, duplicate: true });
-      else item.reject(notStored(first));
+      if (r) this.resolveItem(item, { message: r.message, duplicate: true });
+      else this.rejectItem(item, notStored(first));
     }
   }
 
