@@ -209,17 +209,19 @@ const BATCH_INSERT = `
     UNION ALL
     SELECT existing.*, true AS dup FROM existing
   )
-  SELECT found.*, u.handle, u.display_name, ${REPLY_COLUMNS}, att.attachments
-  FROM found JOIN users u ON u.id = found.author_id ${REPLY_JOIN('found')}
-  LEFT JOIN LATERAL (
-    -- New messages: what this statement linked (its own UPDATE is not visible to it); resends: the stored links.
-    SELECT json_agg(${ATTACHMENT_JSON} ORDER BY a.created_at, a.id) AS attachments
-    FROM (
-      SELECT * FROM linked l WHERE NOT found.dup AND l.room_id = found.room_id AND l.message_seq = found.seq
-      UNION ALL
-      SELECT * FROM attachments s WHERE found.dup AND s.room_id = found.room_id AND s.message_seq = found.seq AND s.deleted_at IS NULL AND found.deleted_at IS NULL
-    ) a
-  ) att ON true`;
+  SELECT found.*, u.handle, u.display_name, ${REPLY_COLUMNS},
+         -- A subquery per row only where there can be attachments: resends (the stored links) and, when
+         -- the batch has attachments at all, new messages (what this statement linked: its own UPDATE is
+         -- not visible to it). The test on req is evaluated once per statement.
+         CASE WHEN found.dup OR (SELECT bool_or(attachment_ids IS NOT NULL) FROM req) THEN (
+           SELECT json_agg(${ATTACHMENT_JSON} ORDER BY a.created_at, a.id)
+           FROM (
+             SELECT * FROM linked l WHERE NOT found.dup AND l.room_id = found.room_id AND l.message_seq = found.seq
+             UNION ALL
+             SELECT * FROM attachments s WHERE found.dup AND s.room_id = found.room_id AND s.message_seq = found.seq AND s.deleted_at IS NULL AND found.deleted_at IS NULL
+           ) a
+         ) END AS attachments
+  FROM found JOIN users u ON u.id = found.author_id ${REPLY_JOIN('found')}`;
 
 export function toChatMessage(row: MessageRow): ChatMessage {
   const message: ChatMessage = {
