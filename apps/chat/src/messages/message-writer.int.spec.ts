@@ -68,6 +68,23 @@ describe('MessageWriter (group commit)', () => {
     for (const r of results) expect(r.message.clientId).toMatch(new RegExp(`^many-${r.message.roomId}-`));
   });
 
+  it('sends that arrive while a lane\'s transaction runs go together into its next one, not one by one', async () => {
+    const rooms = await makeRooms(6);
+    const writer = new MessageWriter(db.pool, { concurrency: 2 });
+    const first = rooms.map((room) => writer.store({ roomId: room, authorId: authors[0]!, clientId: `lane-first-${room}`, body: 'first' }));
+    // Both lanes are now running their first transaction; everything below arrives while they run.
+    await new Promise((resolve) => setImmediate(resolve));
+    const later: Array<Promise<StoreResult>> = [];
+    for (let i = 0; i < 20; i++) {
+      for (const room of rooms) later.push(writer.store({ roomId: room, authorId: authors[1]!, clientId: `lane-${room}-${i}`, body: `m${i}` }));
+    }
+    await Promise.all([...first, ...later]);
+    // One transaction per lane for the first sends, one per lane for the 120 that waited behind them.
+    const lanes = new Set(rooms.map((room) => room % 2)).size;
+    expect(writer.stats.batches).toBe(2 * lanes);
+    for (const room of rooms) expect(await seqsOf(room)).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
+  });
+
   it('two writers (two replicas) on the same rooms: gap-free seqs, each writer FIFO per room', async () => {
     const rooms = await makeRooms(4);
     const a = new MessageWriter(db.pool, { concurrency: 2, maxBatch: 50 });
