@@ -4,10 +4,12 @@
 // /proc/<pid>/stat (Postgres runs on this machine), so time spent waiting for a CPU on a loaded machine
 // does not count, unlike EXPLAIN ANALYZE's wall times (bench/insert-cost.mjs).
 //
+// AFTER_FILE: a copy of message-writer.ts to measure instead of the working tree's (trying variants).
 // `BEFORE=<commit> N=200000 BATCH=100 BATCHES=60 ROUNDS=5 node bench/batch-cpu.mjs`: its own database on
 // TEST_PG_URL's server with the working tree's migrations, dropped at the end. The earlier statement
 // runs against the same schema (so 0011's trigger change applies to both: a statement that leaves
-// author_role unset pays the trigger, as it did before 0011).
+// author_role unset pays the trigger, as it did before 0011). PRE_SQL (optional) runs after seeding, to
+// price a schema change, e.g. PRE_SQL='ALTER TABLE messages DROP CONSTRAINT messages_author_id_fkey'.
 import pg from 'pg';
 import { readFileSync, readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -31,7 +33,7 @@ function batchStatement(source) {
 }
 const variants = [
   { name: `before (${BEFORE})`, text: batchStatement(execFileSync('git', ['show', `${BEFORE}:${WRITER}`], { cwd: ROOT, encoding: 'utf8' })) },
-  { name: 'working tree', text: batchStatement(readFileSync(`${ROOT}${WRITER}`, 'utf8')) },
+  { name: process.env.AFTER_FILE ?? 'working tree', text: batchStatement(readFileSync(process.env.AFTER_FILE ?? `${ROOT}${WRITER}`, 'utf8')) },
   // The floor: the same rows by a bare multi-row INSERT (no seq allocation, no checks, no result rows).
   {
     name: 'bare INSERT … SELECT FROM unnest (floor)',
@@ -69,6 +71,7 @@ try {
       'w'||(g*7919%50000)||' w'||(g*104729%50000)||' w'||(g*31%977)||' hello w'||(g*13%50000), 'user'
     FROM generate_series(0::bigint, ${N} - 1) g`);
   await c.query(`UPDATE rooms r SET last_seq = (SELECT coalesce(max(seq), 0) FROM messages m WHERE m.room_id = r.id)`);
+  if (process.env.PRE_SQL) await c.query(process.env.PRE_SQL);
   await c.query('VACUUM ANALYZE');
   const pid = (await c.query('SELECT pg_backend_pid() AS p')).rows[0].p;
   let k = 0;
