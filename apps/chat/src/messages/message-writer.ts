@@ -203,13 +203,15 @@ const BATCH_INSERT = `
     RETURNING a.*
   ),
   found AS (
+    -- New rows take the author's names from \`authors\` (already read); resends from users.
     SELECT ins.id, ins.room_id, ins.seq, ins.author_id, ins.client_msg_id, NULL::text AS body, ins.created_at,
-           NULL::timestamptz AS edited_at, NULL::timestamptz AS deleted_at, ins.reply_to_seq, false AS dup
-    FROM ins
+           NULL::timestamptz AS edited_at, NULL::timestamptz AS deleted_at, ins.reply_to_seq, false AS dup,
+           a.handle, a.display_name
+    FROM ins JOIN authors a ON a.id = ins.author_id
     UNION ALL
-    SELECT existing.*, true AS dup FROM existing
+    SELECT existing.*, true AS dup, u.handle, u.display_name FROM existing JOIN users u ON u.id = existing.author_id
   )
-  SELECT found.*, u.handle, u.display_name, ${REPLY_COLUMNS},
+  SELECT found.*, ${REPLY_COLUMNS},
          -- A subquery per row only where there can be attachments: resends (the stored links) and, when
          -- the batch has attachments at all, new messages (what this statement linked: its own UPDATE is
          -- not visible to it). The test on req is evaluated once per statement.
@@ -221,7 +223,7 @@ const BATCH_INSERT = `
              SELECT * FROM attachments s WHERE found.dup AND s.room_id = found.room_id AND s.message_seq = found.seq AND s.deleted_at IS NULL AND found.deleted_at IS NULL
            ) a
          ) END AS attachments
-  FROM found JOIN users u ON u.id = found.author_id ${REPLY_JOIN('found')}`;
+  FROM found ${REPLY_JOIN('found')}`;
 
 export function toChatMessage(row: MessageRow): ChatMessage {
   const message: ChatMessage = {
