@@ -80,6 +80,8 @@ const config = {
   persistSenders: int('BENCH_PERSIST_SENDERS', 8, 200),
   persistRooms: int('BENCH_PERSIST_ROOMS', 4, 50),
   persistPool: int('BENCH_PERSIST_POOL', 8, 8),
+  /** Parley's DB_WRITE_CONCURRENCY (writer lanes); unset: the server's default. */
+  persistLanes: env.BENCH_PERSIST_LANES,
   persistWindow: int('BENCH_PERSIST_WINDOW', 4, 4),
   persistRate: int('BENCH_PERSIST_RATE', 500, 5_000),
   persistSec: int('BENCH_PERSIST_SECONDS', 1, 8),
@@ -915,7 +917,10 @@ async function persistScenario(e: Env, pool: Pool, ids: { firstUser: number; roo
     await c.connect();
     clients.push(c);
   }
-  const server = await startServer('parley', e, { DB_POOL_MAX: String(config.persistPool), SEND_RATE_PER_SEC: '1000000', SEND_BURST: '1000000' });
+  const server = await startServer('parley', e, {
+    DB_POOL_MAX: String(config.persistPool), SEND_RATE_PER_SEC: '1000000', SEND_BURST: '1000000',
+    ...(config.persistLanes ? { DB_WRITE_CONCURRENCY: config.persistLanes } : {}),
+  });
   const workers = await spawnWorkers(1);
   try {
     const group = await connectClients(workers, {
