@@ -92,7 +92,12 @@ try {
     log(`round ${r + 1}:`, variants.map((v, i) => `${v.name} ${perMsg[i].at(-1).toFixed(1)} µs/msg`).join(', '));
   }
   console.log(`\nPostgres backend CPU per message, batches of ${BATCH} over ${ROOMS} rooms, committed one by one, ${N} messages before (median of ${ROUNDS} rounds × ${BATCHES} batches):`);
-  for (const [i, v] of variants.entries()) console.log(`| ${v.name} | ${med(perMsg[i]).toFixed(1)} µs/msg |`);
+  // Planned once (generic plan) or at every execution (custom plans)? Postgres decides after five.
+  const plans = new Map((await c.query('SELECT name, generic_plans, custom_plans FROM pg_prepared_statements')).rows.map((r) => [r.name, r]));
+  for (const [i, v] of variants.entries()) {
+    const p = plans.get(`v${i}`);
+    console.log(`| ${v.name} | ${med(perMsg[i]).toFixed(1)} µs/msg | plans: ${p?.generic_plans} generic, ${p?.custom_plans} custom |`);
+  }
   await c.end();
 } finally {
   await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
