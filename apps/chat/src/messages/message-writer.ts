@@ -147,6 +147,7 @@ export const SELECT_MESSAGE = `
  * Group commit in one statement; see MessageWriter.writeBatch. $1..$6: room, author, client id, body,
  * reply-to seq (null: not a reply; kept only when that message exists in the same room), attachment
  * ids (a uuid array literal, null: none), linked in the same statement (so the same transaction).
+ * $5 and $6 may be null arrays when no message of the batch has any (unnest pads them with nulls).
  *
  * New rows come back without their body (the writer has it) and without edited/deleted (null); the
  * originals of resends come back whole. Each author is read from `users` once (by primary key): the
@@ -483,8 +484,9 @@ export class MessageWriter {
         toStore.map((i) => i.msg.authorId),
         toStore.map((i) => i.msg.clientId),
         toStore.map((i) => i.msg.body),
-        toStore.map((i) => i.msg.replyTo ?? null),
-        toStore.map((i) => idsLiteral(i.msg.attachments)),
+        // Most batches have no replies and no attachments: a null array (unnest pads it with nulls).
+        toStore.some((i) => i.msg.replyTo != null) ? toStore.map((i) => i.msg.replyTo ?? null) : null,
+        toStore.some((i) => i.msg.attachments?.length) ? toStore.map((i) => idsLiteral(i.msg.attachments)) : null,
       ],
     });
     let inserted = 0;
