@@ -29,6 +29,7 @@ import { histogramDelta, scrapeChatMetrics, type HistogramDelta } from './chat-m
 import { startPgCpuWindow } from './pg-cpu.ts';
 import { createBenchDatabase, type BenchDatabase } from './bench-database.ts';
 import { searchScenario, type SearchResult } from './search.ts';
+import { seedPersistHistory } from './persist-history.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const log = (line: string) => process.stderr.write(`[bench ${((nowMs() - T0) / 1000).toFixed(1).padStart(5)}s] ${line}\n`);
@@ -80,6 +81,8 @@ const config = {
   persistSenders: int('BENCH_PERSIST_SENDERS', 8, 200),
   persistRooms: int('BENCH_PERSIST_ROOMS', 4, 50),
   persistPool: int('BENCH_PERSIST_POOL', 8, 8),
+  /** Messages already in the database before the persist scenario (see persist-history.ts). */
+  persistHistory: int('BENCH_PERSIST_HISTORY', 2_000, 200_000),
   /** Parley's DB_WRITE_CONCURRENCY (writer lanes); unset: the server's default. */
   persistLanes: env.BENCH_PERSIST_LANES,
   persistWindow: int('BENCH_PERSIST_WINDOW', 4, 4),
@@ -910,6 +913,7 @@ function baseline(connections: number, slots: InsertSlot[]): Baseline {
 
 async function persistScenario(e: Env, pool: Pool, ids: { firstUser: number; rooms: number[] }): Promise<PersistResultAll> {
   await pool.query('CREATE TABLE IF NOT EXISTS bench_insert (LIKE messages INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES INCLUDING IDENTITY)');
+  await seedPersistHistory(pool, ids.firstUser, config.persistSenders, config.persistHistory);
   const clients: pg.Client[] = [];
   cleanups.push(() => Promise.all(clients.map((c) => c.end().catch(() => undefined))));
   for (let i = 0; i < config.persistPool; i++) {
