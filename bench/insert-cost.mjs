@@ -25,7 +25,7 @@ try {
   const dist = readFileSync(`${ROOT}apps/chat/dist/main.js`, 'utf8');
   const grab = (name) => { const i = dist.indexOf(`var ${name} = `); return dist.slice(i, dist.indexOf(';\n', i) + 1); };
   const REPLY_EXCERPT_CHARS = 140;
-  const BATCH_INSERT = new Function('REPLY_EXCERPT_CHARS', `${grab('REPLY_COLUMNS')}\n${grab('REPLY_JOIN')}\n${grab('BATCH_INSERT')}\nreturn BATCH_INSERT;`)(REPLY_EXCERPT_CHARS);
+  const BATCH_INSERT = new Function('REPLY_EXCERPT_CHARS', ['ATTACHMENT_JSON', 'LINK_WHERE', 'REPLY_COLUMNS', 'REPLY_JOIN', 'BATCH_INSERT'].map(grab).join('\n') + '\nreturn BATCH_INSERT;')(REPLY_EXCERPT_CHARS);
   const N = Number(process.env.N ?? 1_000_000), ROOMS = 1000, USERS = 2000;
   log('seeding', N);
   await c.query(`INSERT INTO users (email, handle, display_name, password_hash) SELECT 'c'||g||'@x.test','cost_'||g,'C '||g,'x' FROM generate_series(1,${USERS}) g`);
@@ -49,8 +49,8 @@ try {
   const rooms = (await c.query("SELECT id FROM rooms WHERE name LIKE 'cost %' ORDER BY id")).rows.map((r) => Number(r.id));
   let k = 0;
   const args = (n, nRooms) => {
-    const a = [[], [], [], [], []];
-    for (let i = 0; i < n; i++) { k++; a[0].push(rooms[i % nRooms]); a[1].push(users[k % users.length]); a[2].push(`cost-${k}`); a[3].push(`persisted message cost-${k} ${'p'.repeat(48)}`); a[4].push(null); }
+    const a = [[], [], [], [], [], []];
+    for (let i = 0; i < n; i++) { k++; a[0].push(rooms[i % nRooms]); a[1].push(users[k % users.length]); a[2].push(`cost-${k}`); a[3].push(`persisted message cost-${k} ${'p'.repeat(48)}`); a[4].push(null); a[5].push(null); }
     return a;
   };
   const med = (v) => { const s = [...v].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };

@@ -31,6 +31,7 @@ import { createBenchDatabase, type BenchDatabase } from './bench-database.ts';
 import { searchScenario, type SearchResult } from './search.ts';
 import { scaleOutMarkdown, scaleOutScenario, scaleOutSettings, type ScaleOutResult } from './scale-out.ts';
 import { PROBE_NODE_OPTIONS, probeServer, socketWrites } from './server-probe.ts';
+import { seedPersistHistory } from './persist-history.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const log = (line: string) => process.stderr.write(`[bench ${((nowMs() - T0) / 1000).toFixed(1).padStart(5)}s] ${line}\n`);
@@ -82,6 +83,10 @@ const config = {
   persistSenders: int('BENCH_PERSIST_SENDERS', 8, 200),
   persistRooms: int('BENCH_PERSIST_ROOMS', 4, 50),
   persistPool: int('BENCH_PERSIST_POOL', 8, 8),
+  /** Messages already in the database before the persist scenario (see persist-history.ts). */
+  persistHistory: int('BENCH_PERSIST_HISTORY', 2_000, 200_000),
+  /** Parley's DB_WRITE_CONCURRENCY (writer lanes); unset: the server's default. */
+  persistLanes: env.BENCH_PERSIST_LANES,
   persistWindow: int('BENCH_PERSIST_WINDOW', 4, 4),
   persistRate: int('BENCH_PERSIST_RATE', 500, 5_000),
   persistSec: int('BENCH_PERSIST_SECONDS', 1, 8),
@@ -922,6 +927,7 @@ function baseline(connections: number, slots: InsertSlot[]): Baseline {
 
 async function persistScenario(e: Env, pool: Pool, ids: { firstUser: number; rooms: number[] }): Promise<PersistResultAll> {
   await pool.query('CREATE TABLE IF NOT EXISTS bench_insert (LIKE messages INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES INCLUDING IDENTITY)');
+  await seedPersistHistory(pool, ids.firstUser, config.persistSenders, config.persistHistory);
   const clients: pg.Client[] = [];
   cleanups.push(() => Promise.all(clients.map((c) => c.end().catch(() => undefined))));
   for (let i = 0; i < config.persistPool; i++) {
@@ -929,7 +935,10 @@ async function persistScenario(e: Env, pool: Pool, ids: { firstUser: number; roo
     await c.connect();
     clients.push(c);
   }
-  const server = await startServer('parley', e, { DB_POOL_MAX: String(config.persistPool), SEND_RATE_PER_SEC: '1000000', SEND_BURST: '1000000' });
+  const server = await startServer('parley', e, {
+    DB_POOL_MAX: String(config.persistPool), SEND_RATE_PER_SEC: '1000000', SEND_BURST: '1000000',
+    ...(config.persistLanes ? { DB_WRITE_CONCURRENCY: config.persistLanes } : {}),
+  });
   const workers = await spawnWorkers(1);
   try {
     const group = await connectClients(workers, {

@@ -68,6 +68,23 @@ describe('MessageWriter (group commit)', () => {
     for (const r of results) expect(r.message.clientId).toMatch(new RegExp(`^many-${r.message.roomId}-`));
   });
 
+  it('sends that arrive while a lane\'s transaction runs go together into its next one, not one by one', async () => {
+    const rooms = await makeRooms(6);
+    const writer = new MessageWriter(db.pool, { concurrency: 2 });
+    const first = rooms.map((room) => writer.store({ roomId: room, authorId: authors[0]!, clientId: `lane-first-${room}`, body: 'first' }));
+    // Both lanes are now running their first transaction; everything below arrives while they run.
+    await new Promise((resolve) => setImmediate(resolve));
+    const later: Array<Promise<StoreResult>> = [];
+    for (let i = 0; i < 20; i++) {
+      for (const room of rooms) later.push(writer.store({ roomId: room, authorId: authors[1]!, clientId: `lane-${room}-${i}`, body: `m${i}` }));
+    }
+    await Promise.all([...first, ...later]);
+    // One transaction per lane for the first sends, one per lane for the 120 that waited behind them.
+    const lanes = new Set(rooms.map((room) => room % 2)).size;
+    expect(writer.stats.batches).toBe(2 * lanes);
+    for (const room of rooms) expect(await seqsOf(room)).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
+  });
+
   it('two writers (two replicas) on the same rooms: gap-free seqs, each writer FIFO per room', async () => {
     const rooms = await makeRooms(4);
     const a = new MessageWriter(db.pool, { concurrency: 2, maxBatch: 50 });
@@ -172,6 +189,34 @@ describe('MessageWriter (group commit)', () => {
     expect(await seqsOf(room!)).toEqual([1, 2]);
   });
 
+  it('records the author\'s role at insert (author_role), in the batch and the one-by-one path', async () => {
+    const [room] = await makeRooms(1);
+    const { rows } = await db.pool.query<{ id: number }>(
+      `INSERT INTO users (email, handle, display_name, password_hash, role) VALUES ('mod@example.test', 'writer_mod', 'Mod', 'x', 'moderator') RETURNING id`,
+    );
+    const mod = rows[0]!.id;
+    const writer = new MessageWriter(db.pool, { concurrency: 1 });
+    await Promise.all([
+      writer.store({ roomId: room!, authorId: mod, clientId: 'role-1', body: '@room hello' }),
+      writer.store({ roomId: room!, authorId: authors[0]!, clientId: 'role-2', body: 'hi' }),
+    ]);
+    const client = await db.pool.connect();
+    try {
+      await writer.storeOne(client, { roomId: room!, authorId: mod, clientId: 'role-3', body: 'one by one' });
+    } finally {
+      client.release();
+    }
+    await db.pool.query(`UPDATE users SET role = 'user' WHERE id = $1`, [mod]);
+    const { rows: stored } = await db.pool.query<{ client_msg_id: string; author_role: string }>(
+      'SELECT client_msg_id, author_role FROM messages WHERE room_id = $1 ORDER BY seq', [room],
+    );
+    expect(stored).toEqual([
+      { client_msg_id: 'role-1', author_role: 'moderator' },
+      { client_msg_id: 'role-2', author_role: 'user' },
+      { client_msg_id: 'role-3', author_role: 'moderator' },
+    ]);
+  });
+
   it('fails fast when the queue is full instead of growing without bound', async () => {
     const [room] = await makeRooms(1);
     const w = new MessageWriter(db.pool, { concurrency: 1, maxQueue: 3 });
@@ -198,13 +243,13 @@ describe('MessageWriter under database outages', () => {
     const pool = createPool(db.url, { max: 2, applicationName: 'parley-writer-outage' });
     const h = health();
     const writer = new MessageWriter(pool, { concurrency: 1, health: h });
-    // Hold the room's row lock so the first batch (the first send alone: it is pumped at once) waits
-    // inside Postgres, then kill its backend. The sends queued behind it wait for the room.
+    // Hold the room's row lock so the first batch (the first send alone) waits inside Postgres, then
+    // kill its backend. The sends queued behind it wait for the room.
     const blocker = await db.pool.connect();
     await blocker.query('BEGIN');
     await blocker.query('SELECT 1 FROM rooms WHERE id = $1 FOR UPDATE', [room]);
     const msgs = Array.from({ length: 10 }, (_, i) => ({ roomId: room!, authorId: authors[i % authors.length]!, clientId: `outage-${room}-${i}`, body: `o${i}` }));
-    const pending = msgs.map((m) => writer.store(m));
+    const pending = [writer.store(msgs[0]!)];
     const lockWaiter = async () => {
       for (let i = 0; i < 200; i++) {
         const { rows } = await db.pool.query<{ pid: number }>(
@@ -216,6 +261,7 @@ describe('MessageWriter under database outages', () => {
       throw new Error('the batch never waited for the room lock');
     };
     const killed = await lockWaiter();
+    pending.push(...msgs.slice(1).map((m) => writer.store(m)));
     await db.pool.query('SELECT pg_terminate_backend($1)', [killed]);
     const [first] = await Promise.allSettled([pending[0]!]);
     expect(first.status).toBe('rejected');

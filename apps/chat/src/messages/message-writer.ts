@@ -7,8 +7,9 @@
 // Invariants:
 // - Gap-free per-room seq in commit order: seqs come from rooms.last_seq under its row lock, which is
 //   held until COMMIT, so a later transaction on the same room waits and gets the following seqs.
-// - FIFO per room within one writer: a room is in at most one in-flight batch, and items are taken from
-//   the queue in order, so messages enqueued earlier get lower seqs (one connection's sends keep their order).
+// - FIFO per room within one writer: a room always goes to the same lane, a lane runs one batch at a
+//   time and takes its queue in order, so messages enqueued earlier get lower seqs (one connection's
+//   sends keep their order).
 // - Idempotency: (author, client id) is pre-checked, deduplicated within the batch and against batches in
 //   flight; a race with another replica ends in a unique violation, and the batch falls back to storing
 //   its messages one by one, each of which then finds the original.
@@ -156,6 +157,12 @@ export const SELECT_MESSAGE = `
  * Group commit in one statement; see MessageWriter.writeBatch. $1..$6: room, author, client id, body,
  * reply-to seq (null: not a reply; kept only when that message exists in the same room), attachment
  * ids (a uuid array literal, null: none), linked in the same statement (so the same transaction).
+ * $5 and $6 may be null arrays when no message of the batch has any (unnest pads them with nulls).
+ *
+ * New rows come back without their body (the writer has it) and without edited/deleted (null); the
+ * originals of resends come back whole. Each author is read from `users` once (by primary key): the
+ * "author active" check, the handle for the ack, and `author_role`, written here so the trigger of
+ * migration 0008 (now only for inserts that leave it null, 0011) does not look the author up again.
  */
 const BATCH_INSERT = `
   WITH req AS (
@@ -168,11 +175,13 @@ const BATCH_INSERT = `
            m.created_at, m.edited_at, m.deleted_at, m.reply_to_seq
     FROM req JOIN messages m ON m.author_id = req.author_id AND m.client_msg_id = req.client_msg_id
   ),
+  authors AS (
+    SELECT u.id, u.role, u.handle, u.display_name FROM users u WHERE u.id = ANY($2::bigint[]) AND u.status = 'active'
+  ),
   fresh AS (
-    SELECT req.*, row_number() OVER (PARTITION BY req.room_id ORDER BY req.ord) AS idx
-    FROM req
+    SELECT req.*, a.role, row_number() OVER (PARTITION BY req.room_id ORDER BY req.ord) AS idx
+    FROM req JOIN authors a ON a.id = req.author_id
     WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e.author_id = req.author_id AND e.client_msg_id = req.client_msg_id)
-      AND EXISTS (SELECT 1 FROM users u WHERE u.id = req.author_id AND u.status = 'active')
       -- A message of files only (body '', see bodyOf) needs at least one of them linkable.
       AND (req.body <> '' OR req.attachment_ids IS NULL OR EXISTS (SELECT 1 FROM attachments a WHERE ${LINK_WHERE('req.attachment_ids::uuid[]', 'req')}))
   ),
@@ -187,38 +196,47 @@ const BATCH_INSERT = `
     RETURNING r.id, r.last_seq - c.k AS base
   ),
   ins AS (
-    INSERT INTO messages (room_id, seq, author_id, client_msg_id, body, reply_to_seq)
+    INSERT INTO messages (room_id, seq, author_id, client_msg_id, body, reply_to_seq, author_role)
     SELECT f.room_id, s.base + f.idx, f.author_id, f.client_msg_id, f.body,
            -- CASE evaluates in order: a plain message (the hot path) never probes for an original.
            CASE WHEN f.reply_to_seq IS NULL THEN NULL
-                WHEN EXISTS (SELECT 1 FROM messages o WHERE o.room_id = f.room_id AND o.seq = f.reply_to_seq) THEN f.reply_to_seq END
+                WHEN EXISTS (SELECT 1 FROM messages o WHERE o.room_id = f.room_id AND o.seq = f.reply_to_seq) THEN f.reply_to_seq END,
+           f.role
     FROM fresh f JOIN seqs s ON s.id = f.room_id
     ORDER BY f.room_id, f.idx
-    RETURNING id, room_id, seq, author_id, client_msg_id, body, created_at, edited_at, deleted_at, reply_to_seq
+    RETURNING id, room_id, seq, author_id, client_msg_id, created_at, reply_to_seq
   ),
   linked AS (
-    -- Only messages that carry ids join here: a plain batch links nothing.
+    -- Only messages that carry ids join here. The uncorrelated test is evaluated once, before the join:
+    -- a batch without attachments (the usual one) skips it, instead of comparing every new row with every
+    -- request (a nested loop over two CTEs: quadratic in the batch size).
     UPDATE attachments a SET message_seq = i.seq
     FROM ins i JOIN fresh f ON f.author_id = i.author_id AND f.client_msg_id = i.client_msg_id AND f.attachment_ids IS NOT NULL
-    WHERE ${LINK_WHERE('f.attachment_ids::uuid[]', 'i')}
+    WHERE (SELECT bool_or(attachment_ids IS NOT NULL) FROM req) AND ${LINK_WHERE('f.attachment_ids::uuid[]', 'i')}
     RETURNING a.*
   ),
   found AS (
-    SELECT ins.*, false AS dup FROM ins
+    -- New rows take the author's names from \`authors\` (already read); resends from users.
+    SELECT ins.id, ins.room_id, ins.seq, ins.author_id, ins.client_msg_id, NULL::text AS body, ins.created_at,
+           NULL::timestamptz AS edited_at, NULL::timestamptz AS deleted_at, ins.reply_to_seq, false AS dup,
+           a.handle, a.display_name
+    FROM ins JOIN authors a ON a.id = ins.author_id
     UNION ALL
-    SELECT existing.*, true AS dup FROM existing
+    SELECT existing.*, true AS dup, u.handle, u.display_name FROM existing JOIN users u ON u.id = existing.author_id
   )
-  SELECT found.*, u.handle, u.display_name, ${REPLY_COLUMNS}, att.attachments
-  FROM found JOIN users u ON u.id = found.author_id ${REPLY_JOIN('found')}
-  LEFT JOIN LATERAL (
-    -- New messages: what this statement linked (its own UPDATE is not visible to it); resends: the stored links.
-    SELECT json_agg(${ATTACHMENT_JSON} ORDER BY a.created_at, a.id) AS attachments
-    FROM (
-      SELECT * FROM linked l WHERE NOT found.dup AND l.room_id = found.room_id AND l.message_seq = found.seq
-      UNION ALL
-      SELECT * FROM attachments s WHERE found.dup AND s.room_id = found.room_id AND s.message_seq = found.seq AND s.deleted_at IS NULL AND found.deleted_at IS NULL
-    ) a
-  ) att ON true`;
+  SELECT found.*, ${REPLY_COLUMNS},
+         -- A subquery per row only where there can be attachments: resends (the stored links) and, when
+         -- the batch has attachments at all, new messages (what this statement linked: its own UPDATE is
+         -- not visible to it). The test on req is evaluated once per statement.
+         CASE WHEN found.dup OR (SELECT bool_or(attachment_ids IS NOT NULL) FROM req) THEN (
+           SELECT json_agg(${ATTACHMENT_JSON} ORDER BY a.created_at, a.id)
+           FROM (
+             SELECT * FROM linked l WHERE NOT found.dup AND l.room_id = found.room_id AND l.message_seq = found.seq
+             UNION ALL
+             SELECT * FROM attachments s WHERE found.dup AND s.room_id = found.room_id AND s.message_seq = found.seq AND s.deleted_at IS NULL AND found.deleted_at IS NULL
+           ) a
+         ) END AS attachments
+  FROM found ${REPLY_JOIN('found')}`;
 
 export function toChatMessage(row: MessageRow): ChatMessage {
   const message: ChatMessage = {
@@ -262,7 +280,7 @@ const idsLiteral = (ids: string[] | null | undefined): string | null => (ids?.le
 export interface WriterOptions {
   /** Most messages in one transaction. */
   maxBatch?: number;
-  /** Batches (transactions) in flight at once; each uses one pool connection. */
+  /** Lanes: batches (transactions) in flight at once, each on one pool connection; room r uses lane r mod concurrency. */
   concurrency?: number;
   /** Most messages waiting; beyond it store() fails fast with OverloadedError. */
   maxQueue?: number;
@@ -275,6 +293,7 @@ export interface WriterOptions {
 interface Item {
   msg: NewMessage;
   key: string;
+  promise: Promise<StoreResult>;
   resolve: (r: StoreResult) => void;
   reject: (err: unknown) => void;
 }
@@ -282,10 +301,19 @@ interface Item {
 const keyOf = (authorId: number, clientId: string) => `${authorId}:${clientId}`;
 const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === '23505';
 
+/** One lane of the writer: the queue of its rooms, and whether its transaction is running. */
+interface Lane {
+  queue: Item[];
+  /** A transaction is running, or about to start (see pump). */
+  running: boolean;
+}
+
 export class MessageWriter {
-  private queue: Item[] = [];
-  private readonly busyRooms = new Set<number>();
-  private readonly inflightKeys = new Map<string, Promise<StoreResult>>();
+  /** Room r is written by lane r mod lanes.length, one transaction at a time (see pump). */
+  private readonly lanes: Lane[];
+  private waiting = 0;
+  /** Items not yet settled, by key: a second send of a key in flight gets the first one's result. */
+  private readonly inflightKeys = new Map<string, Item>();
   private running = 0;
   private readonly idleWaiters: Array<() => void> = [];
   readonly maxBatch: number;
@@ -302,6 +330,7 @@ export class MessageWriter {
     this.maxQueue = opts.maxQueue ?? 20_000;
     this.health = opts.health;
     this.onBatch = opts.onBatch;
+    this.lanes = Array.from({ length: this.concurrency }, () => ({ queue: [], running: false }));
   }
 
   /**
@@ -312,57 +341,67 @@ export class MessageWriter {
   store(msg: NewMessage): Promise<StoreResult> {
     const key = keyOf(msg.authorId, msg.clientId);
     const inflight = this.inflightKeys.get(key);
-    if (inflight) return inflight.then((r) => ({ message: r.message, duplicate: true }));
-    if (this.queue.length >= this.maxQueue) return Promise.reject(new OverloadedError());
-    let item!: Item;
-    const promise = new Promise<StoreResult>((resolve, reject) => {
-      item = { msg, key, resolve, reject };
+    if (inflight) return inflight.promise.then((r) => ({ message: r.message, duplicate: true }));
+    if (this.waiting >= this.maxQueue) return Promise.reject(new OverloadedError());
+    let resolve!: Item['resolve'];
+    let reject!: Item['reject'];
+    const promise = new Promise<StoreResult>((res, rej) => {
+      resolve = res;
+      reject = rej;
     });
-    this.inflightKeys.set(key, promise);
-    const forget = () => {
-      if (this.inflightKeys.get(key) === promise) this.inflightKeys.delete(key);
-    };
-    promise.then(forget, forget);
-    this.queue.push(item);
-    this.pump();
+    const item: Item = { msg, key, promise, resolve, reject };
+    this.inflightKeys.set(key, item);
+    const lane = this.lanes[msg.roomId % this.lanes.length]!;
+    lane.queue.push(item);
+    this.waiting++;
+    if (!lane.running) {
+      // An idle lane starts after this turn of the event loop, with every send that arrived in it: the
+      // senders of a closed loop answer the last batch's acks over a few ms, and starting on the first
+      // of them alone would hold the lane for a one-message transaction.
+      lane.running = true;
+      setImmediate(() => {
+        lane.running = false;
+        this.pump(lane);
+      });
+    }
     return promise;
   }
 
   queued(): number {
-    return this.queue.length;
+    return this.waiting;
   }
 
   /** Resolves when nothing is queued or in flight. */
   idle(): Promise<void> {
-    if (!this.queue.length && this.running === 0) return Promise.resolve();
+    if (this.waiting === 0 && this.running === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private pump(): void {
-    while (this.running < this.concurrency && this.queue.length) {
-      const batch: Item[] = [];
-      const rest: Item[] = [];
-      const rooms = new Set<number>();
-      for (const item of this.queue) {
-        // A room already in flight waits for that batch: later items of it stay behind (FIFO per room).
-        if (batch.length < this.maxBatch && !this.busyRooms.has(item.msg.roomId)) {
-          batch.push(item);
-          rooms.add(item.msg.roomId);
-        } else {
-          rest.push(item);
-        }
-      }
-      if (!batch.length) return;
-      this.queue = rest;
-      for (const r of rooms) this.busyRooms.add(r);
-      this.running++;
-      void this.runBatch(batch).finally(() => {
-        for (const r of rooms) this.busyRooms.delete(r);
-        this.running--;
-        this.pump();
-        if (!this.queue.length && this.running === 0) for (const w of this.idleWaiters.splice(0)) w();
-      });
+  /**
+   * Start the lane's next transaction unless one is running: it takes everything the lane has queued
+   * (up to maxBatch). While a transaction runs, its lane's sends pile up behind it, so under load each
+   * transaction carries what arrived during the previous one, instead of a freed connection taking the
+   * one message that just came in. A room is in one lane, so it is in at most one running batch and
+   * its messages are taken in queue order (FIFO per room, by construction; no rescans of the queue).
+   */
+  private pump(lane: Lane): void {
+    if (lane.running || !lane.queue.length) return;
+    let batch: Item[];
+    if (lane.queue.length <= this.maxBatch) {
+      batch = lane.queue;
+      lane.queue = [];
+    } else {
+      batch = lane.queue.splice(0, this.maxBatch);
     }
+    this.waiting -= batch.length;
+    lane.running = true;
+    this.running++;
+    void this.runBatch(batch).finally(() => {
+      lane.running = false;
+      this.running--;
+      this.pump(lane);
+      if (this.waiting === 0 && this.running === 0) for (const w of this.idleWaiters.splice(0)) w();
+    });
   }
 
   private async runBatch(batch: Item[]): Promise<void> {
@@ -391,10 +430,10 @@ export class MessageWriter {
         this.stats.fallbacks++;
         for (const item of batch) {
           try {
-            item.resolve(await this.storeOne(client, item.msg));
+            this.resolveItem(item, await this.storeOne(client, item.msg));
           } catch (err) {
             if (held.broken || isConnectionError(err)) throw err;
-            item.reject(err);
+            this.rejectItem(item, err);
           }
         }
       } else if (failure !== undefined) {
@@ -410,6 +449,17 @@ export class MessageWriter {
     }
   }
 
+  /** Settle an item (a second settle changes nothing); the key is no longer in flight. */
+  private resolveItem(item: Item, result: StoreResult): void {
+    if (this.inflightKeys.get(item.key) === item) this.inflightKeys.delete(item.key);
+    item.resolve(result);
+  }
+
+  private rejectItem(item: Item, err: unknown): void {
+    if (this.inflightKeys.get(item.key) === item) this.inflightKeys.delete(item.key);
+    item.reject(err);
+  }
+
   /** Settle every item still pending after a failure; an outage becomes DatabaseUnavailableError. */
   private rejectAll(batch: Item[], err: unknown, connectionBroke = false): void {
     const unavailable = connectionBroke || isConnectionError(err);
@@ -417,7 +467,7 @@ export class MessageWriter {
       this.stats.unavailable++;
       this.health?.failed(err);
     }
-    for (const item of batch) item.reject(unavailable ? new DatabaseUnavailableError(err) : err);
+    for (const item of batch) this.rejectItem(item, unavailable ? new DatabaseUnavailableError(err) : err);
   }
 
   /**
@@ -442,27 +492,36 @@ export class MessageWriter {
       toStore.push(item);
     }
     // A named (prepared) statement: parsed and planned once per connection, not once per batch.
-    const { rows } = await client.query<MessageRow & { dup: boolean }>({
-      name: 'parley_batch_insert_v5',
+    const { rows } = await client.query<Omit<MessageRow, 'body'> & { body: string | null; dup: boolean }>({
+      name: 'parley_batch_insert_v6',
       text: BATCH_INSERT,
       values: [
         toStore.map((i) => i.msg.roomId),
         toStore.map((i) => i.msg.authorId),
         toStore.map((i) => i.msg.clientId),
         toStore.map((i) => bodyOf(i.msg)),
-        toStore.map((i) => i.msg.replyTo ?? null),
-        toStore.map((i) => idsLiteral(i.msg.attachments)),
+        // Most batches have no replies and no attachments: a null array (unnest pads it with nulls).
+        toStore.some((i) => i.msg.replyTo != null) ? toStore.map((i) => i.msg.replyTo ?? null) : null,
+        toStore.some((i) => i.msg.attachments?.length) ? toStore.map((i) => idsLiteral(i.msg.attachments)) : null,
       ],
     });
     let inserted = 0;
-    const results = new Map<string, StoreResult>();
+    const stored = new Map<string, (typeof rows)[number]>();
     for (const row of rows) {
-      results.set(keyOf(Number(row.author_id), row.client_msg_id), { message: toChatMessage(row), duplicate: row.dup });
+      stored.set(keyOf(Number(row.author_id), row.client_msg_id), row);
       if (!row.dup) inserted++;
     }
     this.stats.batches++;
     this.stats.batchedMessages += inserted;
     this.stats.largestBatch = Math.max(this.stats.largestBatch, inserted);
+    const results = new Map<string, StoreResult>();
+    for (const item of toStore) {
+      const row = stored.get(item.key);
+      // A new row's body is the one just sent (the statement does not send it back).
+      if (!row) continue;
+      row.body ??= bodyOf(item.msg);
+      results.set(item.key, { message: toChatMessage(row as MessageRow), duplicate: row.dup });
+    }
     // Resolve in queue order (= seq order per room). A missing row: the author is no longer active, the
     // room is archived or gone, or a message of files only had none linkable (asked only in that rare
     // case, after COMMIT).
@@ -476,13 +535,13 @@ export class MessageWriter {
       : new RoomArchivedError();
     for (const item of toStore) {
       const r = results.get(item.key);
-      if (r) item.resolve(r);
-      else item.reject(notStored(item));
+      if (r) this.resolveItem(item, r);
+      else this.rejectItem(item, notStored(item));
     }
     for (const [item, first] of followers) {
       const r = results.get(first.key);
-      if (r) item.resolve({ message: r.message, duplicate: true });
-      else item.reject(notStored(first));
+      if (r) this.resolveItem(item, { message: r.message, duplicate: true });
+      else this.rejectItem(item, notStored(first));
     }
   }
 
