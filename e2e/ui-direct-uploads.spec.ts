@@ -124,11 +124,12 @@ describe('direct uploads to the bucket', () => {
     const made = annRequests.slice(from).map((r) => ({ method: r.method(), origin: new URL(r.url()).origin, path: new URL(r.url()).pathname }));
     const put = made.find((r) => r.method === 'PUT');
     expect(put).toMatchObject({ origin: s3Origin() }); // the bytes went to the bucket…
-    expect(put!.path.startsWith(`/${s3.bucket}/rooms/${room}/`)).toBe(true);
+    expect(put!.path).toMatch(new RegExp(`^/${s3.bucket}/uploads/[0-9a-f-]{36}$`)); // a staging key, never the one served
     expect(made.filter((r) => r.origin === adminOrigin() && r.method === 'POST').map((r) => r.path))
       .toEqual([`/api/rooms/${room}/attachments/direct`, expect.stringMatching(/^\/api\/attachments\/[0-9a-f-]{36}\/complete$/) as string]); // …and never through admin
-    const { rows } = await db.pool.query<{ storage_key: string; state: string; image_width: number }>("SELECT storage_key, state, image_width FROM attachments WHERE name = 'noise.png'");
-    expect(rows).toEqual([{ storage_key: put!.path.slice(`/${s3.bucket}/`.length), state: 'ready', image_width: 400 }]);
+    const { rows } = await db.pool.query<{ id: string; upload_key: string; storage_key: string; state: string; image_width: number }>("SELECT id, upload_key, storage_key, state, image_width FROM attachments WHERE name = 'noise.png'");
+    expect(rows).toEqual([{ id: expect.any(String) as string, upload_key: put!.path.slice(`/${s3.bucket}/`.length), storage_key: `rooms/${room}/${rows[0]!.id}`, state: 'ready', image_width: 400 }]);
+    expect(await objectStatus(rows[0]!.upload_key)).toBe(404); // copied to the served key at /complete, then deleted
 
     await annPage.press('#message-input', 'Enter'); // the image alone is the message
     await annPage.locator('#composer-files').waitFor({ state: 'detached' });
@@ -160,8 +161,8 @@ describe('direct uploads to the bucket', () => {
     expect(new URL(discard!.url()).pathname).toMatch(/^\/api\/attachments\/[0-9a-f-]{36}$/);
     await expect.poll(async () => (await db.pool.query<{ deleted: boolean }>("SELECT deleted_at IS NOT NULL AS deleted FROM attachments WHERE name = 'cancelled.bin'")).rows, { timeout: 10_000 })
       .toEqual([{ deleted: true }]);
-    const { rows } = await db.pool.query<{ storage_key: string }>("SELECT storage_key FROM attachments WHERE name = 'cancelled.bin'");
-    expect(await objectStatus(rows[0]!.storage_key)).toBe(404);
+    const { rows } = await db.pool.query<{ storage_key: string; upload_key: string }>("SELECT storage_key, upload_key FROM attachments WHERE name = 'cancelled.bin'");
+    for (const key of [rows[0]!.storage_key, rows[0]!.upload_key]) expect(await objectStatus(key)).toBe(404);
     // Nothing counts against Ann's storage.
     expect((await db.pool.query("SELECT 1 FROM attachments WHERE name = 'cancelled.bin' AND deleted_at IS NULL")).rowCount).toBe(0);
   });
