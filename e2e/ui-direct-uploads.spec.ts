@@ -2,7 +2,9 @@
 // the bucket CORS rule docs/deploy.md asks for): Ann pastes an image; the browser PUTs its bytes
 // straight to s3rver (never through admin), the chip shows the transfer's progress, admin completes it,
 // and Bob sees the thumbnail live. A direct upload cancelled from its chip leaves nothing behind: no
-// object in the bucket, its row discarded at once. The pages' CSP names the bucket's origin. Over a
+// object in the bucket, its row discarded at once. The PUT goes to a staging key, not the one served.
+// Without a CORS rule for Parley's origin the upload is not lost: the browser gets no answer to the PUT
+// and falls back, once, to the multipart POST through admin. The pages' CSP names the bucket's origin. Over a
 // real chat socket, a message of files only none of which can be linked is refused, never stored empty.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -165,6 +167,31 @@ describe('direct uploads to the bucket', () => {
     for (const key of [rows[0]!.storage_key, rows[0]!.upload_key]) expect(await objectStatus(key)).toBe(404);
     // Nothing counts against Ann's storage.
     expect((await db.pool.query("SELECT 1 FROM attachments WHERE name = 'cancelled.bin' AND deleted_at IS NULL")).rowCount).toBe(0);
+  });
+
+  it('a bucket without a CORS rule for Parley (the PUT gets no answer) does not lose the upload: it goes once through admin, the direct row discarded', { timeout: 60_000 }, async () => {
+    const from = annRequests.length;
+    // A deployment upgraded without the bucket rule docs/deploy.md asks for: the browser blocks the PUT.
+    await s3.allowBrowserUploads(['https://somewhere-else.example']);
+    try {
+      await annPage.setInputFiles('#composer-file-input', { name: 'no-cors.txt', mimeType: 'text/plain', buffer: Buffer.from('through admin after all') });
+      const chip = annPage.locator('#composer-files .file-chip', { hasText: 'no-cors.txt' });
+      await chip.locator('xpath=self::*[@data-status="ready"]').waitFor({ timeout: 20_000 });
+    } finally {
+      await s3.allowBrowserUploads([stack.adminUrl]);
+    }
+    const made = annRequests.slice(from).map((r) => ({ method: r.method(), origin: new URL(r.url()).origin, path: new URL(r.url()).pathname + new URL(r.url()).search }));
+    // The fetch of the DELETE and the XHR of the fallback start together: their order is not asserted.
+    const toAdmin = made.filter((r) => r.origin === adminOrigin() && r.method !== 'GET').map((r) => `${r.method} ${r.path.replace(/[0-9a-f-]{36}/, ':id')}`);
+    expect(toAdmin[0]).toBe(`POST /api/rooms/${room}/attachments/direct`);
+    expect(toAdmin.slice(1).sort()).toEqual(['DELETE /api/attachments/:id', `POST /api/rooms/${room}/attachments?fallback=direct`]);
+    const { rows } = await db.pool.query<{ deleted: boolean; direct: boolean; state: string }>(
+      "SELECT deleted_at IS NOT NULL AS deleted, upload_key IS NOT NULL AS direct, state FROM attachments WHERE name = 'no-cors.txt' ORDER BY created_at",
+    );
+    expect(rows).toEqual([{ deleted: true, direct: true, state: 'pending' }, { deleted: false, direct: false, state: 'ready' }]);
+    await annPage.press('#message-input', 'Enter');
+    await annPage.locator('#composer-files').waitFor({ state: 'detached' });
+    await bobPage.locator('#messages li[data-seq]', { hasText: 'no-cors.txt' }).last().waitFor({ timeout: 15_000 });
   });
 
   it('over the chat socket: a message of files only whose ids cannot be linked is refused (nothing stored); once stored, its resend is a duplicate', { timeout: 60_000 }, async () => {
