@@ -2,7 +2,9 @@
 // the bucket CORS rule docs/deploy.md asks for): Ann pastes an image; the browser PUTs its bytes
 // straight to s3rver (never through admin), the chip shows the transfer's progress, admin completes it,
 // and Bob sees the thumbnail live. A direct upload cancelled from its chip leaves nothing behind: no
-// object in the bucket, its row discarded at once. The pages' CSP names the bucket's origin. Over a
+// object in the bucket, its row discarded at once. The PUT goes to a staging key, not the one served.
+// Without a CORS rule for Parley's origin the upload is not lost: the browser gets no answer to the PUT
+// and falls back, once, to the multipart POST through admin. The pages' CSP names the bucket's origin. Over a
 // real chat socket, a message of files only none of which can be linked is refused, never stored empty.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -124,11 +126,12 @@ describe('direct uploads to the bucket', () => {
     const made = annRequests.slice(from).map((r) => ({ method: r.method(), origin: new URL(r.url()).origin, path: new URL(r.url()).pathname }));
     const put = made.find((r) => r.method === 'PUT');
     expect(put).toMatchObject({ origin: s3Origin() }); // the bytes went to the bucket…
-    expect(put!.path.startsWith(`/${s3.bucket}/rooms/${room}/`)).toBe(true);
+    expect(put!.path).toMatch(new RegExp(`^/${s3.bucket}/uploads/[0-9a-f-]{36}$`)); // a staging key, never the one served
     expect(made.filter((r) => r.origin === adminOrigin() && r.method === 'POST').map((r) => r.path))
       .toEqual([`/api/rooms/${room}/attachments/direct`, expect.stringMatching(/^\/api\/attachments\/[0-9a-f-]{36}\/complete$/) as string]); // …and never through admin
-    const { rows } = await db.pool.query<{ storage_key: string; state: string; image_width: number }>("SELECT storage_key, state, image_width FROM attachments WHERE name = 'noise.png'");
-    expect(rows).toEqual([{ storage_key: put!.path.slice(`/${s3.bucket}/`.length), state: 'ready', image_width: 400 }]);
+    const { rows } = await db.pool.query<{ id: string; upload_key: string; storage_key: string; state: string; image_width: number }>("SELECT id, upload_key, storage_key, state, image_width FROM attachments WHERE name = 'noise.png'");
+    expect(rows).toEqual([{ id: expect.any(String) as string, upload_key: put!.path.slice(`/${s3.bucket}/`.length), storage_key: `rooms/${room}/${rows[0]!.id}`, state: 'ready', image_width: 400 }]);
+    expect(await objectStatus(rows[0]!.upload_key)).toBe(404); // copied to the served key at /complete, then deleted
 
     await annPage.press('#message-input', 'Enter'); // the image alone is the message
     await annPage.locator('#composer-files').waitFor({ state: 'detached' });
@@ -160,10 +163,35 @@ describe('direct uploads to the bucket', () => {
     expect(new URL(discard!.url()).pathname).toMatch(/^\/api\/attachments\/[0-9a-f-]{36}$/);
     await expect.poll(async () => (await db.pool.query<{ deleted: boolean }>("SELECT deleted_at IS NOT NULL AS deleted FROM attachments WHERE name = 'cancelled.bin'")).rows, { timeout: 10_000 })
       .toEqual([{ deleted: true }]);
-    const { rows } = await db.pool.query<{ storage_key: string }>("SELECT storage_key FROM attachments WHERE name = 'cancelled.bin'");
-    expect(await objectStatus(rows[0]!.storage_key)).toBe(404);
+    const { rows } = await db.pool.query<{ storage_key: string; upload_key: string }>("SELECT storage_key, upload_key FROM attachments WHERE name = 'cancelled.bin'");
+    for (const key of [rows[0]!.storage_key, rows[0]!.upload_key]) expect(await objectStatus(key)).toBe(404);
     // Nothing counts against Ann's storage.
     expect((await db.pool.query("SELECT 1 FROM attachments WHERE name = 'cancelled.bin' AND deleted_at IS NULL")).rowCount).toBe(0);
+  });
+
+  it('a bucket without a CORS rule for Parley (the PUT gets no answer) does not lose the upload: it goes once through admin, the direct row discarded', { timeout: 60_000 }, async () => {
+    const from = annRequests.length;
+    // A deployment upgraded without the bucket rule docs/deploy.md asks for: the browser blocks the PUT.
+    await s3.allowBrowserUploads(['https://somewhere-else.example']);
+    try {
+      await annPage.setInputFiles('#composer-file-input', { name: 'no-cors.txt', mimeType: 'text/plain', buffer: Buffer.from('through admin after all') });
+      const chip = annPage.locator('#composer-files .file-chip', { hasText: 'no-cors.txt' });
+      await chip.locator('xpath=self::*[@data-status="ready"]').waitFor({ timeout: 20_000 });
+    } finally {
+      await s3.allowBrowserUploads([stack.adminUrl]);
+    }
+    const made = annRequests.slice(from).map((r) => ({ method: r.method(), origin: new URL(r.url()).origin, path: new URL(r.url()).pathname + new URL(r.url()).search }));
+    // The fetch of the DELETE and the XHR of the fallback start together: their order is not asserted.
+    const toAdmin = made.filter((r) => r.origin === adminOrigin() && r.method !== 'GET').map((r) => `${r.method} ${r.path.replace(/[0-9a-f-]{36}/, ':id')}`);
+    expect(toAdmin[0]).toBe(`POST /api/rooms/${room}/attachments/direct`);
+    expect(toAdmin.slice(1).sort()).toEqual(['DELETE /api/attachments/:id', `POST /api/rooms/${room}/attachments?fallback=direct`]);
+    const { rows } = await db.pool.query<{ deleted: boolean; direct: boolean; state: string }>(
+      "SELECT deleted_at IS NOT NULL AS deleted, upload_key IS NOT NULL AS direct, state FROM attachments WHERE name = 'no-cors.txt' ORDER BY created_at",
+    );
+    expect(rows).toEqual([{ deleted: true, direct: true, state: 'pending' }, { deleted: false, direct: false, state: 'ready' }]);
+    await annPage.press('#message-input', 'Enter');
+    await annPage.locator('#composer-files').waitFor({ state: 'detached' });
+    await bobPage.locator('#messages li[data-seq]', { hasText: 'no-cors.txt' }).last().waitFor({ timeout: 15_000 });
   });
 
   it('over the chat socket: a message of files only whose ids cannot be linked is refused (nothing stored); once stored, its resend is a duplicate', { timeout: 60_000 }, async () => {

@@ -46,6 +46,7 @@ import { AttachmentService } from './features/attachments/service.ts';
 import { attachmentRoutes } from './features/attachments/routes.ts';
 import { startAttachmentSweeper } from './features/attachments/sweeper.ts';
 import { objectStoreFromConfig, storeBrowserOrigins } from './features/attachments/storage/from-config.ts';
+import { directUploadWarnings } from './features/attachments/storage/upload-warnings.ts';
 import type { ObjectStore } from './features/attachments/storage/storage.ts';
 import { requireRole } from './plugins/session.ts';
 import type { Role } from './features/users/user-repository.ts';
@@ -180,6 +181,7 @@ export async function buildApp(deps: AdminDeps): Promise<FastifyInstance> {
   const chatOrigin = config.CHAT_PUBLIC_URL ? new URL(config.CHAT_PUBLIC_URL).origin : null;
   // The bucket's origin only when pages talk to it (S3 store with presigned uploads or downloads).
   const store = await storeBrowserOrigins(config);
+  for (const warning of directUploadWarnings(config, store.upload)) deps.log.warn({ uploadOrigin: store.upload }, warning);
   await app.register(fastifyHelmet, {
     contentSecurityPolicy: {
       directives: {

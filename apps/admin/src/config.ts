@@ -61,7 +61,7 @@ export const adminConfigSchema = serviceBaseSchema.extend({
   S3_KEY_PREFIX: z.string().regex(/^([a-z0-9_-]+\/)*$/i, 'must be empty or path segments ending in /').default('')
     .describe('Prefix of every object key in the bucket (e.g. `parley/`)'),
   S3_PRESIGNED_UPLOADS: boolFlag(true)
-    .describe('Browsers upload straight to the bucket with presigned PUT URLs (the bucket needs a CORS rule for `PUBLIC_URL`); off = uploads stream through admin'),
+    .describe('Browsers upload straight to the bucket with presigned PUT URLs (the bucket needs a CORS rule for `PUBLIC_URL`; without one each upload falls back through admin); off = uploads stream through admin'),
   S3_PRESIGNED_DOWNLOADS: boolFlag(false)
     .describe("Downloads redirect to a short-lived presigned URL (only for a store on another origin than Parley's); off = admin streams them after checking access"),
 }).superRefine((c, ctx) => {

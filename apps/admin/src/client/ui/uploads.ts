@@ -1,9 +1,12 @@
 // Uploads of files into a room for the composer. When the server offers it (the S3 store), the file
 // goes straight to the bucket: admin signs a PUT URL (POST …/attachments/direct), the browser PUTs the
 // bytes there, then asks admin to check them (POST /api/attachments/:id/complete). Otherwise (the
-// folder store answers `upload: null`) it is one multipart POST through admin. Both transfers use
-// XMLHttpRequest because fetch reports no upload progress. Each upload can be cancelled (abort); a
-// direct upload cancelled or failed after admin made its row is discarded at once (DELETE).
+// folder store answers `upload: null`) it is one multipart POST through admin. A PUT that gets no
+// answer at all (status 0: the bucket has no CORS rule for Parley's origin, mixed content, a network
+// that cannot reach it) falls back, once, to that multipart POST, so such a deployment keeps working.
+// Both transfers use XMLHttpRequest because fetch reports no upload progress. Each upload can be
+// cancelled (abort); a direct upload cancelled or failed after admin made its row is discarded at
+// once (DELETE).
 import type { AttachmentRef } from '@parley/protocol';
 import { csrfToken } from '../csrf.ts';
 
@@ -56,7 +59,6 @@ function describeFailure(status: number, body: string, name: string): string {
 
 /** The same for the bucket (its errors are XML for machines, not sentences for people). */
 function describeStoreFailure(status: number, name: string): string {
-  if (status === 0) return `${name} was not uploaded: the file storage could not be reached.`;
   if (status === 403) return `${name} was not uploaded: the file storage refused it (the upload link may have expired). Try again.`;
   return `${name} was not uploaded: the file storage answered HTTP ${status}.`;
 }
@@ -107,16 +109,19 @@ export function uploadFile(roomId: number, file: File, onProgress: (fraction: nu
   const admin = (method: string, url: string, body: XMLHttpRequestBodyInit | null, headers: Record<string, string> = {}, progress: ((f: number) => void) | null = null, started = track) =>
     transfer({ method, url, headers: { ...adminHeaders(), ...headers }, body, credentials: true }, progress, started);
 
-  const viaAdmin = async (): Promise<AttachmentRef> => {
+  /** `afterDirect`: the bucket could not be reached (admin logs it, so operators learn of it). */
+  const viaAdmin = async (afterDirect = false): Promise<AttachmentRef> => {
     const form = new FormData();
     form.append('file', file, file.name);
-    const res = await admin('POST', `/api/rooms/${roomId}/attachments`, form, {}, onProgress);
+    const res = await admin('POST', `/api/rooms/${roomId}/attachments${afterDirect ? '?fallback=direct' : ''}`, form, {}, onProgress);
     if (res.status !== 201) throw new UploadError(describeFailure(res.status, res.text, file.name), res.status);
     return toRef(JSON.parse(res.text) as UploadedView);
   };
 
-  const direct = async (id: string, upload: NonNullable<DirectOffer['upload']>): Promise<AttachmentRef> => {
+  /** The stored file, or null when the bucket gave no answer to the PUT (the caller falls back). */
+  const direct = async (id: string, upload: NonNullable<DirectOffer['upload']>): Promise<AttachmentRef | null> => {
     const put = await transfer({ method: upload.method, url: upload.url, headers: upload.headers, body: file, credentials: false }, onProgress, track);
+    if (put.status === 0) return null;
     if (put.status < 200 || put.status >= 300) throw new UploadError(describeStoreFailure(put.status, file.name), put.status);
     const res = await admin('POST', `/api/attachments/${encodeURIComponent(id)}/complete`, null);
     if (res.status !== 200) throw new UploadError(describeFailure(res.status, res.text, file.name), res.status);
@@ -134,12 +139,17 @@ export function uploadFile(roomId: number, file: File, onProgress: (fraction: nu
     if (!offer) throw new UploadError(describeFailure(ask.status, ask.text, file.name), ask.status);
     if (!offer.upload || !offer.attachment) return viaAdmin();
     const id = offer.attachment.id;
+    let stored: AttachmentRef | null;
     try {
-      return await direct(id, offer.upload);
+      stored = await direct(id, offer.upload);
     } catch (err) {
       discardUpload(id); // its row (and anything that reached the bucket) must not wait for the day-long sweep
       throw err;
     }
+    if (stored) return stored;
+    discardUpload(id);
+    onProgress(0); // the bytes go again, through admin
+    return viaAdmin(true);
   };
 
   const done = run().then((ref) => {

@@ -14,19 +14,21 @@ export interface Attachment {
   imageWidth: number | null;
   imageHeight: number | null;
   thumbnailKey: string | null;
+  /** A direct upload's staging object (the presigned PUT's target), while one may still appear. */
+  uploadKey: string | null;
   state: 'pending' | 'ready';
   createdAt: Date;
 }
 
 interface AttachmentRow {
   id: string; room_id: string; uploader_id: string | null; message_seq: string | null; storage_key: string; name: string; content_type: string;
-  size_bytes: string; image_width: number | null; image_height: number | null; thumbnail_key: string | null; state: 'pending' | 'ready'; created_at: Date;
+  size_bytes: string; image_width: number | null; image_height: number | null; thumbnail_key: string | null; upload_key: string | null; state: 'pending' | 'ready'; created_at: Date;
 }
 
 const toAttachment = (r: AttachmentRow): Attachment => ({
   id: r.id, roomId: Number(r.room_id), uploaderId: r.uploader_id === null ? null : Number(r.uploader_id), messageSeq: r.message_seq === null ? null : Number(r.message_seq),
   storageKey: r.storage_key, name: r.name, contentType: r.content_type, sizeBytes: Number(r.size_bytes), imageWidth: r.image_width, imageHeight: r.image_height,
-  thumbnailKey: r.thumbnail_key, state: r.state, createdAt: r.created_at,
+  thumbnailKey: r.thumbnail_key, uploadKey: r.upload_key, state: r.state, createdAt: r.created_at,
 });
 
 export interface NewAttachment {
@@ -37,6 +39,8 @@ export interface NewAttachment {
   name: string;
   contentType: string;
   sizeBytes: number;
+  /** Direct uploads: the staging key the presigned PUT writes to. */
+  uploadKey?: string;
 }
 
 export interface ReadyFacts {
@@ -63,8 +67,8 @@ export class AttachmentRepository {
   /** The new (pending) row, as stored. */
   async insert(a: NewAttachment, db: Queryable = this.pool): Promise<Attachment> {
     const { rows } = await db.query<AttachmentRow>(
-      `INSERT INTO attachments (id, room_id, uploader_id, storage_key, name, content_type, size_bytes) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
-      [a.id, a.roomId, a.uploaderId, a.storageKey, a.name, a.contentType, a.sizeBytes],
+      `INSERT INTO attachments (id, room_id, uploader_id, storage_key, name, content_type, size_bytes, upload_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+      [a.id, a.roomId, a.uploaderId, a.storageKey, a.name, a.contentType, a.sizeBytes, a.uploadKey ?? null],
     );
     return toAttachment(rows[0]!);
   }
@@ -111,6 +115,18 @@ export class AttachmentRepository {
   }
 
   /**
+   * Marks the uploader's upload deleted only if it is still unsent, in the one statement: a send that
+   * linked it after the caller looked keeps it (false), so a sent message never loses its file.
+   */
+  async markDiscarded(id: string, uploaderId: number): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      'UPDATE attachments SET deleted_at = now() WHERE id = $1 AND uploader_id = $2 AND message_seq IS NULL AND deleted_at IS NULL',
+      [id, uploaderId],
+    );
+    return rowCount === 1;
+  }
+
+  /**
    * Marks deleted what no longer has a reason to exist: attachments of messages deleted elsewhere (chat
    * deletes its own messages without admin) and uploads never sent within `unsentMs`.
    */
@@ -126,19 +142,35 @@ export class AttachmentRepository {
   }
 
   /**
-   * Deleted rows whose objects the sweeper still has to remove. An upload still pending waits until its
-   * presigned PUT URL (signed just before the row was made, valid `uploadUrlMs`) can no longer be used:
-   * removed earlier, a late PUT (a cancelled upload's, or a replayed URL) would leave an object no row
-   * points to.
+   * Deleted rows whose objects the sweeper still has to remove. A direct upload (pending or ready: it
+   * may be discarded right after completing) waits until its presigned PUT URL (signed just before the
+   * row was made, valid `uploadUrlMs`) can no longer be used: removed earlier, a late PUT (a cancelled
+   * upload's, or a replayed URL) would leave a staging object no row points to.
    */
   async doomed(limit: number, uploadUrlMs = 0): Promise<DoomedObjects[]> {
-    const { rows } = await this.pool.query<{ id: string; storage_key: string; thumbnail_key: string | null }>(
-      `SELECT id, storage_key, thumbnail_key FROM attachments
-       WHERE deleted_at IS NOT NULL AND NOT (state = 'pending' AND created_at > now() - make_interval(secs => $2 / 1000.0))
+    const { rows } = await this.pool.query<{ id: string; storage_key: string; thumbnail_key: string | null; upload_key: string | null }>(
+      `SELECT id, storage_key, thumbnail_key, upload_key FROM attachments
+       WHERE deleted_at IS NOT NULL AND NOT ((upload_key IS NOT NULL OR state = 'pending') AND created_at > now() - make_interval(secs => $2 / 1000.0))
        ORDER BY deleted_at LIMIT $1`,
       [limit, uploadUrlMs],
     );
-    return rows.map((r) => ({ id: r.id, keys: [r.storage_key, ...(r.thumbnail_key ? [r.thumbnail_key] : [])] }));
+    return rows.map((r) => ({ id: r.id, keys: [r.storage_key, ...(r.thumbnail_key ? [r.thumbnail_key] : []), ...(r.upload_key ? [r.upload_key] : [])] }));
+  }
+
+  /** Live, completed direct uploads whose PUT URL has expired: their staging object can go for good. */
+  async expiredUploadKeys(limit: number, uploadUrlMs: number): Promise<Array<{ id: string; uploadKey: string }>> {
+    const { rows } = await this.pool.query<{ id: string; upload_key: string }>(
+      `SELECT id, upload_key FROM attachments
+       WHERE upload_key IS NOT NULL AND deleted_at IS NULL AND state = 'ready' AND created_at <= now() - make_interval(secs => $2 / 1000.0)
+       ORDER BY created_at LIMIT $1`,
+      [limit, uploadUrlMs],
+    );
+    return rows.map((r) => ({ id: r.id, uploadKey: r.upload_key }));
+  }
+
+  /** Forgets a staging key once its object is gone (no PUT can bring it back). */
+  async clearUploadKey(id: string, uploadKey: string): Promise<void> {
+    await this.pool.query('UPDATE attachments SET upload_key = NULL WHERE id = $1 AND upload_key = $2', [id, uploadKey]);
   }
 
   /** Forgets a deleted row once its objects are gone. */

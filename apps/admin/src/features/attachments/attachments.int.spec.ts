@@ -295,8 +295,9 @@ for (const backend of ['fs', 's3'] as const) {
         expect(completed.statusCode).toBe(404); // discarded: it can no longer be completed (nor sent)
         // The URL is still valid: a PUT that was already on its way (or a replay) lands after the discard.
         expect((await fetch(target.url, { method: 'PUT', headers: target.headers, body: 'late' })).status).toBe(200);
-        const { rows } = await db.pool.query<{ storage_key: string }>('SELECT storage_key FROM attachments WHERE id = $1', [attachment.id]);
-        const key = rows[0]!.storage_key;
+        const { rows } = await db.pool.query<{ upload_key: string }>('SELECT upload_key FROM attachments WHERE id = $1', [attachment.id]);
+        const key = rows[0]!.upload_key;
+        expect(await store.head(key)).toMatchObject({ size: 4 });
         // While the URL may still be used, the sweeper leaves the row (and so will come back for the object).
         await sweepAttachments(s.attachments, store, 24 * 3600_000, 60_000);
         expect((await db.pool.query('SELECT 1 FROM attachments WHERE id = $1', [attachment.id])).rowCount).toBe(1);
@@ -305,7 +306,101 @@ for (const backend of ['fs', 's3'] as const) {
         expect(await store.head(key)).toBeNull();
         expect((await db.pool.query('SELECT 1 FROM attachments WHERE id = $1', [attachment.id])).rowCount).toBe(0);
       });
+
+      /** A direct upload as the browser makes it, up to (not including) /complete; its id and URL. */
+      const startDirect = async (b: Browser, roomId: number, name: string, type: string, bytes: Buffer) => {
+        const start = await app.inject({
+          method: 'POST', url: `/api/rooms/${roomId}/attachments/direct`, headers: { cookie: b.cookie, 'x-csrf-token': b.csrf, 'content-type': 'application/json' },
+          payload: JSON.stringify({ name, type, size: bytes.length }),
+        });
+        expect(start.statusCode, start.body).toBe(201);
+        const { attachment, upload: target } = start.json<{ attachment: { id: string }; upload: { url: string; headers: Record<string, string> } }>();
+        // Content-Length is signed: a replay carries the same number of bytes (by default the same ones).
+        const putBytes = (body: Buffer = bytes) => fetch(target.url, { method: 'PUT', headers: target.headers, body }).then((r) => r.status);
+        expect(await putBytes()).toBe(200);
+        const complete = () => app.inject({ method: 'POST', url: `/api/attachments/${attachment.id}/complete`, headers: { cookie: b.cookie, 'x-csrf-token': b.csrf } });
+        return { id: attachment.id, putBytes, complete };
+      };
+      const keysOfRow = async (id: string) =>
+        (await db.pool.query<{ storage_key: string; thumbnail_key: string | null; upload_key: string | null }>('SELECT storage_key, thumbnail_key, upload_key FROM attachments WHERE id = $1', [id])).rows[0];
+
+      it('a PUT replayed after /complete cannot swap the served image back to the original with its GPS: the URL only reaches a staging object', async () => {
+        const photo = await photoWithGps();
+        const up = await startDirect(who.member, publicRoom, 'IMG_0002.jpg', 'image/jpeg', photo);
+        expect((await up.complete()).statusCode).toBe(200);
+        const served = (await get(who.member, `/api/attachments/${up.id}`)).rawPayload;
+        expect((await sharp(served).metadata()).exif).toBeUndefined();
+        const thumb = (await get(who.member, `/api/attachments/${up.id}/thumbnail`)).rawPayload;
+
+        // The uploader replays the still-valid URL with the original bytes (EXIF and GPS included).
+        expect(await up.putBytes()).toBe(200);
+        const after = await get(who.member, `/api/attachments/${up.id}`);
+        expect(after.rawPayload.equals(served)).toBe(true);
+        expect(after.rawPayload.includes(Buffer.from('ParleyCam'))).toBe(false);
+        expect((await get(who.member, `/api/attachments/${up.id}/thumbnail`)).rawPayload.equals(thumb)).toBe(true);
+        // Completing again changes nothing either (the row is ready).
+        expect((await up.complete()).json()).toMatchObject({ id: up.id, state: 'ready', size: served.length });
+        expect((await get(who.member, `/api/attachments/${up.id}`)).rawPayload.equals(served)).toBe(true);
+
+        // The replay reached the staging object only; it stays until the URL has expired, then the
+        // sweeper deletes it and forgets the key, and the file itself stays.
+        const staging = (await keysOfRow(up.id))!.upload_key!;
+        expect(staging).toBe(`uploads/${up.id}`);
+        expect((await keysOfRow(up.id))!.storage_key).toBe(`rooms/${publicRoom}/${up.id}`);
+        expect(await store.head(staging)).not.toBeNull();
+        await sweepAttachments(s.attachments, store, 24 * 3600_000, 60_000);
+        expect(await store.head(staging)).not.toBeNull();
+        await db.pool.query("UPDATE attachments SET created_at = now() - interval '2 minutes' WHERE id = $1", [up.id]);
+        await sweepAttachments(s.attachments, store, 24 * 3600_000, 60_000);
+        expect(await store.head(staging)).toBeNull();
+        expect((await keysOfRow(up.id))!.upload_key).toBeNull();
+        expect((await get(who.member, `/api/attachments/${up.id}`)).rawPayload.equals(served)).toBe(true);
+      });
+
+      it('a non-image direct upload is copied to the served key at /complete; a later PUT of other bytes does not change it', async () => {
+        const up = await startDirect(who.member, publicRoom, 'notes.txt', 'text/plain', Buffer.from('first version'));
+        expect((await up.complete()).json()).toMatchObject({ state: 'ready', size: 13, contentType: 'text/plain' });
+        const staging = (await keysOfRow(up.id))!.upload_key!;
+        expect(await store.head(staging)).toBeNull(); // copied to the served key, then deleted
+        expect(await up.putBytes(Buffer.from('FIRST VERSION'))).toBe(200);
+        expect((await get(who.member, `/api/attachments/${up.id}`)).body).toBe('first version');
+      });
+
+      it('a ready direct upload discarded right after /complete keeps its row until the URL has expired, so a replayed PUT leaves no orphan', async () => {
+        const up = await startDirect(who.member, publicRoom, 'quick.txt', 'text/plain', Buffer.from('soon gone'));
+        expect((await up.complete()).statusCode).toBe(200);
+        const keys = (await keysOfRow(up.id))!;
+        expect((await app.inject({ method: 'DELETE', url: `/api/attachments/${up.id}`, headers: { cookie: who.member.cookie, 'x-csrf-token': who.member.csrf } })).statusCode).toBe(204);
+        await sweepAttachments(s.attachments, store, 24 * 3600_000, 60_000);
+        expect((await db.pool.query('SELECT 1 FROM attachments WHERE id = $1', [up.id])).rowCount).toBe(1); // held back: the URL still works
+        expect(await up.putBytes()).toBe(200); // a replay within the URL's lifetime
+        expect(await store.head(keys.upload_key!)).not.toBeNull();
+        await db.pool.query("UPDATE attachments SET created_at = now() - interval '2 minutes' WHERE id = $1", [up.id]);
+        await sweepAttachments(s.attachments, store, 24 * 3600_000, 60_000);
+        for (const key of [keys.storage_key, keys.upload_key!]) expect(await store.head(key)).toBeNull();
+        expect((await db.pool.query('SELECT 1 FROM attachments WHERE id = $1', [up.id])).rowCount).toBe(0);
+      });
     }
+    it('discarding an upload that a send links meanwhile answers 404 and leaves the sent file alone', async () => {
+      const res = await upload(who.owner, publicRoom, 'racing.txt', 'text/plain', Buffer.from('sent after all'));
+      const id = res.json<{ id: string }>().id;
+      // The send links it right after discard has looked at the row (still unsent then).
+      const racing = Object.create(s.attachments) as typeof s.attachments;
+      racing.find = async (attachmentId: string) => {
+        const seen = await s.attachments.find(attachmentId);
+        const seq = await say(db.pool, publicRoom, who.owner.userId, 'with racing.txt');
+        expect(await s.attachments.linkToMessage(db.pool, [attachmentId], publicRoom, seq, who.owner.userId)).toBe(1);
+        return seen;
+      };
+      const service = new AttachmentService({ rooms: s.rooms, attachments: racing, store, maxBytes: MAX_BYTES, urlTtlSeconds: 60, presignedUploads: true, presignedDownloads: false });
+      expect(((await s.attachments.find(id))!).messageSeq).toBeNull();
+      await expect(service.discard({ id: who.owner.userId }, id)).rejects.toMatchObject({ statusCode: 404 });
+      const { rows } = await db.pool.query<{ deleted: boolean; linked: boolean }>('SELECT deleted_at IS NOT NULL AS deleted, message_seq IS NOT NULL AS linked FROM attachments WHERE id = $1', [id]);
+      expect(rows).toEqual([{ deleted: false, linked: true }]);
+      await sweepAttachments(s.attachments, store, 24 * 3600_000);
+      expect((await get(who.member, `/api/attachments/${id}`)).body).toBe('sent after all');
+    });
+
     it(backend === 's3' ? 'with S3_PRESIGNED_DOWNLOADS, redirects readers to a short-lived URL that serves the file as a download' : 'streams downloads even when presigned downloads are asked for (the folder cannot sign)', async () => {
       const redirecting = new AttachmentService({ rooms: s.rooms, attachments: s.attachments, store, maxBytes: MAX_BYTES, urlTtlSeconds: 60, presignedUploads: true, presignedDownloads: true });
       const bytes = Buffer.from('<html>not to be rendered</html>');

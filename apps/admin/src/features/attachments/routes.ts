@@ -12,6 +12,9 @@ import { TooLargeError, viewOf, type Download } from './service.ts';
 
 const roomIdParam = z.object({ id: z.coerce.number().int().positive() });
 const attachmentIdParam = z.object({ id: z.string().uuid() });
+/** `fallback=direct`: the browser's direct PUT to the bucket got no answer (CORS, mixed content, network). */
+const uploadQuery = z.object({ fallback: z.literal('direct').optional() });
+const FALLBACK_WARNING_EVERY_MS = 10 * 60_000;
 const directUploadSchema = z.object({
   name: z.string().min(1).max(1000),
   type: z.string().max(200).optional(),
@@ -44,9 +47,18 @@ export async function attachmentRoutes(app: FastifyInstance, s: AdminServices) {
     throw err;
   });
 
+  let lastFallbackWarning = -Infinity;
   app.post('/api/rooms/:id/attachments', { preHandler: requireUser }, async (req, reply) => {
     const params = roomIdParam.safeParse(req.params);
     if (!params.success) return sendError(req, reply, 404, 'There is no such room.');
+    // Each such upload crosses the network twice; tell operators (at most every 10 minutes per process).
+    if (uploadQuery.safeParse(req.query).data?.fallback && Date.now() - lastFallbackWarning >= FALLBACK_WARNING_EVERY_MS) {
+      lastFallbackWarning = Date.now();
+      req.log.warn(
+        { roomId: params.data.id },
+        "a browser's direct upload to the bucket got no answer (no CORS rule for PUBLIC_URL's origin, mixed content, or an endpoint browsers cannot reach; see docs/deploy.md): it uploads through admin instead",
+      );
+    }
     if (!req.isMultipart()) return sendError(req, reply, 415, 'Send the file as multipart/form-data.');
     const part = await req.file();
     if (!part) return sendError(req, reply, 400, 'Attach one file.');

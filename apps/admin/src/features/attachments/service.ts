@@ -69,6 +69,9 @@ class SizeLimit extends Transform {
 /** Where an original's thumbnail is kept (the sweeper also removes it for rows that never recorded it). */
 export const thumbnailKeyOf = (originalKey: string): string => `${originalKey}.thumb.webp`;
 
+/** Where a direct upload's presigned PUT writes: never served, copied from at /complete. */
+export const stagingKeyOf = (id: string): string => `uploads/${id}`;
+
 export interface AttachmentView {
   id: string;
   roomId: number;
@@ -114,6 +117,14 @@ export class AttachmentService {
     return { original, thumbnail: thumbnailKeyOf(original) };
   }
 
+  /** Bytes of `body` past ATTACHMENT_MAX_BYTES fail the stream (a store that ignored the signed length). */
+  private limited(body: Readable): SizeLimit {
+    const limit = new SizeLimit(this.d.maxBytes);
+    body.on('error', (err) => limit.destroy(err));
+    limit.on('error', () => undefined); // its consumer sees the error; see upload()
+    return body.pipe(limit);
+  }
+
   /** Streams one uploaded file into the store (through admin), then checks it. */
   async upload(user: Pick<User, 'id'>, roomId: number, file: { name: string; contentType: string | undefined; body: Readable }): Promise<Attachment> {
     try {
@@ -138,7 +149,7 @@ export class AttachmentService {
       await this.d.attachments.markDeleted(id);
       throw err;
     }
-    return this.finish(id, roomId, limit.bytes, contentType);
+    return this.finish(id, roomId, keys.original, limit.bytes, contentType);
   }
 
   /**
@@ -152,39 +163,64 @@ export class AttachmentService {
     const id = randomUUID();
     const keys = AttachmentService.keysFor(roomId, id);
     const contentType = cleanContentType(file.contentType);
-    const upload = await this.d.store.presignPut(keys.original, { contentType, size: file.size, expiresInSeconds: this.d.urlTtlSeconds });
+    // The URL writes to a staging key, never to what is served: it stays valid after /complete, and a
+    // PUT replayed then (the original again, with its EXIF) must not replace the checked, re-encoded file.
+    const uploadKey = stagingKeyOf(id);
+    const upload = await this.d.store.presignPut(uploadKey, { contentType, size: file.size, expiresInSeconds: this.d.urlTtlSeconds });
     if (!upload) return null;
-    const attachment = await this.d.attachments.insert({ id, roomId, uploaderId: user.id, storageKey: keys.original, name: cleanFileName(file.name), contentType, sizeBytes: file.size });
+    const attachment = await this.d.attachments.insert({ id, roomId, uploaderId: user.id, storageKey: keys.original, uploadKey, name: cleanFileName(file.name), contentType, sizeBytes: file.size });
     return { attachment, upload };
   }
 
-  /** The uploader says the direct upload is done: check what the store holds, then make the thumbnail. */
+  /**
+   * The uploader says the direct upload is done: check the staging object, copy it (images re-encoded)
+   * to the key that is served, make the thumbnail, then delete the staging object.
+   */
   async completeDirectUpload(user: Pick<User, 'id'>, id: string): Promise<Attachment> {
     const a = await this.d.attachments.find(id);
     if (!a || a.uploaderId !== user.id) throw new Refusal(404, 'There is no such upload.');
     if (a.state === 'ready') return a;
-    const stored = await this.d.store.head(a.storageKey);
+    if (!a.uploadKey) throw new Refusal(409, 'This upload goes through admin; it completes by itself.');
+    const stored = await this.d.store.head(a.uploadKey);
     if (!stored) throw new Refusal(409, 'The file has not been uploaded yet.');
     if (stored.size > this.d.maxBytes) {
       await this.d.attachments.markDeleted(id);
       throw new TooLargeError(this.d.maxBytes);
     }
-    return this.finish(id, a.roomId, stored.size, a.contentType);
+    const ready = await this.finish(id, a.roomId, a.uploadKey, stored.size, a.contentType).catch(async (err: unknown) => {
+      if (err instanceof TooLargeError) await this.d.attachments.markDeleted(id); // grew after the check above
+      throw err;
+    });
+    // Not needed any more; a PUT replayed later recreates it, and the sweeper deletes that one once the
+    // URL has expired (upload_key stays set until then).
+    await this.d.store.delete(a.uploadKey);
+    return ready;
   }
 
-  /** Decodes images (the thumbnail, the real type and dimensions) and marks the row ready. */
-  private async finish(id: string, roomId: number, uploadedSize: number, declaredType: string): Promise<Attachment> {
+  /**
+   * Decodes images (the thumbnail, the real type and dimensions), stores what is served under the
+   * final key (read from `sourceKey`: the final key itself for uploads through admin, the staging key
+   * for direct ones), and marks the row ready.
+   */
+  private async finish(id: string, roomId: number, sourceKey: string, uploadedSize: number, declaredType: string): Promise<Attachment> {
     const keys = AttachmentService.keysFor(roomId, id);
-    const body = await this.d.store.get(keys.original);
-    const image = body ? await describeImage(body) : null;
-    if (image) {
-      // The upright, metadata-free image replaces the upload (same key: a put replaces it whole).
-      await this.d.store.put(keys.original, Readable.from([image.full]), { contentType: image.contentType });
-      await this.d.store.put(keys.thumbnail, Readable.from([image.thumbnail]), { contentType: THUMBNAIL_TYPE });
-    }
-    const size = image ? image.full.length : uploadedSize;
+    const body = await this.d.store.get(sourceKey);
+    if (!body) throw new Refusal(409, 'The file has not been uploaded yet.');
+    const image = await describeImage(this.limited(body));
     // A file claiming to be an image that does not decode as one is an ordinary download.
     const contentType = image ? image.contentType : declaredType.startsWith('image/') ? 'application/octet-stream' : declaredType;
+    let size = image ? image.full.length : uploadedSize;
+    if (image) {
+      // The upright, metadata-free image is what is kept (a put replaces a same-key upload whole).
+      await this.d.store.put(keys.original, Readable.from([image.full]), { contentType });
+      await this.d.store.put(keys.thumbnail, Readable.from([image.thumbnail]), { contentType: THUMBNAIL_TYPE });
+    } else if (sourceKey !== keys.original) {
+      const again = await this.d.store.get(sourceKey);
+      if (!again) throw new Refusal(409, 'The file has not been uploaded yet.');
+      const copy = this.limited(again);
+      await this.d.store.put(keys.original, copy, { contentType });
+      size = copy.bytes; // what was copied, should the staging object have changed since it was checked
+    }
     const ready = await this.d.attachments.markReady(id, {
       sizeBytes: size, contentType,
       image: image ? { width: image.width, height: image.height, thumbnailKey: keys.thumbnail, thumbnailBytes: image.thumbnail.length } : null,
@@ -233,6 +269,7 @@ export class AttachmentService {
   async discard(user: Pick<User, 'id'>, id: string): Promise<void> {
     const a = await this.d.attachments.find(id);
     if (!a || a.uploaderId !== user.id || a.messageSeq !== null) throw new Refusal(404, 'There is no such upload.');
-    await this.d.attachments.markDeleted(id);
+    // Re-checked in the UPDATE: a send may link it between the look above and now.
+    if (!(await this.d.attachments.markDiscarded(id, user.id))) throw new Refusal(404, 'There is no such upload.');
   }
 }

@@ -10,8 +10,9 @@ import { thumbnailKeyOf } from './service.ts';
 const BATCH = 200;
 
 /**
- * One pass: marks orphans deleted, then removes deleted rows' objects and rows (a cancelled direct
- * upload's once its presigned URL has expired, `uploadUrlMs`). Returns rows removed.
+ * One pass: marks orphans deleted, removes deleted rows' objects and rows (a discarded direct upload's
+ * once its presigned URL has expired, `uploadUrlMs`), then the staging objects of completed direct
+ * uploads whose URL has expired (a PUT replayed after /complete recreates one). Returns rows removed.
  */
 export async function sweepAttachments(attachments: AttachmentRepository, store: ObjectStore, unsentMs: number, uploadUrlMs = 0): Promise<number> {
   await attachments.markOrphansDeleted(unsentMs);
@@ -24,7 +25,15 @@ export async function sweepAttachments(attachments: AttachmentRepository, store:
       await attachments.forget(d.id);
       removed++;
     }
-    if (doomed.length < BATCH) return removed;
+    if (doomed.length < BATCH) break;
+  }
+  for (;;) {
+    const staged = await attachments.expiredUploadKeys(BATCH, uploadUrlMs);
+    for (const s of staged) {
+      await store.delete(s.uploadKey);
+      await attachments.clearUploadKey(s.id, s.uploadKey);
+    }
+    if (staged.length < BATCH) return removed;
   }
 }
 
