@@ -18,7 +18,8 @@ export async function startChatHttp(overrides: Partial<ServerDeps> = {}) {
       done();
     },
   });
-  const { hub } = scriptedHub({ writer: { stats: { batches: 4, batchedMessages: 9, fallbacks: 0, largestBatch: 3, unavailable: 0 }, queued: () => 0 } });
+  const scripted = scriptedHub({ writer: { stats: { batches: 4, batchedMessages: 9, fallbacks: 0, largestBatch: 3, unavailable: 0 }, queued: () => 0 } });
+  const { hub } = scripted;
   const registry = new Registry();
   const chat = await createChatServer({
     hub,
@@ -40,5 +41,5 @@ export async function startChatHttp(overrides: Partial<ServerDeps> = {}) {
     for (const ws of chat.wss.clients) ws.terminate();
     await chat.app.close();
   };
-  return { chat, app: chat.app, hub, registry, settled, stop };
+  return { chat, app: chat.app, hub, scripted, registry, settled, stop };
 }

@@ -1,11 +1,14 @@
 // The one http.Server on a real loopback port: Fastify answers HTTP, the raw `ws` upgrade on /socket
 // admits a valid token (the hub says hello) and refuses the rest with plain HTTP answers, and a drain
-// refuses upgrades while HTTP keeps answering.
+// refuses upgrades while HTTP keeps answering; a ban applied while a socket is being upgraded closes it.
+import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { signChatToken } from '@parley/chat-token';
-import { SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from '@parley/protocol';
+import { CloseCode, SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from '@parley/protocol';
+import type { ScriptedHub } from '../hub/hub-test-kit.ts';
+import type { ServerDeps } from './server.ts';
 import { CHAT_TOKEN_SECRET, startChatHttp } from './server-test-kit.ts';
 
 const stops: Array<() => Promise<void>> = [];
@@ -13,8 +16,8 @@ afterEach(async () => {
   for (const stop of stops.splice(0)) await stop();
 });
 
-async function listening() {
-  const started = await startChatHttp();
+async function listening(overrides: Partial<ServerDeps> = {}) {
+  const started = await startChatHttp(overrides);
   stops.push(started.stop);
   await started.hub.control.caughtUp(); // the control plane knows its cursor: upgrades are admitted
   await new Promise<void>((r) => started.chat.server.listen(0, '127.0.0.1', r));
@@ -62,5 +65,27 @@ describe('chat HTTP and WebSocket on one server', () => {
     chat.stopAcceptingUpgrades();
     expect(await connect(ws, [SUBPROTOCOL, `${TOKEN_SUBPROTOCOL_PREFIX}${token(7)}`])).toMatchObject({ status: 503 });
     expect((await fetch(`${http}/healthz`)).status).toBe(200);
+  });
+
+  it('closes a socket whose user is banned after its session check said ok and before it is attached', async () => {
+    const hub: { scripted?: ScriptedHub } = {}; // the server's hub, known once it is started
+    const started = await listening({
+      sessions: {
+        // Postgres answered before the ban; the ban is applied (closing no socket: there is none yet) before the answer lands.
+        check: async () => {
+          hub.scripted!.setVerdict(() => 'inactive');
+          await hub.scripted!.control({ kind: 'user_status', userId: 7, payload: { status: 'banned' } });
+          return 'ok';
+        },
+        checkMany: (keys) => Promise.resolve(keys.map(() => 'ok' as const)),
+      },
+    });
+    hub.scripted = started.scripted;
+    const client = new WebSocket(started.ws, [SUBPROTOCOL, `${TOKEN_SUBPROTOCOL_PREFIX}${token(7)}`]);
+    const frames: string[] = [];
+    client.on('message', (data: Buffer) => frames.push((JSON.parse(data.toString('utf8')) as { type: string }).type));
+    const [code] = (await once(client, 'close')) as [number];
+    expect(frames).toEqual(['hello']);
+    expect(code).toBe(CloseCode.SessionRevoked);
   });
 });

@@ -13,7 +13,7 @@ import type { SessionChecker } from '../hub/session-checks.ts';
 import type { ChatMetrics, UpgradeOutcome } from '../metrics.ts';
 
 /** What the upgrade needs of the hub. */
-export type UpgradeHub = Pick<Hub, 'draining' | 'coolingDown' | 'atSocketLimit' | 'attach'> & { readonly control: Pick<Hub['control'], 'ready'> };
+export type UpgradeHub = Pick<Hub, 'draining' | 'coolingDown' | 'atSocketLimit' | 'attach' | 'sessionCheckMark'> & { readonly control: Pick<Hub['control'], 'ready'> };
 
 export interface UpgradeDeps {
   hub: UpgradeHub;
@@ -80,6 +80,8 @@ export function createUpgradeHandler(deps: UpgradeDeps): { onUpgrade: UpgradeLis
     }
     const { uid, sid, role } = verified.claims;
     if (hub.coolingDown(uid)) return refuseUpgrade('cooldown', socket, 429, 'too many frames lately; reconnect later', reqId);
+    // Changes to sessions applied from here on, until the socket is attached, make the hub check it again.
+    const checkBegan = hub.sessionCheckMark();
     let verdict;
     try {
       verdict = await deps.sessions.check({ uid, sid, role });
@@ -102,7 +104,7 @@ export function createUpgradeHandler(deps: UpgradeDeps): { onUpgrade: UpgradeLis
         // Concurrent upgrades of one user passed the check above together: the limit holds here.
         if (hub.atSocketLimit(uid)) return ws.close(CloseCode.TooManyConnections, 'too many connections for this user');
         deps.metrics.upgrades.inc({ outcome: 'accepted' });
-        hub.attach(ws, verified.claims, reqId, socket);
+        hub.attach(ws, verified.claims, reqId, socket, checkBegan);
       } finally {
         socket.uncork();
       }

@@ -8,7 +8,7 @@ import type { MessageRepository } from '../messages/message-repository.ts';
 import type { Connection } from './connection.ts';
 import type { ControlStore } from './control-store.ts';
 import type { MessageCommands } from './message-commands.ts';
-import type { SessionChange } from './session-cache.ts';
+import type { SessionChange } from './session-changes.ts';
 import type { Subscriptions } from './subscriptions.ts';
 
 export interface ControlApplierDeps {

@@ -44,8 +44,8 @@ export class FakeWs {
 
 export interface ScriptedHub {
   hub: Hub;
-  /** Attach a fake socket for user `uid` (session `s<uid>` unless given). */
-  connect: (uid: number, claims?: Partial<ChatTokenClaims>) => FakeWs;
+  /** Attach a fake socket for user `uid` (session `s<uid>` unless given), as an upgrade whose check began at `checkedSince`. */
+  connect: (uid: number, claims?: Partial<ChatTokenClaims>, checkedSince?: number) => FakeWs;
   /** Events this replica published, as peers would decode them. */
   published: BusEvent[];
   /** Rooms the bus is asked to bring events of (watchRoom minus unwatchRoom), and every call in order. */
@@ -57,6 +57,10 @@ export interface ScriptedHub {
   fromPeer: (event: BusEvent) => void;
   /** Commit a control event (as admin would) and let the hub apply everything up to it. */
   control(event: NewControlEvent): Promise<void>;
+  /** Commit a control event only: the hub applies it in its next control-plane run that reads it. */
+  commit(event: NewControlEvent): void;
+  /** Control-event reads from now on see the events committed when they begin but answer only once released. */
+  holdControlReads(): () => void;
   /** What the session checker answers (re-validation and upgrades). */
   setVerdict(verdict: (key: SessionKey) => SessionVerdict): void;
   /** Room members the control store reports. */
@@ -90,8 +94,13 @@ export function scriptedHub(
   };
   const events: ControlEvent[] = [];
   const members = new Map<number, number[]>();
+  let held: Promise<void> | null = null;
   const store: ControlStore = {
-    eventsAfter: async (cursor, limit) => events.filter((e) => e.id > cursor).slice(0, limit),
+    eventsAfter: async (cursor, limit) => {
+      const snapshot = events.filter((e) => e.id > cursor).slice(0, limit); // as a query's snapshot: taken when it begins
+      await held;
+      return snapshot;
+    },
     lastId: async () => events.at(-1)?.id ?? 0,
     membersOf: async (ids) => new Map(ids.map((id) => [id, members.get(id) ?? []])),
   };
@@ -104,18 +113,32 @@ export function scriptedHub(
     replicaId: 'r1', maxMessageBytes: 4096, maxBufferedBytes: 1 << 20, sendRatePerSec: 10, sendBurst: 30,
     heartbeatMs: 25_000, presenceTtlMs: 30_000, historyPageSize: 100, ...options,
   }, { bySeqs: async () => [], ...messages } as unknown as MessageRepository, bus, createLogger('chat', 'silent'), { control: store, sessions });
-  const connect = (uid: number, claims: Partial<ChatTokenClaims> = {}) => {
+  const connect = (uid: number, claims: Partial<ChatTokenClaims> = {}, checkedSince?: number) => {
     const ws = new FakeWs();
-    hub.attach(ws as unknown as WebSocket, { uid, sid: `s${uid}`, handle: handle(uid), name: `U${uid}`, role: 'user', iat: 0, exp: 0, ...claims }, 'req');
+    hub.attach(ws as unknown as WebSocket, { uid, sid: `s${uid}`, handle: handle(uid), name: `U${uid}`, role: 'user', iat: 0, exp: 0, ...claims }, 'req', null, checkedSince);
     return ws;
   };
-  const control = async (event: NewControlEvent) => {
-    await hub.control.caughtUp(); // the cursor starts at the latest event, as on a real start
+  const commit = (event: NewControlEvent) => {
     events.push({
       id: events.length + 1, kind: event.kind, userId: event.userId ?? null, sessionId: event.sessionId ?? null, roomId: event.roomId ?? null,
       seq: event.seq ?? null, payload: event.payload ?? {}, createdAt: new Date(),
     });
+  };
+  const control = async (event: NewControlEvent) => {
+    await hub.control.caughtUp(); // the cursor starts at the latest event, as on a real start
+    commit(event);
     await hub.control.caughtUp();
   };
-  return { hub, connect, published, watched, watchCalls, resubscribe: (lost) => resubscribe(lost), fromPeer: (e) => deliver(e), control, setVerdict: (v) => void (verdict = v), members };
+  const holdControlReads = () => {
+    let release!: () => void;
+    held = new Promise<void>((r) => (release = r));
+    return () => {
+      held = null;
+      release();
+    };
+  };
+  return {
+    hub, connect, published, watched, watchCalls, resubscribe: (lost) => resubscribe(lost), fromPeer: (e) => deliver(e), control, commit, holdControlReads,
+    setVerdict: (v) => void (verdict = v), members,
+  };
 }

@@ -185,8 +185,18 @@ export class Hub implements ConnectionHost {
 
   // ---- connections --------------------------------------------------------------------------
 
-  /** `socket` is the one the HTTP upgrade handed to `ws` (sends to it are corked per tick). */
-  attach(ws: WebSocket, claims: ChatTokenClaims, requestId: string, socket: Duplex | null = null): Connection {
+  /** Taken by an upgrade before its session check, and handed to attach (see there). */
+  sessionCheckMark(): number {
+    return this.upgradeSessions.changes.mark();
+  }
+
+  /**
+   * `socket` is the one the HTTP upgrade handed to `ws` (sends to it are corked per tick). `checkedSince`
+   * is the upgrade's sessionCheckMark: a ban, role change or revoke of this session applied since then
+   * closed the user's sockets before this one existed, so it is checked again now that it is in place
+   * (every event applied from here on finds it): no window in which such an event misses it.
+   */
+  attach(ws: WebSocket, claims: ChatTokenClaims, requestId: string, socket: Duplex | null = null, checkedSince?: number): Connection {
     let lane = this.lanes.get(claims.uid);
     if (!lane) this.lanes.set(claims.uid, (lane = new FrameLane()));
     const conn = new Connection(ws, claims, this, lane, socket);
@@ -203,7 +213,26 @@ export class Hub implements ConnectionHost {
     ws.on('close', on.close);
     ws.on('error', on.error);
     conn.send({ type: 'hello', protocol: PROTOCOL_VERSION, connectionId: conn.id, replica: this.options.replicaId, user: conn.user, heartbeatMs: this.options.heartbeatMs, limits: { maxMessageBytes: this.options.maxMessageBytes, maxFrameBytes: this.options.maxFrameBytes ?? 16_384 } });
+    const key = { uid: claims.uid, sid: claims.sid, role: claims.role };
+    if (checkedSince !== undefined && this.upgradeSessions.changes.touchedSince(checkedSince, key)) void this.checkAgain(conn, key);
     return conn;
+  }
+
+  /** Ask Postgres (not the cache) about a just-attached socket's session; close the socket unless good. */
+  private async checkAgain(conn: Connection, key: SessionKey): Promise<void> {
+    let verdict: SessionVerdict;
+    try {
+      verdict = await this.sessions.check(key);
+    } catch (err) {
+      // Unknown standing after a change that touched it: the client reconnects, and its upgrade is checked.
+      this.log.warn({ conn: conn.id, user: key.uid, err: (err as Error).message }, 'session check after attach failed; closing the socket');
+      conn.close(CloseCode.TryAgainLater, 'session check failed; reconnect');
+      return;
+    }
+    if (verdict !== 'ok') {
+      this.log.info({ conn: conn.id, user: key.uid, verdict }, 'socket closed: its session changed while it was upgraded');
+      closeForVerdict(conn, verdict);
+    }
   }
 
   /** A frame arrived on `conn`'s socket. */

@@ -1,6 +1,8 @@
 // Upgrade checks with a cache of good sessions: a repeat costs no Postgres check, and a ban, role change
-// or revoke (applied from the durable control plane) makes the next upgrade ask Postgres again.
+// or revoke (applied from the durable control plane) makes the next upgrade ask Postgres again, also when
+// it is committed but not yet applied, or applied after the check but before the socket is attached.
 import { describe, expect, it } from 'vitest';
+import { CloseCode } from '@parley/protocol';
 import { scriptedHub } from './hub-test-kit.ts';
 import { CachedSessionChecks } from './session-cache.ts';
 import type { SessionChecker, SessionKey, SessionVerdict } from './session-checks.ts';
@@ -109,6 +111,71 @@ describe('CachedSessionChecks', () => {
     expect(await t.hub.upgradeSessions.check(key(2))).toBe('role_changed');
     expect(await t.hub.upgradeSessions.check(key(3))).toBe('revoked');
     expect(asked).toBe(6);
+    t.hub.stop();
+  });
+
+  // The race the cache must not lose: Postgres already holds the ban, this replica has not applied it.
+  it('on a hub: a ban committed but not yet applied when a cached session is checked again is seen', async () => {
+    const t = scriptedHub({});
+    await t.hub.control.caughtUp();
+    let verdict: SessionVerdict = 'ok';
+    t.setVerdict(() => verdict);
+    expect(await t.hub.upgradeSessions.check(key(1))).toBe('ok');
+    expect(await t.hub.upgradeSessions.check(key(1))).toBe('ok'); // a hit: the answer is cached
+    t.commit({ kind: 'user_status', userId: 1, payload: { status: 'banned' } });
+    verdict = 'inactive';
+    expect(await t.hub.upgradeSessions.check(key(1))).toBe('inactive');
+    expect(t.hub.upgradeSessions.stats).toEqual({ sessionCacheHits: 1, sessionCacheMisses: 2 });
+    t.hub.stop();
+  });
+
+  it('on a hub: a check made while a control-plane run is in progress waits for a run that began after it', async () => {
+    const t = scriptedHub({});
+    await t.hub.control.caughtUp();
+    let verdict: SessionVerdict = 'ok';
+    t.setVerdict(() => verdict);
+    expect(await t.hub.upgradeSessions.check(key(1))).toBe('ok');
+    const release = t.holdControlReads();
+    t.hub.control.poke(); // a run begins: its read predates the ban below
+    t.commit({ kind: 'user_status', userId: 1, payload: { status: 'banned' } });
+    verdict = 'inactive';
+    const pending = t.hub.upgradeSessions.check(key(1));
+    release();
+    expect(await pending).toBe('inactive');
+    t.hub.stop();
+  });
+
+  it('on a hub: a ban applied between an upgrade\'s check and its attach closes the new socket (and only that user\'s)', async () => {
+    const t = scriptedHub({});
+    await t.hub.control.caughtUp();
+    let verdict: SessionVerdict = 'ok';
+    t.setVerdict(() => verdict);
+    const began = t.hub.sessionCheckMark();
+    expect(await t.hub.upgradeSessions.check(key(1))).toBe('ok');
+    expect(await t.hub.upgradeSessions.check(key(2))).toBe('ok');
+    verdict = 'inactive'; // from here on Postgres says no to everyone: only a socket checked again is closed
+    await t.control({ kind: 'user_status', userId: 1, payload: { status: 'banned' } }); // no socket of user 1 yet
+    const banned = t.connect(1, {}, began);
+    const other = t.connect(2, {}, began);
+    const later = t.connect(1, {}, t.hub.sessionCheckMark()); // checked after the ban: nothing to catch up on
+    await new Promise((r) => setImmediate(r));
+    expect(banned.closedWith).toEqual({ code: CloseCode.SessionRevoked, reason: 'account not active' });
+    expect(other.closedWith).toBeNull();
+    expect(later.closedWith).toBeNull();
+    t.hub.stop();
+  });
+
+  it('on a hub: a socket whose session changed during its upgrade is closed when Postgres cannot be asked', async () => {
+    const t = scriptedHub({});
+    await t.hub.control.caughtUp();
+    const began = t.hub.sessionCheckMark();
+    await t.control({ kind: 'session_revoked', userId: null, sessionId: 's1', payload: {} });
+    t.setVerdict(() => {
+      throw new Error('connection refused');
+    });
+    const ws = t.connect(1, {}, began);
+    await new Promise((r) => setImmediate(r));
+    expect(ws.closedWith).toEqual({ code: CloseCode.TryAgainLater, reason: 'session check failed; reconnect' });
     t.hub.stop();
   });
 });

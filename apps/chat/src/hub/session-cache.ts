@@ -1,15 +1,11 @@
 // Upgrade-time session checks with a cache of good sessions, kept true by the durable control plane: a
 // ban, role change or revoke forgets the sessions it touches when this replica applies it, and a cached
 // answer is used only after a control-plane run that began after the upgrade arrived (so every event
-// committed before it has been applied, as a Postgres check would have seen it). Re-validation of
+// committed before it has been applied, as a Postgres check would have seen it). Events applied after the
+// answer and before the socket is attached are caught by Hub.attach (session-changes.ts). Re-validation of
 // connected sockets (Hub.revalidate) never uses the cache: it is the backstop that depends on no memory.
+import { type SessionChange, SessionChangeLog } from './session-changes.ts';
 import type { SessionChecker, SessionKey, SessionVerdict } from './session-checks.ts';
-
-/** What a control event changed: one user's sessions, or one session. */
-export interface SessionChange {
-  userId: number | null;
-  sessionId: string | null;
-}
 
 export interface SessionCacheOptions {
   /** How long a good answer is reused (default 60 s). */
@@ -22,8 +18,8 @@ export class CachedSessionChecks implements SessionChecker {
   /** Sessions found good, by user: `role|sid` -> when that answer expires. */
   private readonly good = new Map<number, Map<string, number>>();
   private entries = 0;
-  /** Bumped by every forget: an answer from a query that overlapped one is not cached. */
-  private epoch = 0;
+  /** Every forget, numbered: an answer from a query that overlapped one is not cached. */
+  readonly changes = new SessionChangeLog();
   private readonly ttlMs: number;
   private readonly maxEntries: number;
   readonly stats = { sessionCacheHits: 0, sessionCacheMisses: 0 };
@@ -48,10 +44,11 @@ export class CachedSessionChecks implements SessionChecker {
       return 'ok';
     }
     this.stats.sessionCacheMisses++;
-    const epoch = this.epoch;
+    const mark = this.changes.mark();
     const verdict = await this.checks.check(key);
     // An event applied while the query ran may postdate its snapshot: ask again (and cache nothing).
-    if (verdict === 'ok' && epoch !== this.epoch) return this.checks.check(key);
+    // Events applied after this answer and before the socket is attached are Hub.attach's to catch.
+    if (verdict === 'ok' && mark !== this.changes.mark()) return this.checks.check(key);
     if (verdict === 'ok') this.remember(key.uid, k);
     else this.drop(key.uid, (entry) => entry === k);
     return verdict;
@@ -66,7 +63,7 @@ export class CachedSessionChecks implements SessionChecker {
    * a user's, or one session (of one user when the event names them, else of anyone).
    */
   forget(change: SessionChange): void {
-    this.epoch++;
+    this.changes.record(change);
     const { userId, sessionId } = change;
     const which = sessionId === null ? () => true : (entry: string) => entry.slice(entry.indexOf('|') + 1) === sessionId;
     if (userId !== null) this.drop(userId, which);

@@ -4,7 +4,7 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { type Duplex, PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { corkUntilEndOfTick } from './socket-cork.ts';
@@ -48,6 +48,24 @@ describe('socket corking', () => {
     expect(socket.writableCorked).toBe(0);
     await new Promise<void>((r) => { const t = setInterval(() => { if (received.length === 2) { clearInterval(t); r(); } }, 5); });
     expect(received).toEqual(['a', 'b']);
+  });
+
+  it('uncorks the other sockets when one throws, ends that one, and later corks are still uncorked', async () => {
+    const broken = new PassThrough();
+    broken.uncork = () => {
+      throw new Error('uncork failed');
+    };
+    const fine = new PassThrough();
+    expect(corkUntilEndOfTick(broken)).toBe(true);
+    expect(corkUntilEndOfTick(fine)).toBe(true);
+    await new Promise((r) => process.nextTick(r));
+    expect(fine.writableCorked).toBe(0);
+    expect(broken.destroyed).toBe(true);
+    const later = new PassThrough();
+    expect(corkUntilEndOfTick(later)).toBe(true);
+    expect(later.writableCorked).toBe(1);
+    await new Promise((r) => process.nextTick(r));
+    expect(later.writableCorked).toBe(0);
   });
 
   it('does nothing without a socket, or with a destroyed one', async () => {

@@ -5,11 +5,21 @@
 import type { Duplex } from 'node:stream';
 
 /** Sockets corked during the current tick; uncorked together by one nextTick at its end. */
-const corked: Duplex[] = [];
+let corked: Duplex[] = [];
 
 function uncorkAll(): void {
-  for (const socket of corked) socket.uncork();
-  corked.length = 0;
+  // Taken first, so one socket that throws can neither keep the others corked nor leave a list behind
+  // that would stop every later cork from scheduling its uncork.
+  const sockets = corked;
+  corked = [];
+  for (const socket of sockets) {
+    try {
+      socket.uncork();
+    } catch {
+      // Its frames are in doubt: end it (the client reconnects and resumes), keep the other sockets going.
+      socket.destroy();
+    }
+  }
 }
 
 /**
