@@ -178,6 +178,19 @@ for (const backend of ['fs', 's3'] as const) {
       if (backend === 'fs') expect(readdirSync(join(storageDir, 'rooms', String(publicRoom))).filter((f) => f.startsWith('.partial-'))).toEqual([]);
     });
 
+    if (backend === 'fs') {
+      it('keeps no file open after non-image uploads (the image check stops after the first bytes)', async () => {
+        const openFiles = () => readdirSync('/proc/self/fd').length;
+        const bytes = Buffer.from('plain text, not an image\n'.repeat(2000)); // larger than one read
+        expect((await upload(who.owner, publicRoom, 'warm.txt', 'text/plain', bytes)).statusCode).toBe(201);
+        const before = openFiles();
+        for (let i = 0; i < 30; i++) expect((await upload(who.owner, publicRoom, `n${i}.txt`, 'text/plain', bytes)).statusCode).toBe(201);
+        await new Promise((resolve) => setTimeout(resolve, 50)); // closing a read stream's fd is asynchronous
+        // Each leaked upload would hold one descriptor; allow a few for unrelated sockets of this process.
+        expect(openFiles() - before).toBeLessThan(10);
+      });
+    }
+
     it('refuses uploads from people who may not post there: non-members of a private room, muted people', async () => {
       expect((await upload(who.outsider, privateRoom, 'x.txt', 'text/plain', Buffer.from('x'))).statusCode).toBe(404);
       await s.rooms.setMutedUntil(publicRoom, who.member.userId, new Date(Date.now() + 60_000));

@@ -2,7 +2,7 @@
 // (people who may read the room, checked again on every request), what is an inline image, and how
 // deleted files leave the store (marked in Postgres first, removed by the sweeper).
 import { randomUUID } from 'node:crypto';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
 import type { User } from '../users/user-repository.ts';
 import type { Room, RoomRepository } from '../rooms/room-repository.ts';
 import { Refusal } from '../refusal.ts';
@@ -117,12 +117,18 @@ export class AttachmentService {
     return { original, thumbnail: thumbnailKeyOf(original) };
   }
 
-  /** Bytes of `body` past ATTACHMENT_MAX_BYTES fail the stream (a store that ignored the signed length). */
+  /**
+   * Bytes of `body` past ATTACHMENT_MAX_BYTES fail the stream (a store that ignored the signed length).
+   * Joined with pipeline(), not pipe(): when the reader stops early (describeImage after the first bytes
+   * of a non-image) or the limit fails, `body` is destroyed too; left open it would keep a file
+   * descriptor (fs) or one of the S3 client's pooled sockets (an unread GetObject body) for good.
+   */
   private limited(body: Readable): SizeLimit {
     const limit = new SizeLimit(this.d.maxBytes);
-    body.on('error', (err) => limit.destroy(err));
-    limit.on('error', () => undefined); // its consumer sees the error; see upload()
-    return body.pipe(limit);
+    // Its consumer sees any error on `limit` itself (a source error destroys `limit` with it); see upload().
+    limit.on('error', () => undefined);
+    pipeline(body, limit, () => undefined);
+    return limit;
   }
 
   /** Streams one uploaded file into the store (through admin), then checks it. */
