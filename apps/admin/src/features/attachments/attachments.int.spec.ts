@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { Registry } from 'prom-client';
 import sharp from 'sharp';
@@ -377,6 +378,26 @@ for (const backend of ['fs', 's3'] as const) {
         expect(await store.head(staging)).toBeNull(); // copied to the served key, then deleted
         expect(await up.putBytes(Buffer.from('FIRST VERSION'))).toBe(200);
         expect((await get(who.member, `/api/attachments/${up.id}`)).body).toBe('first version');
+      });
+
+      it('completes a direct upload the previous release started (no staging key: its PUT went to the served key), in place', async () => {
+        const start = await app.inject({
+          method: 'POST', url: `/api/rooms/${publicRoom}/attachments/direct`, headers: { cookie: who.member.cookie, 'x-csrf-token': who.member.csrf, 'content-type': 'application/json' },
+          payload: JSON.stringify({ name: 'old.jpg', type: 'image/jpeg', size: 1 }),
+        });
+        const id = start.json<{ attachment: { id: string } }>().attachment.id;
+        // The row and the PUT as the previous release made them: no upload_key, the bytes under storage_key.
+        await db.pool.query('UPDATE attachments SET upload_key = NULL WHERE id = $1', [id]);
+        const complete = () => app.inject({ method: 'POST', url: `/api/attachments/${id}/complete`, headers: { cookie: who.member.cookie, 'x-csrf-token': who.member.csrf } });
+        expect((await complete()).statusCode).toBe(409); // not uploaded yet
+        const { storage_key: storageKey } = (await keysOfRow(id))!;
+        await store.put(storageKey, Readable.from([await photoWithGps()]), { contentType: 'image/jpeg' });
+        const done = await complete();
+        expect(done.statusCode, done.body).toBe(200);
+        expect(done.json()).toMatchObject({ id, state: 'ready', contentType: 'image/jpeg', image: { width: 32, height: 64 } });
+        const served = (await get(who.member, `/api/attachments/${id}`)).rawPayload;
+        expect(served.includes(Buffer.from('ParleyCam'))).toBe(false); // re-encoded in place, without EXIF
+        expect(await store.head(`uploads/${id}`)).toBeNull();
       });
 
       it('a ready direct upload discarded right after /complete keeps its row until the URL has expired, so a replayed PUT leaves no orphan', async () => {

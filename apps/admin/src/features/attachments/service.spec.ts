@@ -94,6 +94,19 @@ describe('reading stored objects', () => {
     for (const body of opened) expect(body.destroyed).toBe(true);
   });
 
+  it('answers a completed upload even when its staging object cannot be deleted (logged once; the sweeper retries)', async () => {
+    const { store } = storeOf(Buffer.from('a small text file'));
+    const warnings: unknown[][] = [];
+    const service = new AttachmentService({
+      rooms: {} as RoomRepository, maxBytes: 1024, urlTtlSeconds: 60, presignedUploads: true, presignedDownloads: false,
+      store: { ...store, delete: () => Promise.reject(new Error('store unavailable')) },
+      attachments: { find: () => Promise.resolve(pending), markReady: () => Promise.resolve({ ...pending, state: 'ready' }) } as unknown as AttachmentRepository,
+      log: { warn: (...args: unknown[]) => void warnings.push(args) },
+    });
+    await expect(service.completeDirectUpload({ id: 7 }, pending.id)).resolves.toMatchObject({ state: 'ready', uploadKey: 'uploads/x' });
+    expect(warnings).toHaveLength(1);
+  });
+
   it('destroys the object stream when it turns out larger than the limit', async () => {
     const { store, opened } = storeOf(Buffer.alloc(256 * 1024, 'a'));
     // head() says it fits; the object itself is larger (a store that ignored the signed length).
