@@ -23,6 +23,7 @@ import { actor, person, say, servicesFor, type TestServices } from '../control/s
 import { objectStoreFromConfig } from './storage/from-config.ts';
 import type { ObjectStore } from './storage/storage.ts';
 import { sweepAttachments } from './sweeper.ts';
+import { URL_CLOCK_MARGIN_MS } from './attachment-repository.ts';
 import { AttachmentService } from './service.ts';
 
 const MAX_BYTES = 64 * 1024;
@@ -315,7 +316,11 @@ for (const backend of ['fs', 's3'] as const) {
         // While the URL may still be used, the sweeper leaves the row (and so will come back for the object).
         await sweepAttachments(s.attachments, store, 24 * 3600_000, 60_000);
         expect((await db.pool.query('SELECT 1 FROM attachments WHERE id = $1', [attachment.id])).rowCount).toBe(1);
+        // Past the URL's 60 s by Postgres's clock, but within the margin for admin's (the signer's) clock.
         await db.pool.query("UPDATE attachments SET created_at = now() - interval '2 minutes' WHERE id = $1", [attachment.id]);
+        await sweepAttachments(s.attachments, store, 24 * 3600_000, 60_000);
+        expect((await db.pool.query('SELECT 1 FROM attachments WHERE id = $1', [attachment.id])).rowCount).toBe(1);
+        await db.pool.query("UPDATE attachments SET created_at = now() - interval '60 seconds' - $2 * interval '1 millisecond' - interval '1 second' WHERE id = $1", [attachment.id, URL_CLOCK_MARGIN_MS]);
         await sweepAttachments(s.attachments, store, 24 * 3600_000, 60_000);
         expect(await store.head(key)).toBeNull();
         expect((await db.pool.query('SELECT 1 FROM attachments WHERE id = $1', [attachment.id])).rowCount).toBe(0);
@@ -364,7 +369,7 @@ for (const backend of ['fs', 's3'] as const) {
         expect(await store.head(staging)).not.toBeNull();
         await sweepAttachments(s.attachments, store, 24 * 3600_000, 60_000);
         expect(await store.head(staging)).not.toBeNull();
-        await db.pool.query("UPDATE attachments SET created_at = now() - interval '2 minutes' WHERE id = $1", [up.id]);
+        await db.pool.query("UPDATE attachments SET created_at = now() - interval '7 minutes' WHERE id = $1", [up.id]); // URL (60 s) and clock margin (5 min) past
         await sweepAttachments(s.attachments, store, 24 * 3600_000, 60_000);
         expect(await store.head(staging)).toBeNull();
         expect((await keysOfRow(up.id))!.upload_key).toBeNull();
@@ -409,7 +414,7 @@ for (const backend of ['fs', 's3'] as const) {
         expect((await db.pool.query('SELECT 1 FROM attachments WHERE id = $1', [up.id])).rowCount).toBe(1); // held back: the URL still works
         expect(await up.putBytes()).toBe(200); // a replay within the URL's lifetime
         expect(await store.head(keys.upload_key!)).not.toBeNull();
-        await db.pool.query("UPDATE attachments SET created_at = now() - interval '2 minutes' WHERE id = $1", [up.id]);
+        await db.pool.query("UPDATE attachments SET created_at = now() - interval '7 minutes' WHERE id = $1", [up.id]); // URL (60 s) and clock margin (5 min) past
         await sweepAttachments(s.attachments, store, 24 * 3600_000, 60_000);
         for (const key of [keys.storage_key, keys.upload_key!]) expect(await store.head(key)).toBeNull();
         expect((await db.pool.query('SELECT 1 FROM attachments WHERE id = $1', [up.id])).rowCount).toBe(0);
