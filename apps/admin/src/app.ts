@@ -103,7 +103,7 @@ function buildServices(deps: AdminDeps): AdminServices {
     moderation: new ModerationService({ pool: deps.pool, rooms, audit, attachments }),
     attachmentService: new AttachmentService({
       rooms, attachments, store: storage, maxBytes: c.ATTACHMENT_MAX_BYTES, urlTtlSeconds: c.ATTACHMENT_URL_TTL_SECONDS,
-      presignedUploads: c.S3_PRESIGNED_UPLOADS, presignedDownloads: c.S3_PRESIGNED_DOWNLOADS,
+      presignedUploads: c.S3_PRESIGNED_UPLOADS, presignedDownloads: c.S3_PRESIGNED_DOWNLOADS, log: deps.log,
     }),
   };
 }

@@ -58,7 +58,8 @@ describe(`migration ${MIGRATION}`, () => {
       const sameThree = await room(`${a}:${b}:${c}`, [a, b, c]);
       const downToTwo = await room(`${c}:${d}:${e}`, [c, d]); // e left
 
-      expect((await migrate(pool, MIGRATIONS_DIR)).applied).toEqual([MIGRATION]);
+      // 0011 first, then whatever came after it (the rest of this spec looks at 0011's work only).
+      expect((await migrate(pool, MIGRATIONS_DIR)).applied[0]).toBe(MIGRATION);
       const { rows } = await pool.query<{ id: string; direct_key: string | null; is_group: boolean }>('SELECT id, direct_key, is_group FROM rooms WHERE kind = $1 ORDER BY id', ['direct']);
       expect(rows.map((r) => [Number(r.id), r.direct_key, r.is_group])).toEqual([
         [pair, `${a}:${b}`, false],

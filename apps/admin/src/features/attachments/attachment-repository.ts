@@ -61,6 +61,16 @@ export interface UsageRow {
   bytes: number;
 }
 
+/**
+ * How much longer than a presigned URL's lifetime the sweeper waits for it: the URL's expiry is signed
+ * with admin's clock (and checked with the store's), the hold-back counts from created_at, Postgres's
+ * clock. A few minutes of disagreement between them must not let a late PUT land after the sweep.
+ */
+export const URL_CLOCK_MARGIN_MS = 5 * 60_000;
+
+/** The hold-back for `uploadUrlMs`-long URLs (none when no URL is ever signed). */
+const holdBackMs = (uploadUrlMs: number): number => (uploadUrlMs > 0 ? uploadUrlMs + URL_CLOCK_MARGIN_MS : 0);
+
 export class AttachmentRepository {
   constructor(private readonly pool: Pool) {}
 
@@ -144,26 +154,26 @@ export class AttachmentRepository {
   /**
    * Deleted rows whose objects the sweeper still has to remove. A direct upload (pending or ready: it
    * may be discarded right after completing) waits until its presigned PUT URL (signed just before the
-   * row was made, valid `uploadUrlMs`) can no longer be used: removed earlier, a late PUT (a cancelled
-   * upload's, or a replayed URL) would leave a staging object no row points to.
+   * row was made, valid `uploadUrlMs`, plus URL_CLOCK_MARGIN_MS) can no longer be used: removed earlier,
+   * a late PUT (a cancelled upload's, or a replayed URL) would leave a staging object no row points to.
    */
   async doomed(limit: number, uploadUrlMs = 0): Promise<DoomedObjects[]> {
     const { rows } = await this.pool.query<{ id: string; storage_key: string; thumbnail_key: string | null; upload_key: string | null }>(
       `SELECT id, storage_key, thumbnail_key, upload_key FROM attachments
        WHERE deleted_at IS NOT NULL AND NOT ((upload_key IS NOT NULL OR state = 'pending') AND created_at > now() - make_interval(secs => $2 / 1000.0))
        ORDER BY deleted_at LIMIT $1`,
-      [limit, uploadUrlMs],
+      [limit, holdBackMs(uploadUrlMs)],
     );
     return rows.map((r) => ({ id: r.id, keys: [r.storage_key, ...(r.thumbnail_key ? [r.thumbnail_key] : []), ...(r.upload_key ? [r.upload_key] : [])] }));
   }
 
-  /** Live, completed direct uploads whose PUT URL has expired: their staging object can go for good. */
+  /** Live, completed direct uploads whose PUT URL has expired (with the margin): their staging object can go for good. */
   async expiredUploadKeys(limit: number, uploadUrlMs: number): Promise<Array<{ id: string; uploadKey: string }>> {
     const { rows } = await this.pool.query<{ id: string; upload_key: string }>(
       `SELECT id, upload_key FROM attachments
        WHERE upload_key IS NOT NULL AND deleted_at IS NULL AND state = 'ready' AND created_at <= now() - make_interval(secs => $2 / 1000.0)
        ORDER BY created_at LIMIT $1`,
-      [limit, uploadUrlMs],
+      [limit, holdBackMs(uploadUrlMs)],
     );
     return rows.map((r) => ({ id: r.id, uploadKey: r.upload_key }));
   }

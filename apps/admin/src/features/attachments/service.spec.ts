@@ -1,7 +1,11 @@
 // The small rules behind file responses: names, declared types, Content-Disposition, inline images,
-// and which uploads are worth decoding as images.
+// which uploads are worth decoding as images, and that every object stream opened is let go.
 import { describe, expect, it } from 'vitest';
-import { cleanContentType, cleanFileName, contentDisposition, isInlineImage } from './service.ts';
+import { Readable } from 'node:stream';
+import { AttachmentService, cleanContentType, cleanFileName, contentDisposition, isInlineImage, TooLargeError } from './service.ts';
+import type { Attachment, AttachmentRepository } from './attachment-repository.ts';
+import type { RoomRepository } from '../rooms/room-repository.ts';
+import type { ObjectStore } from './storage/storage.ts';
 import { looksLikeImage } from './images.ts';
 
 describe('attachment names and types', () => {
@@ -47,5 +51,68 @@ describe('image signatures', () => {
     expect(looksLikeImage(head('RIFF', 1, 2, 3, 4, 'WAVE'))).toBe(false);
     expect(looksLikeImage(head('<svg xmlns="h'))).toBe(false);
     expect(looksLikeImage(head('%PDF-1.7\n%abc'))).toBe(false);
+  });
+});
+
+describe('reading stored objects', () => {
+  /** A store whose objects are `bytes`, handed out as streams this test can inspect afterwards. */
+  function storeOf(bytes: Buffer) {
+    const opened: Readable[] = [];
+    const store = {
+      kind: 's3',
+      head: () => Promise.resolve({ size: bytes.length, contentType: null }),
+      get: () => {
+        // Many small chunks, as a socket delivers them: a reader that stops early leaves most unread.
+        const body = Readable.from((function* () {
+          for (let at = 0; at < bytes.length; at += 1024) yield bytes.subarray(at, at + 1024);
+        })(), { objectMode: false });
+        opened.push(body);
+        return Promise.resolve(body);
+      },
+      put: async (_key: string, body: Readable) => {
+        for await (const _ of body) void _;
+      },
+      delete: () => Promise.resolve(),
+    } as unknown as ObjectStore;
+    return { store, opened };
+  }
+  const pending: Attachment = {
+    id: '00000000-0000-4000-8000-000000000001', roomId: 1, uploaderId: 7, messageSeq: null, storageKey: 'rooms/1/x', name: 'notes.txt', contentType: 'text/plain',
+    sizeBytes: 0, imageWidth: null, imageHeight: null, thumbnailKey: null, uploadKey: 'uploads/x', state: 'pending', createdAt: new Date(),
+  };
+  const serviceWith = (store: ObjectStore, maxBytes: number) => new AttachmentService({
+    rooms: {} as RoomRepository, store, maxBytes, urlTtlSeconds: 60, presignedUploads: true, presignedDownloads: false,
+    attachments: { find: () => Promise.resolve(pending), markReady: () => Promise.resolve({ ...pending, state: 'ready' }), markDeleted: () => Promise.resolve(true) } as unknown as AttachmentRepository,
+  });
+  const settled = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('destroys every object stream it opened, also when it stops after the first bytes of a non-image', async () => {
+    const { store, opened } = storeOf(Buffer.alloc(256 * 1024, 'a'));
+    await serviceWith(store, 1024 * 1024).completeDirectUpload({ id: 7 }, pending.id);
+    await settled();
+    expect(opened).toHaveLength(2); // looked at, then copied
+    for (const body of opened) expect(body.destroyed).toBe(true);
+  });
+
+  it('answers a completed upload even when its staging object cannot be deleted (logged once; the sweeper retries)', async () => {
+    const { store } = storeOf(Buffer.from('a small text file'));
+    const warnings: unknown[][] = [];
+    const service = new AttachmentService({
+      rooms: {} as RoomRepository, maxBytes: 1024, urlTtlSeconds: 60, presignedUploads: true, presignedDownloads: false,
+      store: { ...store, delete: () => Promise.reject(new Error('store unavailable')) },
+      attachments: { find: () => Promise.resolve(pending), markReady: () => Promise.resolve({ ...pending, state: 'ready' }) } as unknown as AttachmentRepository,
+      log: { warn: (...args: unknown[]) => void warnings.push(args) },
+    });
+    await expect(service.completeDirectUpload({ id: 7 }, pending.id)).resolves.toMatchObject({ state: 'ready', uploadKey: 'uploads/x' });
+    expect(warnings).toHaveLength(1);
+  });
+
+  it('destroys the object stream when it turns out larger than the limit', async () => {
+    const { store, opened } = storeOf(Buffer.alloc(256 * 1024, 'a'));
+    // head() says it fits; the object itself is larger (a store that ignored the signed length).
+    const service = serviceWith({ ...store, head: () => Promise.resolve({ size: 10, contentType: null }) }, 64 * 1024);
+    await expect(service.completeDirectUpload({ id: 7 }, pending.id)).rejects.toBeInstanceOf(TooLargeError);
+    await settled();
+    for (const body of opened) expect(body.destroyed).toBe(true);
   });
 });

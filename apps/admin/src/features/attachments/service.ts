@@ -2,7 +2,8 @@
 // (people who may read the room, checked again on every request), what is an inline image, and how
 // deleted files leave the store (marked in Postgres first, removed by the sweeper).
 import { randomUUID } from 'node:crypto';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import type { Logger } from '@parley/logging';
+import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
 import type { User } from '../users/user-repository.ts';
 import type { Room, RoomRepository } from '../rooms/room-repository.ts';
 import { Refusal } from '../refusal.ts';
@@ -19,6 +20,8 @@ export interface AttachmentServiceDeps {
   urlTtlSeconds: number;
   presignedUploads: boolean;
   presignedDownloads: boolean;
+  /** Where a best-effort step that failed is reported (tests may leave it out). */
+  log?: Pick<Logger, 'warn'>;
 }
 
 /** A file larger than ATTACHMENT_MAX_BYTES (answered 413). */
@@ -117,12 +120,18 @@ export class AttachmentService {
     return { original, thumbnail: thumbnailKeyOf(original) };
   }
 
-  /** Bytes of `body` past ATTACHMENT_MAX_BYTES fail the stream (a store that ignored the signed length). */
+  /**
+   * Bytes of `body` past ATTACHMENT_MAX_BYTES fail the stream (a store that ignored the signed length).
+   * Joined with pipeline(), not pipe(): when the reader stops early (describeImage after the first bytes
+   * of a non-image) or the limit fails, `body` is destroyed too; left open it would keep a file
+   * descriptor (fs) or one of the S3 client's pooled sockets (an unread GetObject body) for good.
+   */
   private limited(body: Readable): SizeLimit {
     const limit = new SizeLimit(this.d.maxBytes);
-    body.on('error', (err) => limit.destroy(err));
-    limit.on('error', () => undefined); // its consumer sees the error; see upload()
-    return body.pipe(limit);
+    // Its consumer sees any error on `limit` itself (a source error destroys `limit` with it); see upload().
+    limit.on('error', () => undefined);
+    pipeline(body, limit, () => undefined);
+    return limit;
   }
 
   /** Streams one uploaded file into the store (through admin), then checks it. */
@@ -180,21 +189,36 @@ export class AttachmentService {
     const a = await this.d.attachments.find(id);
     if (!a || a.uploaderId !== user.id) throw new Refusal(404, 'There is no such upload.');
     if (a.state === 'ready') return a;
-    if (!a.uploadKey) throw new Refusal(409, 'This upload goes through admin; it completes by itself.');
-    const stored = await this.d.store.head(a.uploadKey);
+    // No staging key: the previous release started this upload (during a rolling deploy) and signed
+    // its PUT for the served key itself, so it is checked and finished in place, as that release did.
+    // (An upload through admin has no staging key either; until its bytes are stored head() finds
+    // nothing, and once they are it has made itself ready.)
+    const sourceKey = a.uploadKey ?? a.storageKey;
+    const stored = await this.d.store.head(sourceKey);
     if (!stored) throw new Refusal(409, 'The file has not been uploaded yet.');
     if (stored.size > this.d.maxBytes) {
       await this.d.attachments.markDeleted(id);
       throw new TooLargeError(this.d.maxBytes);
     }
-    const ready = await this.finish(id, a.roomId, a.uploadKey, stored.size, a.contentType).catch(async (err: unknown) => {
+    const ready = await this.finish(id, a.roomId, sourceKey, stored.size, a.contentType).catch(async (err: unknown) => {
       if (err instanceof TooLargeError) await this.d.attachments.markDeleted(id); // grew after the check above
       throw err;
     });
-    // Not needed any more; a PUT replayed later recreates it, and the sweeper deletes that one once the
-    // URL has expired (upload_key stays set until then).
-    await this.d.store.delete(a.uploadKey);
+    if (a.uploadKey) await this.dropStagingObject(a.uploadKey);
     return ready;
+  }
+
+  /**
+   * Best effort: the upload is ready whatever happens here, and failing /complete now would make the
+   * client drop a good upload. A staging object left behind keeps its upload_key, so the sweeper
+   * deletes it once the URL has expired (as it does one a replayed PUT recreates).
+   */
+  private async dropStagingObject(uploadKey: string): Promise<void> {
+    try {
+      await this.d.store.delete(uploadKey);
+    } catch (err) {
+      this.d.log?.warn({ err: (err as Error).message, uploadKey }, 'deleting a staging upload failed; the sweeper retries');
+    }
   }
 
   /**

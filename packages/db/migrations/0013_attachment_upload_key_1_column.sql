@@ -1,0 +1,11 @@
+-- Direct uploads go to a staging object (upload_key), never to the final key: the presigned PUT URL
+-- stays usable for ATTACHMENT_URL_TTL_SECONDS, so a PUT replayed after admin checked and re-encoded
+-- the file only ever rewrites the staging object, which nothing serves. upload_key stays set while a
+-- staging object may still appear (until created_at + the URL lifetime); the sweeper then deletes it.
+--
+-- Part 1 (in one transaction): only the column. A nullable column without a default is a catalog change
+-- (no table rewrite), so its ACCESS EXCLUSIVE lock on attachments, which chat's send statement touches
+-- on every message, is held for an instant. No UNIQUE: that would build its index under this lock,
+-- stalling sends for the whole build, and the key is made from the primary key (uploads/<id>) anyway.
+-- Part 2 (0013_attachment_upload_key_2_index.sql) builds the sweeper's index without blocking writes.
+ALTER TABLE attachments ADD COLUMN IF NOT EXISTS upload_key text;
