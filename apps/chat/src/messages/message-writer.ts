@@ -503,8 +503,9 @@ export class MessageWriter {
   /**
    * The whole batch in ONE statement (so one round trip and one implicit transaction; the result arrives
    * only after COMMIT): find client ids already stored, number the new messages per room in queue order,
-   * lock the rooms in id order (no deadlock between concurrent batches or replicas), take k seqs per
-   * room from last_seq, insert everything, and return the new rows plus the originals of resends.
+   * lock the rooms in id order (no deadlock between concurrent batches or replicas), lock and share out
+   * the uploads named (a message of files only that gets none is not stored), take k seqs per room from
+   * last_seq, insert everything, and return the new rows plus the originals of resends.
    */
   private async writeBatch(client: PoolClient, batch: Item[]): Promise<void> {
     // Within the batch the first item of a key is stored; later ones get its result (the in-flight map
