@@ -2,11 +2,14 @@
 // with ids links the sender's ready, unsent uploads of that room (someone else's, another room's, a
 // pending or an already sent one are ignored), every read path carries them, a resend returns them, the
 // one-by-one fallback links too, a message of files only with none linkable is refused (never stored
-// empty), and deleting the message marks them deleted for the sweeper.
+// empty, also when two sends in one batch name the same upload or it is discarded while the batch
+// runs), and deleting the message marks them deleted for the sweeper.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPool } from '@parley/db';
 import { createTestDatabase, type TestDatabase } from '@parley/devtools';
 import { MessageRepository, NoLinkableAttachmentsError } from './message-repository.ts';
+import { MessageWriter } from './message-writer.ts';
 
 let db: TestDatabase;
 let repo: MessageRepository;
@@ -23,6 +26,25 @@ async function upload(roomId: number, uploaderId: number, opts: { image?: boolea
       opts.image ? 640 : null, opts.image ? 480 : null, opts.image ? `rooms/${roomId}/${id}.thumb.webp` : null, opts.state ?? 'ready'],
   );
   return id;
+}
+
+const lastSeqOf = async (roomId: number) =>
+  Number((await db.pool.query<{ last_seq: string }>('SELECT last_seq FROM rooms WHERE id = $1', [roomId])).rows[0]!.last_seq);
+
+async function newRooms(n: number): Promise<number[]> {
+  const { rows } = await db.pool.query<{ id: string }>(
+    `INSERT INTO rooms (name, kind) SELECT 'att-' || md5(random()::text), 'public' FROM generate_series(1, $1) RETURNING id`, [n]);
+  return rows.map((r) => Number(r.id));
+}
+
+/** Until a backend of this application waits for a lock (the batch statement, blocked on a row). */
+async function waitForLockWait(applicationName: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    const { rowCount } = await db.pool.query("SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'", [applicationName]);
+    if (rowCount) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('the batch never waited for the upload row');
 }
 
 const linkedSeq = async (id: string) =>
@@ -149,6 +171,61 @@ describe('attachments on messages', () => {
     const withText = await repo.store({ roomId: room, authorId: me, clientId: `text-${randomUUID()}`, body: 'words', attachments: [good] });
     expect(withText.message).toMatchObject({ body: 'words' });
     expect(withText.message.attachments).toBeUndefined();
+  });
+
+  it('two sends in one batch naming the same upload: the first gets it, a later files-only one is refused (no empty message, no seq gap)', async () => {
+    const me = users[0]!;
+    const writer = new MessageWriter(db.pool, { concurrency: 1 });
+    const [roomId] = await newRooms(1);
+    const shared = await upload(roomId!, me);
+    const own = await upload(roomId!, me);
+    const settled = await Promise.allSettled([
+      writer.store({ roomId: roomId!, authorId: me, clientId: `claim-1-${randomUUID()}`, body: '', attachments: [shared] }),
+      writer.store({ roomId: roomId!, authorId: me, clientId: `claim-2-${randomUUID()}`, body: '', attachments: [shared] }),
+      writer.store({ roomId: roomId!, authorId: me, clientId: `claim-3-${randomUUID()}`, body: 'plain' }),
+      // Text and a file already claimed above: stored with its text, plus its own upload.
+      writer.store({ roomId: roomId!, authorId: me, clientId: `claim-4-${randomUUID()}`, body: 'words', attachments: [shared, own] }),
+    ]);
+    expect(writer.stats).toMatchObject({ batches: 1, fallbacks: 0 }); // all in the one statement
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect((settled[1] as PromiseRejectedResult).reason).toBeInstanceOf(NoLinkableAttachmentsError);
+    const [first, , plain, words] = settled.map((s) => (s.status === 'fulfilled' ? s.value.message : null));
+    expect(first).toMatchObject({ seq: 1, attachments: [{ id: shared }] });
+    expect(plain).toMatchObject({ seq: 2, body: 'plain' });
+    expect(words).toMatchObject({ seq: 3, body: 'words', attachments: [{ id: own }] });
+    expect(await lastSeqOf(roomId!)).toBe(3);
+    const { rows } = await db.pool.query<{ seq: string; links: string }>(
+      `SELECT m.seq, (SELECT count(*) FROM attachments a WHERE a.room_id = m.room_id AND a.message_seq = m.seq) AS links
+       FROM messages m WHERE m.room_id = $1 ORDER BY m.seq`, [roomId]);
+    expect(rows.map((r) => [Number(r.seq), Number(r.links)])).toEqual([[1, 1], [2, 0], [3, 1]]);
+  });
+
+  it('an upload discarded while the batch waits for it is not linked, and its files-only message is refused (no seq taken)', async () => {
+    const me = users[0]!;
+    const [roomId] = await newRooms(1);
+    const id = await upload(roomId!, me);
+    const appName = `parley-attlink-${randomUUID().slice(0, 8)}`;
+    const pool = createPool(db.url, { max: 2, applicationName: appName });
+    const writer = new MessageWriter(pool, { concurrency: 1 });
+    // The discard holds the row while the batch statement starts (its snapshot still sees the upload
+    // as linkable), and commits once the batch waits for the row.
+    const discard = await db.pool.connect();
+    try {
+      await discard.query('BEGIN');
+      await discard.query('UPDATE attachments SET deleted_at = now() WHERE id = $1', [id]);
+      const sent = writer.store({ roomId: roomId!, authorId: me, clientId: `discarded-${randomUUID()}`, body: '', attachments: [id] });
+      const outcome = sent.then(() => 'stored', (err: unknown) => err);
+      await waitForLockWait(appName);
+      await discard.query('COMMIT');
+      expect(await outcome).toBeInstanceOf(NoLinkableAttachmentsError);
+    } finally {
+      discard.release();
+      await pool.end();
+    }
+    expect(writer.stats.fallbacks).toBe(0);
+    expect(await lastSeqOf(roomId!)).toBe(0);
+    expect((await db.pool.query('SELECT 1 FROM messages WHERE room_id = $1', [roomId])).rowCount).toBe(0);
+    expect((await linkedSeq(id)).message_seq).toBeNull();
   });
 
   it('deleting the message marks its attachments deleted in the same transaction and stops serving them', async () => {

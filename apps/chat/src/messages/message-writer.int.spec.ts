@@ -1,6 +1,6 @@
 // Group commit against a real Postgres: gap-free per-room seq in queue order, idempotent client ids
 // (also racing across two writers, i.e. two replicas), isolation of bad messages and archived rooms.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPool, type Pool } from '@parley/db';
 import { createTestDatabase, type TestDatabase } from '@parley/devtools';
 import { AuthorInactiveError, DatabaseUnavailableError, MessageWriter, RoomArchivedError, type StoreResult } from './message-writer.ts';
@@ -215,6 +215,40 @@ describe('MessageWriter (group commit)', () => {
       { client_msg_id: 'role-2', author_role: 'user' },
       { client_msg_id: 'role-3', author_role: 'moderator' },
     ]);
+  });
+
+  it('sends committed by a batch are acked even when asking why others were not stored fails; those others get a retryable error', async () => {
+    const [live, archived] = await makeRooms(2);
+    await db.pool.query('UPDATE rooms SET archived_at = now() WHERE id = $1', [archived]);
+    const writer = new MessageWriter(db.pool, { concurrency: 1 });
+    // The lookup after the batch statement (why a message is missing) fails, once with a broken
+    // connection and once with another error.
+    const lookup = vi.spyOn(writer as unknown as { inactiveAuthors: () => Promise<Set<number>> }, 'inactiveAuthors');
+    const cases = [
+      { err: Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' }), expected: DatabaseUnavailableError },
+      { err: new Error('lookup failed'), expected: Error },
+    ];
+    for (const [round, { err, expected }] of cases.entries()) {
+      lookup.mockRejectedValueOnce(err);
+      const settled = await Promise.allSettled([
+        writer.store({ roomId: live!, authorId: authors[0]!, clientId: `lookup-${round}-a`, body: 'stored' }),
+        writer.store({ roomId: archived!, authorId: authors[0]!, clientId: `lookup-${round}-arch`, body: 'not stored' }),
+        writer.store({ roomId: live!, authorId: authors[1]!, clientId: `lookup-${round}-b`, body: 'stored too' }),
+      ]);
+      expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      const [a, , b] = settled.map((s) => (s.status === 'fulfilled' ? s.value : null));
+      expect(a).toMatchObject({ duplicate: false, message: { seq: 2 * round + 1 } });
+      expect(b).toMatchObject({ duplicate: false, message: { seq: 2 * round + 2 } });
+      const reason = (settled[1] as PromiseRejectedResult).reason as Error;
+      expect(reason).toBeInstanceOf(expected);
+      expect(reason).not.toBeInstanceOf(RoomArchivedError);
+    }
+    expect(lookup).toHaveBeenCalledTimes(2);
+    expect(writer.stats).toMatchObject({ batches: 2, fallbacks: 0 }); // not retried one by one (which would ack them as duplicates)
+    expect(await seqsOf(live!)).toEqual([1, 2, 3, 4]);
+    // The writer goes on; a later miss gets its reason again.
+    await expect(writer.store({ roomId: archived!, authorId: authors[0]!, clientId: 'lookup-after', body: 'x' })).rejects.toBeInstanceOf(RoomArchivedError);
+    await writer.idle();
   });
 
   it('fails fast when the queue is full instead of growing without bound', async () => {

@@ -133,6 +133,7 @@ export const ATTACHMENTS_JOIN = (alias: string) => `
 /**
  * Links the author's attachments (\`ids\`: a uuid[]) to the message just inserted as row \`ins\`: the same
  * conditions as admin's AttachmentRepository.linkToMessage (same room, same uploader, ready, unsent).
+ * Used by storeOne, whose UPDATE re-checks them on rows it locks; the batch locks first (see \`held\`).
  */
 const LINK_WHERE = (ids: string, ins: string) => `
   a.id = ANY(${ids}) AND a.room_id = ${ins}.room_id AND a.uploader_id = ${ins}.author_id
@@ -178,17 +179,43 @@ const BATCH_INSERT = `
   authors AS (
     SELECT u.id, u.role, u.handle, u.display_name FROM users u WHERE u.id = ANY($2::bigint[]) AND u.status = 'active'
   ),
-  fresh AS (
-    SELECT req.*, a.role, row_number() OVER (PARTITION BY req.room_id ORDER BY req.ord) AS idx
+  -- New messages of active authors, before the files-only guard: their rooms are locked first (below).
+  pending AS (
+    SELECT req.*, a.role
     FROM req JOIN authors a ON a.id = req.author_id
     WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e.author_id = req.author_id AND e.client_msg_id = req.client_msg_id)
-      -- A message of files only (body '', see bodyOf) needs at least one of them linkable.
-      AND (req.body <> '' OR req.attachment_ids IS NULL OR EXISTS (SELECT 1 FROM attachments a WHERE ${LINK_WHERE('req.attachment_ids::uuid[]', 'req')}))
+  ),
+  locked AS (
+    SELECT r.id FROM rooms r WHERE r.id IN (SELECT room_id FROM pending) ORDER BY r.id FOR NO KEY UPDATE
+  ),
+  -- The batch's linkable uploads, locked (in id order, only in rooms already locked: the same order as
+  -- storeOne, room then attachment) and re-checked at their latest version, so a link, discard or
+  -- another replica's send that commits after this statement's snapshot is seen here, not missed by a
+  -- guard that would pass while the UPDATE below links nothing. Skipped (one-time test on req) when no
+  -- message of the batch carries ids: the usual batch.
+  held AS (
+    SELECT a.id, a.room_id, a.uploader_id FROM attachments a
+    WHERE (SELECT bool_or(attachment_ids IS NOT NULL) FROM req)
+      AND a.id = ANY(ARRAY(SELECT unnest(r.attachment_ids::uuid[]) FROM req r WHERE r.attachment_ids IS NOT NULL))
+      AND a.room_id IN (SELECT id FROM locked)
+      AND a.state = 'ready' AND a.message_seq IS NULL AND a.deleted_at IS NULL
+    ORDER BY a.id FOR UPDATE OF a
+  ),
+  -- Each upload goes to the first message (queue order) that names it; a later one naming it too gets
+  -- nothing from it, as if it had been sent after.
+  claimed AS (
+    SELECT DISTINCT ON (h.id) h.id, p.ord
+    FROM held h JOIN pending p ON h.id = ANY(p.attachment_ids::uuid[]) AND h.room_id = p.room_id AND h.uploader_id = p.author_id
+    ORDER BY h.id, p.ord
+  ),
+  fresh AS (
+    SELECT p.*, row_number() OVER (PARTITION BY p.room_id ORDER BY p.ord) AS idx
+    FROM pending p
+    -- A message of files only (body '', see bodyOf) needs at least one of them; decided before the
+    -- rows are numbered, so a refused one takes no seq.
+    WHERE p.body <> '' OR p.attachment_ids IS NULL OR EXISTS (SELECT 1 FROM claimed c WHERE c.ord = p.ord)
   ),
   counts AS (SELECT room_id, count(*)::int AS k FROM fresh GROUP BY room_id),
-  locked AS (
-    SELECT r.id FROM rooms r WHERE r.id IN (SELECT room_id FROM counts) ORDER BY r.id FOR NO KEY UPDATE
-  ),
   seqs AS (
     UPDATE rooms r SET last_seq = r.last_seq + c.k
     FROM counts c, locked l
@@ -207,12 +234,15 @@ const BATCH_INSERT = `
     RETURNING id, room_id, seq, author_id, client_msg_id, created_at, reply_to_seq
   ),
   linked AS (
-    -- Only messages that carry ids join here. The uncorrelated test is evaluated once, before the join:
-    -- a batch without attachments (the usual one) skips it, instead of comparing every new row with every
-    -- request (a nested loop over two CTEs: quadratic in the batch size).
+    -- The claimed uploads (locked above, so still linkable) of the messages inserted. The uncorrelated
+    -- test is evaluated once, before the join: a batch without attachments (the usual one) skips it,
+    -- instead of comparing every new row with every request (a nested loop over two CTEs: quadratic in
+    -- the batch size).
     UPDATE attachments a SET message_seq = i.seq
-    FROM ins i JOIN fresh f ON f.author_id = i.author_id AND f.client_msg_id = i.client_msg_id AND f.attachment_ids IS NOT NULL
-    WHERE (SELECT bool_or(attachment_ids IS NOT NULL) FROM req) AND ${LINK_WHERE('f.attachment_ids::uuid[]', 'i')}
+    FROM claimed c
+      JOIN fresh f ON f.ord = c.ord
+      JOIN ins i ON i.author_id = f.author_id AND i.client_msg_id = f.client_msg_id
+    WHERE (SELECT bool_or(attachment_ids IS NOT NULL) FROM req) AND a.id = c.id
     RETURNING a.*
   ),
   found AS (
@@ -473,8 +503,9 @@ export class MessageWriter {
   /**
    * The whole batch in ONE statement (so one round trip and one implicit transaction; the result arrives
    * only after COMMIT): find client ids already stored, number the new messages per room in queue order,
-   * lock the rooms in id order (no deadlock between concurrent batches or replicas), take k seqs per
-   * room from last_seq, insert everything, and return the new rows plus the originals of resends.
+   * lock the rooms in id order (no deadlock between concurrent batches or replicas), lock and share out
+   * the uploads named (a message of files only that gets none is not stored), take k seqs per room from
+   * last_seq, insert everything, and return the new rows plus the originals of resends.
    */
   private async writeBatch(client: PoolClient, batch: Item[]): Promise<void> {
     // Within the batch the first item of a key is stored; later ones get its result (the in-flight map
@@ -493,7 +524,7 @@ export class MessageWriter {
     }
     // A named (prepared) statement: parsed and planned once per connection, not once per batch.
     const { rows } = await client.query<Omit<MessageRow, 'body'> & { body: string | null; dup: boolean }>({
-      name: 'parley_batch_insert_v6',
+      name: 'parley_batch_insert_v7',
       text: BATCH_INSERT,
       values: [
         toStore.map((i) => i.msg.roomId),
@@ -522,27 +553,50 @@ export class MessageWriter {
       row.body ??= bodyOf(item.msg);
       results.set(item.key, { message: toChatMessage(row as MessageRow), duplicate: row.dup });
     }
-    // Resolve in queue order (= seq order per room). A missing row: the author is no longer active, the
-    // room is archived or gone, or a message of files only had none linkable (asked only in that rare
-    // case, after COMMIT).
-    const missing = toStore.filter((item) => !results.has(item.key));
-    const inactive = missing.length ? await this.inactiveAuthors(client, missing.map((i) => i.msg.authorId)) : new Set<number>();
-    const filesOnly = missing.filter((i) => isFilesOnly(i.msg));
-    const open = filesOnly.length ? await this.openRooms(client, filesOnly.map((i) => i.msg.roomId)) : new Set<number>();
-    const notStored = (item: Item) =>
-      inactive.has(item.msg.authorId) ? new AuthorInactiveError()
-      : isFilesOnly(item.msg) && open.has(item.msg.roomId) ? new NoLinkableAttachmentsError()
-      : new RoomArchivedError();
+    // The statement ran alone (autocommit): its rows are committed. Ack them now, in queue order (= seq
+    // order per room), before asking anything else of the database: a failure below must not turn a
+    // committed send into a failed one (its resend would be a duplicate, never published live).
+    const missing: Item[] = [];
     for (const item of toStore) {
       const r = results.get(item.key);
       if (r) this.resolveItem(item, r);
-      else this.rejectItem(item, notStored(item));
+      else missing.push(item);
     }
     for (const [item, first] of followers) {
       const r = results.get(first.key);
       if (r) this.resolveItem(item, { message: r.message, duplicate: true });
-      else this.rejectItem(item, notStored(first));
     }
+    if (missing.length) await this.rejectNotStored(client, missing, followers);
+  }
+
+  /**
+   * Reject the items the batch did not store, with the reason: the author is no longer active, the room
+   * is archived or gone, or a message of files only had none linkable (asked only in that rare case).
+   * If asking fails, they are rejected with a retryable error (nothing of theirs was stored); a broken
+   * connection is rethrown after that, so the batch's client is discarded and the outage reported.
+   */
+  private async rejectNotStored(client: PoolClient, missing: Item[], followers: Array<[Item, Item]>): Promise<void> {
+    const waiting = new Set(missing);
+    const rejectEach = (reasonOf: (item: Item) => unknown) => {
+      for (const item of missing) this.rejectItem(item, reasonOf(item));
+      for (const [item, first] of followers) if (waiting.has(first)) this.rejectItem(item, reasonOf(first));
+    };
+    let inactive: Set<number>;
+    let open: Set<number>;
+    try {
+      inactive = await this.inactiveAuthors(client, missing.map((i) => i.msg.authorId));
+      const filesOnly = missing.filter((i) => isFilesOnly(i.msg));
+      open = filesOnly.length ? await this.openRooms(client, filesOnly.map((i) => i.msg.roomId)) : new Set<number>();
+    } catch (err) {
+      const unavailable = isConnectionError(err);
+      rejectEach(() => (unavailable ? new DatabaseUnavailableError(err) : err));
+      if (unavailable) throw err;
+      return;
+    }
+    rejectEach((item) =>
+      inactive.has(item.msg.authorId) ? new AuthorInactiveError()
+      : isFilesOnly(item.msg) && open.has(item.msg.roomId) ? new NoLinkableAttachmentsError()
+      : new RoomArchivedError());
   }
 
   private async inactiveAuthors(client: PoolClient, authorIds: number[]): Promise<Set<number>> {
