@@ -72,15 +72,18 @@ describe('MessageWriter (group commit)', () => {
     const rooms = await makeRooms(6);
     const writer = new MessageWriter(db.pool, { concurrency: 2 });
     const first = rooms.map((room) => writer.store({ roomId: room, authorId: authors[0]!, clientId: `next-first-${room}`, body: 'first' }));
-    // The first sends (one event-loop turn) are now one running transaction; everything below arrives while it runs.
+    // The first sends (one event-loop turn) now run as two transactions of three rooms each (one per
+    // connection); everything below arrives while they run.
     await new Promise((resolve) => setImmediate(resolve));
     const later: Array<Promise<StoreResult>> = [];
     for (let i = 0; i < 20; i++) {
       for (const room of rooms) later.push(writer.store({ roomId: room, authorId: authors[1]!, clientId: `next-${room}-${i}`, body: `m${i}` }));
     }
     await Promise.all([...first, ...later]);
-    // One transaction for the first sends, one for the 120 that waited behind them (their rooms were busy).
-    expect(writer.stats.batches).toBe(2);
+    // Two transactions for the first sends, two for the 120 that waited behind them (their rooms were
+    // busy): each group of three rooms again together, 60 messages.
+    expect(writer.stats.batches).toBe(4);
+    expect(writer.stats.largestBatch).toBe(60);
     for (const room of rooms) expect(await seqsOf(room)).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
   });
 

@@ -382,20 +382,24 @@ export class MessageWriter {
   }
 
   /**
-   * While a connection is free, start a transaction with every ready room's queued sends (up to
-   * maxBatch, rooms in the order they became ready). A send thus never waits behind another room's
-   * transaction while a connection is free, and a room is never in two transactions at once: its sends
-   * that arrive meanwhile wait (blocked) and go together into its next one. When every connection is
-   * busy the ready rooms accumulate, so under load each transaction carries what arrived during the
-   * previous ones instead of a freed connection taking one message.
+   * While a connection is free, start a transaction with the queued sends of ready rooms (rooms in the
+   * order they became ready; up to maxBatch messages and a share of the rooms). A send thus never waits
+   * behind another room's transaction while a connection is free, and a room is never in two
+   * transactions at once: its sends that arrive meanwhile wait (blocked) and go together into its next
+   * one. When every connection is busy the ready rooms accumulate, so under load each transaction
+   * carries what arrived during the previous ones instead of a freed connection taking one message.
    */
   private pump(): void {
     while (this.running < this.concurrency && this.ready.size) {
+      // At most a 1/concurrency share of the active rooms per transaction: taking every ready room would
+      // merge the rooms of finished transactions into one ever-bigger group, until one transaction holds
+      // them all and the others have nothing to take (writes turn serial, each waiting for its COMMIT).
+      const roomShare = Math.ceil((this.ready.size + this.busyRooms.size) / this.concurrency);
       const batch: Item[] = [];
       const rooms: number[] = [];
       for (const [room, queue] of this.ready) {
         const space = this.maxBatch - batch.length;
-        if (space <= 0) break;
+        if (space <= 0 || rooms.length >= roomShare) break;
         this.ready.delete(room);
         this.busyRooms.add(room);
         rooms.push(room);
