@@ -85,7 +85,7 @@ const config = {
   persistPool: int('BENCH_PERSIST_POOL', 8, 8),
   /** Messages already in the database before the persist scenario (see persist-history.ts). */
   persistHistory: int('BENCH_PERSIST_HISTORY', 2_000, 200_000),
-  /** Parley's DB_WRITE_CONCURRENCY (writer transactions in flight); unset: the server's default. */
+  /** Parley's DB_WRITE_CONCURRENCY (writer lanes); unset: the server's default. */
   persistLanes: env.BENCH_PERSIST_LANES,
   persistWindow: int('BENCH_PERSIST_WINDOW', 4, 4),
   persistRate: int('BENCH_PERSIST_RATE', 500, 5_000),

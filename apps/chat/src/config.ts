@@ -32,7 +32,7 @@ export const chatConfigSchema = serviceBaseSchema.extend({
   REVALIDATE_MS: positiveInt(5_000, 'a number of milliseconds')
     .describe('How often each replica re-checks every connected session in Postgres (user active, same role, not revoked)'),
   DB_WRITE_CONCURRENCY: positiveInt(4, 'a positive integer')
-    .describe('Group-commit transactions in flight at once, each holding one pool connection; a room is in at most one of them'),
+    .describe('Group-commit lanes: transactions in flight at once, each holding one pool connection; room r always uses lane r mod this'),
   MESSAGE_BATCH_MAX: positiveInt(500, 'a positive integer').describe('Most messages stored in one group-commit transaction'),
   MAX_WRITE_QUEUE: positiveInt(20_000, 'a positive integer').describe('Sends waiting to be stored; beyond it sends get a retryable `unavailable`'),
 });

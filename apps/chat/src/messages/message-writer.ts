@@ -7,9 +7,9 @@
 // Invariants:
 // - Gap-free per-room seq in commit order: seqs come from rooms.last_seq under its row lock, which is
 //   held until COMMIT, so a later transaction on the same room waits and gets the following seqs.
-// - FIFO per room within one writer: a room is in at most one running batch (room-exclusive scheduling,
-//   see pump), and its sends are taken in queue order, so messages enqueued earlier get lower seqs (one
-//   connection's sends keep their order). Two transactions of one room never wait on its seq row lock.
+// - FIFO per room within one writer: a room always goes to the same lane, a lane runs one batch at a
+//   time and takes its queue in order, so messages enqueued earlier get lower seqs (one connection's
+//   sends keep their order).
 // - Idempotency: (author, client id) is pre-checked, deduplicated within the batch and against batches in
 //   flight; a race with another replica ends in a unique violation, and the batch falls back to storing
 //   its messages one by one, each of which then finds the original.
@@ -280,7 +280,7 @@ const idsLiteral = (ids: string[] | null | undefined): string | null => (ids?.le
 export interface WriterOptions {
   /** Most messages in one transaction. */
   maxBatch?: number;
-  /** Batches (transactions) in flight at once, each on one pool connection; a room is in at most one of them. */
+  /** Lanes: batches (transactions) in flight at once, each on one pool connection; room r uses lane r mod concurrency. */
   concurrency?: number;
   /** Most messages waiting; beyond it store() fails fast with OverloadedError. */
   maxQueue?: number;
@@ -301,18 +301,16 @@ interface Item {
 const keyOf = (authorId: number, clientId: string) => `${authorId}:${clientId}`;
 const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === '23505';
 
+/** One lane of the writer: the queue of its rooms, and whether its transaction is running. */
+interface Lane {
+  queue: Item[];
+  /** A transaction is running, or about to start (see pump). */
+  running: boolean;
+}
+
 export class MessageWriter {
-  /**
-   * Queued sends of rooms with no transaction in flight, by room, in the order the rooms became ready
-   * (Map insertion order): the next free connection takes them all, oldest rooms first.
-   */
-  private readonly ready = new Map<number, Item[]>();
-  /** Queued sends of rooms whose transaction is in flight: they go together into the room's next one. */
-  private readonly blocked = new Map<number, Item[]>();
-  /** Rooms with a transaction in flight. */
-  private readonly busyRooms = new Set<number>();
-  /** A pump is scheduled for the end of this event-loop turn (see store). */
-  private kickPending = false;
+  /** Room r is written by lane r mod lanes.length, one transaction at a time (see pump). */
+  private readonly lanes: Lane[];
   private waiting = 0;
   /** Items not yet settled, by key: a second send of a key in flight gets the first one's result. */
   private readonly inflightKeys = new Map<string, Item>();
@@ -332,6 +330,7 @@ export class MessageWriter {
     this.maxQueue = opts.maxQueue ?? 20_000;
     this.health = opts.health;
     this.onBatch = opts.onBatch;
+    this.lanes = Array.from({ length: this.concurrency }, () => ({ queue: [], running: false }));
   }
 
   /**
@@ -352,20 +351,17 @@ export class MessageWriter {
     });
     const item: Item = { msg, key, promise, resolve, reject };
     this.inflightKeys.set(key, item);
+    const lane = this.lanes[msg.roomId % this.lanes.length]!;
+    lane.queue.push(item);
     this.waiting++;
-    const room = msg.roomId;
-    const queues = this.busyRooms.has(room) ? this.blocked : this.ready;
-    const queue = queues.get(room);
-    if (queue) queue.push(item);
-    else queues.set(room, [item]);
-    if (queues === this.ready && this.running < this.concurrency && !this.kickPending) {
-      // A free connection starts after this turn of the event loop, with every send that arrived in it:
-      // the senders of a closed loop answer the last batch's acks over a few ms, and starting on the first
-      // of them alone would spend a connection on a one-message transaction.
-      this.kickPending = true;
+    if (!lane.running) {
+      // An idle lane starts after this turn of the event loop, with every send that arrived in it: the
+      // senders of a closed loop answer the last batch's acks over a few ms, and starting on the first
+      // of them alone would hold the lane for a one-message transaction.
+      lane.running = true;
       setImmediate(() => {
-        this.kickPending = false;
-        this.pump();
+        lane.running = false;
+        this.pump(lane);
       });
     }
     return promise;
@@ -382,53 +378,30 @@ export class MessageWriter {
   }
 
   /**
-   * While a connection is free, start a transaction with the queued sends of ready rooms (rooms in the
-   * order they became ready; up to maxBatch messages and a share of the rooms). A send thus never waits
-   * behind another room's transaction while a connection is free, and a room is never in two
-   * transactions at once: its sends that arrive meanwhile wait (blocked) and go together into its next
-   * one. When every connection is busy the ready rooms accumulate, so under load each transaction
-   * carries what arrived during the previous ones instead of a freed connection taking one message.
+   * Start the lane's next transaction unless one is running: it takes everything the lane has queued
+   * (up to maxBatch). While a transaction runs, its lane's sends pile up behind it, so under load each
+   * transaction carries what arrived during the previous one, instead of a freed connection taking the
+   * one message that just came in. A room is in one lane, so it is in at most one running batch and
+   * its messages are taken in queue order (FIFO per room, by construction; no rescans of the queue).
    */
-  private pump(): void {
-    while (this.running < this.concurrency && this.ready.size) {
-      // At most a 1/concurrency share of the active rooms per transaction: taking every ready room would
-      // merge the rooms of finished transactions into one ever-bigger group, until one transaction holds
-      // them all and the others have nothing to take (writes turn serial, each waiting for its COMMIT).
-      const roomShare = Math.ceil((this.ready.size + this.busyRooms.size) / this.concurrency);
-      const batch: Item[] = [];
-      const rooms: number[] = [];
-      for (const [room, queue] of this.ready) {
-        const space = this.maxBatch - batch.length;
-        if (space <= 0 || rooms.length >= roomShare) break;
-        this.ready.delete(room);
-        this.busyRooms.add(room);
-        rooms.push(room);
-        if (queue.length <= space) {
-          for (const item of queue) batch.push(item);
-        } else {
-          // The room's rest waits for its next transaction (the room is now busy).
-          for (const item of queue.splice(0, space)) batch.push(item);
-          this.blocked.set(room, queue);
-        }
-      }
-      this.waiting -= batch.length;
-      this.running++;
-      void this.runBatch(batch).finally(() => {
-        this.running--;
-        // The batch's rooms are free again: what they queued meanwhile becomes ready, after the rooms
-        // that were already waiting (round robin when maxBatch cuts a batch short).
-        for (const room of rooms) {
-          this.busyRooms.delete(room);
-          const queue = this.blocked.get(room);
-          if (queue) {
-            this.blocked.delete(room);
-            this.ready.set(room, queue);
-          }
-        }
-        this.pump();
-        if (this.waiting === 0 && this.running === 0) for (const w of this.idleWaiters.splice(0)) w();
-      });
+  private pump(lane: Lane): void {
+    if (lane.running || !lane.queue.length) return;
+    let batch: Item[];
+    if (lane.queue.length <= this.maxBatch) {
+      batch = lane.queue;
+      lane.queue = [];
+    } else {
+      batch = lane.queue.splice(0, this.maxBatch);
     }
+    this.waiting -= batch.length;
+    lane.running = true;
+    this.running++;
+    void this.runBatch(batch).finally(() => {
+      lane.running = false;
+      this.running--;
+      this.pump(lane);
+      if (this.waiting === 0 && this.running === 0) for (const w of this.idleWaiters.splice(0)) w();
+    });
   }
 
   private async runBatch(batch: Item[]): Promise<void> {
