@@ -18,8 +18,11 @@ export interface Bus {
   /**
    * A socket of this replica is in the room: receive its events (messages, tips, typing) from now on.
    * Called once per room when its first local socket joins (not counted: one unwatch undoes it).
+   * Resolves when the room's events flow (its subscription is in effect), or after a bounded wait when
+   * it cannot be confirmed (the transport is down: the seq-gap repair covers that room). Joins wait for
+   * it before they read the backlog, so a message committed after `caught_up` arrives live.
    */
-  watchRoom(roomId: number): void;
+  watchRoom(roomId: number): Promise<void>;
   /** No socket of this replica is in the room any more: its events may stop arriving. */
   unwatchRoom(roomId: number): void;
   /**

@@ -49,7 +49,8 @@ export function createPgBus(connectionString: string, pool: Pool, log: Logger, r
       handlers.push(h);
     },
     // Every replica hears every room on the one channel.
-    watchRoom: () => undefined,
+    // One channel that always carries every room: a room's events flow as soon as it is watched.
+    watchRoom: () => Promise.resolve(),
     unwatchRoom: () => undefined,
     onResubscribe(h) {
       resubscribeHandlers.push(h);

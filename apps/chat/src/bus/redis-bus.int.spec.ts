@@ -59,7 +59,7 @@ describe('Redis bus: channels per room', () => {
   it('delivers a watched room\'s part of a batch, nothing of unwatched rooms, and every replica-wide event', async () => {
     const { a, b } = pair();
     await healthy(a.bus, b.bus);
-    a.bus.watchRoom(1);
+    void a.bus.watchRoom(1);
     await vi.waitFor(() => expect(confirmedRooms(a.resubscribed)).toEqual([1]));
     await b.bus.publish(messagesEvent(b.replicaId, [msg(1, 1), msg(2, 1), msg(1, 2)]));
     await b.bus.publish({ k: 'tip', room: 2, seq: 5 });
@@ -71,19 +71,33 @@ describe('Redis bus: channels per room', () => {
     expect(a.resubscribed.every((r) => !r.replicaWide)).toBe(true);
   });
 
+  it('watchRoom resolves once the subscription is in effect: an event published right after it arrives', async () => {
+    const { a, b } = pair();
+    await healthy(a.bus, b.bus);
+    for (const room of [11, 12, 13]) {
+      await a.bus.watchRoom(room);
+      // No waitFor here: the resolution itself says the channel is live.
+      await b.bus.publish({ k: 'tip', room, seq: 1 });
+    }
+    await settled(b.bus, a.events);
+    expect(rooms(a.events)).toEqual(['tip:11', 'tip:12', 'tip:13']);
+    // Their repair is still asked for (confirmations are reported in batches).
+    await vi.waitFor(() => expect(confirmedRooms(a.resubscribed)).toEqual([11, 12, 13]));
+  });
+
   it('stops delivering after unwatch, and a rejoin during the unsubscribe ends subscribed', async () => {
     const { prefix, a, b } = pair();
     await healthy(a.bus, b.bus);
-    a.bus.watchRoom(1);
+    void a.bus.watchRoom(1);
     await vi.waitFor(() => expect(confirmedRooms(a.resubscribed)).toEqual([1]));
     a.bus.unwatchRoom(1);
     await vi.waitFor(async () => expect(await shardSubscribers(prefix, 1)).toBe(0));
     await b.bus.publish({ k: 'tip', room: 1, seq: 1 });
     // Unsubscribe sent, then the room is joined again before anything else happens.
-    a.bus.watchRoom(1);
+    void a.bus.watchRoom(1);
     a.bus.unwatchRoom(1);
     await new Promise((r) => setImmediate(r));
-    a.bus.watchRoom(1);
+    void a.bus.watchRoom(1);
     await vi.waitFor(() => expect(confirmedRooms(a.resubscribed)).toEqual([1, 1]));
     await b.bus.publish({ k: 'tip', room: 1, seq: 2 });
     await settled(b.bus, a.events);
@@ -94,12 +108,12 @@ describe('Redis bus: channels per room', () => {
   it('drops a lingering room\'s events and reports the room when it is joined again', async () => {
     const { a, b } = pair(60_000);
     await healthy(a.bus, b.bus);
-    a.bus.watchRoom(1);
+    void a.bus.watchRoom(1);
     await vi.waitFor(() => expect(confirmedRooms(a.resubscribed)).toEqual([1]));
     a.bus.unwatchRoom(1);
     await b.bus.publish({ k: 'tip', room: 1, seq: 1 });
     await settled(b.bus, a.events);
-    a.bus.watchRoom(1); // still subscribed: confirmed at once, for the repair of what came in between
+    void a.bus.watchRoom(1); // still subscribed: confirmed at once, for the repair of what came in between
     await vi.waitFor(() => expect(confirmedRooms(a.resubscribed)).toEqual([1, 1]));
     await b.bus.publish({ k: 'tip', room: 1, seq: 2 });
     await settled(b.bus, a.events);
@@ -110,7 +124,7 @@ describe('Redis bus: channels per room', () => {
     const { a, b } = pair();
     await healthy(a.bus, b.bus);
     const many = Array.from({ length: 2_500 }, (_, i) => i + 1);
-    for (const room of many) a.bus.watchRoom(room);
+    for (const room of many) void a.bus.watchRoom(room);
     await vi.waitFor(() => expect(confirmedRooms(a.resubscribed)).toHaveLength(many.length));
     const admin = new Redis(TEST_REDIS_URL);
     cleanups.push(async () => void admin.disconnect());

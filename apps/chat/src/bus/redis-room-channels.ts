@@ -14,6 +14,8 @@ import type { Logger } from '@parley/logging';
 import { roomChannel } from './routes.ts';
 
 const CHUNK = 1_000;
+/** Longest a watch waits for its subscription before resolving anyway (Redis slow or away). */
+const LIVE_WAIT_MS = 2_000;
 
 export class RoomChannels {
   /** Rooms with a local socket. */
@@ -25,6 +27,8 @@ export class RoomChannels {
   /** Rooms whose subscription may differ from what `watched` wants. */
   private dirty = new Set<number>();
   private flushScheduled = false;
+  /** Watches waiting for their room's subscription to take effect. */
+  private readonly waiting = new Map<number, Array<() => void>>();
 
   constructor(
     private readonly sub: Redis,
@@ -35,7 +39,8 @@ export class RoomChannels {
     private readonly log: Logger,
   ) {}
 
-  watch(roomId: number): void {
+  /** Resolves once the room's subscription is in effect, or after LIVE_WAIT_MS, or while disconnected. */
+  watch(roomId: number): Promise<void> {
     const timer = this.lingering.get(roomId);
     if (timer) {
       clearTimeout(timer);
@@ -43,6 +48,26 @@ export class RoomChannels {
     }
     this.watched.add(roomId);
     this.markDirty(roomId);
+    return new Promise<void>((resolve) => {
+      let list = this.waiting.get(roomId);
+      if (!list) this.waiting.set(roomId, (list = []));
+      const wait = setTimeout(done, LIVE_WAIT_MS);
+      wait.unref();
+      function done(): void {
+        clearTimeout(wait);
+        resolve();
+      }
+      list.push(done);
+    });
+  }
+
+  private resolveWaiting(rooms: Iterable<number>): void {
+    for (const roomId of rooms) {
+      const list = this.waiting.get(roomId);
+      if (!list) continue;
+      this.waiting.delete(roomId);
+      for (const done of list) done();
+    }
   }
 
   unwatch(roomId: number): void {
@@ -74,11 +99,14 @@ export class RoomChannels {
 
   disconnected(): void {
     this.live.clear();
+    // No join waits for a subscription that needs a reconnect first: the reconnect's repair covers them.
+    this.resolveWaiting([...this.waiting.keys()]);
   }
 
   close(): void {
     for (const timer of this.lingering.values()) clearTimeout(timer);
     this.lingering.clear();
+    this.resolveWaiting([...this.waiting.keys()]);
   }
 
   private markDirty(roomId: number): void {
@@ -97,7 +125,7 @@ export class RoomChannels {
 
   private flush(): void {
     // Not connected: `connected()` subscribes everything watched once the connection is ready.
-    if (this.sub.status !== 'ready') return;
+    if (this.sub.status !== 'ready') return this.resolveWaiting([...this.dirty]);
     const subscribe: number[] = [];
     const unsubscribe: number[] = [];
     const alreadyLive: number[] = [];
@@ -126,7 +154,10 @@ export class RoomChannels {
       });
     }
     // Rejoined while lingering: never unsubscribed, but the room was closed here meanwhile.
-    if (alreadyLive.length) this.confirmed(alreadyLive);
+    if (alreadyLive.length) {
+      this.confirmed(alreadyLive);
+      this.resolveWaiting(alreadyLive);
+    }
   }
 
   private acknowledged(rooms: number[]): void {
@@ -137,6 +168,7 @@ export class RoomChannels {
       else this.markDirty(roomId); // left while subscribing: unsubscribe (after its linger)
     }
     if (wanted.length) this.confirmed(wanted);
+    this.resolveWaiting(wanted);
   }
 
   private failed(command: string, err: Error): void {

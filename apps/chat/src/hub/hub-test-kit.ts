@@ -83,6 +83,7 @@ export function scriptedHub(
     watchRoom: (room) => {
       watched.add(room);
       watchCalls.push(`+${room}`);
+      return Promise.resolve();
     },
     unwatchRoom: (room) => {
       watched.delete(room);

@@ -86,6 +86,8 @@ export class RoomState {
   /** Delivery is running or scheduled (setImmediate): new frames wait behind the queued ones. */
   private delivering = false;
   private drained: Array<() => void> = [];
+  /** Resolves once the bus brings this room's events (see Bus.watchRoom); joins replay after it. */
+  live: Promise<void> = Promise.resolve();
 
   constructor(
     readonly info: RoomInfo,

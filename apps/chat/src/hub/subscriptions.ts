@@ -28,8 +28,11 @@ export interface SubscriptionDeps {
   reject: Reject;
   log: Logger;
   metrics?: HubMetrics;
-  /** The room's first socket here joined / its last one left: the bus starts / stops bringing its events. */
-  roomOpened?: (roomId: number) => void;
+  /**
+   * The room's first socket here joined / its last one left: the bus starts / stops bringing its events.
+   * `roomOpened` resolves once they flow (bounded: see Bus.watchRoom).
+   */
+  roomOpened?: (roomId: number) => Promise<void>;
   roomClosed?: (roomId: number) => void;
 }
 
@@ -79,7 +82,8 @@ export class Subscriptions {
     // Starts at the room's last seq as read: anything after it arrives by event or is repaired from Postgres.
     const state = new RoomState(access.room, access.lastSeq, this.deps.messages, (err) => this.deps.log.error({ err, room: roomId }, 'gap repair failed'), this.deps.metrics && ((path, seconds) => this.deps.metrics!.fanout.observe({ path }, seconds)));
     this.rooms.set(roomId, state);
-    this.deps.roomOpened?.(roomId);
+    const live = this.deps.roomOpened?.(roomId);
+    if (live) state.live = live;
     return state;
   }
 
@@ -147,7 +151,13 @@ export class Subscriptions {
     const presence = this.deps.presence;
     presence.joined(roomId, conn.user);
     conn.sendRaw(presence.snapshot(roomId, presenceDiffs));
-    void this.withReplaySlot(conn.user.id, () => this.replay(conn, state, sub, roomId, from, sinceVersion)).catch((err) => {
+    // The backlog is read once the room's bus subscription is in effect, so `caught_up` means that every
+    // later message arrives live through the bus (before it, one published meanwhile would only come
+    // by repair).
+    void this.withReplaySlot(conn.user.id, async () => {
+      await state.live;
+      await this.replay(conn, state, sub, roomId, from, sinceVersion);
+    }).catch((err) => {
       if (state.subs.get(conn.id) !== sub) return;
       log.error({ err, room: roomId, conn: conn.id }, 'backlog replay failed; closing so the client resumes');
       conn.close(CloseCode.TryAgainLater, 'resume failed; reconnect');
