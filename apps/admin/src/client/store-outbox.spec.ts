@@ -57,17 +57,21 @@ async function openRoom(): Promise<{ store: ChatStore; ws: FakeSocket }> {
   return { store, ws };
 }
 
-/** Drop the socket and let the store reconnect on a new one that catches the room up (no new messages). */
-async function reconnect(ws: FakeSocket): Promise<FakeSocket> {
-  const before = FakeSocket.instances.length;
-  ws.drop(1006);
-  await vi.waitFor(() => expect(FakeSocket.instances.length).toBe(before + 1), { timeout: 5_000 });
+/** The first reconnect after a drop done by the test itself. */
+async function reconnectAfterDrop(dropped: FakeSocket): Promise<FakeSocket> {
+  await vi.waitFor(() => expect(FakeSocket.instances.at(-1)).not.toBe(dropped), { timeout: 5_000 });
   const next = FakeSocket.instances.at(-1)!;
   next.readyState = 1;
   next.push({ type: 'hello', protocol: 1, connectionId: 'c2', replica: 'r', user: me, heartbeatMs: 25_000 });
   next.push({ type: 'joined', room: info, lastSeq: 2, resumedFrom: 2 });
   next.push({ type: 'caught_up', room: 1, seq: 2 });
   return next;
+}
+
+/** Drop the socket and let the store reconnect on a new one that catches the room up (no new messages). */
+async function reconnect(ws: FakeSocket): Promise<FakeSocket> {
+  ws.drop(1006);
+  return reconnectAfterDrop(ws);
 }
 
 const reacts = (ws: FakeSocket) => ws.sent.filter((f): f is Extract<ClientFrame, { type: 'react' }> => f.type === 'react');
@@ -196,17 +200,6 @@ describe('ChatStore: reactions made while disconnected', () => {
     store.connection.stop();
   });
 });
-
-/** The first reconnect after a drop done by the test itself. */
-async function reconnectAfterDrop(dropped: FakeSocket): Promise<FakeSocket> {
-  await vi.waitFor(() => expect(FakeSocket.instances.at(-1)).not.toBe(dropped), { timeout: 5_000 });
-  const next = FakeSocket.instances.at(-1)!;
-  next.readyState = 1;
-  next.push({ type: 'hello', protocol: 1, connectionId: 'c2', replica: 'r', user: me, heartbeatMs: 25_000 });
-  next.push({ type: 'joined', room: info, lastSeq: 2, resumedFrom: 2 });
-  next.push({ type: 'caught_up', room: 1, seq: 2 });
-  return next;
-}
 
 describe('ChatStore: send and retry', () => {
   it('a retry sends the refused message again, same body, reply and files, with a fresh client id, in its place', async () => {
