@@ -487,7 +487,6 @@ export class ChatStore {
     this.reactions.serverState(update);
     // My reactions not committed yet stay on screen over the server's state.
     const message = this.reactions.overlay(update, this.me);
-    if (!room.messages[0]) return;
     const index = this.loadedIndex(room, message.seq);
     if (index >= 0) {
       room.messages[index] = message;
