@@ -3,22 +3,18 @@
 // (which tells the person's other tabs and devices) commit together or not at all. Real Postgres.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { createTestDatabase, type TestDatabase } from '@parley/devtools';
-import { actor, eventsSince, failInsertsInto, lastControlEventId, person, say, servicesFor, snapshot, type TestServices } from '../control/service-test-kit.ts';
-import { buildTestApp, InjectClient, person as signUpFields } from '../../testing/inject-client.ts';
+import type { TestDatabase } from '@parley/devtools';
+import { actor, eventsSince, failInsertsInto, lastControlEventId, person, say, snapshot, type TestServices } from '../control/service-test-kit.ts';
+import { InjectClient, person as signUpFields } from '../../testing/inject-client.ts';
+import { closeServicesAndApp, servicesAndApp } from '../../testing/services-and-app.ts';
 
 let db: TestDatabase;
 let s: TestServices;
 let app: FastifyInstance;
 beforeAll(async () => {
-  db = await createTestDatabase('admin_close_dm');
-  s = servicesFor(db.pool);
-  app = await buildTestApp({ pool: db.pool, databaseUrl: db.url, env: { DM_CREATE_RATE_PER_USER: '100' } });
+  ({ db, s, app } = await servicesAndApp('admin_close_dm', { DM_CREATE_RATE_PER_USER: '100' }));
 });
-afterAll(async () => {
-  await app?.close();
-  await db?.drop();
-});
+afterAll(() => closeServicesAndApp(db, app));
 
 const hiddenThrough = async (roomId: number, userId: number) =>
   (await db.pool.query<{ hidden_through_seq: string | null }>('SELECT hidden_through_seq FROM room_members WHERE room_id = $1 AND user_id = $2', [roomId, userId])).rows[0]?.hidden_through_seq ?? null;

@@ -3,24 +3,20 @@
 // login lands (/chat opens it). Real Postgres.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { createTestDatabase, type TestDatabase } from '@parley/devtools';
+import type { TestDatabase } from '@parley/devtools';
 import { createLogger } from '@parley/logging';
-import { eventsSince, lastControlEventId, servicesFor, type TestServices } from '../control/service-test-kit.ts';
-import { buildTestApp, InjectClient, person } from '../../testing/inject-client.ts';
+import { eventsSince, lastControlEventId, type TestServices } from '../control/service-test-kit.ts';
+import { InjectClient, person } from '../../testing/inject-client.ts';
 import { ensureFirstAdmin } from '../../bootstrap-admin.ts';
+import { closeServicesAndApp, servicesAndApp } from '../../testing/services-and-app.ts';
 
 let db: TestDatabase;
 let s: TestServices;
 let app: FastifyInstance;
 beforeAll(async () => {
-  db = await createTestDatabase('admin_general_room');
-  s = servicesFor(db.pool);
-  app = await buildTestApp({ pool: db.pool, databaseUrl: db.url });
+  ({ db, s, app } = await servicesAndApp('admin_general_room'));
 });
-afterAll(async () => {
-  await app?.close();
-  await db?.drop();
-});
+afterAll(() => closeServicesAndApp(db, app));
 
 const general = async () => (await db.pool.query<{ id: string; kind: string; auto_join: boolean }>(`SELECT id, kind, auto_join FROM rooms WHERE lower(name) = 'general'`)).rows;
 const isMember = async (roomId: number, userId: number) => s.rooms.isMember(db.pool, roomId, userId);

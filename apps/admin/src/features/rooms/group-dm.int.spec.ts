@@ -4,24 +4,20 @@
 // event commit together or not at all. Real Postgres.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { createTestDatabase, type TestDatabase } from '@parley/devtools';
-import { actor, eventsSince, failInsertsInto, lastControlEventId, person, servicesFor, snapshot, type TestServices } from '../control/service-test-kit.ts';
+import type { TestDatabase } from '@parley/devtools';
+import { actor, eventsSince, failInsertsInto, lastControlEventId, person, snapshot, type TestServices } from '../control/service-test-kit.ts';
 import { ConversationRepository } from '../conversations/conversation-repository.ts';
-import { buildTestApp, InjectClient, person as signUpFields } from '../../testing/inject-client.ts';
+import { InjectClient, person as signUpFields } from '../../testing/inject-client.ts';
 import { GROUP_DM_LIMIT } from './service.ts';
+import { closeServicesAndApp, servicesAndApp } from '../../testing/services-and-app.ts';
 
 let db: TestDatabase;
 let s: TestServices;
 let app: FastifyInstance;
 beforeAll(async () => {
-  db = await createTestDatabase('admin_group_dm');
-  s = servicesFor(db.pool);
-  app = await buildTestApp({ pool: db.pool, databaseUrl: db.url, env: { DM_CREATE_RATE_PER_USER: '100' } });
+  ({ db, s, app } = await servicesAndApp('admin_group_dm', { DM_CREATE_RATE_PER_USER: '100' }));
 });
-afterAll(async () => {
-  await app?.close();
-  await db?.drop();
-});
+afterAll(() => closeServicesAndApp(db, app));
 
 describe('RoomService.openGroup', () => {
   it('creates one group per set of people, announces every member, audits once, and reopens it for the same set', async () => {
