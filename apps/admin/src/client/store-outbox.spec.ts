@@ -49,12 +49,14 @@ function stubListApi(): { reads: () => number; writes: string[]; hold: () => () 
   };
 }
 
-async function openRoom(): Promise<{ store: ChatStore; ws: FakeSocket }> {
+/** The list API stubbed, and the store showing the room, caught up with its two messages. */
+async function openRoom(): Promise<{ store: ChatStore; ws: FakeSocket; api: ReturnType<typeof stubListApi> }> {
+  const api = stubListApi();
   const { store, ws } = await storeOnFakeSocket(conv);
   ws.push({ type: 'joined', room: info, lastSeq: 2, resumedFrom: 0 });
   for (const seq of [1, 2]) ws.push({ type: 'message', room: 1, message: msg(seq) });
   ws.push({ type: 'caught_up', room: 1, seq: 2 });
-  return { store, ws };
+  return { store, ws, api };
 }
 
 /** The first reconnect after a drop done by the test itself. */
@@ -82,7 +84,6 @@ afterEach(() => {
 
 describe('ChatStore: reactions made while disconnected', () => {
   it('are shown at once, sent when the room catches up again, and not again once the server answered', async () => {
-    stubListApi();
     const { store, ws } = await openRoom();
     ws.drop(1006);
     const room = store.rooms.get(1)!;
@@ -104,7 +105,6 @@ describe('ChatStore: reactions made while disconnected', () => {
   });
 
   it('only the latest wish per emoji is sent (on then off while offline: off), and a refused one is given up', async () => {
-    stubListApi();
     const { store, ws } = await openRoom();
     ws.drop(1006);
     const room = store.rooms.get(1)!;
@@ -126,7 +126,6 @@ describe('ChatStore: reactions made while disconnected', () => {
   });
 
   it('a refused reaction is taken back on screen; one answered "too fast" is sent again after the wait', async () => {
-    stubListApi();
     const { store, ws } = await openRoom();
     const room = store.rooms.get(1)!;
     store.react(1, room.messages[0]!, '👍');
@@ -151,7 +150,6 @@ describe('ChatStore: reactions made while disconnected', () => {
   });
 
   it('errors answering other frames of the room (edit, typing) leave outstanding reactions alone', async () => {
-    stubListApi();
     const { store, ws } = await openRoom();
     const room = store.rooms.get(1)!;
     store.react(1, room.messages[0]!, '👍');
@@ -174,7 +172,6 @@ describe('ChatStore: reactions made while disconnected', () => {
   });
 
   it('"too fast" retries do not count toward MAX_REACTION_SENDS: a reaction made offline survives a long wait', async () => {
-    stubListApi();
     const { store, ws } = await openRoom();
     ws.drop(1006);
     const room = store.rooms.get(1)!;
@@ -193,7 +190,6 @@ describe('ChatStore: reactions made while disconnected', () => {
   });
 
   it('a reaction on a live socket goes out at once', async () => {
-    stubListApi();
     const { store, ws } = await openRoom();
     store.react(1, store.rooms.get(1)!.messages[0]!, '👀');
     expect(reacts(ws)).toEqual([{ type: 'react', room: 1, seq: 1, emoji: '👀', on: true }]);
@@ -203,7 +199,6 @@ describe('ChatStore: reactions made while disconnected', () => {
 
 describe('ChatStore: send and retry', () => {
   it('a retry sends the refused message again, same body, reply and files, with a fresh client id, in its place', async () => {
-    stubListApi();
     const { store, ws } = await openRoom();
     const room = store.rooms.get(1)!;
     const files = [{ id: 'f1', name: 'a.txt', size: 3, contentType: 'text/plain' }];
@@ -229,8 +224,7 @@ describe('ChatStore: send and retry', () => {
 
 describe('ChatStore: the conversation list is reconciled', () => {
   it('read again after a reconnect, and once more when a `conversation` frame comes during a read', async () => {
-    const api = stubListApi();
-    const { store, ws } = await openRoom();
+    const { store, ws, api } = await openRoom();
     expect(api.reads()).toBe(0); // seeded by the page
     const ws2 = await reconnect(ws);
     await vi.waitFor(() => expect(api.reads()).toBe(1));
