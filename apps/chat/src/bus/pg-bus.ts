@@ -48,7 +48,6 @@ export function createPgBus(connectionString: string, pool: Pool, log: Logger, r
     onEvent(h) {
       handlers.push(h);
     },
-    // Every replica hears every room on the one channel.
     // One channel that always carries every room: a room's events flow as soon as it is watched.
     watchRoom: () => Promise.resolve(),
     unwatchRoom: () => undefined,

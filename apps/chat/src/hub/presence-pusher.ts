@@ -47,7 +47,6 @@ export interface PresencePage {
   hasMore: boolean;
 }
 
-
 export class PresencePusher {
   private readonly feeds = new Map<number, Feed>();
   private readonly dirtyRooms = new Set<number>();

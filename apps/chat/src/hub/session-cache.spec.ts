@@ -18,6 +18,15 @@ function counting(verdict: (k: SessionKey) => SessionVerdict = () => 'ok') {
   return { checker, asked };
 }
 
+/** A hub caught up with its control plane, whose Postgres answers every check with what `postgresSays` set last ('ok' at first). */
+async function caughtUpHub() {
+  const t = scriptedHub({});
+  await t.hub.control.caughtUp();
+  let verdict: SessionVerdict = 'ok';
+  t.setVerdict(() => verdict);
+  return { t, postgresSays: (v: SessionVerdict) => void (verdict = v) };
+}
+
 describe('CachedSessionChecks', () => {
   it('answers a repeat from the cache once the control plane has caught up, and never caches a bad verdict', async () => {
     const { checker, asked } = counting((k) => (k.uid === 2 ? 'inactive' : 'ok'));
@@ -95,8 +104,7 @@ describe('CachedSessionChecks', () => {
   });
 
   it('on a hub: a ban, a role change and a revoke applied from the control plane reach the upgrade cache', async () => {
-    const t = scriptedHub({});
-    await t.hub.control.caughtUp();
+    const { t } = await caughtUpHub();
     let asked = 0;
     const verdicts = new Map<number, SessionVerdict>();
     t.setVerdict((k) => (asked++, verdicts.get(k.uid) ?? 'ok'));
@@ -116,29 +124,23 @@ describe('CachedSessionChecks', () => {
 
   // The race the cache must not lose: Postgres already holds the ban, this replica has not applied it.
   it('on a hub: a ban committed but not yet applied when a cached session is checked again is seen', async () => {
-    const t = scriptedHub({});
-    await t.hub.control.caughtUp();
-    let verdict: SessionVerdict = 'ok';
-    t.setVerdict(() => verdict);
+    const { t, postgresSays } = await caughtUpHub();
     expect(await t.hub.upgradeSessions.check(key(1))).toBe('ok');
     expect(await t.hub.upgradeSessions.check(key(1))).toBe('ok'); // a hit: the answer is cached
     t.commit({ kind: 'user_status', userId: 1, payload: { status: 'banned' } });
-    verdict = 'inactive';
+    postgresSays('inactive');
     expect(await t.hub.upgradeSessions.check(key(1))).toBe('inactive');
     expect(t.hub.upgradeSessions.stats).toEqual({ sessionCacheHits: 1, sessionCacheMisses: 2 });
     t.hub.stop();
   });
 
   it('on a hub: a check made while a control-plane run is in progress waits for a run that began after it', async () => {
-    const t = scriptedHub({});
-    await t.hub.control.caughtUp();
-    let verdict: SessionVerdict = 'ok';
-    t.setVerdict(() => verdict);
+    const { t, postgresSays } = await caughtUpHub();
     expect(await t.hub.upgradeSessions.check(key(1))).toBe('ok');
     const release = t.holdControlReads();
     t.hub.control.poke(); // a run begins: its read predates the ban below
     t.commit({ kind: 'user_status', userId: 1, payload: { status: 'banned' } });
-    verdict = 'inactive';
+    postgresSays('inactive');
     const pending = t.hub.upgradeSessions.check(key(1));
     release();
     expect(await pending).toBe('inactive');
@@ -146,14 +148,11 @@ describe('CachedSessionChecks', () => {
   });
 
   it('on a hub: a ban applied between an upgrade\'s check and its attach closes the new socket (and only that user\'s)', async () => {
-    const t = scriptedHub({});
-    await t.hub.control.caughtUp();
-    let verdict: SessionVerdict = 'ok';
-    t.setVerdict(() => verdict);
+    const { t, postgresSays } = await caughtUpHub();
     const began = t.hub.sessionCheckMark();
     expect(await t.hub.upgradeSessions.check(key(1))).toBe('ok');
     expect(await t.hub.upgradeSessions.check(key(2))).toBe('ok');
-    verdict = 'inactive'; // from here on Postgres says no to everyone: only a socket checked again is closed
+    postgresSays('inactive'); // from here on Postgres says no to everyone: only a socket checked again is closed
     await t.control({ kind: 'user_status', userId: 1, payload: { status: 'banned' } }); // no socket of user 1 yet
     const banned = t.connect(1, {}, began);
     const other = t.connect(2, {}, began);
@@ -166,8 +165,7 @@ describe('CachedSessionChecks', () => {
   });
 
   it('on a hub: a socket whose session changed during its upgrade is closed when Postgres cannot be asked', async () => {
-    const t = scriptedHub({});
-    await t.hub.control.caughtUp();
+    const { t } = await caughtUpHub();
     const began = t.hub.sessionCheckMark();
     await t.control({ kind: 'session_revoked', userId: null, sessionId: 's1', payload: {} });
     t.setVerdict(() => {

@@ -10,7 +10,7 @@ import type { SessionChecker, SessionKey, SessionVerdict } from './session-check
 export interface SessionCacheOptions {
   /** How long a good answer is reused (default 60 s). */
   ttlMs?: number;
-  /** Most sessions remembered (default 50,000; the oldest go first). */
+  /** Most sessions remembered (default 50,000; past it, all are forgotten at once). */
   maxEntries?: number;
 }
 
