@@ -64,3 +64,12 @@ export async function say(page: Page, text: string): Promise<void> {
   await page.fill('#message-input', text);
   await page.press('#message-input', 'Enter');
 }
+
+/** Pastes a file into the open conversation's composer the way a browser does: a paste event carrying a DataTransfer. */
+export async function pasteFile(page: Page, file: { name: string; type: string; bytes: Buffer }): Promise<void> {
+  await page.evaluate(({ name, type, bytes }) => {
+    const data = new DataTransfer();
+    data.items.add(new File([new Uint8Array(bytes)], name, { type }));
+    document.querySelector('#message-input')!.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+  }, { name: file.name, type: file.type, bytes: [...file.bytes] });
+}
