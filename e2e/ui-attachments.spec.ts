@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import type { Stack, TestDatabase } from '@parley/devtools';
-import { logIn, pasteFile, waitConnected } from './support/browser.ts';
+import { logIn, openChat, pasteFile } from './support/browser.ts';
 import { e2eTest } from './support/fixtures.ts';
 import type { PageJar } from './support/pages.ts';
 import { newUser, PanelClient } from './support/http.ts';
@@ -44,10 +44,7 @@ test.beforeAll(async ({ db: d, stack: s, pages: p }) => {
   bobPage = await newPage();
   await logIn(annPage, stack.adminUrl, ann.email, ann.password);
   await logIn(bobPage, stack.adminUrl, bob.email, bob.password);
-  await annPage.goto(`/chat/${room}`);
-  await bobPage.goto(`/chat/${room}`);
-  await waitConnected(annPage);
-  await waitConnected(bobPage);
+  await openChat(room, annPage, bobPage);
 }, 180_000);
 
 const newPage = (): Promise<Page> => pages.open({ acceptDownloads: true });

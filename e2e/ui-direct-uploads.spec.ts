@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page, Request } from 'playwright-core';
 import sharp from 'sharp';
 import { createTestDatabase, startS3Server, startStack, type S3Server, type Stack, type TestDatabase } from '@parley/devtools';
-import { launchBrowser, logIn, pasteFile, waitConnected } from './support/browser.ts';
+import { launchBrowser, logIn, openChat, pasteFile } from './support/browser.ts';
 import { PageJar } from './support/pages.ts';
 import { newUser, PanelClient } from './support/http.ts';
 import { TestSocket } from './support/ws-client.ts';
@@ -57,10 +57,7 @@ beforeAll(async () => {
   annPage.on('request', (r) => annRequests.push(r));
   await logIn(annPage, stack.adminUrl, ann.email, ann.password);
   await logIn(bobPage, stack.adminUrl, bob.email, bob.password);
-  await annPage.goto(`/chat/${room}`);
-  await bobPage.goto(`/chat/${room}`);
-  await waitConnected(annPage);
-  await waitConnected(bobPage);
+  await openChat(room, annPage, bobPage);
 }, 180_000);
 
 afterAll(async () => {

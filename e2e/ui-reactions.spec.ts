@@ -7,7 +7,7 @@ import type { Page } from 'playwright-core';
 import type { Stack } from '@parley/devtools';
 import { e2eTest } from './support/fixtures.ts';
 import type { PageJar } from './support/pages.ts';
-import { createRoom, say, signUp, waitConnected } from './support/browser.ts';
+import { createRoom, openChat, say, signUp, waitConnected } from './support/browser.ts';
 import { newUser, PanelClient } from './support/http.ts';
 import { TestSocket } from './support/ws-client.ts';
 
@@ -29,10 +29,7 @@ test.beforeAll(async ({ stack: s, pages: p }) => {
   await signUp(bobPage, stack.adminUrl, bob);
   room = await createRoom(bobPage, `Reactions ${Date.now()}`);
   await annPage.goto(`/rooms/${room}`); // joins the public room
-  await annPage.goto(`/chat/${room}`);
-  await bobPage.goto(`/chat/${room}`);
-  await waitConnected(annPage);
-  await waitConnected(bobPage);
+  await openChat(room, annPage, bobPage);
 });
 
 const newPage = (): Promise<Page> => pages.open();

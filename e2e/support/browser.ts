@@ -59,6 +59,12 @@ export async function createRoom(page: Page, name: string): Promise<number> {
   return Number(/\/rooms\/(\d+)$/.exec(page.url())![1]);
 }
 
+/** Opens a room's conversation on each page (all navigations first), then waits until each is connected. */
+export async function openChat(room: number, ...pages: Page[]): Promise<void> {
+  for (const page of pages) await page.goto(`/chat/${room}`);
+  for (const page of pages) await waitConnected(page);
+}
+
 /** Types a message into the open conversation's composer and sends it with Enter. */
 export async function say(page: Page, text: string): Promise<void> {
   await page.fill('#message-input', text);
