@@ -11,14 +11,12 @@
 // author_role unset pays the trigger, as it did before 0011). PRE_SQL (optional) runs after seeding, to
 // price a schema change, e.g. PRE_SQL='ALTER TABLE messages DROP CONSTRAINT messages_author_id_fkey'.
 import pg from 'pg';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { transformSync } from 'esbuild';
+import { ROOT, cpuOf, env, med, withScratchDatabase } from './pg-scratch.mjs';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WRITER = 'apps/chat/src/messages/message-writer.ts';
-const env = (name, fallback) => process.env[name] ?? fallback;
 const BEFORE = env('BEFORE', 'HEAD');
 const N = Number(env('N', 200_000)), BATCH = Number(env('BATCH', 100)), BATCHES = Number(env('BATCHES', 60)), ROUNDS = Number(env('ROUNDS', 5));
 const ROOMS = 50, USERS = 2000;
@@ -43,22 +41,9 @@ const variants = [
   },
 ];
 
-const cpuOf = (pid) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').slice(readFileSync(`/proc/${pid}/stat`, 'utf8').lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-};
-const med = (v) => { const s = [...v].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
 const log = (...a) => console.log(new Date().toISOString().slice(11, 19), ...a);
 
-const db = `parley_batch_cpu_${process.pid}`;
-const server = new URL(env('TEST_PG_URL', 'postgres://postgres@127.0.0.1:5432/postgres'));
-const admin = new pg.Client({ connectionString: server.toString() });
-await admin.connect();
-await admin.query(`CREATE DATABASE ${db}`);
-server.pathname = `/${db}`;
-const url = server.toString();
-try {
-  for (const f of readdirSync(`${ROOT}packages/db/migrations`).sort()) execFileSync('psql', [url, '-q', '-v', 'ON_ERROR_STOP=1', '-f', `${ROOT}packages/db/migrations/${f}`], { stdio: 'pipe' });
+await withScratchDatabase('parley_batch_cpu', async (url) => {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   await c.query(`INSERT INTO users (email, handle, display_name, password_hash) SELECT 'c'||g||'@x.test','cpu_'||g,'C '||g,'x' FROM generate_series(1,${USERS}) g`);
@@ -99,7 +84,4 @@ try {
     console.log(`| ${v.name} | ${med(perMsg[i]).toFixed(1)} µs/msg | plans: ${p?.generic_plans} generic, ${p?.custom_plans} custom |`);
   }
   await c.end();
-} finally {
-  await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-  await admin.end();
-}
+});

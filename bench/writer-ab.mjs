@@ -10,15 +10,14 @@
 // TEST_PG_URL's server with the working tree's migrations and N (200,000) messages of history, dropped
 // at the end. CONCURRENCY: DB_WRITE_CONCURRENCY of both (4).
 import pg from 'pg';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { ROOT, cpuOf, env, med, pct, withScratchDatabase } from './pg-scratch.mjs';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WRITER_DIR = `${ROOT}apps/chat/src/messages`;
-const env = (name, fallback) => process.env[name] ?? fallback;
 const BEFORE = env('BEFORE', 'HEAD');
 const N = Number(env('N', 200_000)), ROUNDS = Number(env('ROUNDS', 3)), SECONDS = Number(env('SECONDS', 5));
 const RATE = Number(env('RATE', 5000)), SENDERS = Number(env('SENDERS', 200)), WINDOW = Number(env('WINDOW', 4));
@@ -44,25 +43,10 @@ const versions = [
     : { name: 'working tree', Writer: await writerClass('after', readFileSync(`${WRITER_DIR}/message-writer.ts`, 'utf8')) },
 ];
 
-const cpuOf = (pid) => {
-  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-};
-const pct = (v, p) => { const s = [...v].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))]; };
-const med = (v) => pct(v, 50);
 const log = (...a) => console.error(new Date().toISOString().slice(11, 19), ...a);
 
-const db = `parley_writer_ab_${process.pid}`;
-const server = new URL(env('TEST_PG_URL', 'postgres://postgres@127.0.0.1:5432/postgres'));
-const admin = new pg.Client({ connectionString: server.toString() });
-await admin.connect();
-await admin.query(`CREATE DATABASE ${db}`);
-server.pathname = `/${db}`;
-const url = server.toString();
 const load0 = loadavg()[0];
-try {
-  for (const f of readdirSync(`${ROOT}packages/db/migrations`).sort()) execFileSync('psql', [url, '-q', '-v', 'ON_ERROR_STOP=1', '-f', `${ROOT}packages/db/migrations/${f}`], { stdio: 'pipe' });
+await withScratchDatabase('parley_writer_ab', async (url, db) => {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   await c.query(`INSERT INTO users (email, handle, display_name, password_hash) SELECT 'w'||g||'@x.test','wab_'||g,'W '||g,'x' FROM generate_series(1,${SENDERS}) g`);
@@ -140,7 +124,4 @@ try {
     console.log(`| ${v.name} | ${Math.round(m(w, 'msgsPerSec'))} | ${f(m(w, 'p50'))} / ${f(m(w, 'p99'))} | ${f(m(w, 'pgUs'))} | ${f(m(w, 'meanBatch'))} | ${f(m(q, 'p50'))} / ${f(m(q, 'p99'))} | ${f(m(q, 'pgUs'))} | ${f(m(q, 'meanBatch'))} |`);
   }
   await c.end();
-} finally {
-  await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-  await admin.end();
-}
+});

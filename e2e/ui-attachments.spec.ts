@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import type { Stack, TestDatabase } from '@parley/devtools';
-import { logIn, waitConnected } from './support/browser.ts';
+import { logIn, openChat, pasteFile } from './support/browser.ts';
 import { e2eTest } from './support/fixtures.ts';
 import type { PageJar } from './support/pages.ts';
 import { newUser, PanelClient } from './support/http.ts';
@@ -44,30 +44,17 @@ test.beforeAll(async ({ db: d, stack: s, pages: p }) => {
   bobPage = await newPage();
   await logIn(annPage, stack.adminUrl, ann.email, ann.password);
   await logIn(bobPage, stack.adminUrl, bob.email, bob.password);
-  await annPage.goto(`/chat/${room}`);
-  await bobPage.goto(`/chat/${room}`);
-  await waitConnected(annPage);
-  await waitConnected(bobPage);
+  await openChat(room, annPage, bobPage);
 }, 180_000);
 
 const newPage = (): Promise<Page> => pages.open({ acceptDownloads: true });
-
-/** Pastes files into the composer the way a browser does: a paste event carrying a DataTransfer. */
-async function paste(page: Page, file: { name: string; type: string; bytes: Buffer }): Promise<void> {
-  await page.evaluate(({ name, type, bytes }) => {
-    const data = new DataTransfer();
-    data.items.add(new File([new Uint8Array(bytes)], name, { type }));
-    const input = document.querySelector('#message-input')!;
-    input.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
-  }, { name: file.name, type: file.type, bytes: [...file.bytes] });
-}
 
 const rowWith = (page: Page, selector: string) => page.locator('#messages li[data-seq]', { has: page.locator(selector) });
 
 describe('attachments in the browser', () => {
   it('a pasted image is sent, shows live as a sized thumbnail on the other screen and opens full size; outsiders get 403', { timeout: 120_000 }, async () => {
     const png = await sharp({ create: { width: 900, height: 600, channels: 3, background: '#2a6' } }).png().toBuffer();
-    await paste(annPage, { name: 'chart.png', type: 'image/png', bytes: png });
+    await pasteFile(annPage, { name: 'chart.png', type: 'image/png', bytes: png });
     const chip = annPage.locator('#composer-files .file-chip', { hasText: 'chart.png' });
     await chip.locator('xpath=self::*[@data-status="ready"]').waitFor({ timeout: 20_000 });
     await annPage.press('#message-input', 'Enter'); // no text: the image alone is the message

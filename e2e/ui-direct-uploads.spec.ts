@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page, Request } from 'playwright-core';
 import sharp from 'sharp';
 import { createTestDatabase, startS3Server, startStack, type S3Server, type Stack, type TestDatabase } from '@parley/devtools';
-import { launchBrowser, logIn, waitConnected } from './support/browser.ts';
+import { launchBrowser, logIn, openChat, pasteFile } from './support/browser.ts';
 import { PageJar } from './support/pages.ts';
 import { newUser, PanelClient } from './support/http.ts';
 import { TestSocket } from './support/ws-client.ts';
@@ -57,10 +57,7 @@ beforeAll(async () => {
   annPage.on('request', (r) => annRequests.push(r));
   await logIn(annPage, stack.adminUrl, ann.email, ann.password);
   await logIn(bobPage, stack.adminUrl, bob.email, bob.password);
-  await annPage.goto(`/chat/${room}`);
-  await bobPage.goto(`/chat/${room}`);
-  await waitConnected(annPage);
-  await waitConnected(bobPage);
+  await openChat(room, annPage, bobPage);
 }, 180_000);
 
 afterAll(async () => {
@@ -70,15 +67,6 @@ afterAll(async () => {
   await s3?.stop();
   await db?.drop();
 });
-
-/** Pastes a file into the composer the way a browser does: a paste event carrying a DataTransfer. */
-async function paste(page: Page, file: { name: string; type: string; bytes: Buffer }): Promise<void> {
-  await page.evaluate(({ name, type, bytes }) => {
-    const data = new DataTransfer();
-    data.items.add(new File([new Uint8Array(bytes)], name, { type }));
-    document.querySelector('#message-input')!.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
-  }, { name: file.name, type: file.type, bytes: [...file.bytes] });
-}
 
 /** A gate a routed request waits at until the test opens it. */
 function gate(): { wait: Promise<void>; open: () => void } {
@@ -111,7 +99,7 @@ describe('direct uploads to the bucket', () => {
       await completing.wait;
       await route.continue();
     });
-    await paste(annPage, { name: 'noise.png', type: 'image/png', bytes: png });
+    await pasteFile(annPage, { name: 'noise.png', type: 'image/png', bytes: png });
     const chip = annPage.locator('#composer-files .file-chip', { hasText: 'noise.png' });
     await expect.poll(() => completeHeld, { timeout: 20_000 }).toBe(true);
     // The bytes are all up (the PUT's own progress events moved the bar), the upload is not finished yet.

@@ -7,7 +7,7 @@ import type { Page } from 'playwright-core';
 import type { Stack } from '@parley/devtools';
 import { e2eTest } from './support/fixtures.ts';
 import type { PageJar } from './support/pages.ts';
-import { createRoom, say, signUp, waitConnected } from './support/browser.ts';
+import { createRoom, openChat, say, signUp, waitConnected } from './support/browser.ts';
 import { newUser, PanelClient } from './support/http.ts';
 import { TestSocket } from './support/ws-client.ts';
 
@@ -29,13 +29,25 @@ test.beforeAll(async ({ stack: s, pages: p }) => {
   await signUp(bobPage, stack.adminUrl, bob);
   room = await createRoom(bobPage, `Reactions ${Date.now()}`);
   await annPage.goto(`/rooms/${room}`); // joins the public room
-  await annPage.goto(`/chat/${room}`);
-  await bobPage.goto(`/chat/${room}`);
-  await waitConnected(annPage);
-  await waitConnected(bobPage);
+  await openChat(room, annPage, bobPage);
 });
 
 const newPage = (): Promise<Page> => pages.open();
+
+/** Bob, logged in over HTTP, on a raw socket joined to the room (quicker than his page for many frames). */
+async function asBobOverASocket(use: (socket: TestSocket) => Promise<void>): Promise<void> {
+  const bobPanel = new PanelClient(stack.adminUrl);
+  await bobPanel.logIn(bob.email, bob.password);
+  const socket = await TestSocket.open(stack.chats[0]!.wsUrl, await bobPanel.chatToken(), { origin: stack.adminUrl });
+  try {
+    await socket.next('hello');
+    socket.send({ type: 'join', room });
+    await socket.next('caught_up');
+    await use(socket);
+  } finally {
+    socket.close();
+  }
+}
 
 const row = (page: Page, text: string) => page.locator('#messages li[data-seq]', { has: page.locator('.body', { hasText: text }) });
 
@@ -121,19 +133,11 @@ describe('reactions and replies in the browser', () => {
     // After a reload only the latest messages are loaded: the quote fetches older pages until the original
     // is here. Bob writes many more (over a socket: quicker) and then a reply to the original.
     const originalSeq = Number(await originalOnAnn.getAttribute('data-seq'));
-    const bobPanel = new PanelClient(stack.adminUrl);
-    await bobPanel.logIn(bob.email, bob.password);
-    const socket = await TestSocket.open(stack.chats[0]!.wsUrl, await bobPanel.chatToken(), { origin: stack.adminUrl });
-    try {
-      await socket.next('hello');
-      socket.send({ type: 'join', room });
-      await socket.next('caught_up');
+    await asBobOverASocket(async (socket) => {
       for (let i = 40; i < 300; i++) socket.send({ type: 'send', room, clientId: `filler-${i}`, body: `filler ${i}` });
       socket.send({ type: 'send', room, clientId: 'later', body: 'a later answer', replyTo: originalSeq });
       await socket.next('ack', (f) => f.clientId === 'later', 30_000);
-    } finally {
-      socket.close();
-    }
+    });
     await annPage.reload();
     await waitConnected(annPage);
     const later = row(annPage, 'a later answer');
@@ -163,18 +167,10 @@ describe('reactions and replies in the browser', () => {
     const onAnn = row(annPage, 'react while offline');
     await onAnn.waitFor({ timeout: 10_000 });
     const seq = Number(await onAnn.getAttribute('data-seq'));
-    const bobPanel = new PanelClient(stack.adminUrl);
-    await bobPanel.logIn(bob.email, bob.password);
-    const socket = await TestSocket.open(stack.chats[0]!.wsUrl, await bobPanel.chatToken(), { origin: stack.adminUrl });
-    try {
-      await socket.next('hello');
-      socket.send({ type: 'join', room });
-      await socket.next('caught_up');
+    await asBobOverASocket(async (socket) => {
       socket.send({ type: 'react', room, seq, emoji: '👍', on: true });
       await socket.next('reacted');
-    } finally {
-      socket.close();
-    }
+    });
     const annChip = onAnn.locator('.reactions button.reaction');
     await annChip.waitFor({ timeout: 10_000 });
 

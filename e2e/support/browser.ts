@@ -59,8 +59,23 @@ export async function createRoom(page: Page, name: string): Promise<number> {
   return Number(/\/rooms\/(\d+)$/.exec(page.url())![1]);
 }
 
+/** Opens a room's conversation on each page (all navigations first), then waits until each is connected. */
+export async function openChat(room: number, ...pages: Page[]): Promise<void> {
+  for (const page of pages) await page.goto(`/chat/${room}`);
+  for (const page of pages) await waitConnected(page);
+}
+
 /** Types a message into the open conversation's composer and sends it with Enter. */
 export async function say(page: Page, text: string): Promise<void> {
   await page.fill('#message-input', text);
   await page.press('#message-input', 'Enter');
+}
+
+/** Pastes a file into the open conversation's composer the way a browser does: a paste event carrying a DataTransfer. */
+export async function pasteFile(page: Page, file: { name: string; type: string; bytes: Buffer }): Promise<void> {
+  await page.evaluate(({ name, type, bytes }) => {
+    const data = new DataTransfer();
+    data.items.add(new File([new Uint8Array(bytes)], name, { type }));
+    document.querySelector('#message-input')!.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+  }, { name: file.name, type: file.type, bytes: [...file.bytes] });
 }
