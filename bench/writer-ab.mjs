@@ -66,7 +66,7 @@ await withScratchDatabase('parley_writer_ab', async (url, db) => {
   async function slot(v, i, mode) {
     const pool = new pg.Pool({ connectionString: url, max: 8, idleTimeoutMillis: 0, application_name: `writer-ab-${i}` });
     const writer = new v.Writer(pool, { concurrency: CONCURRENCY });
-    await Promise.all(Array.from({ length: 40 }, (_, s) => writer.store(msg(s)))); // opens the connections
+    await Promise.all(Array.from({ length: 40 }, (_, s) => writer.store(msg(s % SENDERS)))); // opens the connections (authors wrap: SENDERS may be under 40)
     const pids = (await c.query('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = $2', [db, `writer-ab-${i}`])).rows.map((r) => r.pid);
     const cpu0 = pids.reduce((a, p) => a + cpuOf(p), 0);
     const b0 = writer.stats.batches, m0 = writer.stats.batchedMessages;
